@@ -1,0 +1,645 @@
+//! Configuration of a session service, per profile, with validation.
+//!
+//! Implements `r[m19.config.lifetime-pair]`, `r[m19.config.lifetime-default]`,
+//! `r[m19.config.lifetime-finite]`, `r[m19.config.lifetime-wrong-length]`,
+//! `r[m19.config.legacy-scalar]`, `r[m19.config.legacy-anon]` and
+//! `r[m19.config.cookie-name-empty]`.
+//!
+//! A configuration is written as a [`ConfigPatch`]: every field optional, so
+//! that a fixture names only what differs from MoinMoin's defaults and a
+//! `reconfigure` step names only what changes. [`Config::build`] lays the
+//! patches over the profile's defaults and validates the result.
+//!
+//! | `cookie_lifetime` written as | anonymous hours | logged-in hours |
+//! | --- | --- | --- |
+//! | absent | 0 | 12 |
+//! | `[1.5, -2]` | 1.5 | -2 |
+//! | `7.9` (legacy scalar) | `anonymous_session_lifetime`, else 0 | 7 |
+//! | `[1, 2, 3]` | error: not a pair | |
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::profile::Profile;
+
+/// The largest number of hours, either sign, that a lifetime may be: 100
+/// years. Larger values cannot be rendered as a cookie expiry date.
+pub const MAX_LIFETIME_HOURS: f64 = 876_000.0;
+
+/// A configuration as written: every field optional.
+///
+/// Fields that a profile does not know are rejected by [`Config::build`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigPatch {
+    /// moin-1.9: `(anonymous, logged-in)` hours, or a legacy scalar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie_lifetime: Option<LifetimeSetting>,
+    /// moin-1.9: the pre-1.9 anonymous lifetime, read only with a legacy scalar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anonymous_session_lifetime: Option<f64>,
+    /// The variable part of the cookie name; `null` derives it from the URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie_name: Option<Option<String>>,
+    /// The cookie's Path; `null` means the profile's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie_path: Option<Option<String>>,
+    /// The cookie's Domain; `null` means no Domain attribute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie_domain: Option<Option<String>>,
+    /// `null`: Secure exactly on https; `true`: always; `false`: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie_secure: Option<Option<bool>>,
+    /// Whether the cookie carries HttpOnly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie_httponly: Option<bool>,
+    /// Where the wiki is mounted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<SitePatch>,
+    /// The configured authentication methods, by name, in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<Vec<String>>,
+    /// Accounts that exist and are enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<String>>,
+    /// Accounts that exist but are disabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_users: Option<Vec<String>>,
+    /// Names with superuser rights (the "change user" feature).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub superusers: Option<Vec<String>>,
+}
+
+/// Where the wiki is mounted, as a patch.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SitePatch {
+    /// The server port the wiki is reached on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_port: Option<u16>,
+    /// The script root (mount point), `""` at the root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script_root: Option<String>,
+    /// The wiki's site id (`siteid`), used by `cookie_name = "siteidmagic"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub siteid: Option<String>,
+}
+
+/// `cookie_lifetime` as written: a sequence (that must be a pair) or a
+/// legacy scalar.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LifetimeSetting {
+    /// `[anonymous, logged_in]` hours.
+    Pair(Vec<f64>),
+    /// A pre-1.9 scalar: logged-in hours, truncated to a whole number.
+    Scalar(f64),
+}
+
+/// Where the wiki is mounted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    /// The server port.
+    pub server_port: u16,
+    /// The script root, `""` at the root.
+    pub script_root: String,
+    /// The site id.
+    pub siteid: String,
+}
+
+impl Default for Site {
+    fn default() -> Self {
+        Site {
+            server_port: 8080,
+            script_root: String::new(),
+            siteid: "default".to_owned(),
+        }
+    }
+}
+
+/// The two lifetimes of the moin-1.9 profile, in hours, after conversion.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Lifetimes {
+    /// Hours for anonymous sessions.
+    pub anonymous: f64,
+    /// Hours for logged-in sessions.
+    pub logged_in: f64,
+}
+
+/// A validated moin-1.9 configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct M19Config {
+    /// The lifetimes in hours.
+    pub cookie_lifetime: Lifetimes,
+    /// `true` when `cookie_lifetime` was a legacy scalar and was converted.
+    pub legacy_lifetime: bool,
+    /// The variable part of the cookie name (`None`: from the URL).
+    pub cookie_name: Option<String>,
+    /// The configured path (`None` or empty: `/`).
+    pub cookie_path: Option<String>,
+    /// The configured domain.
+    pub cookie_domain: Option<String>,
+    /// The Secure policy.
+    pub cookie_secure: Option<bool>,
+    /// HttpOnly.
+    pub cookie_httponly: bool,
+    /// Where the wiki is mounted.
+    pub site: Site,
+    /// Configured authentication method names.
+    pub auth: Vec<String>,
+    /// Enabled accounts.
+    pub users: Vec<String>,
+    /// Disabled accounts.
+    pub disabled_users: Vec<String>,
+    /// Superusers.
+    pub superusers: Vec<String>,
+}
+
+impl M19Config {
+    /// The session cookie's full name (`r[m19.name.default]`,
+    /// `r[m19.name.script-root]`, `r[m19.name.siteidmagic]`,
+    /// `r[m19.name.explicit]`).
+    ///
+    /// ```
+    /// use moin_session_spec::{Config, ConfigPatch, Profile};
+    /// let config = Config::build(Profile::Moin19, &[ConfigPatch::default()]).unwrap();
+    /// assert_eq!(config.as_m19().unwrap().cookie_full_name(), "MOIN_SESSION_8080_ROOT");
+    /// ```
+    pub fn cookie_full_name(&self) -> String {
+        let variable = match self.cookie_name.as_deref() {
+            None => format!(
+                "{}_{}",
+                self.site.server_port,
+                format!("ROOT{}", self.site.script_root).replace('/', "_")
+            ),
+            Some("siteidmagic") => self.site.siteid.clone(),
+            Some(name) => name.to_owned(),
+        };
+        format!("MOIN_SESSION_{variable}")
+    }
+
+    /// The Path attribute (`r[m19.cookie.path]`): the configured path, or
+    /// `/` when none or empty is configured.
+    pub fn effective_path(&self) -> &str {
+        match self.cookie_path.as_deref() {
+            None | Some("") => "/",
+            Some(path) => path,
+        }
+    }
+
+    /// Whether the account exists (enabled or disabled).
+    pub fn account_exists(&self, name: &str) -> bool {
+        self.users
+            .iter()
+            .chain(&self.disabled_users)
+            .any(|u| u == name)
+    }
+
+    /// Whether the account exists and is enabled.
+    pub fn account_enabled(&self, name: &str) -> bool {
+        self.users.iter().any(|u| u == name)
+    }
+}
+
+/// A validated configuration of one profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "profile", content = "settings")]
+pub enum Config {
+    /// The moin-1.9 session service.
+    #[serde(rename = "moin-1.9")]
+    Moin19(M19Config),
+}
+
+impl Config {
+    /// The profile this configuration belongs to.
+    pub fn profile(&self) -> Profile {
+        match self {
+            Config::Moin19(_) => Profile::Moin19,
+        }
+    }
+
+    /// The moin-1.9 configuration, if this is one.
+    pub fn as_m19(&self) -> Option<&M19Config> {
+        match self {
+            Config::Moin19(c) => Some(c),
+        }
+    }
+
+    /// Lays `patches` in order over the profile's defaults and validates.
+    ///
+    /// ```
+    /// use moin_session_spec::{Config, ConfigError, ConfigPatch, LifetimeSetting, Profile};
+    /// let patch = ConfigPatch {
+    ///     cookie_lifetime: Some(LifetimeSetting::Pair(vec![1.0, 2.0, 3.0])),
+    ///     ..ConfigPatch::default()
+    /// };
+    /// let err = Config::build(Profile::Moin19, &[patch]).unwrap_err();
+    /// assert!(matches!(err, ConfigError::WrongLength { found: 3, .. }));
+    /// ```
+    pub fn build(profile: Profile, patches: &[ConfigPatch]) -> Result<Config, ConfigError> {
+        match profile {
+            Profile::Moin19 => build_m19(patches).map(Config::Moin19),
+        }
+    }
+}
+
+fn build_m19(patches: &[ConfigPatch]) -> Result<M19Config, ConfigError> {
+    let mut lifetime: Option<LifetimeSetting> = None;
+    let mut anon_legacy: Option<f64> = None;
+    let mut config = M19Config {
+        cookie_lifetime: Lifetimes {
+            anonymous: 0.0,
+            logged_in: 12.0,
+        },
+        legacy_lifetime: false,
+        cookie_name: None,
+        cookie_path: None,
+        cookie_domain: None,
+        cookie_secure: None,
+        cookie_httponly: false,
+        site: Site::default(),
+        auth: vec!["moin".to_owned()],
+        users: Vec::new(),
+        disabled_users: Vec::new(),
+        superusers: Vec::new(),
+    };
+    for patch in patches {
+        if let Some(v) = &patch.cookie_lifetime {
+            lifetime = Some(v.clone());
+        }
+        if let Some(v) = patch.anonymous_session_lifetime {
+            anon_legacy = Some(v);
+        }
+        if let Some(v) = &patch.cookie_name {
+            config.cookie_name = v.clone();
+        }
+        if let Some(v) = &patch.cookie_path {
+            config.cookie_path = v.clone();
+        }
+        if let Some(v) = &patch.cookie_domain {
+            config.cookie_domain = v.clone();
+        }
+        if let Some(v) = patch.cookie_secure {
+            config.cookie_secure = v;
+        }
+        if let Some(v) = patch.cookie_httponly {
+            config.cookie_httponly = v;
+        }
+        if let Some(site) = &patch.site {
+            if let Some(v) = site.server_port {
+                config.site.server_port = v;
+            }
+            if let Some(v) = &site.script_root {
+                config.site.script_root = v.clone();
+            }
+            if let Some(v) = &site.siteid {
+                config.site.siteid = v.clone();
+            }
+        }
+        if let Some(v) = &patch.auth {
+            config.auth = v.clone();
+        }
+        if let Some(v) = &patch.users {
+            config.users = v.clone();
+        }
+        if let Some(v) = &patch.disabled_users {
+            config.disabled_users = v.clone();
+        }
+        if let Some(v) = &patch.superusers {
+            config.superusers = v.clone();
+        }
+    }
+    match lifetime {
+        None => {}
+        Some(LifetimeSetting::Pair(pair)) => {
+            if pair.len() != 2 {
+                return Err(ConfigError::WrongLength {
+                    field: "cookie_lifetime",
+                    found: pair.len(),
+                });
+            }
+            config.cookie_lifetime = Lifetimes {
+                anonymous: check_hours("cookie_lifetime[0]", pair[0])?,
+                logged_in: check_hours("cookie_lifetime[1]", pair[1])?,
+            };
+        }
+        Some(LifetimeSetting::Scalar(scalar)) => {
+            let scalar = check_hours("cookie_lifetime", scalar)?;
+            let anonymous = match anon_legacy {
+                Some(h) => check_hours("anonymous_session_lifetime", h)?,
+                None => 0.0,
+            };
+            config.cookie_lifetime = Lifetimes {
+                anonymous,
+                logged_in: scalar.trunc(),
+            };
+            config.legacy_lifetime = true;
+        }
+    }
+    if let Some(h) = anon_legacy {
+        check_hours("anonymous_session_lifetime", h)?;
+    }
+    if let Some(name) = &config.cookie_name {
+        check_cookie_name(name)?;
+    }
+    if let Some(path) = &config.cookie_path {
+        if !path.is_empty() && (!path.starts_with('/') || !is_attribute_value(path)) {
+            return Err(ConfigError::BadAttribute {
+                field: "cookie_path",
+                value: path.clone(),
+                rule: "a path starts with '/' and holds no ';', control or space character",
+            });
+        }
+    }
+    if let Some(domain) = &config.cookie_domain {
+        if domain.is_empty() || !is_attribute_value(domain) {
+            return Err(ConfigError::BadAttribute {
+                field: "cookie_domain",
+                value: domain.clone(),
+                rule: "a domain is non-empty and holds no ';', control or space character",
+            });
+        }
+    }
+    check_cookie_name(&config.cookie_full_name())?;
+    Ok(config)
+}
+
+fn check_hours(field: &'static str, hours: f64) -> Result<f64, ConfigError> {
+    if !hours.is_finite() {
+        return Err(ConfigError::NonFinite {
+            field,
+            value: hours,
+        });
+    }
+    if hours.abs() > MAX_LIFETIME_HOURS {
+        return Err(ConfigError::OutOfRange {
+            field,
+            value: hours,
+        });
+    }
+    Ok(hours)
+}
+
+fn is_attribute_value(s: &str) -> bool {
+    s.chars().all(|c| !c.is_control() && c != ';' && c != ' ')
+}
+
+/// RFC 6265 token characters for a cookie name.
+fn check_cookie_name(name: &str) -> Result<(), ConfigError> {
+    if name.is_empty() {
+        return Err(ConfigError::EmptyCookieName);
+    }
+    let separators = "()<>@,;:\\\"/[]?={} \t";
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !c.is_ascii() || c.is_ascii_control() || separators.contains(*c))
+    {
+        return Err(ConfigError::BadCookieName {
+            name: name.to_owned(),
+            bad,
+        });
+    }
+    Ok(())
+}
+
+/// A configuration that breaks a rule.
+///
+/// Each message names the field and the rule, with the requirement ID where
+/// the spec states the rule.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A lifetime in hours is NaN or infinite.
+    NonFinite {
+        /// The field.
+        field: &'static str,
+        /// The value.
+        value: f64,
+    },
+    /// A lifetime is beyond [`MAX_LIFETIME_HOURS`].
+    OutOfRange {
+        /// The field.
+        field: &'static str,
+        /// The value.
+        value: f64,
+    },
+    /// A sequence that must be a pair is not.
+    WrongLength {
+        /// The field.
+        field: &'static str,
+        /// How many elements it had.
+        found: usize,
+    },
+    /// `cookie_name` is the empty string.
+    EmptyCookieName,
+    /// The full cookie name holds a character a cookie name cannot hold.
+    BadCookieName {
+        /// The full name.
+        name: String,
+        /// The first offending character.
+        bad: char,
+    },
+    /// A cookie attribute value cannot be rendered.
+    BadAttribute {
+        /// The field.
+        field: &'static str,
+        /// The value.
+        value: String,
+        /// The rule it breaks.
+        rule: &'static str,
+    },
+    /// A field that the profile does not have.
+    NotInProfile {
+        /// The field.
+        field: &'static str,
+        /// The profile.
+        profile: Profile,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::NonFinite { field, value } => write!(
+                f,
+                "config field `{field}`: {value} is not a finite number of hours (rule r[m19.config.lifetime-finite])"
+            ),
+            ConfigError::OutOfRange { field, value } => write!(
+                f,
+                "config field `{field}`: {value} hours is beyond the limit of ±{MAX_LIFETIME_HOURS} hours (rule r[m19.config.lifetime-finite])"
+            ),
+            ConfigError::WrongLength { field, found } => write!(
+                f,
+                "config field `{field}`: expected a pair (anonymous, logged-in) of hours, found {found} element(s) (rule r[m19.config.lifetime-wrong-length])"
+            ),
+            ConfigError::EmptyCookieName => write!(
+                f,
+                "config field `cookie_name`: must not be empty; use null to derive the name from the URL (rule r[m19.config.cookie-name-empty])"
+            ),
+            ConfigError::BadCookieName { name, bad } => write!(
+                f,
+                "config: the session cookie name {name:?} holds {bad:?}, which a cookie name (an RFC 6265 token) cannot hold (rule r[m19.config.cookie-name-empty])"
+            ),
+            ConfigError::BadAttribute { field, value, rule } => {
+                write!(f, "config field `{field}`: {value:?} is not allowed: {rule}")
+            }
+            ConfigError::NotInProfile { field, profile } => write!(
+                f,
+                "config field `{field}` does not exist in profile {profile}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(patch: ConfigPatch) -> Result<M19Config, ConfigError> {
+        Config::build(Profile::Moin19, &[patch]).map(|c| c.as_m19().unwrap().clone())
+    }
+
+    #[test]
+    fn defaults_are_moinmoins() {
+        let c = build(ConfigPatch::default()).unwrap();
+        assert_eq!(c.cookie_lifetime.anonymous, 0.0);
+        assert_eq!(c.cookie_lifetime.logged_in, 12.0);
+        assert_eq!(c.effective_path(), "/");
+        assert_eq!(c.cookie_secure, None);
+        assert!(!c.cookie_httponly);
+        assert_eq!(c.auth, vec!["moin"]);
+    }
+
+    #[test]
+    fn legacy_scalar_truncates_and_reads_anonymous_lifetime() {
+        let c = build(ConfigPatch {
+            cookie_lifetime: Some(LifetimeSetting::Scalar(7.9)),
+            anonymous_session_lifetime: Some(0.5),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.cookie_lifetime.logged_in, 7.0);
+        assert_eq!(c.cookie_lifetime.anonymous, 0.5);
+        assert!(c.legacy_lifetime);
+        let c = build(ConfigPatch {
+            cookie_lifetime: Some(LifetimeSetting::Scalar(-2.5)),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.cookie_lifetime.logged_in, -2.0);
+        assert_eq!(c.cookie_lifetime.anonymous, 0.0);
+    }
+
+    #[test]
+    fn anonymous_session_lifetime_is_ignored_with_a_pair() {
+        let c = build(ConfigPatch {
+            cookie_lifetime: Some(LifetimeSetting::Pair(vec![1.0, 2.0])),
+            anonymous_session_lifetime: Some(5.0),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.cookie_lifetime.anonymous, 1.0);
+    }
+
+    #[test]
+    fn bad_values_are_typed_errors_naming_field_and_rule() {
+        let e = build(ConfigPatch {
+            cookie_lifetime: Some(LifetimeSetting::Pair(vec![f64::NAN, 1.0])),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(matches!(
+            e,
+            ConfigError::NonFinite {
+                field: "cookie_lifetime[0]",
+                ..
+            }
+        ));
+        assert!(e.to_string().contains("r[m19.config.lifetime-finite]"));
+        let e = build(ConfigPatch {
+            cookie_lifetime: Some(LifetimeSetting::Pair(vec![1.0])),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("found 1 element"));
+        let e = build(ConfigPatch {
+            cookie_lifetime: Some(LifetimeSetting::Scalar(1e9)),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(matches!(e, ConfigError::OutOfRange { .. }));
+        let e = build(ConfigPatch {
+            cookie_name: Some(Some(String::new())),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(e, ConfigError::EmptyCookieName);
+        let e = build(ConfigPatch {
+            cookie_name: Some(Some("a b".into())),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(matches!(e, ConfigError::BadCookieName { bad: ' ', .. }));
+        let e = build(ConfigPatch {
+            cookie_path: Some(Some("wiki".into())),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(matches!(
+            e,
+            ConfigError::BadAttribute {
+                field: "cookie_path",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn cookie_names() {
+        let name = |cookie_name: Option<&str>, root: &str| {
+            build(ConfigPatch {
+                cookie_name: Some(cookie_name.map(str::to_owned)),
+                site: Some(SitePatch {
+                    server_port: Some(443),
+                    script_root: Some(root.into()),
+                    siteid: Some("farm1".into()),
+                }),
+                ..Default::default()
+            })
+            .unwrap()
+            .cookie_full_name()
+        };
+        assert_eq!(name(None, ""), "MOIN_SESSION_443_ROOT");
+        assert_eq!(name(None, "/mywiki"), "MOIN_SESSION_443_ROOT_mywiki");
+        assert_eq!(name(None, "/a/b"), "MOIN_SESSION_443_ROOT_a_b");
+        assert_eq!(name(Some("siteidmagic"), "/x"), "MOIN_SESSION_farm1");
+        assert_eq!(name(Some("shared"), "/x"), "MOIN_SESSION_shared");
+    }
+
+    #[test]
+    fn later_patches_override_earlier_ones() {
+        let c = Config::build(
+            Profile::Moin19,
+            &[
+                ConfigPatch {
+                    users: Some(vec!["alice".into()]),
+                    cookie_httponly: Some(true),
+                    ..Default::default()
+                },
+                ConfigPatch {
+                    users: Some(vec![]),
+                    ..Default::default()
+                },
+            ],
+        )
+        .unwrap();
+        let c = c.as_m19().unwrap();
+        assert!(c.users.is_empty());
+        assert!(c.cookie_httponly);
+    }
+}

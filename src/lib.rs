@@ -1,0 +1,33 @@
+//! # moin-session-spec
+//!
+//! The normative specification of MoinMoin's web session semantics
+//! (`spec/`), its executable model ([`Model`]), the [`Backend`] interface
+//! every implementation is driven through, and the fixture format
+//! ([`fixture`]) of the conformance corpus.
+//!
+//! The conformance runner and CLI live in the companion package
+//! `moin-session-conformance`.
+#![deny(missing_docs)]
+
+mod backend;
+mod config;
+mod exchange;
+pub mod fixture;
+pub mod lifetime;
+mod m19;
+mod model;
+mod profile;
+pub mod requirements;
+pub mod sid;
+
+pub use backend::{Backend, BackendError, BackendInfo};
+pub use config::{
+    Config, ConfigError, ConfigPatch, LifetimeSetting, Lifetimes, M19Config, Site, SitePatch,
+    MAX_LIFETIME_HOURS,
+};
+pub use exchange::{
+    AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, MacroEdition, Op, Request, Response,
+};
+pub use m19::RESERVED_KEYS;
+pub use model::{Model, MODEL_SID_SEED};
+pub use profile::{Profile, UnknownProfile};

@@ -1,0 +1,54 @@
+//! The lifetime rules: hours in the configuration to seconds of a session.
+//!
+//! Implements `r[m19.lifetime.seconds]`, `r[m19.lifetime.truncation]`,
+//! `r[m19.lifetime.anon-zero-disables]`,
+//! `r[m19.lifetime.logged-in-zero-disables]`,
+//! `r[m19.lifetime.negative-ignores-remember-me]` and
+//! `r[m19.lifetime.remember-me-forever]`.
+//!
+//! | hours | valid user | remember_me | seconds |
+//! | --- | --- | --- | --- |
+//! | 12 | yes | no | 43 200 |
+//! | 12 | yes | yes | 315 360 000 (forever) |
+//! | -2 | yes | yes | 7 200 |
+//! | 0 | any | any | 0 (disabled) |
+//! | 0.0002 | any | any | 0 (0.72 s truncates to 0) |
+
+/// "Forever": ten years of 365 days, in seconds.
+pub const FOREVER_SECS: i64 = 10 * 365 * 24 * 3600;
+
+/// Whole seconds of `hours`, truncated toward zero.
+///
+/// ```
+/// use moin_session_spec::lifetime::hours_to_secs;
+/// assert_eq!(hours_to_secs(1.5), 5400);
+/// assert_eq!(hours_to_secs(-0.5), -1800);
+/// assert_eq!(hours_to_secs(0.0002), 0);
+/// ```
+pub fn hours_to_secs(hours: f64) -> i64 {
+    (hours * 3600.0).trunc() as i64
+}
+
+/// The session lifetime in seconds (`L`) for a user.
+///
+/// `hours` is the element of `cookie_lifetime` for the user's kind (the
+/// logged-in element for a valid user, else the anonymous one); `valid` and
+/// `remember_me` describe the real user. 0 means sessions are disabled.
+///
+/// ```
+/// use moin_session_spec::lifetime::{session_lifetime_secs, FOREVER_SECS};
+/// assert_eq!(session_lifetime_secs(12.0, true, true), FOREVER_SECS);
+/// assert_eq!(session_lifetime_secs(12.0, true, false), 43_200);
+/// assert_eq!(session_lifetime_secs(-2.0, true, true), 7_200);
+/// assert_eq!(session_lifetime_secs(0.0, true, true), 0);
+/// // remember_me counts only for a valid user:
+/// assert_eq!(session_lifetime_secs(1.0, false, true), 3_600);
+/// ```
+pub fn session_lifetime_secs(hours: f64, valid: bool, remember_me: bool) -> i64 {
+    let secs = hours_to_secs(hours);
+    if valid && remember_me && secs > 0 {
+        FOREVER_SECS
+    } else {
+        secs.abs()
+    }
+}

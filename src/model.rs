@@ -1,0 +1,112 @@
+//! The model: the executable specification as a [`Backend`].
+//!
+//! The model is pure. It reads no clock (each call carries `now`), draws
+//! session ids from a seeded generator ([`SeededSids`]), and touches no
+//! file, network or global state. It is the oracle the corpus and random
+//! traces are judged against.
+
+use crate::backend::{Backend, BackendError, BackendInfo};
+use crate::config::Config;
+use crate::exchange::{CleanupOutcome, CleanupRequest, Request, Response};
+use crate::m19;
+use crate::profile::Profile;
+use crate::sid::SeededSids;
+
+/// The seed the model's session ids start from after [`Backend::reset`].
+pub const MODEL_SID_SEED: u64 = 0x6d6f_696e_3139;
+
+/// The executable model of every profile.
+///
+/// ```
+/// use moin_session_spec::{Backend, Model};
+/// let model = Model::new();
+/// assert_eq!(model.info().name, "model");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Model {
+    state: Option<ProfileState>,
+    sids: SeededSids,
+}
+
+#[derive(Debug, Clone)]
+enum ProfileState {
+    Moin19(m19::State),
+}
+
+impl Model {
+    /// A model that must be [`reset`](Backend::reset) before use.
+    pub fn new() -> Self {
+        Model {
+            state: None,
+            sids: SeededSids::new(MODEL_SID_SEED),
+        }
+    }
+
+    fn state(&mut self) -> Result<&mut ProfileState, BackendError> {
+        self.state
+            .as_mut()
+            .ok_or_else(|| BackendError::InvalidInput {
+                message: "the model was not reset with a configuration".to_owned(),
+            })
+    }
+}
+
+impl Default for Model {
+    fn default() -> Self {
+        Model::new()
+    }
+}
+
+impl Backend for Model {
+    fn info(&self) -> BackendInfo {
+        BackendInfo {
+            name: "model".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            profiles: Profile::ALL.to_vec(),
+        }
+    }
+
+    fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
+        self.sids = SeededSids::new(MODEL_SID_SEED);
+        self.state = Some(match config {
+            Config::Moin19(c) => ProfileState::Moin19(m19::State::new(c.clone())),
+        });
+        Ok(())
+    }
+
+    fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
+        match (self.state()?, config) {
+            (ProfileState::Moin19(s), Config::Moin19(c)) => s.config = c.clone(),
+        }
+        Ok(())
+    }
+
+    fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
+        let Model { state, sids } = self;
+        match state.as_mut() {
+            Some(ProfileState::Moin19(s)) => m19::request(s, request, sids),
+            None => Err(BackendError::InvalidInput {
+                message: "the model was not reset with a configuration".to_owned(),
+            }),
+        }
+    }
+
+    fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
+        match self.state()? {
+            ProfileState::Moin19(s) => Ok(m19::cleanup(s, request)),
+        }
+    }
+
+    fn list(&mut self) -> Result<Vec<String>, BackendError> {
+        match self.state()? {
+            ProfileState::Moin19(s) => Ok(s.records.keys().cloned().collect()),
+        }
+    }
+
+    fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
+        match self.state()? {
+            ProfileState::Moin19(s) => m19::corrupt(s, sid),
+        }
+        Ok(())
+    }
+}

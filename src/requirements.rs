@@ -1,0 +1,244 @@
+//! The requirement registry: every `r[...]` clause of the normative text.
+//!
+//! The spec files are compiled in, so the registry always matches the text
+//! of the version in use. A clause is a line holding only `r[<id>]`; its
+//! text is the paragraph that follows.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::fixture::is_semantic_id;
+use crate::profile::Profile;
+
+/// The normative text of each profile, as compiled in.
+pub const SPEC_FILES: &[(Profile, &str, &str)] = &[(
+    Profile::Moin19,
+    "spec/moin-1.9.md",
+    include_str!("../spec/moin-1.9.md"),
+)];
+
+/// One normative clause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirement {
+    /// The stable ID, e.g. `m19.lifetime.remember-me-forever`.
+    pub id: String,
+    /// The profile it belongs to.
+    pub profile: Profile,
+    /// The spec file.
+    pub file: &'static str,
+    /// 1-based line of the `r[...]` marker.
+    pub line: usize,
+    /// The heading the clause stands under.
+    pub section: String,
+    /// The clause's first paragraph.
+    pub text: String,
+}
+
+impl Requirement {
+    /// The clause's first sentence, for one-line summaries.
+    pub fn summary(&self) -> &str {
+        let t = self.text.as_str();
+        match t.find(". ") {
+            Some(i) => &t[..=i],
+            None => t,
+        }
+    }
+}
+
+/// All requirements of all profiles, by ID.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Requirements {
+    by_id: BTreeMap<String, Requirement>,
+}
+
+/// A spec text that breaks the ID rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecError {
+    /// The spec file.
+    pub file: String,
+    /// The line.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+impl Requirements {
+    /// The registry of the compiled-in spec files.
+    ///
+    /// ```
+    /// let reqs = moin_session_spec::requirements::Requirements::builtin();
+    /// assert!(reqs.get("m19.lifetime.remember-me-forever").is_some());
+    /// ```
+    pub fn builtin() -> Requirements {
+        let mut all = Requirements::default();
+        for (profile, file, text) in SPEC_FILES {
+            let part = Requirements::parse(*profile, file, text)
+                .expect("the compiled-in spec is checked by the test suite");
+            all.by_id.extend(part.by_id);
+        }
+        all
+    }
+
+    /// Parses one spec file's clauses.
+    pub fn parse(
+        profile: Profile,
+        file: &'static str,
+        text: &str,
+    ) -> Result<Requirements, Vec<SpecError>> {
+        let mut by_id: BTreeMap<String, Requirement> = BTreeMap::new();
+        let mut errors = Vec::new();
+        let lines: Vec<&str> = text.lines().collect();
+        let mut section = String::new();
+        let mut in_code = false;
+        for (i, raw) in lines.iter().enumerate() {
+            let line = raw.trim();
+            if line.starts_with("```") {
+                in_code = !in_code;
+                continue;
+            }
+            if in_code {
+                continue;
+            }
+            if let Some(h) = line.strip_prefix('#') {
+                section = h.trim_start_matches('#').trim().to_owned();
+                continue;
+            }
+            let Some(id) = line.strip_prefix("r[").and_then(|l| l.strip_suffix(']')) else {
+                continue;
+            };
+            let err = |message: String| SpecError {
+                file: file.to_owned(),
+                line: i + 1,
+                message,
+            };
+            if !is_semantic_id(id) || !id.starts_with(profile.id_prefix()) {
+                errors.push(err(format!(
+                    "requirement ID {id:?} must be lowercase dot-separated words starting with {:?}",
+                    profile.id_prefix()
+                )));
+                continue;
+            }
+            if let Some(first) = by_id.get(id) {
+                errors.push(err(format!(
+                    "requirement ID {id:?} is used again (first at line {})",
+                    first.line
+                )));
+                continue;
+            }
+            let mut text_lines = Vec::new();
+            for next in &lines[i + 1..] {
+                let next = next.trim();
+                if next.is_empty() {
+                    if text_lines.is_empty() {
+                        continue;
+                    }
+                    break;
+                }
+                if next.starts_with("r[") {
+                    break;
+                }
+                text_lines.push(next);
+            }
+            if text_lines.is_empty() {
+                errors.push(err(format!("requirement {id:?} has no clause text")));
+                continue;
+            }
+            by_id.insert(
+                id.to_owned(),
+                Requirement {
+                    id: id.to_owned(),
+                    profile,
+                    file,
+                    line: i + 1,
+                    section: section.clone(),
+                    text: text_lines.join(" "),
+                },
+            );
+        }
+        if errors.is_empty() {
+            Ok(Requirements { by_id })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The requirement with this ID.
+    pub fn get(&self, id: &str) -> Option<&Requirement> {
+        self.by_id.get(id)
+    }
+
+    /// Every requirement, ordered by ID.
+    pub fn iter(&self) -> impl Iterator<Item = &Requirement> {
+        self.by_id.values()
+    }
+
+    /// The requirements of one profile, in the order of the spec text.
+    pub fn of_profile(&self, profile: Profile) -> Vec<&Requirement> {
+        let mut v: Vec<&Requirement> = self
+            .by_id
+            .values()
+            .filter(|r| r.profile == profile)
+            .collect();
+        v.sort_by_key(|r| r.line);
+        v
+    }
+
+    /// How many requirements there are.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_clauses_and_rejects_bad_ids() {
+        let text = "# Area\n\nr[m19.a.one]\nFirst sentence. Second.\n\nr[m19.a.two]\n\nText two.\n\n```\nr[m19.in.code]\n```\n";
+        let r = Requirements::parse(Profile::Moin19, "x.md", text).unwrap();
+        assert_eq!(r.len(), 2);
+        let one = r.get("m19.a.one").unwrap();
+        assert_eq!(one.section, "Area");
+        assert_eq!(one.line, 3);
+        assert_eq!(one.summary(), "First sentence.");
+        assert_eq!(r.get("m19.a.two").unwrap().text, "Text two.");
+        let bad = Requirements::parse(
+            Profile::Moin19,
+            "x.md",
+            "r[m19.a.one]\nx\n\nr[m19.a.one]\ny\n\nr[M19.B]\nz\n",
+        )
+        .unwrap_err();
+        assert_eq!(bad.len(), 2);
+        assert!(bad[0].message.contains("used again"));
+    }
+
+    #[test]
+    fn the_builtin_spec_parses() {
+        for (profile, file, text) in SPEC_FILES {
+            if let Err(errors) = Requirements::parse(*profile, file, text) {
+                panic!(
+                    "{}",
+                    errors
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                );
+            }
+        }
+    }
+}
