@@ -248,10 +248,9 @@ fn authenticate(
             // r[m19.setuid.change-user], r[m19.setuid.not-superuser],
             // r[m19.setuid.disabled-target], r[m19.setuid.unknown-target]
             if let Some(u) = &user {
-                if u.auth_method != SETUID_METHOD
-                    && is_superuser(config, u)
-                    && config.account_exists(to)
-                {
+                // The check is on the user the request runs as: under an
+                // active change user, that is the target.
+                if is_superuser(config, u) && config.account_exists(to) {
                     real = user.take();
                     user = Some(UserObj {
                         name: to.clone(),
@@ -427,7 +426,7 @@ fn finalize(
         }
         set_cookies.push(c.build().to_string());
     }
-    // r[m19.silent-when-new]: neither branch when L = 0 (or kill) and new.
+    // r[m19.finalize.silent-when-new]: neither branch when L = 0 (or kill) and new.
 
     if !session.new {
         // r[m19.persist.expires-recorded]
