@@ -339,9 +339,6 @@ fn build_m19(patches: &[ConfigPatch]) -> Result<M19Config, ConfigError> {
             config.legacy_lifetime = true;
         }
     }
-    if let Some(h) = anon_legacy {
-        check_hours("anonymous_session_lifetime", h)?;
-    }
     if let Some(name) = &config.cookie_name {
         check_cookie_name(name)?;
     }

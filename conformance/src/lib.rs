@@ -1,1 +1,123 @@
-pub fn x() {}
+//! # moin-session-conformance
+//!
+//! The conformance runner for `moin-session-spec`: it plays the browser
+//! ([`jar`]) and the clock, drives any [`Backend`] through the fixture
+//! corpus ([`runner`]), judges each step with one comparison ([`compare`]),
+//! and reports per requirement ([`report`]) and per case ([`transcript`]).
+//!
+//! ```no_run
+//! use moin_session_conformance::{load, run_all, Selection};
+//! use moin_session_spec::Model;
+//! let (corpus, requirements) = load(&moin_session_conformance::default_fixtures_dir()).unwrap();
+//! let cases = Selection::default().apply(&corpus);
+//! let results = run_all(&mut Model::new(), &cases, |_, _| {});
+//! assert!(results.iter().all(|r| r.verdict.word() == "pass"));
+//! # let _ = requirements;
+//! ```
+#![deny(missing_docs)]
+
+pub mod compare;
+pub mod jar;
+pub mod report;
+pub mod runner;
+pub mod transcript;
+
+use std::path::{Path, PathBuf};
+
+use moin_session_spec::fixture::{load_corpus, Corpus, FixtureError, LoadedCase};
+use moin_session_spec::requirements::Requirements;
+use moin_session_spec::{Backend, Profile};
+
+use crate::runner::{run_case, CaseResult};
+
+/// The corpus shipped with this repository.
+pub fn default_fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("fixtures")
+}
+
+/// Loads the corpus under `dir` against the compiled-in spec.
+pub fn load(dir: &Path) -> Result<(Corpus, Requirements), Vec<FixtureError>> {
+    let requirements = Requirements::builtin();
+    let corpus = load_corpus(dir, &requirements)?;
+    Ok((corpus, requirements))
+}
+
+/// Which cases to run.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Only these profiles (all when empty).
+    pub profiles: Vec<Profile>,
+    /// Only case ids matching this: an exact id, a dotted prefix
+    /// (`m19.load` selects `m19.load.*`), or a pattern with `*`.
+    pub case: Option<String>,
+    /// Only cases covering this requirement ID.
+    pub requirement: Option<String>,
+}
+
+impl Selection {
+    /// The selected cases, in corpus order.
+    pub fn apply<'a>(&self, corpus: &'a Corpus) -> Vec<&'a LoadedCase> {
+        corpus
+            .cases
+            .iter()
+            .filter(|c| self.profiles.is_empty() || self.profiles.contains(&c.case.profile))
+            .filter(|c| {
+                self.case
+                    .as_deref()
+                    .is_none_or(|p| id_matches(p, &c.case.id))
+            })
+            .filter(|c| {
+                self.requirement.as_deref().is_none_or(|r| {
+                    c.case.covers.iter().any(|x| x == r)
+                        || c.case.steps.iter().any(|s| s.covers.iter().any(|x| x == r))
+                })
+            })
+            .collect()
+    }
+}
+
+/// Whether a case id matches a `--case` pattern.
+///
+/// ```
+/// use moin_session_conformance::id_matches;
+/// assert!(id_matches("m19.load", "m19.load.no-cookie"));
+/// assert!(id_matches("m19.load.no-cookie", "m19.load.no-cookie"));
+/// assert!(!id_matches("m19.lo", "m19.load.no-cookie"));
+/// assert!(id_matches("*cookie*", "m19.load.no-cookie"));
+/// ```
+pub fn id_matches(pattern: &str, id: &str) -> bool {
+    if pattern.contains('*') {
+        glob(pattern.as_bytes(), id.as_bytes())
+    } else {
+        id == pattern
+            || id
+                .strip_prefix(pattern)
+                .is_some_and(|rest| rest.starts_with('.'))
+    }
+}
+
+fn glob(p: &[u8], s: &[u8]) -> bool {
+    match p.split_first() {
+        None => s.is_empty(),
+        Some((b'*', rest)) => (0..=s.len()).any(|i| glob(rest, &s[i..])),
+        Some((c, rest)) => s.first() == Some(c) && glob(rest, &s[1..]),
+    }
+}
+
+/// Runs `cases` against `backend`, calling `progress(done, result)` after
+/// each case.
+pub fn run_all(
+    backend: &mut dyn Backend,
+    cases: &[&LoadedCase],
+    mut progress: impl FnMut(usize, &CaseResult),
+) -> Vec<CaseResult> {
+    let mut results = Vec::with_capacity(cases.len());
+    for (i, case) in cases.iter().enumerate() {
+        let r = run_case(backend, case);
+        progress(i + 1, &r);
+        results.push(r);
+    }
+    results
+}

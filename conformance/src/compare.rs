@@ -1,0 +1,522 @@
+//! The one comparison: what a step expected against what the backend did.
+//!
+//! The same code judges fixture steps and random traces, for every kind of
+//! backend. It returns every difference it finds, not just the first.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use cookie::Cookie;
+use moin_session_spec::fixture::{is_symbol, CookieExpect, RequestExpect, SidRef};
+use moin_session_spec::Response;
+use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::jar::is_deletion;
+
+/// Symbolic sids bound so far in a trace, and every sid seen.
+#[derive(Debug, Clone, Default)]
+pub struct Bindings {
+    by_symbol: BTreeMap<String, String>,
+    seen: BTreeSet<String>,
+}
+
+impl Bindings {
+    /// No bindings.
+    pub fn new() -> Self {
+        Bindings::default()
+    }
+
+    /// The sid a symbol is bound to.
+    pub fn get(&self, symbol: &str) -> Option<&str> {
+        self.by_symbol.get(symbol).map(String::as_str)
+    }
+
+    /// Records a sid as seen (so it is no longer fresh).
+    pub fn see(&mut self, sid: &str) {
+        self.seen.insert(sid.to_owned());
+    }
+
+    /// Resolves a fixture sid: a bound symbol to its sid, a literal to itself.
+    pub fn resolve(&self, sid: &str) -> Option<String> {
+        if is_symbol(sid) {
+            self.get(sid).map(str::to_owned)
+        } else {
+            Some(sid.to_owned())
+        }
+    }
+
+    /// Replaces every bound `$sN` in `text` by its sid.
+    pub fn substitute(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        // Longest symbols first, so `$s12` is not read as `$s1` + `2`.
+        let mut symbols: Vec<(&String, &String)> = self.by_symbol.iter().collect();
+        symbols.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
+        for (symbol, sid) in symbols {
+            out = out.replace(symbol.as_str(), sid);
+        }
+        out
+    }
+
+    /// Replaces every bound sid in `text` by its symbol (for transcripts).
+    pub fn symbolize(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for (symbol, sid) in &self.by_symbol {
+            if !sid.is_empty() {
+                out = out.replace(sid.as_str(), symbol);
+            }
+        }
+        out
+    }
+
+    /// Matches an expected sid against an observed one, binding an unbound
+    /// symbol to a fresh sid. Returns a description of the mismatch.
+    fn check(&mut self, expected: &str, observed: &str) -> Result<(), String> {
+        if is_symbol(expected) {
+            match self.by_symbol.get(expected) {
+                Some(sid) if sid == observed => Ok(()),
+                Some(sid) => Err(format!("{expected} (= {sid})")),
+                None => {
+                    if self.seen.contains(observed) {
+                        if let Some((sym, _)) = self.by_symbol.iter().find(|(_, s)| *s == observed)
+                        {
+                            return Err(format!("a fresh sid for {expected}, but it is {sym}'s"));
+                        }
+                        return Err(format!(
+                            "a fresh sid for {expected}, but it was seen before"
+                        ));
+                    }
+                    self.by_symbol
+                        .insert(expected.to_owned(), observed.to_owned());
+                    self.seen.insert(observed.to_owned());
+                    Ok(())
+                }
+            }
+        } else if expected == observed {
+            self.seen.insert(observed.to_owned());
+            Ok(())
+        } else {
+            Err(expected.to_owned())
+        }
+    }
+}
+
+/// One way an observation differs from the expectation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    /// What was compared, e.g. `set_cookies[MOIN_SESSION_8080_ROOT].max_age`.
+    pub what: String,
+    /// What the spec says.
+    pub expected: String,
+    /// What the backend did.
+    pub observed: String,
+}
+
+impl fmt::Display for Difference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: expected {}, observed {}",
+            self.what, self.expected, self.observed
+        )
+    }
+}
+
+fn diff(
+    what: impl Into<String>,
+    expected: impl fmt::Display,
+    observed: impl fmt::Display,
+) -> Difference {
+    Difference {
+        what: what.into(),
+        expected: expected.to_string(),
+        observed: observed.to_string(),
+    }
+}
+
+fn show_opt<T: fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "none".to_owned(), |v| v.to_string())
+}
+
+fn show_instant(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
+/// Compares a request step's expectation with a response observed at `now`.
+pub fn compare_request(
+    expect: &RequestExpect,
+    observed: &Response,
+    now: OffsetDateTime,
+    bindings: &mut Bindings,
+) -> Vec<Difference> {
+    let mut out = Vec::new();
+    if expect.new != observed.new {
+        out.push(diff("new", expect.new, observed.new));
+    }
+    if expect.user != observed.user {
+        let show = |u: &Option<String>| u.clone().unwrap_or_else(|| "anonymous".to_owned());
+        out.push(diff("user", show(&expect.user), show(&observed.user)));
+    }
+    if expect.results.len() != observed.results.len() {
+        out.push(diff(
+            "results",
+            format!("{} value(s)", expect.results.len()),
+            format!("{} value(s)", observed.results.len()),
+        ));
+    } else {
+        for (i, (e, o)) in expect.results.iter().zip(&observed.results).enumerate() {
+            if e != o {
+                out.push(diff(format!("results[{i}]"), show_value(e), show_value(o)));
+            }
+        }
+    }
+    out.extend(compare_cookies(
+        &expect.set_cookies,
+        &observed.set_cookies,
+        now,
+        bindings,
+    ));
+    out
+}
+
+fn show_value(v: &Value) -> String {
+    match v {
+        Value::Null => "absent (null)".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+fn compare_cookies(
+    expected: &[CookieExpect],
+    observed: &[String],
+    now: OffsetDateTime,
+    bindings: &mut Bindings,
+) -> Vec<Difference> {
+    let mut out = Vec::new();
+    let mut parsed: Vec<Option<Cookie<'static>>> = Vec::new();
+    for (i, header) in observed.iter().enumerate() {
+        match Cookie::parse(header.clone()) {
+            Ok(c) => parsed.push(Some(c)),
+            Err(e) => {
+                out.push(diff(
+                    format!("set_cookies[{i}]"),
+                    "a Set-Cookie header that parses (RFC 6265bis)",
+                    format!("{header:?} ({e})"),
+                ));
+                parsed.push(None);
+            }
+        }
+    }
+    let mut used = vec![false; parsed.len()];
+    for e in expected {
+        let found = parsed
+            .iter()
+            .enumerate()
+            .position(|(i, c)| !used[i] && c.as_ref().is_some_and(|c| c.name() == e.name));
+        let Some(i) = found else {
+            let what = if e.deleted {
+                "a deletion"
+            } else {
+                "a Set-Cookie"
+            };
+            out.push(diff(format!("set_cookies[{}]", e.name), what, "none"));
+            continue;
+        };
+        used[i] = true;
+        let c = parsed[i].as_ref().expect("position found a parsed cookie");
+        out.extend(compare_cookie(e, c, now, bindings));
+    }
+    for (i, c) in parsed.iter().enumerate() {
+        if let (false, Some(c)) = (used[i], c) {
+            out.push(diff(
+                format!("set_cookies[{}]", c.name()),
+                "no such Set-Cookie",
+                bindings.symbolize(&observed[i]),
+            ));
+        }
+    }
+    out
+}
+
+fn strip_dot(d: &str) -> &str {
+    d.strip_prefix('.').unwrap_or(d)
+}
+
+fn compare_cookie(
+    e: &CookieExpect,
+    c: &Cookie<'_>,
+    now: OffsetDateTime,
+    bindings: &mut Bindings,
+) -> Vec<Difference> {
+    let mut out = Vec::new();
+    let at = |field: &str| format!("set_cookies[{}].{field}", e.name);
+    let deletion = is_deletion(c, now);
+    if e.deleted != deletion {
+        out.push(diff(
+            at("kind"),
+            if e.deleted {
+                "a deletion"
+            } else {
+                "an issued cookie"
+            },
+            if deletion {
+                "a deletion"
+            } else {
+                "an issued cookie"
+            },
+        ));
+        return out;
+    }
+    if !e.deleted {
+        if let Some(value) = &e.value {
+            if let Err(expected) = bindings.check(value, c.value()) {
+                out.push(diff(at("value"), expected, bindings.symbolize(c.value())));
+            }
+        }
+        if let Some(max_age) = e.max_age {
+            let observed = c.max_age().map(|d| d.whole_seconds());
+            if observed != Some(max_age) {
+                out.push(diff(at("max_age"), max_age, show_opt(observed)));
+            }
+        }
+        if let Some(expires) = e.expires {
+            let observed = c.expires_datetime();
+            if observed != Some(expires) {
+                out.push(diff(
+                    at("expires"),
+                    show_instant(expires),
+                    show_opt(observed.map(show_instant)),
+                ));
+            }
+        }
+    }
+    if c.path() != Some(e.path.as_str()) {
+        out.push(diff(at("path"), &e.path, show_opt(c.path())));
+    }
+    let observed_domain = c.domain().map(strip_dot);
+    if e.domain.as_deref().map(strip_dot) != observed_domain {
+        out.push(diff(
+            at("domain"),
+            show_opt(e.domain.as_deref()),
+            show_opt(observed_domain),
+        ));
+    }
+    if let Some(secure) = e.secure {
+        if c.secure().unwrap_or(false) != secure {
+            out.push(diff(at("secure"), secure, !secure));
+        }
+    }
+    if let Some(httponly) = e.httponly {
+        if c.http_only().unwrap_or(false) != httponly {
+            out.push(diff(at("httponly"), httponly, !httponly));
+        }
+    }
+    out
+}
+
+/// Compares an expected set of sids (`removed`, `sids`) with what was
+/// observed, order aside. Symbols must already be bound.
+pub fn compare_sid_set(
+    field: &str,
+    expected: &[SidRef],
+    observed: &[String],
+    bindings: &mut Bindings,
+) -> Vec<Difference> {
+    let want: BTreeSet<String> = expected
+        .iter()
+        .map(|s| {
+            bindings
+                .resolve(s)
+                .unwrap_or_else(|| format!("<unbound {s}>"))
+        })
+        .collect();
+    let got: BTreeSet<String> = observed.iter().cloned().collect();
+    for sid in observed {
+        bindings.see(sid);
+    }
+    if want == got && observed.len() == got.len() {
+        return Vec::new();
+    }
+    let show = |set: &BTreeSet<String>| {
+        let v: Vec<String> = set.iter().map(|s| bindings.symbolize(s)).collect();
+        format!("[{}]", v.join(", "))
+    };
+    let mut d = diff(field, show(&want), show(&got));
+    if observed.len() != got.len() {
+        d.observed.push_str(" (with duplicates)");
+    }
+    vec![d]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2009-03-01 12:00:30 UTC);
+
+    fn issued(value: &str) -> CookieExpect {
+        CookieExpect {
+            name: "S".into(),
+            deleted: false,
+            value: Some(value.into()),
+            max_age: Some(3600),
+            expires: Some(datetime!(2009-03-01 13:00 UTC)),
+            path: "/".into(),
+            domain: None,
+            secure: Some(false),
+            httponly: Some(false),
+        }
+    }
+
+    fn expect(cookies: Vec<CookieExpect>) -> RequestExpect {
+        RequestExpect {
+            new: true,
+            user: None,
+            set_cookies: cookies,
+            results: vec![],
+        }
+    }
+
+    fn response(headers: &[&str]) -> Response {
+        Response {
+            new: true,
+            user: None,
+            set_cookies: headers.iter().map(|h| h.to_string()).collect(),
+            results: vec![],
+        }
+    }
+
+    const GOOD: &str = "S=abc; Max-Age=3600; Expires=Sun, 01 Mar 2009 13:00:00 GMT; Path=/";
+
+    #[test]
+    fn a_matching_cookie_binds_its_symbol() {
+        let mut b = Bindings::new();
+        assert!(compare_request(
+            &expect(vec![issued("$s1")]),
+            &response(&[GOOD]),
+            NOW,
+            &mut b
+        )
+        .is_empty());
+        assert_eq!(b.get("$s1"), Some("abc"));
+        // Bound now: the same symbol must be the same sid.
+        assert!(compare_request(
+            &expect(vec![issued("$s1")]),
+            &response(&[GOOD]),
+            NOW,
+            &mut b
+        )
+        .is_empty());
+        // A new symbol needs a fresh sid.
+        let d = compare_request(
+            &expect(vec![issued("$s2")]),
+            &response(&[GOOD]),
+            NOW,
+            &mut b,
+        );
+        assert_eq!(d.len(), 1);
+        assert!(d[0].expected.contains("fresh"), "{}", d[0]);
+    }
+
+    #[test]
+    fn every_attribute_is_compared() {
+        let mut b = Bindings::new();
+        let bad = "S=abc; Max-Age=60; Expires=Sun, 01 Mar 2009 13:00:01 GMT; Path=/x; Domain=example.org; Secure; HttpOnly";
+        let d = compare_request(&expect(vec![issued("$s1")]), &response(&[bad]), NOW, &mut b);
+        let whats: Vec<&str> = d.iter().map(|d| d.what.as_str()).collect();
+        assert_eq!(
+            whats,
+            [
+                "set_cookies[S].max_age",
+                "set_cookies[S].expires",
+                "set_cookies[S].path",
+                "set_cookies[S].domain",
+                "set_cookies[S].secure",
+                "set_cookies[S].httponly"
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_extra_and_garbage_cookies_are_differences() {
+        let mut b = Bindings::new();
+        let d = compare_request(&expect(vec![issued("$s1")]), &response(&[]), NOW, &mut b);
+        assert_eq!(d[0].observed, "none");
+        let d = compare_request(&expect(vec![]), &response(&[GOOD, "garbage"]), NOW, &mut b);
+        assert_eq!(d.len(), 2);
+    }
+
+    #[test]
+    fn deletions_match_by_effect() {
+        let del = CookieExpect {
+            name: "S".into(),
+            deleted: true,
+            value: None,
+            max_age: None,
+            expires: None,
+            path: "/".into(),
+            domain: None,
+            secure: None,
+            httponly: None,
+        };
+        let mut b = Bindings::new();
+        for form in [
+            "S=; Max-Age=0; Path=/",
+            "S=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/",
+            "S=x; Max-Age=-1; Path=/; Secure",
+        ] {
+            assert!(
+                compare_request(&expect(vec![del.clone()]), &response(&[form]), NOW, &mut b)
+                    .is_empty(),
+                "{form}"
+            );
+        }
+        let d = compare_request(&expect(vec![del]), &response(&[GOOD]), NOW, &mut b);
+        assert_eq!(d[0].what, "set_cookies[S].kind");
+    }
+
+    #[test]
+    fn new_user_and_results_are_exact() {
+        let mut b = Bindings::new();
+        let mut e = expect(vec![]);
+        e.results = vec![Value::Null, Value::from(3)];
+        let mut r = response(&[]);
+        r.new = false;
+        r.user = Some("alice".into());
+        r.results = vec![Value::from(3), Value::from(3)];
+        let d = compare_request(&e, &r, NOW, &mut b);
+        let whats: Vec<&str> = d.iter().map(|d| d.what.as_str()).collect();
+        assert_eq!(whats, ["new", "user", "results[0]"]);
+    }
+
+    #[test]
+    fn sid_sets_ignore_order_but_not_content() {
+        let mut b = Bindings::new();
+        compare_request(
+            &expect(vec![issued("$s1")]),
+            &response(&[GOOD]),
+            NOW,
+            &mut b,
+        );
+        assert!(compare_sid_set("sids", &["$s1".into()], &["abc".into()], &mut b).is_empty());
+        let d = compare_sid_set("sids", &[], &["abc".into()], &mut b);
+        assert_eq!(d[0].observed, "[$s1]");
+        let d = compare_sid_set(
+            "sids",
+            &["$s1".into()],
+            &["abc".into(), "abc".into()],
+            &mut b,
+        );
+        assert!(d[0].observed.contains("duplicates"));
+    }
+
+    #[test]
+    fn substitute_prefers_longer_symbols() {
+        let mut b = Bindings::new();
+        b.by_symbol.insert("$s1".into(), "one".into());
+        b.by_symbol.insert("$s12".into(), "twelve".into());
+        assert_eq!(b.substitute("A=$s12; B=$s1"), "A=twelve; B=one");
+    }
+}
