@@ -1,0 +1,190 @@
+//! The command line as a user meets it: help, exit codes, JSON output, and
+//! errors that name the place.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+}
+
+/// A copy of the corpus in a scratch directory.
+fn copy_corpus(name: &str) -> PathBuf {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.path().is_dir() {
+                if entry.file_name() != "transcripts" {
+                    copy(&entry.path(), &target);
+                }
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("moin-session-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    copy(&fixtures(), &dir);
+    dir
+}
+
+#[test]
+fn help_describes_commands_and_exit_status() {
+    let out = bin().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for word in ["check", "explain", "requirements", "Exit status"] {
+        assert!(text.contains(word), "{word} missing from --help:\n{text}");
+    }
+    let out = bin().args(["check", "--help"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("--format") && text.contains("--profile") && text.contains("--case"));
+}
+
+#[test]
+fn check_passes_and_prints_a_summary() {
+    let out = bin().arg("check").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("PASS  m19.lifetime.remember-me-forever"),
+        "{text}"
+    );
+    assert!(
+        text.trim_end().ends_with("0 failed, 0 errored, 0 skipped"),
+        "{text}"
+    );
+}
+
+#[test]
+fn check_json_is_one_object_with_summary_and_cases() {
+    let out = bin()
+        .args(["check", "--format", "json", "--profile", "moin-1.9"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is one JSON value");
+    let summary = &v["summary"];
+    for k in ["passed", "failed", "errored", "skipped"] {
+        assert!(summary[k].is_u64(), "summary.{k}");
+    }
+    let cases = v["cases"].as_array().unwrap();
+    assert_eq!(summary["passed"].as_u64().unwrap() as usize, cases.len());
+    let first = &cases[0];
+    for k in ["id", "profile", "requirements", "verdict"] {
+        assert!(!first[k].is_null(), "cases[0].{k}");
+    }
+    assert_eq!(first["verdict"], "pass");
+}
+
+#[test]
+fn a_changed_expectation_exits_1_naming_case_step_and_requirement() {
+    let dir = copy_corpus("mutated");
+    let file = dir.join("moin-1.9/lifetime.json");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let changed = text.replacen("\"max_age\": 315360000", "\"max_age\": 315360001", 1);
+    assert_ne!(text, changed, "lifetime.json has a forever cookie");
+    std::fs::write(&file, changed).unwrap();
+    let out = bin()
+        .arg("check")
+        .arg("--fixtures")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("FAIL case"))
+        .expect("a FAIL line");
+    assert!(
+        line.contains(", step ") && line.contains("requirements: m19."),
+        "{line}"
+    );
+    assert!(
+        stdout.contains("max_age: expected 315360001, observed 315360000"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 failed"));
+}
+
+#[test]
+fn a_malformed_fixture_exits_2_naming_file_line_and_rule() {
+    let dir = copy_corpus("malformed");
+    std::fs::write(
+        dir.join("moin-1.9/zz-broken.json"),
+        "{\"cases\": [\n  {\"id\": 3}\n]}",
+    )
+    .unwrap();
+    let out = bin()
+        .arg("check")
+        .arg("--fixtures")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("zz-broken.json:2:"), "{stderr}");
+    assert!(stderr.contains("[rule fixture.schema]"), "{stderr}");
+    assert!(stderr.contains("no case was run"));
+}
+
+#[test]
+fn explain_prints_a_transcript_and_unknown_ids_are_errors() {
+    let out = bin()
+        .args(["explain", "m19.lifetime.remember-me-forever"])
+        .output();
+    let out = out.unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    if out.status.code() == Some(2) {
+        panic!("the corpus has no case m19.lifetime.remember-me-forever");
+    }
+    assert!(
+        text.contains("Set-Cookie: MOIN_SESSION_8080_ROOT=$s1"),
+        "{text}"
+    );
+    assert!(text.contains("verdict: pass"));
+    let out = bin()
+        .args(["explain", "m19.no.such-case"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("no case with id"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = bin()
+        .args(["check", "--profile", "moin-0.1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("unknown profile"));
+    let out = bin()
+        .args(["check", "--case", "m19.nothing-matches-this"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = bin()
+        .args(["check", "--requirement", "m19.not.a-requirement"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,0 +1,129 @@
+//! The corpus against the model: every case passes, every transcript is a
+//! reviewed snapshot, and a changed expectation is caught and named.
+
+use moin_session_conformance::runner::{run_case, Verdict};
+use moin_session_conformance::{
+    default_fixtures_dir, load, report, run_all, transcript, Selection,
+};
+use moin_session_spec::fixture::{Action, LoadedCase};
+use moin_session_spec::Model;
+
+fn corpus() -> moin_session_spec::fixture::Corpus {
+    match load(&default_fixtures_dir()) {
+        Ok((corpus, _)) => corpus,
+        Err(errors) => panic!(
+            "malformed fixtures:\n{}",
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    }
+}
+
+#[test]
+fn every_case_passes_against_the_model() {
+    let corpus = corpus();
+    let cases = Selection::default().apply(&corpus);
+    let results = run_all(&mut Model::new(), &cases, |_, _| {});
+    let problems: Vec<String> = results
+        .iter()
+        .filter(|r| r.verdict != Verdict::Pass)
+        .map(report::failure)
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "{} case(s) did not pass:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn transcripts_are_snapshots() {
+    let corpus = corpus();
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../../fixtures/transcripts");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.bind(|| {
+        for loaded in &corpus.cases {
+            let result = run_case(&mut Model::new(), loaded);
+            insta::assert_snapshot!(
+                loaded.case.id.clone(),
+                transcript::render(&result, &loaded.case.title)
+            );
+        }
+    });
+}
+
+/// Finds a case with an issued cookie expectation and returns it with the
+/// first issued cookie's Max-Age raised by one second.
+fn mutated() -> (LoadedCase, usize) {
+    let corpus = corpus();
+    for loaded in &corpus.cases {
+        for (i, step) in loaded.case.steps.iter().enumerate() {
+            if let Action::Request(_, expect) = &step.action {
+                if let Some(c) = expect.set_cookies.iter().position(|c| c.max_age.is_some()) {
+                    let mut changed = loaded.clone();
+                    if let Action::Request(_, e) = &mut changed.case.steps[i].action {
+                        *e.set_cookies[c].max_age.as_mut().unwrap() += 1;
+                    }
+                    return (changed, i + 1);
+                }
+            }
+        }
+    }
+    panic!("no case issues a cookie");
+}
+
+#[test]
+fn a_changed_expectation_fails_naming_case_step_and_requirement() {
+    let (case, step) = mutated();
+    let result = run_case(&mut Model::new(), &case);
+    match &result.verdict {
+        Verdict::Fail {
+            step: s,
+            differences,
+        } => {
+            assert_eq!(*s, step);
+            assert_eq!(differences.len(), 1, "{differences:?}");
+            assert!(
+                differences[0].contains(".max_age: expected"),
+                "{}",
+                differences[0]
+            );
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    let text = report::failure(&result);
+    assert!(text.contains(&case.case.id));
+    assert!(text.contains(&format!("step {step}")));
+    let blamed = if case.case.steps[step - 1].covers.is_empty() {
+        &case.case.covers
+    } else {
+        &case.case.steps[step - 1].covers
+    };
+    for r in blamed {
+        assert!(text.contains(r.as_str()), "{text}");
+    }
+}
+
+#[test]
+fn a_rejects_case_fails_when_the_configuration_is_accepted() {
+    let corpus = corpus();
+    let mut case = corpus
+        .cases
+        .iter()
+        .find(|c| c.case.rejects.is_some())
+        .expect("the corpus has a rejects case")
+        .clone();
+    case.case.config = Default::default();
+    let result = run_case(&mut Model::new(), &case);
+    assert!(
+        matches!(result.verdict, Verdict::Fail { step: 0, .. }),
+        "{:?}",
+        result.verdict
+    );
+}
