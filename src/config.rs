@@ -2,8 +2,8 @@
 //!
 //! Implements `r[m19.config.lifetime-pair]`, `r[m19.config.lifetime-default]`,
 //! `r[m19.config.lifetime-finite]`, `r[m19.config.lifetime-wrong-length]`,
-//! `r[m19.config.legacy-scalar]`, `r[m19.config.legacy-anon]` and
-//! `r[m19.config.cookie-name-empty]`.
+//! `r[m19.config.legacy-scalar]`, `r[m19.config.legacy-anon]`,
+//! `r[m19.config.cookie-name-empty]` and `r[m19.config.cookie-attributes]`.
 //!
 //! A configuration is written as a [`ConfigPatch`]: every field optional, so
 //! that a fixture names only what differs from MoinMoin's defaults and a
@@ -478,11 +478,12 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::BadCookieName { name, bad } => write!(
                 f,
-                "config: the session cookie name {name:?} holds {bad:?}, which a cookie name (an RFC 6265 token) cannot hold (rule r[m19.config.cookie-name-empty])"
+                "config: the session cookie name {name:?} holds {bad:?}, which a cookie name (an RFC 6265 token) cannot hold (rule r[m19.config.cookie-attributes])"
             ),
-            ConfigError::BadAttribute { field, value, rule } => {
-                write!(f, "config field `{field}`: {value:?} is not allowed: {rule}")
-            }
+            ConfigError::BadAttribute { field, value, rule } => write!(
+                f,
+                "config field `{field}`: {value:?} is not allowed: {rule} (rule r[m19.config.cookie-attributes])"
+            ),
             ConfigError::NotInProfile { field, profile } => write!(
                 f,
                 "config field `{field}` does not exist in profile {profile}"
