@@ -145,12 +145,12 @@ fn a_malformed_fixture_exits_2_naming_file_line_and_rule() {
 #[test]
 fn explain_prints_a_transcript_and_unknown_ids_are_errors() {
     let out = bin()
-        .args(["explain", "m19.lifetime.remember-me-forever"])
+        .args(["explain", "m19.lifetime.remember-me-forever-restored"])
         .output();
     let out = out.unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     if out.status.code() == Some(2) {
-        panic!("the corpus has no case m19.lifetime.remember-me-forever");
+        panic!("the corpus has no case m19.lifetime.remember-me-forever-restored");
     }
     assert!(
         text.contains("Set-Cookie: MOIN_SESSION_8080_ROOT=$s1"),
