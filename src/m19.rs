@@ -181,7 +181,7 @@ fn account(config: &M19Config, name: &str, auth_method: &str) -> UserObj {
 }
 
 fn is_superuser(config: &M19Config, user: &UserObj) -> bool {
-    user.valid && config.superusers.iter().any(|s| *s == user.name)
+    user.valid && config.superusers.contains(&user.name)
 }
 
 /// `setup_user`: returns (effective user, real user under change-user).
@@ -237,7 +237,7 @@ fn authenticate(
                 if u.auth_method == SETUID_METHOD {
                     // r[m19.setuid.logout-reverts]
                     user = real.take();
-                } else if config.auth.iter().any(|m| *m == u.auth_method) {
+                } else if config.auth.contains(&u.auth_method) {
                     // r[m19.auth.logout]
                     u.valid = false;
                 }

@@ -1,0 +1,75 @@
+//! The model is pure: its source reads no wall clock, draws from no ambient
+//! random source, and touches no file, network or process state.
+
+use std::path::Path;
+
+/// The files that make up the model and everything it calls.
+const MODEL_FILES: &[&str] = &[
+    "src/m19.rs",
+    "src/model.rs",
+    "src/lifetime.rs",
+    "src/sid.rs",
+    "src/config.rs",
+    "src/exchange.rs",
+    "src/backend.rs",
+    "src/profile.rs",
+];
+
+const FORBIDDEN: &[(&str, &str)] = &[
+    ("SystemTime", "a wall-clock read"),
+    ("Instant::now", "a wall-clock read"),
+    ("now_utc", "a wall-clock read"),
+    ("now_local", "a wall-clock read"),
+    ("UNIX_EPOCH.elapsed", "a wall-clock read"),
+    ("rand::", "an ambient random source"),
+    ("thread_rng", "an ambient random source"),
+    ("getrandom", "an ambient random source"),
+    ("RandomState", "an ambient random source (hash seed)"),
+    ("HashMap", "iteration order from a random hash seed"),
+    ("std::fs", "filesystem access"),
+    ("File::", "filesystem access"),
+    ("std::net", "network access"),
+    ("std::env", "ambient environment"),
+    ("std::process", "process state"),
+    ("std::thread", "threads"),
+    ("static mut", "global state"),
+    ("thread_local!", "global state"),
+];
+
+#[test]
+fn the_model_source_has_no_hidden_inputs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut found = Vec::new();
+    for file in MODEL_FILES {
+        let text =
+            std::fs::read_to_string(root.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            for (needle, what) in FORBIDDEN {
+                if code.contains(needle) {
+                    found.push(format!("{file}:{}: {what}: {}", n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "the model must be pure:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_scan_covers_every_model_module() {
+    // A new module the model uses must be added to MODEL_FILES (or shown to
+    // be outside the model, like the fixture loader and the spec registry).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let outside = ["src/lib.rs", "src/fixture.rs", "src/requirements.rs"];
+    for entry in std::fs::read_dir(root).unwrap() {
+        let name = format!("src/{}", entry.unwrap().file_name().to_string_lossy());
+        assert!(
+            MODEL_FILES.contains(&name.as_str()) || outside.contains(&name.as_str()),
+            "{name} is neither scanned for purity nor listed as outside the model"
+        );
+    }
+}
