@@ -38,10 +38,30 @@ pub fn default_fixtures_dir() -> PathBuf {
 }
 
 /// Loads the corpus under `dir` against the compiled-in spec.
+///
+/// File names in errors and reports are relative to the current directory
+/// where the corpus lies below it.
 pub fn load(dir: &Path) -> Result<(Corpus, Requirements), Vec<FixtureError>> {
     let requirements = Requirements::builtin();
-    let corpus = load_corpus(dir, &requirements)?;
+    let dir = readable_path(dir);
+    let corpus = load_corpus(&dir, &requirements)?;
     Ok((corpus, requirements))
+}
+
+/// `dir` made canonical and, when it lies below the current directory,
+/// relative to it.
+fn readable_path(dir: &Path) -> PathBuf {
+    let Ok(canonical) = std::fs::canonicalize(dir) else {
+        return dir.to_owned();
+    };
+    match std::env::current_dir()
+        .ok()
+        .and_then(|cwd| canonical.strip_prefix(cwd).ok().map(Path::to_owned))
+    {
+        Some(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
+        Some(rel) => rel,
+        None => canonical,
+    }
 }
 
 /// Which cases to run.
