@@ -39,6 +39,9 @@ pub struct ConfigPatch {
     /// moin-1.9: the pre-1.9 anonymous lifetime, read only with a legacy scalar.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anonymous_session_lifetime: Option<f64>,
+    /// moin-1.6: hours of anonymous sessions; absent or `null`: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anonymous_cookie_lifetime: Option<Option<f64>>,
     /// The variable part of the cookie name; `null` derives it from the URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cookie_name: Option<Option<String>>,
@@ -208,6 +211,9 @@ impl M19Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "profile", content = "settings")]
 pub enum Config {
+    /// Sessions on the 1.6-era authentication chain.
+    #[serde(rename = "moin-1.6")]
+    Moin16(M16Config),
     /// The moin-1.9 session service.
     #[serde(rename = "moin-1.9")]
     Moin19(M19Config),
@@ -217,6 +223,7 @@ impl Config {
     /// The profile this configuration belongs to.
     pub fn profile(&self) -> Profile {
         match self {
+            Config::Moin16(_) => Profile::Moin16,
             Config::Moin19(_) => Profile::Moin19,
         }
     }
@@ -225,6 +232,15 @@ impl Config {
     pub fn as_m19(&self) -> Option<&M19Config> {
         match self {
             Config::Moin19(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The moin-1.6 configuration, if this is one.
+    pub fn as_m16(&self) -> Option<&M16Config> {
+        match self {
+            Config::Moin16(c) => Some(c),
+            _ => None,
         }
     }
 
@@ -238,9 +254,11 @@ impl Config {
     /// };
     /// let err = Config::build(Profile::Moin19, &[patch]).unwrap_err();
     /// assert!(matches!(err, ConfigError::WrongLength { found: 3, .. }));
+    /// assert!(err.to_string().contains("r[m19.config.lifetime-wrong-length]"));
     /// ```
     pub fn build(profile: Profile, patches: &[ConfigPatch]) -> Result<Config, ConfigError> {
         match profile {
+            Profile::Moin16 => build_m16(patches).map(Config::Moin16),
             Profile::Moin19 => build_m19(patches).map(Config::Moin19),
         }
     }
@@ -267,6 +285,13 @@ fn build_m19(patches: &[ConfigPatch]) -> Result<M19Config, ConfigError> {
         superusers: Vec::new(),
     };
     for patch in patches {
+        if patch.anonymous_cookie_lifetime.is_some() {
+            return Err(ConfigError::NotInProfile {
+                field: "anonymous_cookie_lifetime",
+                profile: Profile::Moin19,
+                rule: None,
+            });
+        }
         if let Some(v) = &patch.cookie_lifetime {
             lifetime = Some(v.clone());
         }
@@ -319,17 +344,18 @@ fn build_m19(patches: &[ConfigPatch]) -> Result<M19Config, ConfigError> {
                 return Err(ConfigError::WrongLength {
                     field: "cookie_lifetime",
                     found: pair.len(),
+                    rule: "m19.config.lifetime-wrong-length",
                 });
             }
             config.cookie_lifetime = Lifetimes {
-                anonymous: check_hours("cookie_lifetime[0]", pair[0])?,
-                logged_in: check_hours("cookie_lifetime[1]", pair[1])?,
+                anonymous: check_hours("cookie_lifetime[0]", pair[0], M19_FINITE)?,
+                logged_in: check_hours("cookie_lifetime[1]", pair[1], M19_FINITE)?,
             };
         }
         Some(LifetimeSetting::Scalar(scalar)) => {
-            let scalar = check_hours("cookie_lifetime", scalar)?;
+            let scalar = check_hours("cookie_lifetime", scalar, M19_FINITE)?;
             let anonymous = match anon_legacy {
-                Some(h) => check_hours("anonymous_session_lifetime", h)?,
+                Some(h) => check_hours("anonymous_session_lifetime", h, M19_FINITE)?,
                 None => 0.0,
             };
             config.cookie_lifetime = Lifetimes {
@@ -340,41 +366,269 @@ fn build_m19(patches: &[ConfigPatch]) -> Result<M19Config, ConfigError> {
         }
     }
     if let Some(name) = &config.cookie_name {
-        check_cookie_name(name)?;
+        if name.is_empty() {
+            return Err(ConfigError::EmptyCookieName);
+        }
     }
-    if let Some(path) = &config.cookie_path {
+    check_path_and_domain(&config.cookie_path, &config.cookie_domain, M19_ATTRIBUTES)?;
+    check_cookie_name(&config.cookie_full_name(), M19_ATTRIBUTES)?;
+    Ok(config)
+}
+
+const M19_FINITE: &str = "m19.config.lifetime-finite";
+const M19_ATTRIBUTES: &str = "m19.config.cookie-attributes";
+const M16_ATTRIBUTES: &str = "m16.config.cookie-attributes";
+
+fn check_path_and_domain(
+    path: &Option<String>,
+    domain: &Option<String>,
+    rule: &'static str,
+) -> Result<(), ConfigError> {
+    if let Some(path) = path {
         if !path.is_empty() && (!path.starts_with('/') || !is_attribute_value(path)) {
             return Err(ConfigError::BadAttribute {
                 field: "cookie_path",
                 value: path.clone(),
-                rule: "a path starts with '/' and holds no ';', control or space character",
+                what: "a path starts with '/' and holds no ';', control or space character",
+                rule,
             });
         }
     }
-    if let Some(domain) = &config.cookie_domain {
+    if let Some(domain) = domain {
         if domain.is_empty() || !is_attribute_value(domain) {
             return Err(ConfigError::BadAttribute {
                 field: "cookie_domain",
                 value: domain.clone(),
-                rule: "a domain is non-empty and holds no ';', control or space character",
+                what: "a domain is non-empty and holds no ';', control or space character",
+                rule,
             });
         }
     }
-    check_cookie_name(&config.cookie_full_name())?;
+    Ok(())
+}
+
+/// The authentication methods of the moin-1.6 chain.
+pub const M16_AUTH_METHODS: &[&str] = &["moin_login", "moin_session", "moin_anon_session"];
+
+/// A validated moin-1.6 configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct M16Config {
+    /// Logged-in lifetime in hours, as configured (one number).
+    pub cookie_lifetime: f64,
+    /// Anonymous lifetime in hours; `None`: no anonymous sessions.
+    pub anonymous_cookie_lifetime: Option<f64>,
+    /// The configured path.
+    pub cookie_path: Option<String>,
+    /// The configured domain.
+    pub cookie_domain: Option<String>,
+    /// The script name the wiki is mounted at (`""` at the root).
+    pub script_name: String,
+    /// The authentication chain, in order.
+    pub auth: Vec<String>,
+    /// Enabled accounts.
+    pub users: Vec<String>,
+    /// Disabled accounts.
+    pub disabled_users: Vec<String>,
+}
+
+impl M16Config {
+    /// The Path attribute (`r[m16.cookie.path]`): `cookie_path`, else the
+    /// script name, else `/`.
+    ///
+    /// ```
+    /// use moin_session_spec::{Config, ConfigPatch, Profile, SitePatch};
+    /// let patch = ConfigPatch {
+    ///     site: Some(SitePatch { script_root: Some("/wiki".into()), ..Default::default() }),
+    ///     ..Default::default()
+    /// };
+    /// let config = Config::build(Profile::Moin16, &[patch]).unwrap();
+    /// assert_eq!(config.as_m16().unwrap().effective_path(), "/wiki");
+    /// ```
+    pub fn effective_path(&self) -> &str {
+        match (self.cookie_path.as_deref(), self.script_name.as_str()) {
+            (Some(p), _) if !p.is_empty() => p,
+            (_, s) if !s.is_empty() => s,
+            _ => "/",
+        }
+    }
+
+    /// Whether the account exists and is enabled.
+    pub fn account_enabled(&self, name: &str) -> bool {
+        self.users.iter().any(|u| u == name)
+    }
+
+    /// Whether a method is in the chain.
+    pub fn has(&self, method: &str) -> bool {
+        self.auth.iter().any(|m| m == method)
+    }
+}
+
+fn build_m16(patches: &[ConfigPatch]) -> Result<M16Config, ConfigError> {
+    let not_here = |field: &'static str| ConfigError::NotInProfile {
+        field,
+        profile: Profile::Moin16,
+        rule: Some("m16.config.not-in-profile"),
+    };
+    let mut config = M16Config {
+        cookie_lifetime: 12.0,
+        anonymous_cookie_lifetime: None,
+        cookie_path: None,
+        cookie_domain: None,
+        script_name: String::new(),
+        auth: vec!["moin_login".to_owned(), "moin_session".to_owned()],
+        users: Vec::new(),
+        disabled_users: Vec::new(),
+    };
+    for patch in patches {
+        let foreign = [
+            (
+                "anonymous_session_lifetime",
+                patch.anonymous_session_lifetime.is_some(),
+            ),
+            ("cookie_name", patch.cookie_name.is_some()),
+            ("cookie_secure", patch.cookie_secure.is_some()),
+            ("cookie_httponly", patch.cookie_httponly.is_some()),
+            ("superusers", patch.superusers.is_some()),
+            (
+                "site.server_port",
+                patch.site.as_ref().is_some_and(|s| s.server_port.is_some()),
+            ),
+            (
+                "site.siteid",
+                patch.site.as_ref().is_some_and(|s| s.siteid.is_some()),
+            ),
+        ];
+        if let Some((field, _)) = foreign.iter().find(|(_, here)| *here) {
+            return Err(not_here(field));
+        }
+        match &patch.cookie_lifetime {
+            None => {}
+            Some(LifetimeSetting::Scalar(h)) => config.cookie_lifetime = *h,
+            Some(LifetimeSetting::Pair(_)) => {
+                return Err(ConfigError::WrongType {
+                    field: "cookie_lifetime",
+                    expected: "one number of hours (the pair form is moin-1.9's)",
+                    rule: "m16.config.lifetime-scalar",
+                })
+            }
+        }
+        if let Some(v) = patch.anonymous_cookie_lifetime {
+            config.anonymous_cookie_lifetime = v;
+        }
+        if let Some(v) = &patch.cookie_path {
+            config.cookie_path = v.clone();
+        }
+        if let Some(v) = &patch.cookie_domain {
+            config.cookie_domain = v.clone();
+        }
+        if let Some(v) = patch.site.as_ref().and_then(|s| s.script_root.clone()) {
+            config.script_name = v;
+        }
+        if let Some(v) = &patch.auth {
+            config.auth = v.clone();
+        }
+        if let Some(v) = &patch.users {
+            config.users = v.clone();
+        }
+        if let Some(v) = &patch.disabled_users {
+            config.disabled_users = v.clone();
+        }
+    }
+    check_hours(
+        "cookie_lifetime",
+        config.cookie_lifetime,
+        "m16.config.lifetime-finite",
+    )?;
+    if let Some(h) = config.anonymous_cookie_lifetime {
+        check_hours(
+            "anonymous_cookie_lifetime",
+            h,
+            "m16.config.anon-lifetime-positive",
+        )?;
+        if (h * 3600.0).trunc() < 1.0 {
+            return Err(ConfigError::NotPositive {
+                field: "anonymous_cookie_lifetime",
+                value: h,
+                rule: "m16.config.anon-lifetime-positive",
+            });
+        }
+    }
+    let order = config.auth.clone();
+    if let Some(unknown) = order
+        .iter()
+        .find(|m| !M16_AUTH_METHODS.contains(&m.as_str()))
+        .cloned()
+    {
+        return Err(ConfigError::AuthChain {
+            order,
+            problem: format!(
+                "{unknown:?} is not an authentication method of this profile (known: {})",
+                M16_AUTH_METHODS.join(", ")
+            ),
+            rule: "m16.config.auth-methods",
+        });
+    }
+    if let Some(dup) = order
+        .iter()
+        .enumerate()
+        .find(|(i, m)| order[..*i].contains(m))
+        .map(|(_, m)| m.clone())
+    {
+        return Err(ConfigError::AuthChain {
+            problem: format!("{dup:?} is listed twice"),
+            order,
+            rule: "m16.config.auth-methods",
+        });
+    }
+    let session = order.iter().position(|m| m == "moin_session");
+    let anon = order.iter().position(|m| m == "moin_anon_session");
+    match (session, anon) {
+        (None, _) => {
+            return Err(ConfigError::AuthChain {
+                order,
+                problem: "moin_session is missing; it is the method that establishes sessions"
+                    .to_owned(),
+                rule: "m16.config.auth-requires-session",
+            })
+        }
+        (Some(s), Some(a)) if a < s => {
+            return Err(ConfigError::AuthChain {
+                order,
+                problem: "moin_anon_session comes before moin_session; it must come after"
+                    .to_owned(),
+                rule: "m16.config.auth-order",
+            })
+        }
+        _ => {}
+    }
+    check_path_and_domain(&config.cookie_path, &config.cookie_domain, M16_ATTRIBUTES)?;
+    if !config.script_name.is_empty()
+        && (!config.script_name.starts_with('/') || !is_attribute_value(&config.script_name))
+    {
+        return Err(ConfigError::BadAttribute {
+            field: "site.script_root",
+            value: config.script_name.clone(),
+            what: "the script name becomes the cookie Path: it starts with '/' and holds no ';', control or space character",
+            rule: M16_ATTRIBUTES,
+        });
+    }
     Ok(config)
 }
 
-fn check_hours(field: &'static str, hours: f64) -> Result<f64, ConfigError> {
+fn check_hours(field: &'static str, hours: f64, rule: &'static str) -> Result<f64, ConfigError> {
     if !hours.is_finite() {
         return Err(ConfigError::NonFinite {
             field,
             value: hours,
+            rule,
         });
     }
     if hours.abs() > MAX_LIFETIME_HOURS {
         return Err(ConfigError::OutOfRange {
             field,
             value: hours,
+            rule,
         });
     }
     Ok(hours)
@@ -385,10 +639,7 @@ fn is_attribute_value(s: &str) -> bool {
 }
 
 /// RFC 6265 token characters for a cookie name.
-fn check_cookie_name(name: &str) -> Result<(), ConfigError> {
-    if name.is_empty() {
-        return Err(ConfigError::EmptyCookieName);
-    }
+fn check_cookie_name(name: &str, rule: &'static str) -> Result<(), ConfigError> {
     let separators = "()<>@,;:\\\"/[]?={} \t";
     if let Some(bad) = name
         .chars()
@@ -397,6 +648,7 @@ fn check_cookie_name(name: &str) -> Result<(), ConfigError> {
         return Err(ConfigError::BadCookieName {
             name: name.to_owned(),
             bad,
+            rule,
         });
     }
     Ok(())
@@ -404,8 +656,8 @@ fn check_cookie_name(name: &str) -> Result<(), ConfigError> {
 
 /// A configuration that breaks a rule.
 ///
-/// Each message names the field and the rule, with the requirement ID where
-/// the spec states the rule.
+/// Each message names the field and the rule, citing the requirement ID of
+/// the spec clause that states it.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -415,6 +667,8 @@ pub enum ConfigError {
         field: &'static str,
         /// The value.
         value: f64,
+        /// The requirement ID.
+        rule: &'static str,
     },
     /// A lifetime is beyond [`MAX_LIFETIME_HOURS`].
     OutOfRange {
@@ -422,6 +676,17 @@ pub enum ConfigError {
         field: &'static str,
         /// The value.
         value: f64,
+        /// The requirement ID.
+        rule: &'static str,
+    },
+    /// A lifetime that must be at least one second is not.
+    NotPositive {
+        /// The field.
+        field: &'static str,
+        /// The value.
+        value: f64,
+        /// The requirement ID.
+        rule: &'static str,
     },
     /// A sequence that must be a pair is not.
     WrongLength {
@@ -429,6 +694,17 @@ pub enum ConfigError {
         field: &'static str,
         /// How many elements it had.
         found: usize,
+        /// The requirement ID.
+        rule: &'static str,
+    },
+    /// A value of the wrong kind for the profile.
+    WrongType {
+        /// The field.
+        field: &'static str,
+        /// What it must be.
+        expected: &'static str,
+        /// The requirement ID.
+        rule: &'static str,
     },
     /// `cookie_name` is the empty string.
     EmptyCookieName,
@@ -438,6 +714,8 @@ pub enum ConfigError {
         name: String,
         /// The first offending character.
         bad: char,
+        /// The requirement ID.
+        rule: &'static str,
     },
     /// A cookie attribute value cannot be rendered.
     BadAttribute {
@@ -445,7 +723,9 @@ pub enum ConfigError {
         field: &'static str,
         /// The value.
         value: String,
-        /// The rule it breaks.
+        /// What a value must be.
+        what: &'static str,
+        /// The requirement ID.
         rule: &'static str,
     },
     /// A field that the profile does not have.
@@ -454,39 +734,67 @@ pub enum ConfigError {
         field: &'static str,
         /// The profile.
         profile: Profile,
+        /// The requirement ID, where the profile states the rule.
+        rule: Option<&'static str>,
+    },
+    /// The moin-1.6 authentication chain is not valid.
+    AuthChain {
+        /// The order given.
+        order: Vec<String>,
+        /// What is wrong with it.
+        problem: String,
+        /// The requirement ID.
+        rule: &'static str,
     },
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::NonFinite { field, value } => write!(
+            ConfigError::NonFinite { field, value, rule } => write!(
                 f,
-                "config field `{field}`: {value} is not a finite number of hours (rule r[m19.config.lifetime-finite])"
+                "config field `{field}`: {value} is not a finite number of hours (rule r[{rule}])"
             ),
-            ConfigError::OutOfRange { field, value } => write!(
+            ConfigError::OutOfRange { field, value, rule } => write!(
                 f,
-                "config field `{field}`: {value} hours is beyond the limit of ±{MAX_LIFETIME_HOURS} hours (rule r[m19.config.lifetime-finite])"
+                "config field `{field}`: {value} hours is beyond the limit of ±{MAX_LIFETIME_HOURS} hours (rule r[{rule}])"
             ),
-            ConfigError::WrongLength { field, found } => write!(
+            ConfigError::NotPositive { field, value, rule } => write!(
                 f,
-                "config field `{field}`: expected a pair (anonymous, logged-in) of hours, found {found} element(s) (rule r[m19.config.lifetime-wrong-length])"
+                "config field `{field}`: {value} hours is not a lifetime of at least one second; leave the setting out to disable (rule r[{rule}])"
             ),
+            ConfigError::WrongLength { field, found, rule } => write!(
+                f,
+                "config field `{field}`: expected a pair (anonymous, logged-in) of hours, found {found} element(s) (rule r[{rule}])"
+            ),
+            ConfigError::WrongType { field, expected, rule } => {
+                write!(f, "config field `{field}`: expected {expected} (rule r[{rule}])")
+            }
             ConfigError::EmptyCookieName => write!(
                 f,
                 "config field `cookie_name`: must not be empty; use null to derive the name from the URL (rule r[m19.config.cookie-name-empty])"
             ),
-            ConfigError::BadCookieName { name, bad } => write!(
+            ConfigError::BadCookieName { name, bad, rule } => write!(
                 f,
-                "config: the session cookie name {name:?} holds {bad:?}, which a cookie name (an RFC 6265 token) cannot hold (rule r[m19.config.cookie-attributes])"
+                "config: the session cookie name {name:?} holds {bad:?}, which a cookie name (an RFC 6265 token) cannot hold (rule r[{rule}])"
             ),
-            ConfigError::BadAttribute { field, value, rule } => write!(
+            ConfigError::BadAttribute {
+                field,
+                value,
+                what,
+                rule,
+            } => write!(f, "config field `{field}`: {value:?} is not allowed: {what} (rule r[{rule}])"),
+            ConfigError::NotInProfile { field, profile, rule } => {
+                write!(f, "config field `{field}` is not a setting of profile {profile}")?;
+                match rule {
+                    Some(rule) => write!(f, " (rule r[{rule}])"),
+                    None => Ok(()),
+                }
+            }
+            ConfigError::AuthChain { order, problem, rule } => write!(
                 f,
-                "config field `{field}`: {value:?} is not allowed: {rule} (rule r[m19.config.cookie-attributes])"
-            ),
-            ConfigError::NotInProfile { field, profile } => write!(
-                f,
-                "config field `{field}` does not exist in profile {profile}"
+                "config field `auth` = [{}]: {problem} (rule r[{rule}])",
+                order.iter().map(|m| format!("{m:?}")).collect::<Vec<_>>().join(", ")
             ),
         }
     }

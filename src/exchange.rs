@@ -122,6 +122,9 @@ pub struct Response {
     pub set_cookies: Vec<String>,
     /// One result per op that yields ([`Op::yields`]), in order.
     pub results: Vec<Value>,
+    /// The response's `Cache-Control` header, if any.
+    #[serde(default)]
+    pub cache_control: Option<String>,
 }
 
 /// Which stored sessions a cleanup removes.

@@ -27,7 +27,6 @@ use time::{Duration, OffsetDateTime};
 
 use crate::config::{Config, ConfigPatch};
 use crate::exchange::{AuthAction, CleanupMode, Op};
-use crate::m19::RESERVED_KEYS;
 use crate::profile::Profile;
 use crate::requirements::Requirements;
 
@@ -103,17 +102,27 @@ pub enum Action {
 /// literal the client made up.
 pub type SidRef = String;
 
-/// Whether a fixture string is a sid symbol (`$s` and digits).
+/// Whether a fixture string is a symbol: `$s` and digits (a strict sid
+/// symbol: fresh on first sight, the same afterwards) or `$l` and digits (a
+/// "latest" symbol: rebound to whatever value is observed, for cookie
+/// values the spec leaves opaque).
 ///
 /// ```
-/// use moin_session_spec::fixture::is_symbol;
+/// use moin_session_spec::fixture::{is_latest_symbol, is_symbol};
 /// assert!(is_symbol("$s1"));
+/// assert!(is_symbol("$l2") && is_latest_symbol("$l2"));
 /// assert!(!is_symbol("$x"));
 /// assert!(!is_symbol("abc"));
 /// ```
 pub fn is_symbol(s: &str) -> bool {
     s.strip_prefix("$s")
+        .or_else(|| s.strip_prefix("$l"))
         .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Whether a fixture string is a "latest" symbol (`$l` and digits).
+pub fn is_latest_symbol(s: &str) -> bool {
+    is_symbol(s) && s.starts_with("$l")
 }
 
 /// What the simulated browser sends and the user does.
@@ -166,6 +175,9 @@ pub struct RequestExpect {
     pub set_cookies: Vec<CookieExpect>,
     /// One value per yielding op; null means "absent".
     pub results: Vec<Value>,
+    /// Whether the response must be marked not storable by shared caches
+    /// (checked only when given).
+    pub uncacheable: Option<bool>,
 }
 
 /// One expected Set-Cookie, by parsed attributes.
@@ -262,6 +274,8 @@ struct RawExpect {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     results: Option<Vec<Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    uncacheable: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     removed: Option<Vec<SidRef>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sids: Option<Vec<SidRef>>,
@@ -321,6 +335,7 @@ impl TryFrom<RawStep> for Step {
                 ("user", e.user.is_some()),
                 ("set_cookies", e.set_cookies.is_some()),
                 ("results", e.results.is_some()),
+                ("uncacheable", e.uncacheable.is_some()),
                 ("removed", e.removed.is_some()),
                 ("sids", e.sids.is_some()),
             ];
@@ -339,7 +354,11 @@ impl TryFrom<RawStep> for Step {
             Action::Advance(parse_advance(&text)?)
         } else if let Some(spec) = raw.request {
             let e = expect.ok_or("a request step needs `expect` with new, user and set_cookies [rule fixture.step-shape]")?;
-            only(&e, &["new", "user", "set_cookies", "results"], "request")?;
+            only(
+                &e,
+                &["new", "user", "set_cookies", "results", "uncacheable"],
+                "request",
+            )?;
             let yields = spec.ops.iter().filter(|op| op.yields()).count();
             let results = e.results.unwrap_or_default();
             if results.len() != yields {
@@ -359,6 +378,7 @@ impl TryFrom<RawStep> for Step {
                     user: e.user.ok_or("a request step's expect needs `user` (null for anonymous) [rule fixture.step-shape]")?,
                     set_cookies: e.set_cookies.ok_or("a request step's expect needs `set_cookies` ([] for none) [rule fixture.step-shape]")?,
                     results,
+                    uncacheable: e.uncacheable,
                 },
             )
         } else if let Some(spec) = raw.cleanup {
@@ -412,6 +432,7 @@ impl From<Step> for RawStep {
                     user: Some(e.user),
                     set_cookies: Some(e.set_cookies),
                     results: (!e.results.is_empty()).then_some(e.results),
+                    uncacheable: e.uncacheable,
                     ..RawExpect::default()
                 });
             }
@@ -468,23 +489,63 @@ fn check_cookie_expect(c: &CookieExpect) -> Result<(), String> {
 
 fn check_ops(ops: &[Op]) -> Result<(), String> {
     for op in ops {
-        let key = match op {
-            Op::Set { key, value } => {
-                if value.is_null() {
-                    return Err(format!("`set` of {key:?} stores null, which the spec does not allow [rule fixture.value]"));
-                }
-                key
+        if let Op::Set { key, value } = op {
+            if value.is_null() {
+                return Err(format!("`set` of {key:?} stores null, which the spec does not allow [rule fixture.value]"));
             }
-            Op::Get { key } | Op::Delete { key } => key,
-            Op::Macro { .. } => continue,
-        };
-        if RESERVED_KEYS.contains(&key.as_str()) {
-            return Err(format!(
-                "{key:?} is a reserved session key; conformance never touches it [rule fixture.reserved-key]"
-            ));
         }
     }
     Ok(())
+}
+
+/// What a request or cleanup of a case uses that its profile does not
+/// have (`fixture.reserved-key`, `fixture.profile-action`).
+fn profile_problems(profile: Profile, action: &Action) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    match action {
+        Action::Request(spec, _) => {
+            for op in &spec.ops {
+                let key = match op {
+                    Op::Set { key, .. } | Op::Get { key } | Op::Delete { key } => key,
+                    Op::Macro { edition, .. } => {
+                        if profile == Profile::Moin16
+                            && *edition == crate::exchange::MacroEdition::V19
+                        {
+                            out.push((
+                                "\"1.9\"".to_owned(),
+                                "the 1.9 example macro needs `is_new`, which moin-1.6 sessions do not have [rule fixture.profile-action]".to_owned(),
+                            ));
+                        }
+                        continue;
+                    }
+                };
+                if profile.reserved_keys().contains(&key.as_str()) {
+                    out.push((
+                        format!("\"{key}\""),
+                        format!("{key:?} is a reserved session key of {profile}; conformance never touches it [rule fixture.reserved-key]"),
+                    ));
+                }
+            }
+            if profile == Profile::Moin16 && matches!(spec.auth, AuthAction::ChangeUser { .. }) {
+                out.push((
+                    "\"change_user\"".to_owned(),
+                    "change user is not part of profile moin-1.6 [rule fixture.profile-action]"
+                        .to_owned(),
+                ));
+            }
+        }
+        Action::Cleanup(spec, _) => {
+            if profile == Profile::Moin16 && spec.user.is_some() {
+                out.push((
+                    "\"user\"".to_owned(),
+                    "cleanup by user is not part of profile moin-1.6 [rule fixture.profile-action]"
+                        .to_owned(),
+                ));
+            }
+        }
+        _ => {}
+    }
+    out
 }
 
 /// Parses an advance like `59s`, `+1h`, `1h30m`, `2d`, `250ms`.
@@ -821,10 +882,17 @@ pub fn load_corpus(dir: &Path, requirements: &Requirements) -> Result<Corpus, Ve
             let mut bound: BTreeSet<String> = BTreeSet::new();
             for (n, step) in case.steps.iter().enumerate() {
                 let step_no = n + 1;
+                for (needle, problem) in profile_problems(case.profile, &step.action) {
+                    errors.push(err(
+                        format!("step {step_no}: {problem}"),
+                        locate(&text, &needle, case_start),
+                    ));
+                    case_ok = false;
+                }
                 let mut need_bound = |sym: &str, where_: &str| {
                     if is_symbol(sym) && !bound.contains(sym) {
                         errors.push(err(
-                            format!("step {step_no}: {where_} uses {sym}, which no earlier Set-Cookie bound [rule fixture.unbound-symbol]"),
+                            format!("step {step_no}: {where_} uses {sym}, which no earlier step bound [rule fixture.unbound-symbol]"),
                             locate(&text, sym, case_start),
                         ));
                         case_ok = false;
@@ -846,9 +914,23 @@ pub fn load_corpus(dir: &Path, requirements: &Requirements) -> Result<Corpus, Ve
                         }
                     }
                     Action::Cleanup(_, e) => {
-                        e.removed.iter().for_each(|s| need_bound(s, "`removed`"))
+                        if let Some(problem) = bind_sid_set(&e.removed, &mut bound) {
+                            errors.push(err(
+                                format!("step {step_no}: `removed` {problem}"),
+                                locate(&text, "removed", case_start),
+                            ));
+                            case_ok = false;
+                        }
                     }
-                    Action::List(sids) => sids.iter().for_each(|s| need_bound(s, "`sids`")),
+                    Action::List(sids) => {
+                        if let Some(problem) = bind_sid_set(sids, &mut bound) {
+                            errors.push(err(
+                                format!("step {step_no}: `sids` {problem}"),
+                                locate(&text, "sids", case_start),
+                            ));
+                            case_ok = false;
+                        }
+                    }
                     Action::Corrupt(s) => need_bound(s, "`corrupt`"),
                     Action::Reconfigure(p) => {
                         patches.push(p.clone());
@@ -879,13 +961,38 @@ pub fn load_corpus(dir: &Path, requirements: &Requirements) -> Result<Corpus, Ve
     }
 }
 
-/// The `$sN` symbols in a text, in order of appearance.
+/// Binds the one new strict symbol a list or cleanup expectation may name
+/// (the one listed id not otherwise accounted for); describes the problem
+/// when there are more, or a new latest symbol.
+fn bind_sid_set(sids: &[SidRef], bound: &mut BTreeSet<String>) -> Option<String> {
+    let unbound: Vec<&SidRef> = sids
+        .iter()
+        .filter(|s| is_symbol(s) && !bound.contains(*s))
+        .collect();
+    match unbound.as_slice() {
+        [] => None,
+        [one] if !is_latest_symbol(one) => {
+            bound.insert((*one).clone());
+            None
+        }
+        _ => Some(format!(
+            "may bind at most one new $s symbol; it has {} [rule fixture.unbound-symbol]",
+            unbound
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// The `$sN` and `$lN` symbols in a text, in order of appearance.
 pub fn symbols_in(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let bytes = text.as_bytes();
     let mut i = 0;
     while i + 2 < bytes.len() + 1 {
-        if bytes[i] == b'$' && bytes.get(i + 1) == Some(&b's') {
+        if bytes[i] == b'$' && matches!(bytes.get(i + 1), Some(b's' | b'l')) {
             let digits = bytes[i + 2..]
                 .iter()
                 .take_while(|b| b.is_ascii_digit())

@@ -14,6 +14,7 @@ mod config;
 mod exchange;
 pub mod fixture;
 pub mod lifetime;
+mod m16;
 mod m19;
 mod model;
 mod profile;
@@ -22,12 +23,11 @@ pub mod sid;
 
 pub use backend::{Backend, BackendError, BackendInfo};
 pub use config::{
-    Config, ConfigError, ConfigPatch, LifetimeSetting, Lifetimes, M19Config, Site, SitePatch,
-    MAX_LIFETIME_HOURS,
+    Config, ConfigError, ConfigPatch, LifetimeSetting, Lifetimes, M16Config, M19Config, Site,
+    SitePatch, M16_AUTH_METHODS, MAX_LIFETIME_HOURS,
 };
 pub use exchange::{
     AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, MacroEdition, Op, Request, Response,
 };
-pub use m19::RESERVED_KEYS;
 pub use model::{Model, MODEL_SID_SEED};
 pub use profile::{Profile, UnknownProfile};

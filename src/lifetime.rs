@@ -52,3 +52,5 @@ pub fn session_lifetime_secs(hours: f64, valid: bool, remember_me: bool) -> i64 
         secs.abs()
     }
 }
+
+pub use crate::m16::logged_in_secs as m16_logged_in_secs;

@@ -21,7 +21,7 @@ use crate::lifetime::session_lifetime_secs;
 use crate::sid::{is_well_formed, SidSource};
 
 /// Session keys that belong to the session service (`r[m19.persist.reserved-keys]`).
-pub const RESERVED_KEYS: &[&str] = &[
+const RESERVED_KEYS: &[&str] = &[
     KEY_EXPIRES,
     KEY_USER_ID,
     KEY_AUTH_METHOD,
@@ -308,25 +308,43 @@ fn check_key(key: &str) -> Result<(), BackendError> {
 
 /// The HelpOnSessions example macros (`r[m19.new.macro-example]`).
 fn run_macro(session: &mut Session, edition: MacroEdition, random: u32) -> String {
-    let stored = |s: &Session| s.data.get("test").cloned();
+    macro_text(
+        &mut session.data,
+        &mut session.modified,
+        session.new,
+        edition,
+        random,
+    )
+}
+
+/// The HelpOnSessions example macros over a session's data
+/// (`r[m19.new.macro-example]`, `r[m16.macro.example]`).
+pub(crate) fn macro_text(
+    data: &mut Map<String, Value>,
+    modified: &mut bool,
+    new: bool,
+    edition: MacroEdition,
+    random: u32,
+) -> String {
+    let stored = data.get("test").cloned();
     match edition {
         MacroEdition::V19 => {
-            if session.new {
+            if new {
                 return "Not storing any state until you send a cookie.".to_owned();
             }
-            if let Some(v) = stored(session) {
+            if let Some(v) = stored {
                 return format!("Loaded value {}", render(&v));
             }
-            session.data.insert("test".to_owned(), Value::from(random));
-            session.modified = true;
+            data.insert("test".to_owned(), Value::from(random));
+            *modified = true;
             format!("Set to value {random}")
         }
         MacroEdition::V16 => {
-            if let Some(v) = stored(session) {
+            if let Some(v) = stored {
                 return render(&v);
             }
-            session.data.insert("test".to_owned(), Value::from(random));
-            session.modified = true;
+            data.insert("test".to_owned(), Value::from(random));
+            *modified = true;
             format!("set to value {random}")
         }
     }
@@ -364,6 +382,7 @@ pub(crate) fn request(
         user: ran_as,
         set_cookies,
         results,
+        cache_control: None,
     })
 }
 

@@ -8,9 +8,9 @@
 use crate::backend::{Backend, BackendError, BackendInfo};
 use crate::config::Config;
 use crate::exchange::{CleanupOutcome, CleanupRequest, Request, Response};
-use crate::m19;
 use crate::profile::Profile;
 use crate::sid::SeededSids;
+use crate::{m16, m19};
 
 /// The seed the model's session ids start from after [`Backend::reset`].
 pub const MODEL_SID_SEED: u64 = 0x6d6f_696e_3139;
@@ -30,6 +30,7 @@ pub struct Model {
 
 #[derive(Debug, Clone)]
 enum ProfileState {
+    Moin16(m16::State),
     Moin19(m19::State),
 }
 
@@ -69,6 +70,7 @@ impl Backend for Model {
     fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
         self.sids = SeededSids::new(MODEL_SID_SEED);
         self.state = Some(match config {
+            Config::Moin16(c) => ProfileState::Moin16(m16::State::new(c.clone())),
             Config::Moin19(c) => ProfileState::Moin19(m19::State::new(c.clone())),
         });
         Ok(())
@@ -76,7 +78,16 @@ impl Backend for Model {
 
     fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
         match (self.state()?, config) {
+            (ProfileState::Moin16(s), Config::Moin16(c)) => s.config = c.clone(),
             (ProfileState::Moin19(s), Config::Moin19(c)) => s.config = c.clone(),
+            (_, other) => {
+                return Err(BackendError::InvalidInput {
+                    message: format!(
+                        "cannot reconfigure to another profile ({})",
+                        other.profile()
+                    ),
+                })
+            }
         }
         Ok(())
     }
@@ -84,6 +95,7 @@ impl Backend for Model {
     fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
         let Model { state, sids } = self;
         match state.as_mut() {
+            Some(ProfileState::Moin16(s)) => m16::request(s, request, sids),
             Some(ProfileState::Moin19(s)) => m19::request(s, request, sids),
             None => Err(BackendError::InvalidInput {
                 message: "the model was not reset with a configuration".to_owned(),
@@ -93,18 +105,27 @@ impl Backend for Model {
 
     fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
         match self.state()? {
+            ProfileState::Moin16(s) => m16::cleanup(s, request),
             ProfileState::Moin19(s) => Ok(m19::cleanup(s, request)),
         }
     }
 
     fn list(&mut self) -> Result<Vec<String>, BackendError> {
         match self.state()? {
+            ProfileState::Moin16(s) => Ok(s.records.keys().cloned().collect()),
             ProfileState::Moin19(s) => Ok(s.records.keys().cloned().collect()),
         }
     }
 
     fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
         match self.state()? {
+            ProfileState::Moin16(_) => {
+                return Err(BackendError::Unsupported {
+                    what:
+                        "corrupting a stored record (moin-1.6 does not specify unreadable records)"
+                            .to_owned(),
+                })
+            }
             ProfileState::Moin19(s) => m19::corrupt(s, sid),
         }
         Ok(())

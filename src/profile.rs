@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Profile {
+    /// The 1.6-era design, sessions on the authentication chain
+    /// (`spec/moin-1.6.md`).
+    #[serde(rename = "moin-1.6")]
+    Moin16,
     /// The MoinMoin 1.9 session service (`spec/moin-1.9.md`).
     #[serde(rename = "moin-1.9")]
     Moin19,
@@ -16,7 +20,7 @@ pub enum Profile {
 
 impl Profile {
     /// Every profile, in reading order.
-    pub const ALL: &'static [Profile] = &[Profile::Moin19];
+    pub const ALL: &'static [Profile] = &[Profile::Moin16, Profile::Moin19];
 
     /// The profile's name as written in fixtures and on the command line.
     ///
@@ -25,13 +29,30 @@ impl Profile {
     /// ```
     pub fn name(self) -> &'static str {
         match self {
+            Profile::Moin16 => "moin-1.6",
             Profile::Moin19 => "moin-1.9",
+        }
+    }
+
+    /// Session keys that belong to the session service in this profile;
+    /// application code (and so a fixture) never touches them.
+    pub fn reserved_keys(self) -> &'static [&'static str] {
+        match self {
+            Profile::Moin16 => &["expires"],
+            Profile::Moin19 => &[
+                "expires",
+                "user.id",
+                "user.auth_method",
+                "user.auth_attribs",
+                "setuid",
+            ],
         }
     }
 
     /// The prefix of the profile's requirement IDs.
     pub fn id_prefix(self) -> &'static str {
         match self {
+            Profile::Moin16 => "m16.",
             Profile::Moin19 => "m19.",
         }
     }

@@ -11,11 +11,18 @@ use crate::fixture::is_semantic_id;
 use crate::profile::Profile;
 
 /// The normative text of each profile, as compiled in.
-pub const SPEC_FILES: &[(Profile, &str, &str)] = &[(
-    Profile::Moin19,
-    "spec/moin-1.9.md",
-    include_str!("../spec/moin-1.9.md"),
-)];
+pub const SPEC_FILES: &[(Profile, &str, &str)] = &[
+    (
+        Profile::Moin16,
+        "spec/moin-1.6.md",
+        include_str!("../spec/moin-1.6.md"),
+    ),
+    (
+        Profile::Moin19,
+        "spec/moin-1.9.md",
+        include_str!("../spec/moin-1.9.md"),
+    ),
+];
 
 /// One normative clause.
 #[derive(Debug, Clone, PartialEq, Eq)]

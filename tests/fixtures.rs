@@ -236,7 +236,21 @@ fn every_error_is_reported_not_just_the_first() {
 
 #[test]
 fn unbound_symbols_and_reserved_keys_are_rejected() {
-    let case = GOOD_CASE.replace("\"sids\": []", "\"sids\": [\"$s1\"]");
+    // One new symbol in a list may bind to the one unexplained id; two may not.
+    let case = GOOD_CASE.replace("\"sids\": []", "\"sids\": [\"$s1\", \"$s2\"]");
+    let header = GOOD_CASE.replace(
+        "{\"list\": {}, \"expect\": {\"sids\": []}}",
+        "{\"request\": {\"cookies\": {\"header\": \"A=$s1\"}}, \"expect\": {\"new\": true, \"user\": null, \"set_cookies\": []}}",
+    );
+    let errors = load_errors(
+        "unboundheader",
+        &[("a.json", &format!("{{\"cases\": [{header}]}}"))],
+    );
+    assert!(
+        errors[0].message.contains("[rule fixture.unbound-symbol]"),
+        "{}",
+        errors[0]
+    );
     let errors = load_errors(
         "unbound",
         &[("a.json", &format!("{{\"cases\": [{case}]}}"))],

@@ -13,6 +13,7 @@ const MODEL_FILES: &[&str] = &[
     "src/exchange.rs",
     "src/backend.rs",
     "src/profile.rs",
+    "src/m16.rs",
 ];
 
 const FORBIDDEN: &[(&str, &str)] = &[

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use cookie::Cookie;
-use moin_session_spec::fixture::{is_symbol, CookieExpect, RequestExpect, SidRef};
+use moin_session_spec::fixture::{
+    is_latest_symbol, is_symbol, CookieExpect, RequestExpect, SidRef,
+};
 use moin_session_spec::Response;
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
@@ -73,6 +75,13 @@ impl Bindings {
     /// Matches an expected sid against an observed one, binding an unbound
     /// symbol to a fresh sid. Returns a description of the mismatch.
     fn check(&mut self, expected: &str, observed: &str) -> Result<(), String> {
+        if is_latest_symbol(expected) {
+            // A value the spec leaves opaque: remember it, judge nothing.
+            self.by_symbol
+                .insert(expected.to_owned(), observed.to_owned());
+            self.seen.insert(observed.to_owned());
+            return Ok(());
+        }
         if is_symbol(expected) {
             match self.by_symbol.get(expected) {
                 Some(sid) if sid == observed => Ok(()),
@@ -171,6 +180,23 @@ pub fn compare_request(
             }
         }
     }
+    if let Some(want) = expect.uncacheable {
+        let got = observed
+            .cache_control
+            .as_deref()
+            .is_some_and(is_uncacheable);
+        if want != got {
+            out.push(diff(
+                "uncacheable",
+                if want {
+                    "Cache-Control with private or no-store"
+                } else {
+                    "no such marking"
+                },
+                show_opt(observed.cache_control.as_deref()),
+            ));
+        }
+    }
     out.extend(compare_cookies(
         &expect.set_cookies,
         &observed.set_cookies,
@@ -178,6 +204,28 @@ pub fn compare_request(
         bindings,
     ));
     out
+}
+
+/// Whether a Cache-Control value keeps shared caches from storing the
+/// response: it has `private`, `no-store` or `no-cache`.
+///
+/// ```
+/// use moin_session_conformance::compare::is_uncacheable;
+/// assert!(is_uncacheable("private, must-revalidate, max-age=10"));
+/// assert!(is_uncacheable("No-Store"));
+/// assert!(!is_uncacheable("public, max-age=60"));
+/// ```
+pub fn is_uncacheable(cache_control: &str) -> bool {
+    cache_control.split(',').any(|d| {
+        let d = d
+            .trim()
+            .split('=')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        matches!(d.as_str(), "private" | "no-store" | "no-cache")
+    })
 }
 
 fn show_value(v: &Value) -> String {
@@ -316,13 +364,35 @@ fn compare_cookie(
 }
 
 /// Compares an expected set of sids (`removed`, `sids`) with what was
-/// observed, order aside. Symbols must already be bound.
+/// observed, order aside. At most one symbol may be unbound: it binds to
+/// the one observed id not otherwise accounted for, which must be fresh.
 pub fn compare_sid_set(
     field: &str,
     expected: &[SidRef],
     observed: &[String],
     bindings: &mut Bindings,
 ) -> Vec<Difference> {
+    let got: BTreeSet<String> = observed.iter().cloned().collect();
+    let unbound: Vec<&SidRef> = expected
+        .iter()
+        .filter(|s| bindings.resolve(s).is_none())
+        .collect();
+    if let [symbol] = unbound.as_slice() {
+        let known: BTreeSet<String> = expected
+            .iter()
+            .filter_map(|s| bindings.resolve(s))
+            .collect();
+        let rest: Vec<&String> = got.iter().filter(|s| !known.contains(*s)).collect();
+        if let [one] = rest.as_slice() {
+            if bindings.check(symbol, one).is_err() {
+                return vec![diff(
+                    field,
+                    format!("a fresh id for {symbol}"),
+                    bindings.symbolize(one),
+                )];
+            }
+        }
+    }
     let want: BTreeSet<String> = expected
         .iter()
         .map(|s| {
@@ -331,7 +401,6 @@ pub fn compare_sid_set(
                 .unwrap_or_else(|| format!("<unbound {s}>"))
         })
         .collect();
-    let got: BTreeSet<String> = observed.iter().cloned().collect();
     for sid in observed {
         bindings.see(sid);
     }
@@ -376,6 +445,7 @@ mod tests {
             user: None,
             set_cookies: cookies,
             results: vec![],
+            uncacheable: None,
         }
     }
 
@@ -385,6 +455,7 @@ mod tests {
             user: None,
             set_cookies: headers.iter().map(|h| h.to_string()).collect(),
             results: vec![],
+            cache_control: None,
         }
     }
 
@@ -510,6 +581,51 @@ mod tests {
             &mut b,
         );
         assert!(d[0].observed.contains("duplicates"));
+    }
+
+    #[test]
+    fn latest_symbols_rebind_and_judge_nothing() {
+        let mut b = Bindings::new();
+        let mut e = issued("$l1");
+        e.max_age = Some(3600);
+        assert!(
+            compare_request(&expect(vec![e.clone()]), &response(&[GOOD]), NOW, &mut b).is_empty()
+        );
+        let other = GOOD.replace("S=abc", "S=x:y");
+        assert!(compare_request(&expect(vec![e]), &response(&[&other]), NOW, &mut b).is_empty());
+        assert_eq!(b.get("$l1"), Some("x:y"));
+    }
+
+    #[test]
+    fn one_unbound_symbol_in_a_set_binds_to_the_remaining_id() {
+        let mut b = Bindings::new();
+        compare_request(
+            &expect(vec![issued("$s1")]),
+            &response(&[GOOD]),
+            NOW,
+            &mut b,
+        );
+        let observed = vec!["abc".to_owned(), "rec".to_owned()];
+        assert!(
+            compare_sid_set("sids", &["$s1".into(), "$s2".into()], &observed, &mut b).is_empty()
+        );
+        assert_eq!(b.get("$s2"), Some("rec"));
+        // Bound now; a set without it differs.
+        assert_eq!(
+            compare_sid_set("sids", &["$s2".into()], &["abc".to_owned()], &mut b).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn uncacheable_is_judged_when_expected() {
+        let mut b = Bindings::new();
+        let mut e = expect(vec![]);
+        e.uncacheable = Some(true);
+        let mut r = response(&[]);
+        assert_eq!(compare_request(&e, &r, NOW, &mut b)[0].what, "uncacheable");
+        r.cache_control = Some("private, max-age=10".into());
+        assert!(compare_request(&e, &r, NOW, &mut b).is_empty());
     }
 
     #[test]

@@ -28,7 +28,7 @@ enum Command {
         /// The fixture directory.
         #[arg(long, value_name = "DIR")]
         fixtures: Option<PathBuf>,
-        /// Only this profile (repeatable): moin-1.9.
+        /// Only this profile (repeatable): moin-1.6 or moin-1.9.
         #[arg(long, value_name = "PROFILE")]
         profile: Vec<Profile>,
         /// Only cases whose id is this, starts with this dotted prefix, or matches this `*` pattern.
