@@ -175,8 +175,9 @@ pub struct RequestExpect {
     pub set_cookies: Vec<CookieExpect>,
     /// One value per yielding op; null means "absent".
     pub results: Vec<Value>,
-    /// Whether the response must be marked not storable by shared caches
-    /// (checked only when given).
+    /// `Some(true)`: the response must be marked not storable by shared
+    /// caches. (`false` is not an expectation: the spec requires marking
+    /// only where it says so, and never forbids it.)
     pub uncacheable: Option<bool>,
 }
 
@@ -367,6 +368,9 @@ impl TryFrom<RawStep> for Step {
                     results.len()
                 ));
             }
+            if e.uncacheable == Some(false) {
+                return Err("`expect.uncacheable` may only be true: no clause forbids marking a response uncacheable [rule fixture.step-shape]".to_owned());
+            }
             for cookie in e.set_cookies.iter().flatten() {
                 check_cookie_expect(cookie)?;
             }
@@ -534,14 +538,12 @@ fn profile_problems(profile: Profile, action: &Action) -> Vec<(String, String)> 
                 ));
             }
         }
-        Action::Cleanup(spec, _) => {
-            if profile == Profile::Moin16 && spec.user.is_some() {
-                out.push((
-                    "\"user\"".to_owned(),
-                    "cleanup by user is not part of profile moin-1.6 [rule fixture.profile-action]"
-                        .to_owned(),
-                ));
-            }
+        Action::Cleanup(spec, _) if profile == Profile::Moin16 && spec.user.is_some() => {
+            out.push((
+                "\"user\"".to_owned(),
+                "cleanup by user is not part of profile moin-1.6 [rule fixture.profile-action]"
+                    .to_owned(),
+            ));
         }
         _ => {}
     }

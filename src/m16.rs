@@ -106,13 +106,11 @@ enum Sent {
 /// The value of the last `MOIN_SESSION` cookie in a Cookie header.
 fn sent_cookie(header: Option<&str>) -> Sent {
     let value = header.and_then(|h| {
-        h.split(';')
-            .filter_map(|pair| {
-                let pair = pair.trim();
-                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                (k.trim() == COOKIE_NAME).then(|| v.trim().to_owned())
-            })
-            .last()
+        h.split(';').rev().find_map(|pair| {
+            let pair = pair.trim();
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k.trim() == COOKIE_NAME).then(|| v.trim().to_owned())
+        })
     });
     match value {
         None => Sent::None,
