@@ -948,4 +948,127 @@ mod tests {
         assert!(c.users.is_empty());
         assert!(c.cookie_httponly);
     }
+
+    fn m16(patch: ConfigPatch) -> Result<M16Config, ConfigError> {
+        Config::build(Profile::Moin16, &[patch]).map(|c| c.as_m16().unwrap().clone())
+    }
+
+    fn chain(methods: &[&str]) -> ConfigPatch {
+        ConfigPatch {
+            auth: Some(methods.iter().map(|m| m.to_string()).collect()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn m16_chain_in_the_wrong_order_is_rejected_naming_rule_and_order() {
+        let e = m16(chain(&["moin_login", "moin_anon_session", "moin_session"])).unwrap_err();
+        assert!(matches!(
+            e,
+            ConfigError::AuthChain {
+                rule: "m16.config.auth-order",
+                ..
+            }
+        ));
+        let text = e.to_string();
+        assert!(text.contains("r[m16.config.auth-order]"), "{text}");
+        assert!(
+            text.contains(r#"["moin_login", "moin_anon_session", "moin_session"]"#),
+            "the order given is quoted: {text}"
+        );
+        assert!(text.contains("must come after"), "{text}");
+    }
+
+    #[test]
+    fn m16_chain_without_moin_session_unknown_or_repeated_methods_is_rejected() {
+        let e = m16(chain(&["moin_login", "moin_anon_session"])).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("r[m16.config.auth-requires-session]"),
+            "{e}"
+        );
+        let e = m16(chain(&[])).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("r[m16.config.auth-requires-session]"),
+            "{e}"
+        );
+        let e = m16(chain(&["moin_session", "ldap_login"])).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("\"ldap_login\" is not an authentication method"),
+            "{e}"
+        );
+        let e = m16(chain(&["moin_session", "moin_session"])).unwrap_err();
+        assert!(e.to_string().contains("listed twice"), "{e}");
+        let ok = m16(chain(&["moin_login", "moin_session", "moin_anon_session"])).unwrap();
+        assert!(ok.has("moin_anon_session"));
+    }
+
+    #[test]
+    fn m16_defaults_and_lifetimes() {
+        let c = m16(ConfigPatch::default()).unwrap();
+        assert_eq!(c.cookie_lifetime, 12.0);
+        assert_eq!(c.anonymous_cookie_lifetime, None);
+        assert_eq!(c.auth, vec!["moin_login", "moin_session"]);
+        assert_eq!(c.effective_path(), "/");
+        let e = m16(ConfigPatch {
+            cookie_lifetime: Some(LifetimeSetting::Pair(vec![0.0, 12.0])),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("r[m16.config.lifetime-scalar]"),
+            "{e}"
+        );
+        for bad in [0.0, -1.0, 0.0002] {
+            let e = m16(ConfigPatch {
+                anonymous_cookie_lifetime: Some(Some(bad)),
+                ..Default::default()
+            })
+            .unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("r[m16.config.anon-lifetime-positive]"),
+                "{bad}: {e}"
+            );
+        }
+        let e = m16(ConfigPatch {
+            anonymous_cookie_lifetime: Some(Some(f64::INFINITY)),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(matches!(e, ConfigError::NonFinite { .. }));
+        let c = m16(ConfigPatch {
+            anonymous_cookie_lifetime: Some(None),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.anonymous_cookie_lifetime, None);
+    }
+
+    #[test]
+    fn settings_of_the_other_profile_are_rejected() {
+        let e = m16(ConfigPatch {
+            cookie_secure: Some(Some(true)),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("r[m16.config.not-in-profile]"),
+            "{e}"
+        );
+        let e = build(ConfigPatch {
+            anonymous_cookie_lifetime: Some(Some(1.0)),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(matches!(
+            e,
+            ConfigError::NotInProfile {
+                profile: Profile::Moin19,
+                ..
+            }
+        ));
+    }
 }
