@@ -295,3 +295,57 @@ fn an_empty_directory_is_an_error() {
     let errors = load_errors("empty", &[]);
     assert!(errors[0].message.contains("[rule fixture.corpus]"));
 }
+
+#[test]
+fn every_requirement_id_cited_in_the_source_exists() {
+    let requirements = Requirements::builtin();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut missing = Vec::new();
+    for dir in ["src", "conformance/src"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            // Unit tests below `#[cfg(test)]` use made-up IDs on purpose.
+            for (n, line) in text
+                .lines()
+                .enumerate()
+                .take_while(|(_, l)| !l.starts_with("#[cfg(test)]"))
+            {
+                for id in cited_ids(line) {
+                    if requirements.get(&id).is_none() {
+                        missing.push(format!("{}:{}: {id}", path.display(), n + 1));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "cited but not in the spec:\n{}",
+        missing.join("\n")
+    );
+}
+
+/// Requirement IDs a line cites: `r[m1x.…]` or a string literal `"m1x.…"`
+/// naming a rule. Patterns with `*` and bare prefixes are not citations.
+fn cited_ids(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (open, close) in [("r[", ']'), ("\"", '"')] {
+        let mut rest = line;
+        while let Some(i) = rest.find(open) {
+            rest = &rest[i + open.len()..];
+            let Some(end) = rest.find(close) else { break };
+            let candidate = &rest[..end];
+            if (candidate.starts_with("m16.") || candidate.starts_with("m19."))
+                && candidate.split('.').count() == 3
+                && moin_session_spec::fixture::is_semantic_id(candidate)
+            {
+                out.push(candidate.to_owned());
+            }
+        }
+    }
+    out
+}
