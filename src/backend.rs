@@ -107,3 +107,28 @@ impl fmt::Display for BackendError {
 }
 
 impl std::error::Error for BackendError {}
+
+/// A boxed backend is a backend, so wrappers compose over trait objects.
+impl<B: Backend + ?Sized> Backend for Box<B> {
+    fn info(&self) -> BackendInfo {
+        (**self).info()
+    }
+    fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
+        (**self).reset(config)
+    }
+    fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
+        (**self).reconfigure(config)
+    }
+    fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
+        (**self).request(request)
+    }
+    fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
+        (**self).cleanup(request)
+    }
+    fn list(&mut self) -> Result<Vec<String>, BackendError> {
+        (**self).list()
+    }
+    fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
+        (**self).corrupt(sid)
+    }
+}

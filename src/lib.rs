@@ -18,6 +18,7 @@ mod m16;
 mod m19;
 mod model;
 mod profile;
+pub mod protocol;
 pub mod requirements;
 pub mod sid;
 

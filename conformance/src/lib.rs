@@ -16,7 +16,9 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod adapter;
 pub mod compare;
+pub mod faulty;
 pub mod jar;
 pub mod report;
 pub mod runner;

@@ -1,0 +1,422 @@
+//! A [`Backend`] in another process, reached through the adapter protocol
+//! (`spec/protocol.md`).
+//!
+//! The runner side of `r[proto.*]`: it starts the adapter, greets it, sends
+//! one command at a time and waits for the reply at most the step timeout
+//! (`r[proto.runner.timeout]`). When the adapter crashes, hangs, prints
+//! garbage or answers out of turn, the call fails with a message that names
+//! what happened and carries the tail of the adapter's standard error
+//! (`r[proto.runner.crash]`); the process is killed, and the next
+//! [`Backend::reset`] starts a fresh one, so the run goes on with the next
+//! case.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command as Process, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use moin_session_spec::protocol::{
+    Command, Envelope, ErrorKind, Implementation, Reply, PROTOCOL_VERSION,
+};
+use moin_session_spec::{
+    AuthAction, Backend, BackendError, BackendInfo, CleanupOutcome, CleanupRequest, Config,
+    Profile, Request, Response,
+};
+
+/// How many lines of the adapter's standard error a failure message shows.
+const STDERR_TAIL: usize = 20;
+
+/// How the runner talks to an adapter.
+#[derive(Debug, Clone)]
+pub struct AdapterOptions {
+    /// The shell command that starts the adapter (run with `sh -c`).
+    pub command: String,
+    /// How long to wait for each reply.
+    pub step_timeout: Duration,
+}
+
+/// What the adapter said of itself in its `hello` reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Greeting {
+    /// Who it is.
+    pub implementation: Implementation,
+    /// The profiles it implements.
+    pub profiles: Vec<Profile>,
+    /// Its optional abilities.
+    pub capabilities: Vec<String>,
+}
+
+struct Running {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<Option<String>>,
+    stderr: Arc<Mutex<VecDeque<String>>>,
+    seq: u64,
+}
+
+/// A backend in another process.
+pub struct AdapterBackend {
+    options: AdapterOptions,
+    running: Option<Running>,
+    greeting: Option<Greeting>,
+    /// A handshake failure that makes every case error (e.g. a version
+    /// mismatch): it is not retried.
+    fatal: Option<String>,
+}
+
+impl AdapterBackend {
+    /// Starts the adapter and shakes hands. A failure to start or greet is
+    /// returned as the message that every case will carry.
+    pub fn start(options: AdapterOptions) -> Result<AdapterBackend, String> {
+        let mut backend = AdapterBackend {
+            options,
+            running: None,
+            greeting: None,
+            fatal: None,
+        };
+        backend.ensure_running().map_err(|e| e.to_string())?;
+        Ok(backend)
+    }
+
+    /// What the adapter said of itself.
+    pub fn greeting(&self) -> Option<&Greeting> {
+        self.greeting.as_ref()
+    }
+
+    fn spawn(&self) -> Result<Running, BackendError> {
+        let mut child = Process::new("sh")
+            .arg("-c")
+            .arg(&self.options.command)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                failed(format!(
+                    "cannot start adapter `{}`: {e}",
+                    self.options.command
+                ))
+            })?;
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr_pipe = child.stderr.take().expect("stderr is piped");
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                match line {
+                    Ok(l) => {
+                        if tx.send(Some(l)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+            let _ = tx.send(None);
+        });
+        let stderr = Arc::new(Mutex::new(VecDeque::new()));
+        let tail = Arc::clone(&stderr);
+        thread::spawn(move || {
+            for line in BufReader::new(stderr_pipe).lines().map_while(Result::ok) {
+                let mut t = tail.lock().expect("stderr tail lock is never poisoned");
+                if t.len() == STDERR_TAIL {
+                    t.pop_front();
+                }
+                t.push_back(line);
+            }
+        });
+        Ok(Running {
+            child,
+            stdin,
+            lines,
+            stderr,
+            seq: 0,
+        })
+    }
+
+    fn ensure_running(&mut self) -> Result<(), BackendError> {
+        if let Some(fatal) = &self.fatal {
+            return Err(failed(fatal.clone()));
+        }
+        if self.running.is_some() {
+            return Ok(());
+        }
+        self.running = Some(self.spawn()?);
+        // r[proto.handshake.first]
+        let reply = self.call(Command::Hello {
+            protocol: PROTOCOL_VERSION,
+        })?;
+        match reply {
+            Reply::Hello {
+                protocol,
+                implementation,
+                profiles,
+                capabilities,
+            } => {
+                if protocol != PROTOCOL_VERSION {
+                    // r[proto.handshake.version]
+                    let message = format!(
+                        "the adapter speaks protocol version {protocol}; this runner speaks version {PROTOCOL_VERSION}"
+                    );
+                    self.kill();
+                    self.fatal = Some(message.clone());
+                    return Err(failed(message));
+                }
+                self.greeting = Some(Greeting {
+                    implementation,
+                    profiles,
+                    capabilities,
+                });
+                Ok(())
+            }
+            other => Err(self.broken(format!("expected a hello reply, got {}", kind(&other)))),
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut r) = self.running.take() {
+            let _ = r.child.kill();
+            let _ = r.child.wait();
+        }
+    }
+
+    fn stderr_tail(&self) -> String {
+        let Some(r) = &self.running else {
+            return String::new();
+        };
+        // Give the stderr reader a moment to catch the last lines.
+        thread::sleep(Duration::from_millis(50));
+        let t = r.stderr.lock().expect("stderr tail lock is never poisoned");
+        if t.is_empty() {
+            "\n  (the adapter wrote nothing to stderr)".to_owned()
+        } else {
+            let mut s = String::from("\n  adapter stderr (last lines):");
+            for l in t.iter() {
+                s.push_str("\n    | ");
+                s.push_str(l);
+            }
+            s
+        }
+    }
+
+    /// Marks the adapter broken: the message with the stderr tail; the
+    /// process is killed and restarted at the next reset.
+    fn broken(&mut self, what: String) -> BackendError {
+        let message = format!("{what}{}", self.stderr_tail());
+        self.kill();
+        failed(message)
+    }
+
+    fn call(&mut self, command: Command) -> Result<Reply, BackendError> {
+        let name = command_name(&command);
+        let timeout = self.options.step_timeout;
+        let r = self.running.as_mut().expect("call needs a running adapter");
+        r.seq += 1;
+        let seq = r.seq;
+        let line = serde_json::to_string(&Envelope { seq, body: command })
+            .expect("commands always serialise");
+        if let Err(e) = writeln!(r.stdin, "{line}").and_then(|()| r.stdin.flush()) {
+            return Err(self.broken(format!(
+                "cannot send `{name}` to the adapter: {e} (it has probably exited)"
+            )));
+        }
+        let got = r.lines.recv_timeout(timeout);
+        let text = match got {
+            Ok(Some(text)) => text,
+            Ok(None) | Err(RecvTimeoutError::Disconnected) => {
+                let status = r
+                    .child
+                    .try_wait()
+                    .ok()
+                    .flatten()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default();
+                return Err(self.broken(format!(
+                    "the adapter closed its output before answering `{name}` (seq {seq}){status}"
+                )));
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                return Err(self.broken(format!(
+                    "the adapter did not answer `{name}` (seq {seq}) within {} ms",
+                    timeout.as_millis()
+                )));
+            }
+        };
+        let reply: Envelope<Reply> = match serde_json::from_str(&text) {
+            Ok(r) => r,
+            Err(e) => {
+                let shown: String = text.chars().take(200).collect();
+                return Err(self.broken(format!(
+                    "the adapter's answer to `{name}` (seq {seq}) is not a protocol reply ({e}): {shown:?}"
+                )));
+            }
+        };
+        if reply.seq != seq {
+            return Err(self.broken(format!(
+                "the adapter answered seq {} when `{name}` (seq {seq}) was waiting",
+                reply.seq
+            )));
+        }
+        Ok(reply.body)
+    }
+
+    /// Sends a command and turns an `error` reply into a [`BackendError`].
+    fn command(&mut self, command: Command) -> Result<Reply, BackendError> {
+        self.ensure_running()?;
+        match self.call(command)? {
+            Reply::Error { kind, message } => Err(match kind {
+                ErrorKind::Unsupported => BackendError::Unsupported { what: message },
+                ErrorKind::InvalidInput => BackendError::InvalidInput { message },
+                ErrorKind::Failed => failed(message),
+                ErrorKind::UnknownMessage => {
+                    failed(format!("the adapter does not know this command: {message}"))
+                }
+            }),
+            other => Ok(other),
+        }
+    }
+
+    fn has(&self, capability: &str) -> bool {
+        self.greeting
+            .as_ref()
+            .is_some_and(|g| g.capabilities.iter().any(|c| c == capability))
+    }
+
+    fn need(&self, capability: &str) -> Result<(), BackendError> {
+        if self.has(capability) {
+            Ok(())
+        } else {
+            Err(BackendError::Unsupported {
+                what: format!("capability `{capability}`, which the adapter does not declare"),
+            })
+        }
+    }
+
+    fn expect_ok(&mut self, command: Command) -> Result<(), BackendError> {
+        match self.command(command)? {
+            Reply::Ok {} => Ok(()),
+            other => Err(self.broken(format!("expected an ok reply, got {}", kind(&other)))),
+        }
+    }
+}
+
+impl Drop for AdapterBackend {
+    fn drop(&mut self) {
+        if self.running.is_some() {
+            // r[proto.command.shutdown]: ask politely, then make sure.
+            let _ = self.call(Command::Shutdown {});
+            if let Some(r) = self.running.as_mut() {
+                for _ in 0..50 {
+                    if matches!(r.child.try_wait(), Ok(Some(_))) {
+                        break;
+                    }
+                    thread::sleep(Duration::from_millis(20));
+                }
+            }
+            self.kill();
+        }
+    }
+}
+
+fn failed(message: String) -> BackendError {
+    BackendError::Failed { message }
+}
+
+fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::Hello { .. } => "hello",
+        Command::Reset { .. } => "reset",
+        Command::Reconfigure { .. } => "reconfigure",
+        Command::Request { .. } => "request",
+        Command::Cleanup { .. } => "cleanup",
+        Command::List {} => "list",
+        Command::Corrupt { .. } => "corrupt",
+        Command::Shutdown {} => "shutdown",
+    }
+}
+
+fn kind(r: &Reply) -> &'static str {
+    match r {
+        Reply::Hello { .. } => "hello",
+        Reply::Ok {} => "ok",
+        Reply::Response { .. } => "response",
+        Reply::Cleaned { .. } => "cleaned",
+        Reply::Listed { .. } => "listed",
+        Reply::Bye {} => "bye",
+        Reply::Error { .. } => "error",
+    }
+}
+
+impl Backend for AdapterBackend {
+    fn info(&self) -> BackendInfo {
+        match &self.greeting {
+            Some(g) => BackendInfo {
+                name: g.implementation.name.clone(),
+                version: g.implementation.version.clone(),
+                profiles: g.profiles.clone(),
+            },
+            None => BackendInfo {
+                name: format!("adapter `{}`", self.options.command),
+                version: String::new(),
+                // Unknown until greeted: let every case try, and error.
+                profiles: Profile::ALL.to_vec(),
+            },
+        }
+    }
+
+    fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
+        self.expect_ok(Command::Reset {
+            config: config.clone(),
+        })
+    }
+
+    fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
+        self.expect_ok(Command::Reconfigure {
+            config: config.clone(),
+        })
+    }
+
+    fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
+        if request.https {
+            self.need("https")?;
+        }
+        if matches!(request.auth, AuthAction::ChangeUser { .. }) {
+            self.need("change-user")?;
+        }
+        match self.command(Command::Request {
+            request: request.clone(),
+        })? {
+            Reply::Response { response } => Ok(response),
+            other => Err(self.broken(format!("expected a response reply, got {}", kind(&other)))),
+        }
+    }
+
+    fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
+        if request.user.is_some() {
+            self.need("cleanup-by-user")?;
+        }
+        match self.command(Command::Cleanup {
+            cleanup: request.clone(),
+        })? {
+            Reply::Cleaned { outcome } => Ok(outcome),
+            other => Err(self.broken(format!("expected a cleaned reply, got {}", kind(&other)))),
+        }
+    }
+
+    fn list(&mut self) -> Result<Vec<String>, BackendError> {
+        match self.command(Command::List {})? {
+            Reply::Listed { sids } => Ok(sids),
+            other => Err(self.broken(format!("expected a listed reply, got {}", kind(&other)))),
+        }
+    }
+
+    fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
+        self.need("corrupt")?;
+        self.expect_ok(Command::Corrupt {
+            sid: sid.to_owned(),
+        })
+    }
+}

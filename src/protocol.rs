@@ -1,0 +1,372 @@
+//! The adapter protocol: the [`Backend`](crate::Backend) trait, serialised
+//! as JSON lines, so that a backend in any language can be checked.
+//!
+//! Implements the message shapes of `spec/protocol.md` (`r[proto.*]`). The
+//! runner writes one [`Command`] per line to the adapter's standard input;
+//! the adapter answers each with exactly one [`Reply`] line on its standard
+//! output, carrying the same `seq`. The payloads are the very types the
+//! trait uses: [`Config`], [`Request`], [`Response`], [`CleanupRequest`],
+//! [`CleanupOutcome`].
+//!
+//! ```
+//! use moin_session_spec::protocol::{Command, Envelope, PROTOCOL_VERSION};
+//! let line = serde_json::to_string(&Envelope { seq: 1, body: Command::Hello { protocol: PROTOCOL_VERSION } }).unwrap();
+//! assert_eq!(line, r#"{"seq":1,"type":"hello","protocol":1}"#);
+//! let back: Envelope<Command> = serde_json::from_str(&line).unwrap();
+//! assert_eq!(back.seq, 1);
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::exchange::{CleanupOutcome, CleanupRequest, Request, Response};
+use crate::profile::Profile;
+
+/// The protocol version this crate speaks (`r[proto.handshake.version]`).
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// A message with its sequence number (`r[proto.framing.seq]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    /// The runner numbers commands 1, 2, 3, …; a reply repeats its
+    /// command's number.
+    pub seq: u64,
+    /// The message.
+    #[serde(flatten)]
+    pub body: T,
+}
+
+/// What the runner sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// The first message: the runner's protocol version.
+    Hello {
+        /// The version the runner speaks.
+        protocol: u32,
+    },
+    /// Forget everything and take this configuration.
+    Reset {
+        /// The configuration.
+        config: Config,
+    },
+    /// Take this configuration, keep the store and user preferences.
+    Reconfigure {
+        /// The configuration.
+        config: Config,
+    },
+    /// One request cycle.
+    Request {
+        /// The request, with its injected `now`.
+        request: Request,
+    },
+    /// A cleanup run.
+    Cleanup {
+        /// The cleanup, with its injected `now`.
+        cleanup: CleanupRequest,
+    },
+    /// List the stored session ids.
+    List {},
+    /// Make a stored record unreadable (capability `corrupt`).
+    Corrupt {
+        /// The record's id.
+        sid: String,
+    },
+    /// The last message: answer `bye` and exit.
+    Shutdown {},
+}
+
+/// Who the adapter is, sent in its `hello` reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Implementation {
+    /// The implementation's name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// The language it is written in.
+    pub language: String,
+    /// Where to read about it.
+    #[serde(default)]
+    pub homepage: Option<String>,
+}
+
+/// What the adapter answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Reply {
+    /// The answer to `hello`.
+    Hello {
+        /// The protocol version the adapter speaks.
+        protocol: u32,
+        /// Who it is.
+        implementation: Implementation,
+        /// The profiles it implements.
+        profiles: Vec<Profile>,
+        /// Optional abilities, e.g. `corrupt`, `cleanup-by-user`,
+        /// `change-user`, `https`.
+        #[serde(default)]
+        capabilities: Vec<String>,
+    },
+    /// Done (reset, reconfigure, corrupt).
+    Ok {},
+    /// The answer to `request`.
+    Response {
+        /// The response.
+        response: Response,
+    },
+    /// The answer to `cleanup`.
+    Cleaned {
+        /// What was removed.
+        outcome: CleanupOutcome,
+    },
+    /// The answer to `list`.
+    Listed {
+        /// Every stored session id.
+        sids: Vec<String>,
+    },
+    /// The answer to `shutdown`.
+    Bye {},
+    /// The command could not be carried out.
+    Error {
+        /// `unsupported`, `invalid-input`, `failed` or `unknown-message`.
+        kind: ErrorKind,
+        /// What happened, for people.
+        message: String,
+    },
+}
+
+/// Why an adapter could not carry out a command (`r[proto.errors.kinds]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    /// The backend does not offer this; the case is skipped.
+    Unsupported,
+    /// The command was malformed for this backend.
+    InvalidInput,
+    /// The backend failed.
+    Failed,
+    /// The adapter does not know this message type.
+    UnknownMessage,
+}
+
+/// The capability names the runner knows (`r[proto.handshake.capabilities]`).
+pub const CAPABILITIES: &[&str] = &["corrupt", "cleanup-by-user", "change-user", "https"];
+
+/// Serves `backend` over the protocol: reads commands from `input`, one per
+/// line, and writes one reply per command to `output`, until `shutdown` or
+/// the end of the input. This is all a Rust backend needs to become an
+/// adapter.
+///
+/// A line that is not a command of this protocol is answered with an
+/// `error` (`unknown-message` when its `type` is unknown,
+/// `r[proto.errors.unknown-message]`), and serving goes on.
+///
+/// ```
+/// use moin_session_spec::protocol::serve;
+/// use moin_session_spec::Model;
+/// let input = b"{\"seq\":1,\"type\":\"hello\",\"protocol\":1}\n{\"seq\":2,\"type\":\"frobnicate\"}\n{\"seq\":3,\"type\":\"shutdown\"}\n";
+/// let mut output = Vec::new();
+/// let info = moin_session_spec::protocol::Implementation {
+///     name: "model".into(), version: "1".into(), language: "rust".into(), homepage: None,
+/// };
+/// serve(&mut Model::new(), info, &[], &input[..], &mut output).unwrap();
+/// let lines: Vec<&str> = std::str::from_utf8(&output).unwrap().lines().collect();
+/// assert!(lines[0].starts_with(r#"{"seq":1,"type":"hello","protocol":1"#));
+/// assert!(lines[1].contains(r#""kind":"unknown-message""#));
+/// assert_eq!(lines[2], r#"{"seq":3,"type":"bye"}"#);
+/// ```
+pub fn serve(
+    backend: &mut dyn crate::Backend,
+    implementation: Implementation,
+    capabilities: &[&str],
+    input: impl std::io::BufRead,
+    mut output: impl std::io::Write,
+) -> std::io::Result<()> {
+    use crate::BackendError;
+    for line in input.lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: serde_json::Value = match serde_json::from_str(&line) {
+            Ok(v) => v,
+            Err(e) => {
+                let reply = Envelope {
+                    seq: 0,
+                    body: Reply::Error {
+                        kind: ErrorKind::InvalidInput,
+                        message: format!("not a JSON line: {e}"),
+                    },
+                };
+                writeln!(
+                    output,
+                    "{}",
+                    serde_json::to_string(&reply).expect("replies serialise")
+                )?;
+                output.flush()?;
+                continue;
+            }
+        };
+        let seq = value
+            .get("seq")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+        let known = [
+            "hello",
+            "reset",
+            "reconfigure",
+            "request",
+            "cleanup",
+            "list",
+            "corrupt",
+            "shutdown",
+        ];
+        let ty = value
+            .get("type")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let body = if !known.contains(&ty.as_str()) {
+            Reply::Error {
+                kind: ErrorKind::UnknownMessage,
+                message: format!("unknown message type {ty:?}"),
+            }
+        } else {
+            match serde_json::from_value::<Envelope<Command>>(value) {
+                Err(e) => Reply::Error {
+                    kind: ErrorKind::InvalidInput,
+                    message: format!("malformed {ty} command: {e}"),
+                },
+                Ok(envelope) => {
+                    let to_reply = |r: Result<Reply, BackendError>| match r {
+                        Ok(reply) => reply,
+                        Err(BackendError::Unsupported { what }) => Reply::Error {
+                            kind: ErrorKind::Unsupported,
+                            message: what,
+                        },
+                        Err(BackendError::InvalidInput { message }) => Reply::Error {
+                            kind: ErrorKind::InvalidInput,
+                            message,
+                        },
+                        Err(other) => Reply::Error {
+                            kind: ErrorKind::Failed,
+                            message: other.to_string(),
+                        },
+                    };
+                    match envelope.body {
+                        Command::Hello { .. } => Reply::Hello {
+                            protocol: PROTOCOL_VERSION,
+                            implementation: implementation.clone(),
+                            profiles: backend.info().profiles,
+                            capabilities: capabilities.iter().map(|c| c.to_string()).collect(),
+                        },
+                        Command::Reset { config } => {
+                            to_reply(backend.reset(&config).map(|()| Reply::Ok {}))
+                        }
+                        Command::Reconfigure { config } => {
+                            to_reply(backend.reconfigure(&config).map(|()| Reply::Ok {}))
+                        }
+                        Command::Request { request } => to_reply(
+                            backend
+                                .request(&request)
+                                .map(|response| Reply::Response { response }),
+                        ),
+                        Command::Cleanup { cleanup } => to_reply(
+                            backend
+                                .cleanup(&cleanup)
+                                .map(|outcome| Reply::Cleaned { outcome }),
+                        ),
+                        Command::List {} => {
+                            to_reply(backend.list().map(|sids| Reply::Listed { sids }))
+                        }
+                        Command::Corrupt { sid } => {
+                            to_reply(backend.corrupt(&sid).map(|()| Reply::Ok {}))
+                        }
+                        Command::Shutdown {} => {
+                            let reply = Envelope {
+                                seq,
+                                body: Reply::Bye {},
+                            };
+                            writeln!(
+                                output,
+                                "{}",
+                                serde_json::to_string(&reply).expect("replies serialise")
+                            )?;
+                            output.flush()?;
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+        };
+        let reply = Envelope { seq, body };
+        writeln!(
+            output,
+            "{}",
+            serde_json::to_string(&reply).expect("replies serialise")
+        )?;
+        output.flush()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AuthAction, ConfigPatch};
+
+    #[test]
+    fn commands_and_replies_round_trip() {
+        let config = Config::build(Profile::Moin19, &[ConfigPatch::default()]).unwrap();
+        let commands = vec![
+            Command::Hello { protocol: 1 },
+            Command::Reset {
+                config: config.clone(),
+            },
+            Command::Reconfigure { config },
+            Command::Request {
+                request: Request {
+                    now: time::macros::datetime!(2009-03-01 12:00:30 UTC),
+                    https: false,
+                    path: "/".into(),
+                    cookie_header: None,
+                    auth: AuthAction::Login {
+                        user: "alice".into(),
+                        remember_me: true,
+                    },
+                    ops: vec![],
+                },
+            },
+            Command::List {},
+            Command::Shutdown {},
+        ];
+        for (i, c) in commands.into_iter().enumerate() {
+            let e = Envelope {
+                seq: i as u64 + 1,
+                body: c,
+            };
+            let line = serde_json::to_string(&e).unwrap();
+            assert!(!line.contains('\n'));
+            let back: Envelope<Command> = serde_json::from_str(&line).unwrap();
+            assert_eq!(back, e, "{line}");
+        }
+        let reply: Envelope<Reply> = serde_json::from_str(
+            r#"{"seq":3,"type":"error","kind":"unknown-message","message":"what is frobnicate?"}"#,
+        )
+        .unwrap();
+        assert_eq!(reply.seq, 3);
+        assert!(matches!(
+            reply.body,
+            Reply::Error {
+                kind: ErrorKind::UnknownMessage,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let bad = serde_json::from_str::<Envelope<Reply>>(r#"{"seq":1,"type":"ok","extra":1}"#);
+        assert!(bad.is_err());
+    }
+}
