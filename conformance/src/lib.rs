@@ -18,6 +18,7 @@
 
 pub mod adapter;
 pub mod compare;
+pub mod expectations;
 pub mod faulty;
 pub mod jar;
 pub mod report;

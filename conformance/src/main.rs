@@ -3,22 +3,45 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use moin_session_conformance::adapter::{AdapterBackend, AdapterOptions};
+use moin_session_conformance::expectations::Expectations;
+use moin_session_conformance::runner::Verdict;
 use moin_session_conformance::{
     default_fixtures_dir, load, report, run_all, runner::run_case, transcript, Selection,
 };
+use moin_session_spec::fixture::Corpus;
+use moin_session_spec::requirements::Requirements;
 use moin_session_spec::{Backend, Model, Profile};
 
 /// Checks MoinMoin session backends against the moin-session-spec corpus.
 ///
 /// Exit status: 0 when every selected case passed, 1 when a case failed or
-/// errored, 2 for bad usage or a malformed fixture.
+/// errored (or a known failure passed), 2 for bad usage, a malformed
+/// fixture or a malformed expectations file.
 #[derive(Parser)]
 #[command(name = "moin-session-conformance", version, about, long_about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// Which backend to drive.
+#[derive(Args, Clone)]
+struct BackendArgs {
+    /// The built-in backend to check.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Model)]
+    backend: BackendChoice,
+    /// Check a backend in another process instead: the shell command that
+    /// starts its adapter (spec/protocol.md). Runs the cases of the
+    /// profiles the adapter declares.
+    #[arg(long, value_name = "COMMAND")]
+    adapter: Option<String>,
+    /// How long to wait for each adapter reply, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    step_timeout: f64,
 }
 
 #[derive(Subcommand)]
@@ -37,9 +60,12 @@ enum Command {
         /// Only cases covering this requirement ID.
         #[arg(long, value_name = "ID")]
         requirement: Option<String>,
-        /// The backend to check.
-        #[arg(long, value_enum, default_value_t = BackendChoice::Model)]
-        backend: BackendChoice,
+        #[command(flatten)]
+        backend: BackendArgs,
+        /// A file of known failures (see README): reported as expected
+        /// failures; one that passes fails the run.
+        #[arg(long, value_name = "FILE")]
+        expectations: Option<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -51,9 +77,8 @@ enum Command {
         /// The fixture directory.
         #[arg(long, value_name = "DIR")]
         fixtures: Option<PathBuf>,
-        /// The backend to run it against.
-        #[arg(long, value_enum, default_value_t = BackendChoice::Model)]
-        backend: BackendChoice,
+        #[command(flatten)]
+        backend: BackendArgs,
     },
     /// Lists the requirements of the spec and how many cases cover each.
     Requirements {
@@ -78,23 +103,37 @@ enum Format {
     Text,
     /// One JSON object with `summary` and `cases`, for CI.
     Json,
+    /// JUnit XML, one test per case, for CI systems that display tests.
+    Junit,
+    /// Markdown, for a CI step summary.
+    Markdown,
 }
 
-fn backend(choice: BackendChoice) -> Box<dyn Backend> {
-    match choice {
-        BackendChoice::Model => Box::new(Model::new()),
+/// Starts the backend the arguments name; a failure is the exit code.
+fn start_backend(args: &BackendArgs) -> Result<Box<dyn Backend>, ExitCode> {
+    let Some(command) = &args.adapter else {
+        return Ok(match args.backend {
+            BackendChoice::Model => Box::new(Model::new()),
+        });
+    };
+    if !(args.step_timeout.is_finite() && args.step_timeout > 0.0) {
+        eprintln!("error: --step-timeout must be a positive number of seconds");
+        return Err(ExitCode::from(2));
+    }
+    let options = AdapterOptions {
+        command: command.clone(),
+        step_timeout: Duration::from_secs_f64(args.step_timeout),
+    };
+    match AdapterBackend::start(options) {
+        Ok(a) => Ok(Box::new(a)),
+        Err(message) => {
+            eprintln!("error: the adapter `{command}` could not be started and greeted: {message}");
+            Err(ExitCode::from(1))
+        }
     }
 }
 
-fn load_or_report(
-    fixtures: Option<PathBuf>,
-) -> Result<
-    (
-        moin_session_spec::fixture::Corpus,
-        moin_session_spec::requirements::Requirements,
-    ),
-    ExitCode,
-> {
+fn load_or_report(fixtures: Option<PathBuf>) -> Result<(Corpus, Requirements), ExitCode> {
     let dir = fixtures.unwrap_or_else(default_fixtures_dir);
     load(&dir).map_err(|errors| {
         for e in &errors {
@@ -108,6 +147,103 @@ fn load_or_report(
     })
 }
 
+#[allow(clippy::too_many_arguments)]
+fn check(
+    fixtures: Option<PathBuf>,
+    profile: Vec<Profile>,
+    case: Option<String>,
+    requirement: Option<String>,
+    backend_args: BackendArgs,
+    expectations: Option<PathBuf>,
+    format: Format,
+) -> ExitCode {
+    let (corpus, requirements) = match load_or_report(fixtures) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    if let Some(r) = &requirement {
+        if requirements.get(r).is_none() {
+            eprintln!("error: --requirement {r:?} is not a requirement ID of the spec");
+            return ExitCode::from(2);
+        }
+    }
+    let expectations = match expectations.as_deref().map(Expectations::load).transpose() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(e) = &expectations {
+        if let Err(errors) = e.check(&corpus) {
+            for error in errors {
+                eprintln!("error: expectations: {error}");
+            }
+            return ExitCode::from(2);
+        }
+    }
+    let mut backend = match start_backend(&backend_args) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    let info = backend.info();
+    // Only the profiles the backend implements (r[proto.handshake.profiles]).
+    let profiles: Vec<Profile> = if profile.is_empty() {
+        info.profiles.clone()
+    } else {
+        profile
+    };
+    let selection = Selection {
+        profiles: profiles.clone(),
+        case,
+        requirement,
+    };
+    let cases = selection.apply(&corpus);
+    if cases.is_empty() {
+        eprintln!("error: no case matches the selection");
+        return ExitCode::from(2);
+    }
+    let name = if info.version.is_empty() {
+        info.name.clone()
+    } else {
+        format!("{} {}", info.name, info.version)
+    };
+    let progress = std::io::stderr().is_terminal();
+    let total = cases.len();
+    let mut results = run_all(backend.as_mut(), &cases, |done, r| {
+        if progress {
+            eprint!("\r\x1b[K[{done}/{total}] {} {}", r.verdict.word(), r.id);
+        }
+    });
+    if progress {
+        eprint!("\r\x1b[K");
+    }
+    drop(backend);
+    if let Some(e) = &expectations {
+        e.apply(&mut results);
+    }
+    let mut shown: Vec<Profile> = cases.iter().map(|c| c.case.profile).collect();
+    shown.sort();
+    shown.dedup();
+    match format {
+        Format::Text => {
+            println!("backend: {name}");
+            print!("{}", report::text(&results, &requirements, &shown));
+        }
+        Format::Json => println!("{}", report::json(&results, &requirements, &name)),
+        Format::Junit => print!("{}", report::junit(&results, &name)),
+        Format::Markdown => print!(
+            "{}",
+            report::markdown(&results, &requirements, &shown, &name)
+        ),
+    }
+    if report::Summary::of(&results).ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -116,66 +252,22 @@ fn main() -> ExitCode {
             profile,
             case,
             requirement,
-            backend: choice,
+            backend,
+            expectations,
             format,
-        } => {
-            let (corpus, requirements) = match load_or_report(fixtures) {
-                Ok(x) => x,
-                Err(code) => return code,
-            };
-            if let Some(r) = &requirement {
-                if requirements.get(r).is_none() {
-                    eprintln!("error: --requirement {r:?} is not a requirement ID of the spec");
-                    return ExitCode::from(2);
-                }
-            }
-            let selection = Selection {
-                profiles: profile.clone(),
-                case: case.clone(),
-                requirement,
-            };
-            let cases = selection.apply(&corpus);
-            if cases.is_empty() {
-                eprintln!("error: no case matches the selection");
-                return ExitCode::from(2);
-            }
-            let mut backend = backend(choice);
-            let name = backend.info().name;
-            let progress = std::io::stderr().is_terminal() && format == Format::Text;
-            let total = cases.len();
-            let results = run_all(backend.as_mut(), &cases, |done, r| {
-                if progress {
-                    eprint!("\r\x1b[K[{done}/{total}] {} {}", r.verdict.word(), r.id);
-                }
-            });
-            if progress {
-                eprint!("\r\x1b[K");
-            }
-            let profiles: Vec<Profile> = if profile.is_empty() {
-                let mut p: Vec<Profile> = cases.iter().map(|c| c.case.profile).collect();
-                p.sort();
-                p.dedup();
-                p
-            } else {
-                profile
-            };
-            match format {
-                Format::Text => {
-                    println!("backend: {name}");
-                    print!("{}", report::text(&results, &requirements, &profiles));
-                }
-                Format::Json => println!("{}", report::json(&results, &requirements, &name)),
-            }
-            if report::Summary::of(&results).ok() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
+        } => check(
+            fixtures,
+            profile,
+            case,
+            requirement,
+            backend,
+            expectations,
+            format,
+        ),
         Command::Explain {
             id,
             fixtures,
-            backend: choice,
+            backend,
         } => {
             let (corpus, _) = match load_or_report(fixtures) {
                 Ok(x) => x,
@@ -185,13 +277,13 @@ fn main() -> ExitCode {
                 eprintln!("error: no case with id {id:?} (try `check --case` with a prefix to list matches)");
                 return ExitCode::from(2);
             };
-            let mut backend = backend(choice);
+            let mut backend = match start_backend(&backend) {
+                Ok(b) => b,
+                Err(code) => return code,
+            };
             let result = run_case(backend.as_mut(), case);
             print!("{}", transcript::render(&result, &case.case.title));
-            if matches!(
-                result.verdict,
-                moin_session_conformance::runner::Verdict::Pass
-            ) {
+            if matches!(result.verdict, Verdict::Pass) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

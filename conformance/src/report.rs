@@ -1,4 +1,5 @@
-//! Reports: per requirement and per case, as text for people and JSON for CI.
+//! Reports: per requirement and per case, as text for people, JSON for
+//! scripts, JUnit XML for CI systems, and Markdown for a CI step summary.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -9,41 +10,81 @@ use serde::Serialize;
 
 use crate::runner::{CaseResult, Verdict};
 
-/// Counts of case verdicts.
+/// What a case counts as in a run, once known failures are taken into
+/// account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Passed.
+    Passed,
+    /// Failed.
+    Failed,
+    /// The backend could not run it.
+    Errored,
+    /// Skipped (never a pass).
+    Skipped,
+    /// Failed or errored, and listed as a known failure.
+    ExpectedFailure,
+    /// Passed, but listed as a known failure: the list is out of date.
+    UnexpectedPass,
+}
+
+impl Outcome {
+    /// The outcome of one case result.
+    pub fn of(r: &CaseResult) -> Outcome {
+        match (&r.verdict, r.known_failure.is_some()) {
+            (Verdict::Skipped { .. }, _) => Outcome::Skipped,
+            (Verdict::Pass, false) => Outcome::Passed,
+            (Verdict::Pass, true) => Outcome::UnexpectedPass,
+            (Verdict::Fail { .. } | Verdict::Errored { .. }, true) => Outcome::ExpectedFailure,
+            (Verdict::Fail { .. }, false) => Outcome::Failed,
+            (Verdict::Errored { .. }, false) => Outcome::Errored,
+        }
+    }
+}
+
+/// Counts of case outcomes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     /// Cases that passed.
     pub passed: usize,
-    /// Cases that failed.
+    /// Cases that failed (not counting known failures).
     pub failed: usize,
-    /// Cases the backend could not run.
+    /// Cases the backend could not run (not counting known failures).
     pub errored: usize,
     /// Cases skipped (never counted as passed).
     pub skipped: usize,
+    /// Known failures that failed or errored, as expected.
+    pub expected_failures: usize,
+    /// Known failures that passed.
+    pub unexpected_passes: usize,
 }
 
 impl Summary {
-    /// Counts the verdicts of `results`.
+    /// Counts the outcomes of `results`.
     pub fn of(results: &[CaseResult]) -> Summary {
         let mut s = Summary::default();
         for r in results {
-            s.add(&r.verdict);
+            s.add(Outcome::of(r));
         }
         s
     }
 
-    fn add(&mut self, v: &Verdict) {
-        match v {
-            Verdict::Pass => self.passed += 1,
-            Verdict::Fail { .. } => self.failed += 1,
-            Verdict::Errored { .. } => self.errored += 1,
-            Verdict::Skipped { .. } => self.skipped += 1,
+    fn add(&mut self, o: Outcome) {
+        match o {
+            Outcome::Passed => self.passed += 1,
+            Outcome::Failed => self.failed += 1,
+            Outcome::Errored => self.errored += 1,
+            Outcome::Skipped => self.skipped += 1,
+            Outcome::ExpectedFailure => self.expected_failures += 1,
+            Outcome::UnexpectedPass => self.unexpected_passes += 1,
         }
     }
 
-    /// Whether the run is a success: nothing failed or errored.
+    /// Whether the run is a success: nothing failed or errored unexpectedly,
+    /// and no known failure passed.
     pub fn ok(&self) -> bool {
-        self.failed == 0 && self.errored == 0
+        self.failed == 0 && self.errored == 0 && self.unexpected_passes == 0
     }
 
     fn status(&self) -> &'static str {
@@ -51,27 +92,65 @@ impl Summary {
             "FAIL"
         } else if self.errored > 0 {
             "ERROR"
+        } else if self.unexpected_passes > 0 {
+            "XPASS"
+        } else if self.expected_failures > 0 {
+            "XFAIL"
         } else if self.passed == 0 {
             "SKIP"
         } else {
             "PASS"
         }
     }
+
+    /// The closing line: `N passed, N failed, N errored, N skipped`, with
+    /// known failures when there are any.
+    pub fn line(&self) -> String {
+        let mut s = format!(
+            "{} passed, {} failed, {} errored, {} skipped",
+            self.passed, self.failed, self.errored, self.skipped
+        );
+        if self.expected_failures + self.unexpected_passes > 0 {
+            s.push_str(&format!(
+                " ({} expected failure(s), {} unexpected pass(es))",
+                self.expected_failures, self.unexpected_passes
+            ));
+        }
+        s
+    }
 }
 
-/// The verdicts of the cases covering each requirement.
+/// The outcomes of the cases covering each requirement.
 pub fn by_requirement(results: &[CaseResult]) -> BTreeMap<String, Summary> {
     let mut map: BTreeMap<String, Summary> = BTreeMap::new();
     for r in results {
         for req in &r.covers {
-            map.entry(req.clone()).or_default().add(&r.verdict);
+            map.entry(req.clone()).or_default().add(Outcome::of(r));
         }
     }
     map
 }
 
-/// The human report: per requirement of each profile run, then every
-/// failure with case, step, requirements and differences, then totals.
+fn requirement_detail(s: &Summary) -> String {
+    if s.failed + s.errored + s.skipped + s.expected_failures + s.unexpected_passes == 0 {
+        format!("{} case(s)", s.passed)
+    } else {
+        let mut d = format!(
+            "{} passed, {} failed, {} errored, {} skipped",
+            s.passed, s.failed, s.errored, s.skipped
+        );
+        if s.expected_failures + s.unexpected_passes > 0 {
+            d.push_str(&format!(
+                ", {} expected failure(s), {} unexpected pass(es)",
+                s.expected_failures, s.unexpected_passes
+            ));
+        }
+        d
+    }
+}
+
+/// The human report: per requirement of each profile run, then every case
+/// that did not simply pass, then the closing line.
 pub fn text(results: &[CaseResult], requirements: &Requirements, profiles: &[Profile]) -> String {
     let per_req = by_requirement(results);
     let mut out = String::new();
@@ -82,14 +161,13 @@ pub fn text(results: &[CaseResult], requirements: &Requirements, profiles: &[Pro
         for req in reqs {
             match per_req.get(&req.id) {
                 Some(s) => {
-                    let detail = match (s.failed, s.errored, s.skipped) {
-                        (0, 0, 0) => format!("{} case(s)", s.passed),
-                        _ => format!(
-                            "{} passed, {} failed, {} errored, {} skipped",
-                            s.passed, s.failed, s.errored, s.skipped
-                        ),
-                    };
-                    let _ = writeln!(out, "  {:<5} {:<width$}  {detail}", s.status(), req.id);
+                    let _ = writeln!(
+                        out,
+                        "  {:<5} {:<width$}  {}",
+                        s.status(),
+                        req.id,
+                        requirement_detail(s)
+                    );
                 }
                 None => {
                     let _ = writeln!(out, "  {:<5} {:<width$}  no case selected", "-", req.id);
@@ -99,7 +177,7 @@ pub fn text(results: &[CaseResult], requirements: &Requirements, profiles: &[Pro
     }
     let problems: Vec<&CaseResult> = results
         .iter()
-        .filter(|r| !matches!(r.verdict, Verdict::Pass))
+        .filter(|r| Outcome::of(r) != Outcome::Passed)
         .collect();
     if !problems.is_empty() {
         let _ = writeln!(out, "\nnot passed:");
@@ -107,27 +185,37 @@ pub fn text(results: &[CaseResult], requirements: &Requirements, profiles: &[Pro
             let _ = writeln!(out, "{}", failure(r));
         }
     }
-    let s = Summary::of(results);
     let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "{} passed, {} failed, {} errored, {} skipped",
-        s.passed, s.failed, s.errored, s.skipped
-    );
+    let _ = writeln!(out, "{}", Summary::of(results).line());
     out
 }
 
-/// One case's failure, naming case, file, step, requirements and the
-/// expected vs observed differences.
+/// One case that did not simply pass, naming case, file, step,
+/// requirements and the expected vs observed differences.
 pub fn failure(r: &CaseResult) -> String {
     let mut out = String::new();
     let reqs = r.blamed.join(", ");
+    let outcome = Outcome::of(r);
+    let label = match outcome {
+        Outcome::ExpectedFailure => "XFAIL",
+        Outcome::UnexpectedPass => "XPASS",
+        _ => "",
+    };
     match &r.verdict {
-        Verdict::Pass => {}
+        Verdict::Pass => {
+            if outcome == Outcome::UnexpectedPass {
+                let _ = writeln!(
+                    out,
+                    "  XPASS case {} ({}) passes but is listed as a known failure; remove it from the expectations file",
+                    r.id, r.file
+                );
+            }
+        }
         Verdict::Fail { step, differences } => {
+            let label = if label.is_empty() { "FAIL" } else { label };
             let _ = writeln!(
                 out,
-                "  FAIL case {} ({}), step {step}; requirements: {reqs}",
+                "  {label} case {} ({}), step {step}; requirements: {reqs}",
                 r.id, r.file
             );
             for d in differences {
@@ -135,16 +223,27 @@ pub fn failure(r: &CaseResult) -> String {
             }
         }
         Verdict::Errored { step, message } => {
+            let label = if label.is_empty() { "ERROR" } else { label };
             let _ = writeln!(
                 out,
-                "  ERROR case {} ({}), step {step}; requirements: {reqs}",
+                "  {label} case {} ({}), step {step}; requirements: {reqs}",
                 r.id, r.file
             );
-            let _ = writeln!(out, "       {message}");
+            for line in message.lines() {
+                let _ = writeln!(out, "       {line}");
+            }
         }
         Verdict::Skipped { reason } => {
             let _ = writeln!(out, "  SKIP case {} ({}): {reason}", r.id, r.file);
         }
+    }
+    if let Some(k) = &r.known_failure {
+        let issue = k
+            .issue
+            .as_deref()
+            .map(|i| format!(" ({i})"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "       known failure: {}{issue}", k.reason);
     }
     out.trim_end().to_owned()
 }
@@ -155,8 +254,11 @@ struct JsonCase<'a> {
     profile: Profile,
     requirements: &'a [String],
     file: &'a str,
+    outcome: Outcome,
     #[serde(flatten)]
     verdict: &'a Verdict,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    known_failure: Option<&'a crate::expectations::KnownFailure>,
 }
 
 #[derive(Serialize)]
@@ -188,7 +290,9 @@ pub fn json(results: &[CaseResult], requirements: &Requirements, backend: &str) 
                 profile: r.profile,
                 requirements: &r.covers,
                 file: &r.file,
+                outcome: Outcome::of(r),
                 verdict: &r.verdict,
+                known_failure: r.known_failure.as_ref(),
             })
             .collect(),
         requirements: requirements
@@ -203,4 +307,206 @@ pub fn json(results: &[CaseResult], requirements: &Requirements, backend: &str) 
             .collect(),
     };
     serde_json::to_string_pretty(&report).expect("the report serialises")
+}
+
+/// Escapes text for XML 1.0 content and attributes; characters XML 1.0
+/// cannot carry at all are replaced by U+FFFD.
+///
+/// ```
+/// use moin_session_conformance::report::xml_escape;
+/// assert_eq!(xml_escape("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot;\u{FFFD}");
+/// ```
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The JUnit XML report: one `testsuite` per profile, one `testcase` per
+/// case; failures carry the expected vs observed differences.
+pub fn junit(results: &[CaseResult], backend: &str) -> String {
+    let mut profiles: Vec<Profile> = results.iter().map(|r| r.profile).collect();
+    profiles.sort();
+    profiles.dedup();
+    let total = Summary::of(results);
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"moin-session-conformance: {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
+        xml_escape(backend),
+        results.len(),
+        total.failed + total.unexpected_passes,
+        total.errored,
+        total.skipped + total.expected_failures
+    );
+    for profile in profiles {
+        let cases: Vec<&CaseResult> = results.iter().filter(|r| r.profile == profile).collect();
+        let owned: Vec<CaseResult> = cases.iter().map(|c| (*c).clone()).collect();
+        let s = Summary::of(&owned);
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{profile}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
+            cases.len(),
+            s.failed + s.unexpected_passes,
+            s.errored,
+            s.skipped + s.expected_failures
+        );
+        for r in cases {
+            let area = r.id.split('.').nth(1).unwrap_or("");
+            let _ = write!(
+                out,
+                "    <testcase classname=\"{profile}.{}\" name=\"{}\" file=\"{}\"",
+                xml_escape(area),
+                xml_escape(&r.id),
+                xml_escape(&r.file)
+            );
+            let reqs = format!("requirements: {}", r.blamed.join(", "));
+            match (Outcome::of(r), &r.verdict) {
+                (Outcome::Passed, _) => {
+                    let _ = writeln!(out, "/>");
+                }
+                (Outcome::UnexpectedPass, _) => {
+                    let _ = writeln!(out, ">");
+                    let _ = writeln!(
+                        out,
+                        "      <failure message=\"passes but is listed as a known failure\">{}</failure>",
+                        xml_escape(&failure(r))
+                    );
+                    let _ = writeln!(out, "    </testcase>");
+                }
+                (Outcome::Skipped | Outcome::ExpectedFailure, _) => {
+                    let _ = writeln!(out, ">");
+                    let why = match (&r.verdict, &r.known_failure) {
+                        (_, Some(k)) => format!("known failure: {}", k.reason),
+                        (Verdict::Skipped { reason }, None) => reason.clone(),
+                        _ => String::new(),
+                    };
+                    let _ = writeln!(out, "      <skipped message=\"{}\"/>", xml_escape(&why));
+                    let _ = writeln!(out, "    </testcase>");
+                }
+                (Outcome::Failed, Verdict::Fail { step, differences }) => {
+                    let _ = writeln!(out, ">");
+                    let first = differences.first().cloned().unwrap_or_default();
+                    let body = format!("step {step}; {reqs}\n{}", differences.join("\n"));
+                    let _ = writeln!(
+                        out,
+                        "      <failure message=\"step {step}: {}\">{}</failure>",
+                        xml_escape(&first),
+                        xml_escape(&body)
+                    );
+                    let _ = writeln!(out, "    </testcase>");
+                }
+                (_, verdict) => {
+                    let _ = writeln!(out, ">");
+                    let (step, message) = match verdict {
+                        Verdict::Errored { step, message } => (*step, message.clone()),
+                        _ => (0, String::new()),
+                    };
+                    let first = message.lines().next().unwrap_or("").to_owned();
+                    let _ = writeln!(
+                        out,
+                        "      <error message=\"step {step}: {}\">{}</error>",
+                        xml_escape(&first),
+                        xml_escape(&format!("step {step}; {reqs}\n{message}"))
+                    );
+                    let _ = writeln!(out, "    </testcase>");
+                }
+            }
+        }
+        let _ = writeln!(out, "  </testsuite>");
+    }
+    let _ = writeln!(out, "</testsuites>");
+    out
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', "<br>")
+}
+
+/// The Markdown report, for a CI step summary (e.g. `$GITHUB_STEP_SUMMARY`).
+pub fn markdown(
+    results: &[CaseResult],
+    requirements: &Requirements,
+    profiles: &[Profile],
+    backend: &str,
+) -> String {
+    let per_req = by_requirement(results);
+    let s = Summary::of(results);
+    let mut out = String::new();
+    let mark = if s.ok() { "✅" } else { "❌" };
+    let _ = writeln!(
+        out,
+        "## {mark} moin-session-conformance: {}\n",
+        md_cell(backend)
+    );
+    let _ = writeln!(out, "**{}**\n", s.line());
+    let problems: Vec<&CaseResult> = results
+        .iter()
+        .filter(|r| Outcome::of(r) != Outcome::Passed)
+        .collect();
+    if !problems.is_empty() {
+        let _ = writeln!(out, "### Not passed\n");
+        let _ = writeln!(out, "| outcome | case | step | requirements | detail |");
+        let _ = writeln!(out, "| --- | --- | --- | --- | --- |");
+        for r in problems {
+            let (step, detail) = match &r.verdict {
+                Verdict::Fail { step, differences } => (step.to_string(), differences.join("\n")),
+                Verdict::Errored { step, message } => (step.to_string(), message.clone()),
+                Verdict::Skipped { reason } => (String::new(), reason.clone()),
+                Verdict::Pass => (
+                    String::new(),
+                    "passes but is listed as a known failure".to_owned(),
+                ),
+            };
+            let outcome = serde_json::to_value(Outcome::of(r))
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "| {outcome} | `{}` | {step} | {} | {} |",
+                r.id,
+                md_cell(&r.blamed.join(", ")),
+                md_cell(&detail)
+            );
+        }
+        let _ = writeln!(out);
+    }
+    for profile in profiles {
+        let _ = writeln!(
+            out,
+            "<details><summary>{profile}: per requirement</summary>\n"
+        );
+        let _ = writeln!(out, "| status | requirement | cases |");
+        let _ = writeln!(out, "| --- | --- | --- |");
+        for req in requirements.of_profile(*profile) {
+            match per_req.get(&req.id) {
+                Some(s) => {
+                    let _ = writeln!(
+                        out,
+                        "| {} | `{}` | {} |",
+                        s.status(),
+                        req.id,
+                        requirement_detail(s)
+                    );
+                }
+                None => {
+                    let _ = writeln!(out, "| - | `{}` | no case selected |", req.id);
+                }
+            }
+        }
+        let _ = writeln!(out, "\n</details>\n");
+    }
+    out
 }

@@ -103,6 +103,8 @@ pub struct CaseResult {
     pub steps: Vec<StepTrace>,
     /// The sid bindings at the end (for transcripts).
     pub bindings: Bindings,
+    /// Set when an expectations file lists the case as a known failure.
+    pub known_failure: Option<crate::expectations::KnownFailure>,
 }
 
 /// Runs one case against a backend.
@@ -117,6 +119,7 @@ pub fn run_case(backend: &mut dyn Backend, loaded: &LoadedCase) -> CaseResult {
         verdict: Verdict::Pass,
         steps: Vec::new(),
         bindings: Bindings::new(),
+        known_failure: None,
     };
     if let Some(rule) = &case.rejects {
         result.verdict = judge_rejection(case.profile, &case.config, rule);

@@ -1,0 +1,95 @@
+//! Known failures: an expectations file that lists cases a backend is known
+//! to fail, with the reason and an optional issue link.
+//!
+//! ```json
+//! { "known_failures": [
+//!     { "case": "m19.load.unknown-sid-adopted-and-stored",
+//!       "reason": "our store refuses client-chosen ids (session fixation)",
+//!       "issue": "https://example.org/tracker/12" } ] }
+//! ```
+//!
+//! A listed case that fails or errors is reported as an *expected failure*
+//! and does not fail the run. A listed case that passes is reported as an
+//! *unexpected pass* and fails the run, so the list is kept true. A listed
+//! id that names no case is an error.
+
+use std::path::Path;
+
+use moin_session_spec::fixture::Corpus;
+use serde::{Deserialize, Serialize};
+
+use crate::runner::CaseResult;
+
+/// An expectations file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectations {
+    /// The cases the backend is known to fail.
+    pub known_failures: Vec<KnownFailure>,
+}
+
+/// One case a backend is known to fail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnownFailure {
+    /// The case id.
+    pub case: String,
+    /// Why it fails.
+    pub reason: String,
+    /// Where it is tracked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue: Option<String>,
+}
+
+impl Expectations {
+    /// Reads an expectations file; errors name the file, line and column.
+    pub fn load(path: &Path) -> Result<Expectations, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| {
+            let mut m = e.to_string();
+            if let Some(i) = m.rfind(" at line ") {
+                m.truncate(i);
+            }
+            format!(
+                "{}:{}:{}: {m} (expectations file)",
+                path.display(),
+                e.line(),
+                e.column()
+            )
+        })
+    }
+
+    /// Checks that every listed case exists in the corpus.
+    pub fn check(&self, corpus: &Corpus) -> Result<(), Vec<String>> {
+        let mut errors = Vec::new();
+        for (i, k) in self.known_failures.iter().enumerate() {
+            if corpus.get(&k.case).is_none() {
+                errors.push(format!(
+                    "known_failures[{i}]: {:?} names no case of the corpus",
+                    k.case
+                ));
+            }
+            if k.reason.trim().is_empty() {
+                errors.push(format!(
+                    "known_failures[{i}] ({}): a known failure needs a reason",
+                    k.case
+                ));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Marks the results of listed cases.
+    pub fn apply(&self, results: &mut [CaseResult]) {
+        for r in results {
+            if let Some(k) = self.known_failures.iter().find(|k| k.case == r.id) {
+                r.known_failure = Some(k.clone());
+            }
+        }
+    }
+}
