@@ -71,14 +71,24 @@ impl AdapterBackend {
     /// Starts the adapter and shakes hands. A failure to start or greet is
     /// returned as the message that every case will carry.
     pub fn start(options: AdapterOptions) -> Result<AdapterBackend, String> {
+        let mut backend = AdapterBackend::new(options);
+        backend.ensure_running().map_err(|e| e.to_string())?;
+        Ok(backend)
+    }
+
+    /// An adapter backend that starts (and greets) its process on first
+    /// use. When starting fails, every case errors with the reason, and the
+    /// run goes on, so the report names the problem for each case.
+    pub fn new(options: AdapterOptions) -> AdapterBackend {
         let mut backend = AdapterBackend {
             options,
             running: None,
             greeting: None,
             fatal: None,
         };
-        backend.ensure_running().map_err(|e| e.to_string())?;
-        Ok(backend)
+        // Greet now, to learn the profiles; a failure shows at each case.
+        let _ = backend.ensure_running();
+        backend
     }
 
     /// What the adapter said of itself.

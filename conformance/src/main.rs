@@ -124,13 +124,7 @@ fn start_backend(args: &BackendArgs) -> Result<Box<dyn Backend>, ExitCode> {
         command: command.clone(),
         step_timeout: Duration::from_secs_f64(args.step_timeout),
     };
-    match AdapterBackend::start(options) {
-        Ok(a) => Ok(Box::new(a)),
-        Err(message) => {
-            eprintln!("error: the adapter `{command}` could not be started and greeted: {message}");
-            Err(ExitCode::from(1))
-        }
-    }
+    Ok(Box::new(AdapterBackend::new(options)))
 }
 
 fn load_or_report(fixtures: Option<PathBuf>) -> Result<(Corpus, Requirements), ExitCode> {

@@ -1,0 +1,316 @@
+//! The adapter protocol from the runner's side: a well-behaved adapter
+//! passes, and adapters that crash, hang, print garbage or speak another
+//! protocol version give errored cases with a clear message and a non-zero
+//! exit, while the run goes on.
+
+use std::process::{Command, Output};
+
+fn cli() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
+}
+
+const ADAPTER: &str = env!("CARGO_BIN_EXE_moin-session-adapter");
+
+fn check(adapter: &str, extra: &[&str]) -> (Option<i32>, String, String) {
+    let out: Output = cli()
+        .args(["check", "--profile", "moin-1.9", "--adapter", adapter])
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn summary(stdout: &str) -> (usize, usize, usize) {
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.contains(" passed, "))
+        .expect("a summary line");
+    let n = |word: &str| -> usize {
+        let i = line.find(word).unwrap();
+        line[..i]
+            .trim_end()
+            .rsplit([' ', ','])
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    (n(" passed"), n(" failed"), n(" errored"))
+}
+
+/// r[proto.command.request], r[proto.command.reset], r[proto.command.list],
+/// r[proto.command.cleanup], r[proto.command.corrupt], r[proto.command.reconfigure],
+/// r[proto.handshake.identity], r[proto.framing.json-lines], r[proto.framing.seq]
+#[test]
+fn a_well_behaved_adapter_passes_the_corpus() {
+    let (code, stdout, stderr) = check(ADAPTER, &[]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.starts_with("backend: model"), "{stdout}");
+    let (passed, failed, errored) = summary(&stdout);
+    assert!(passed > 100 && failed == 0 && errored == 0, "{stdout}");
+}
+
+/// r[proto.runner.crash], r[proto.runner.errored-not-pass]
+#[test]
+fn a_crashing_adapter_errors_one_case_and_the_run_goes_on() {
+    let (code, stdout, _) = check(&format!("{ADAPTER} --misbehave crash-at-request=3"), &[]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("ERROR case"), "{stdout}");
+    assert!(
+        stdout.contains("closed its output before answering `request`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("crashing on purpose at request 3"),
+        "the stderr tail is shown: {stdout}"
+    );
+    let (passed, failed, errored) = summary(&stdout);
+    // The restarted adapter crashes again at its own third request, so some
+    // cases error; most pass.
+    assert!(errored >= 1 && failed == 0 && passed > 0, "{stdout}");
+}
+
+/// r[proto.runner.timeout]
+#[test]
+fn a_hanging_adapter_times_out_and_is_restarted() {
+    let (code, stdout, _) = check(
+        &format!("{ADAPTER} --misbehave hang-at-request=3"),
+        &["--step-timeout", "0.3", "--case", "m19.config"],
+    );
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("did not answer `request`"), "{stdout}");
+    assert!(stdout.contains("within 300 ms"), "{stdout}");
+    let (passed, _, errored) = summary(&stdout);
+    assert!(errored >= 1 && passed >= 1, "{stdout}");
+}
+
+/// r[proto.framing.stdout-only], r[proto.runner.crash]
+#[test]
+fn an_adapter_printing_garbage_errors_the_case() {
+    let (code, stdout, _) = check(
+        &format!("{ADAPTER} --misbehave garbage-at-request=1"),
+        &["--case", "m19.store"],
+    );
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("is not a protocol reply"), "{stdout}");
+    assert!(
+        stdout.contains("\"this is not a protocol reply\""),
+        "{stdout}"
+    );
+}
+
+/// r[proto.handshake.version], r[proto.handshake.first]
+#[test]
+fn an_adapter_of_another_protocol_version_errors_every_case() {
+    let script = r#"read line; echo '{"seq":1,"type":"hello","protocol":2,"implementation":{"name":"future","version":"9","language":"sh"},"profiles":["moin-1.9"],"capabilities":[]}'; cat >/dev/null"#;
+    let (code, stdout, _) = check(
+        &format!("sh -c '{}'", script.replace('\'', r"'\''")),
+        &["--case", "m19.store"],
+    );
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("the adapter speaks protocol version 2; this runner speaks version 1"),
+        "{stdout}"
+    );
+    let (passed, _, errored) = summary(&stdout);
+    assert_eq!(passed, 0, "{stdout}");
+    assert!(errored >= 2, "{stdout}");
+}
+
+#[test]
+fn an_adapter_that_cannot_start_errors_every_case() {
+    let (code, stdout, _) = check("/nonexistent/adapter-binary", &["--case", "m19.store"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    let (passed, _, errored) = summary(&stdout);
+    assert_eq!(passed, 0);
+    assert!(errored >= 2, "{stdout}");
+    assert!(
+        stdout.contains("adapter stderr"),
+        "the shell's complaint is shown: {stdout}"
+    );
+}
+
+/// r[proto.handshake.capabilities], r[proto.errors.kinds]: a capability the
+/// adapter lacks skips the case; a skip is not a pass.
+#[test]
+fn missing_capabilities_skip_cases() {
+    let script = r#"read line; echo '{"seq":1,"type":"hello","protocol":1,"implementation":{"name":"minimal","version":"0","language":"sh"},"profiles":["moin-1.9"],"capabilities":[]}'; while read line; do seq=$(echo "$line" | sed 's/.*"seq":\([0-9]*\).*/\1/'); echo "{\"seq\":$seq,\"type\":\"error\",\"kind\":\"unsupported\",\"message\":\"nothing here\"}"; done"#;
+    let (code, stdout, _) = check(
+        &format!("sh -c '{}'", script.replace('\'', r"'\''")),
+        &["--case", "m19.load.unreadable-record-anonymous"],
+    );
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("0 passed, 0 failed, 0 errored, 1 skipped"),
+        "{stdout}"
+    );
+}
+
+/// r[proto.handshake.profiles]: only the declared profiles' cases run.
+#[test]
+fn only_the_declared_profiles_run() {
+    let out = cli()
+        .args(["check", "--format", "json", "--adapter", ADAPTER])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let profiles: std::collections::BTreeSet<&str> = v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["profile"].as_str().unwrap())
+        .collect();
+    assert!(profiles.contains("moin-1.9"));
+}
+
+#[test]
+fn junit_output_is_well_formed_xml_with_one_test_per_case() {
+    let (code, stdout, _) = check(
+        &format!("{ADAPTER} --fault max-age-plus-one"),
+        &["--format", "junit", "--case", "m19.lifetime"],
+    );
+    assert_eq!(code, Some(1));
+    let doc = roxmltree::Document::parse(&stdout).expect("well-formed XML");
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    let cases: Vec<_> = root
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(
+        root.attribute("tests").unwrap().parse::<usize>().unwrap(),
+        cases.len()
+    );
+    let failures: Vec<_> = root
+        .descendants()
+        .filter(|n| n.has_tag_name("failure"))
+        .collect();
+    assert!(!failures.is_empty());
+    assert_eq!(
+        root.attribute("failures")
+            .unwrap()
+            .parse::<usize>()
+            .unwrap(),
+        failures.len()
+    );
+    let text = failures[0].text().unwrap();
+    assert!(
+        text.contains("max_age: expected") && text.contains("observed"),
+        "{text}"
+    );
+    assert!(failures[0]
+        .attribute("message")
+        .unwrap()
+        .starts_with("step "));
+}
+
+#[test]
+fn junit_escapes_hostile_text() {
+    // An adapter whose stderr holds markup and control characters.
+    let script = r#"echo '<b>&"boom"</b>' >&2; printf '\001\033[31m' >&2; exit 1"#;
+    let (_, stdout, _) = check(
+        &format!("sh -c '{}'", script.replace('\'', r"'\''")),
+        &["--format", "junit", "--case", "m19.store"],
+    );
+    roxmltree::Document::parse(&stdout).expect("well-formed XML despite hostile stderr");
+}
+
+#[test]
+fn markdown_summarises_for_a_ci_step() {
+    let (_, stdout, _) = check(
+        &format!("{ADAPTER} --fault never-new"),
+        &["--format", "markdown", "--case", "m19.new"],
+    );
+    assert!(
+        stdout.starts_with("## ❌ moin-session-conformance"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("| outcome | case | step | requirements | detail |"));
+    assert!(stdout.contains("| failed | `m19.new."), "{stdout}");
+}
+
+#[test]
+fn known_failures_are_expected_and_a_passing_one_fails_the_run() {
+    let dir = std::env::temp_dir().join(format!("moin-expect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("expected.json");
+    // With the fault every case that issues a cookie fails; list them all.
+    let out = cli()
+        .args([
+            "check",
+            "--profile",
+            "moin-1.9",
+            "--format",
+            "json",
+            "--case",
+            "m19.lifetime",
+            "--adapter",
+        ])
+        .arg(format!("{ADAPTER} --fault max-age-plus-one"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failing: Vec<&str> = v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["outcome"] == "failed")
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert!(!failing.is_empty());
+    let list: Vec<serde_json::Value> = failing
+        .iter()
+        .map(|id| serde_json::json!({"case": id, "reason": "max-age is off by one", "issue": "https://example.org/1"}))
+        .collect();
+    std::fs::write(
+        &file,
+        serde_json::json!({ "known_failures": list }).to_string(),
+    )
+    .unwrap();
+    let (code, stdout, _) = check(
+        &format!("{ADAPTER} --fault max-age-plus-one"),
+        &[
+            "--case",
+            "m19.lifetime",
+            "--expectations",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("XFAIL case"), "{stdout}");
+    assert!(
+        stdout.contains("known failure: max-age is off by one (https://example.org/1)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{} expected failure(s)", failing.len())),
+        "{stdout}"
+    );
+    // Without the fault, the listed cases pass: unexpected passes fail the run.
+    let (code, stdout, _) = check(
+        ADAPTER,
+        &[
+            "--case",
+            "m19.lifetime",
+            "--expectations",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("XPASS case"), "{stdout}");
+    // A list naming no case is a usage error.
+    std::fs::write(
+        &file,
+        r#"{"known_failures": [{"case": "m19.no.such", "reason": "x"}]}"#,
+    )
+    .unwrap();
+    let (code, _, stderr) = check(ADAPTER, &["--expectations", file.to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("names no case"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
