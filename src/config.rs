@@ -40,19 +40,39 @@ pub struct ConfigPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anonymous_session_lifetime: Option<f64>,
     /// moin-1.6: hours of anonymous sessions; absent or `null`: none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present_or_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub anonymous_cookie_lifetime: Option<Option<f64>>,
     /// The variable part of the cookie name; `null` derives it from the URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present_or_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cookie_name: Option<Option<String>>,
     /// The cookie's Path; `null` means the profile's default.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present_or_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cookie_path: Option<Option<String>>,
     /// The cookie's Domain; `null` means no Domain attribute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present_or_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cookie_domain: Option<Option<String>>,
     /// `null`: Secure exactly on https; `true`: always; `false`: never.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present_or_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cookie_secure: Option<Option<bool>>,
     /// Whether the cookie carries HttpOnly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -72,6 +92,16 @@ pub struct ConfigPatch {
     /// Names with superuser rights (the "change user" feature).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub superusers: Option<Vec<String>>,
+}
+
+/// A patch field that may be absent (unchanged), `null` (set to null) or a
+/// value: `null` must not collapse into "absent".
+fn present_or_null<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Where the wiki is mounted, as a patch.
@@ -544,7 +574,7 @@ fn build_m16(patches: &[ConfigPatch]) -> Result<M16Config, ConfigError> {
         check_hours(
             "anonymous_cookie_lifetime",
             h,
-            "m16.config.anon-lifetime-positive",
+            "m16.config.lifetime-finite",
         )?;
         if (h * 3600.0).trunc() < 1.0 {
             return Err(ConfigError::NotPositive {
@@ -1071,4 +1101,22 @@ mod tests {
             }
         ));
     }
+
+    #[test]
+    fn null_in_a_patch_sets_null_and_absent_keeps() {
+        let patches: Vec<ConfigPatch> = [
+            r#"{"anonymous_cookie_lifetime": 1, "cookie_domain": "example.org"}"#,
+            r#"{"anonymous_cookie_lifetime": null}"#,
+        ]
+        .iter()
+        .map(|t| serde_json::from_str(t).unwrap())
+        .collect();
+        assert_eq!(patches[1].anonymous_cookie_lifetime, Some(None));
+        assert_eq!(patches[1].cookie_domain, None);
+        let c = Config::build(Profile::Moin16, &patches).unwrap();
+        let c = c.as_m16().unwrap();
+        assert_eq!(c.anonymous_cookie_lifetime, None);
+        assert_eq!(c.cookie_domain.as_deref(), Some("example.org"));
+    }
+
 }

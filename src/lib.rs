@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 mod backend;
+pub mod clock;
 mod config;
 mod exchange;
 pub mod fixture;
@@ -20,7 +21,12 @@ mod model;
 mod profile;
 pub mod protocol;
 pub mod requirements;
+mod service;
 pub mod sid;
+mod sid_os;
+pub mod store;
+mod store_file;
+mod store_memory;
 
 pub use backend::{Backend, BackendError, BackendInfo};
 pub use config::{
@@ -32,3 +38,6 @@ pub use exchange::{
 };
 pub use model::{Model, MODEL_SID_SEED};
 pub use profile::{Profile, UnknownProfile};
+pub use service::{ReferenceBackend, ServiceError, SessionService, SidChoice};
+pub use store_file::{Durability, FileStore, FileStoreOptions, FILE_FORMAT, TEMP_PREFIX};
+pub use store_memory::MemoryStore;

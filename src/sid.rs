@@ -71,3 +71,5 @@ impl SidSource for SeededSids {
         s
     }
 }
+
+pub use crate::sid_os::OsSids;

@@ -207,12 +207,14 @@ pub fn compare_request(
 }
 
 /// Whether a Cache-Control value keeps shared caches from storing the
-/// response: it has `private`, `no-store` or `no-cache`.
+/// response: it has `private` or `no-store`. (`no-cache` does not: a cache
+/// may store the response and revalidate it.)
 ///
 /// ```
 /// use moin_session_conformance::compare::is_uncacheable;
 /// assert!(is_uncacheable("private, must-revalidate, max-age=10"));
 /// assert!(is_uncacheable("No-Store"));
+/// assert!(!is_uncacheable("no-cache"));
 /// assert!(!is_uncacheable("public, max-age=60"));
 /// ```
 pub fn is_uncacheable(cache_control: &str) -> bool {
@@ -224,7 +226,7 @@ pub fn is_uncacheable(cache_control: &str) -> bool {
             .unwrap_or("")
             .trim()
             .to_ascii_lowercase();
-        matches!(d.as_str(), "private" | "no-store" | "no-cache")
+        matches!(d.as_str(), "private" | "no-store")
     })
 }
 

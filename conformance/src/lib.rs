@@ -21,6 +21,7 @@ pub mod compare;
 pub mod expectations;
 pub mod faulty;
 pub mod jar;
+pub mod random;
 pub mod report;
 pub mod runner;
 pub mod transcript;

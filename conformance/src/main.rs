@@ -14,7 +14,10 @@ use moin_session_conformance::{
 };
 use moin_session_spec::fixture::Corpus;
 use moin_session_spec::requirements::Requirements;
-use moin_session_spec::{Backend, Model, Profile};
+use moin_session_spec::{
+    Backend, BackendError, BackendInfo, CleanupOutcome, CleanupRequest, Config, FileStore,
+    MemoryStore, Model, Profile, ReferenceBackend, Request, Response,
+};
 
 /// Checks MoinMoin session backends against the moin-session-spec corpus.
 ///
@@ -31,8 +34,12 @@ struct Cli {
 /// Which backend to drive.
 #[derive(Args, Clone)]
 struct BackendArgs {
-    /// The built-in backend to check.
-    #[arg(long, value_enum, default_value_t = BackendChoice::Model)]
+    /// The built-in backend to check: `model` (the oracle),
+    /// `reference-memory` (the reference service over an in-memory store),
+    /// or `reference-file[:DIR]` (over a file store in DIR; without DIR, a
+    /// fresh temporary directory removed afterwards). Each case starts from
+    /// an empty store.
+    #[arg(long, value_name = "BACKEND", value_parser = parse_backend, default_value = "reference-memory")]
     backend: BackendChoice,
     /// Check a backend in another process instead: the shell command that
     /// starts its adapter (spec/protocol.md). Runs the cases of the
@@ -69,6 +76,18 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Instead of the corpus: run this many random traces per profile,
+        /// compare the backend with the model step by step, and shrink each
+        /// divergence to a minimal case.
+        #[arg(long, value_name = "N")]
+        random: Option<usize>,
+        /// The seed of the random traces (the same seed gives the same traces).
+        #[arg(long, value_name = "S", default_value_t = 1, requires = "random")]
+        seed: u64,
+        /// Write each minimal diverging case here as a fixture file, which
+        /// `check --fixtures DIR` then replays on its own.
+        #[arg(long, value_name = "DIR", requires = "random")]
+        save_failures: Option<PathBuf>,
     },
     /// Prints the transcript of one case run against the backend.
     Explain {
@@ -91,10 +110,99 @@ enum Command {
     },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+/// A built-in backend.
+#[derive(Clone, Debug)]
 enum BackendChoice {
     /// The executable model (the oracle itself).
     Model,
+    /// The reference service over a `MemoryStore`.
+    ReferenceMemory,
+    /// The reference service over a `FileStore` in this directory, or in
+    /// a fresh temporary one.
+    ReferenceFile(Option<PathBuf>),
+}
+
+fn parse_backend(s: &str) -> Result<BackendChoice, String> {
+    match s {
+        "model" => Ok(BackendChoice::Model),
+        "reference-memory" => Ok(BackendChoice::ReferenceMemory),
+        "reference-file" => Ok(BackendChoice::ReferenceFile(None)),
+        _ => match s.strip_prefix("reference-file:") {
+            Some(dir) if !dir.is_empty() => Ok(BackendChoice::ReferenceFile(Some(dir.into()))),
+            _ => Err(format!(
+                "{s:?} is not a backend; expected model, reference-memory, reference-file or reference-file:DIR"
+            )),
+        },
+    }
+}
+
+/// The reference service over a file store in a temporary directory that
+/// it removes when dropped.
+struct TempFileBackend {
+    inner: ReferenceBackend<FileStore>,
+    dir: PathBuf,
+}
+
+impl Drop for TempFileBackend {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Backend for TempFileBackend {
+    fn info(&self) -> BackendInfo {
+        self.inner.info()
+    }
+    fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
+        self.inner.reset(config)
+    }
+    fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
+        self.inner.reconfigure(config)
+    }
+    fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
+        self.inner.request(request)
+    }
+    fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
+        self.inner.cleanup(request)
+    }
+    fn list(&mut self) -> Result<Vec<String>, BackendError> {
+        self.inner.list()
+    }
+    fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
+        self.inner.corrupt(sid)
+    }
+}
+
+fn file_backend(dir: Option<&PathBuf>) -> Result<Box<dyn Backend>, ExitCode> {
+    let (dir, temporary) = match dir {
+        Some(dir) => (dir.clone(), false),
+        None => {
+            // A directory nobody else has: create_dir fails on an existing one.
+            let base = std::env::temp_dir();
+            let pid = std::process::id();
+            let Some(dir) = (0u32..1000)
+                .map(|n| base.join(format!("moin-session-conformance-{pid}-{n}")))
+                .find(|dir| std::fs::create_dir(dir).is_ok())
+            else {
+                eprintln!(
+                    "error: --backend reference-file: cannot create a directory under {}",
+                    base.display()
+                );
+                return Err(ExitCode::from(2));
+            };
+            (dir, true)
+        }
+    };
+    let store = FileStore::open(&dir).map_err(|e| {
+        eprintln!("error: --backend reference-file: {e}");
+        ExitCode::from(2)
+    })?;
+    let inner = ReferenceBackend::new("reference-file", store);
+    Ok(if temporary {
+        Box::new(TempFileBackend { inner, dir })
+    } else {
+        Box::new(inner)
+    })
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -112,8 +220,13 @@ enum Format {
 /// Starts the backend the arguments name; a failure is the exit code.
 fn start_backend(args: &BackendArgs) -> Result<Box<dyn Backend>, ExitCode> {
     let Some(command) = &args.adapter else {
-        return Ok(match args.backend {
+        return Ok(match &args.backend {
             BackendChoice::Model => Box::new(Model::new()),
+            BackendChoice::ReferenceMemory => Box::new(ReferenceBackend::new(
+                "reference-memory",
+                MemoryStore::new(),
+            )),
+            BackendChoice::ReferenceFile(dir) => file_backend(dir.as_ref())?,
         });
     };
     if !(args.step_timeout.is_finite() && args.step_timeout > 0.0) {
@@ -238,9 +351,117 @@ fn check(
     }
 }
 
+fn random(
+    profile: Vec<Profile>,
+    backend_args: BackendArgs,
+    format: Format,
+    count: usize,
+    seed: u64,
+    save: Option<PathBuf>,
+) -> ExitCode {
+    if !matches!(format, Format::Text | Format::Json) {
+        eprintln!("error: --random reports as text or json");
+        return ExitCode::from(2);
+    }
+    let mut backend = match start_backend(&backend_args) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    let info = backend.info();
+    let profiles = if profile.is_empty() {
+        info.profiles.clone()
+    } else {
+        profile
+    };
+    let progress = std::io::stderr().is_terminal();
+    let outcome = moin_session_conformance::random::run_random(
+        backend.as_mut(),
+        &profiles,
+        count,
+        seed,
+        save.as_deref(),
+        |done, total| {
+            if progress {
+                eprint!("\r\x1b[K[{done}/{total}] random traces");
+            }
+        },
+    );
+    if progress {
+        eprint!("\r\x1b[K");
+    }
+    drop(backend);
+    let (ran, found) = match outcome {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let names: Vec<&str> = profiles.iter().map(|p| p.name()).collect();
+    if format == Format::Json {
+        let divergences: Vec<serde_json::Value> = found
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "id": d.case.case.id,
+                    "requirements": d.case.case.covers,
+                    "file": d.saved.as_ref().map(|p| p.display().to_string()),
+                    "verdict": d.result.verdict,
+                    "steps": d.case.case.steps.len(),
+                })
+            })
+            .collect();
+        let v = serde_json::json!({
+            "random": { "traces": ran, "seed": seed, "profiles": names, "backend": info.name },
+            "divergences": divergences,
+        });
+        println!("{}", serde_json::to_string_pretty(&v).expect("serialises"));
+    } else {
+        println!("backend: {}", info.name);
+        println!(
+            "random: {ran} trace(s) of {} from seed {seed}",
+            names.join(", ")
+        );
+        for d in &found {
+            let mut r = d.result.clone();
+            r.id = d.case.case.id.clone();
+            r.blamed = d.case.case.covers.clone();
+            println!();
+            println!("{}", report::failure(&r));
+            println!("       minimal trace: {} step(s)", d.case.case.steps.len());
+            match &d.saved {
+                Some(p) => println!(
+                    "       saved: {} (replay it: check --fixtures {})",
+                    p.display(),
+                    p.parent()
+                        .map(|d| d.display().to_string())
+                        .unwrap_or_default()
+                ),
+                None => println!("       (add --save-failures DIR to keep it as a fixture)"),
+            }
+        }
+        println!();
+        println!("{ran} trace(s), {} divergence(s)", found.len());
+    }
+    if found.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Check {
+            profile,
+            backend,
+            format,
+            random: Some(count),
+            seed,
+            save_failures,
+            ..
+        } => random(profile, backend, format, count, seed, save_failures),
         Command::Check {
             fixtures,
             profile,
@@ -249,6 +470,8 @@ fn main() -> ExitCode {
             backend,
             expectations,
             format,
+            random: None,
+            ..
         } => check(
             fixtures,
             profile,

@@ -1,0 +1,764 @@
+//! Random traces: find bugs no fixture anticipated.
+//!
+//! A trace is drawn from the model's own input space as a [`Skeleton`]
+//! (configuration and abstract steps: "send the last sid back", "tamper with
+//! it", …). [`materialize`] runs the model over it and writes the result as
+//! an ordinary fixture [`Case`] whose expectations are the model's
+//! observations, with sids as symbols. The backend under test then runs that
+//! case through the runner's one comparison. When it diverges, [`shrink`]
+//! removes steps and operations while the divergence persists, and the
+//! minimal case is saved as a fixture file that `check --fixtures` replays
+//! on its own.
+//!
+//! Unlike the curated corpus, whose expectations are worked out from the
+//! spec by hand, these expectations come from the model: a divergence means
+//! "the backend and the model disagree", and the saved case is where to
+//! start reading the spec.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use cookie::Cookie;
+use moin_session_spec::fixture::{
+    Action, Case, CleanupExpect, CleanupSpec, CookieExpect, CookieSource, LoadedCase,
+    RequestExpect, RequestSpec, Step,
+};
+use moin_session_spec::{
+    AuthAction, Backend, CleanupMode, CleanupRequest, Config, ConfigPatch, LifetimeSetting,
+    MacroEdition, Model, Op, Profile, Request, SitePatch,
+};
+use serde_json::Value;
+use time::{Duration, OffsetDateTime};
+
+use crate::compare::is_uncacheable;
+use crate::jar::{is_deletion, Jar};
+use crate::runner::{run_case, CaseResult, Verdict};
+
+/// A small deterministic generator (SplitMix64): the same seed gives the
+/// same traces on every machine.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<T: Clone>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())].clone()
+    }
+
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// Which cookie a request sends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CookiePick {
+    /// What the browser's jar holds.
+    Jar,
+    /// No cookie.
+    None,
+    /// The last session cookie value the server issued, whatever the jar says.
+    ReplayLast,
+    /// That value with a character appended.
+    TamperLast,
+    /// A well-formed sid the client made up.
+    MadeUp(String),
+}
+
+/// One abstract step.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AbstractStep {
+    /// Move the clock.
+    Advance(Duration),
+    /// One request.
+    Request {
+        /// Over https.
+        https: bool,
+        /// Which cookie it sends.
+        cookies: CookiePick,
+        /// The authentication action.
+        auth: AuthAction,
+        /// The session operations.
+        ops: Vec<Op>,
+    },
+    /// A cleanup.
+    Cleanup(CleanupMode, Option<String>),
+    /// List the store.
+    List,
+    /// Change the configuration.
+    Reconfigure(ConfigPatch),
+    /// Make the last issued sid's record unreadable.
+    Corrupt,
+}
+
+/// A random trace before the model has run over it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Skeleton {
+    /// The profile.
+    pub profile: Profile,
+    /// The configuration.
+    pub config: ConfigPatch,
+    /// The clock's start.
+    pub start: OffsetDateTime,
+    /// The steps.
+    pub steps: Vec<AbstractStep>,
+}
+
+const USERS: &[&str] = &["alice", "bob", "admin"];
+
+fn random_config(profile: Profile, rng: &mut Rng) -> ConfigPatch {
+    let users = Some(USERS.iter().map(|u| u.to_string()).collect());
+    let disabled_users = Some(vec!["carol".to_owned()]);
+    match profile {
+        Profile::Moin19 => ConfigPatch {
+            cookie_lifetime: Some(LifetimeSetting::Pair(vec![
+                rng.pick(&[0.0, 0.0, 1.0, 0.5, 0.0002]),
+                rng.pick(&[12.0, 1.0, -2.0, 0.0, 0.25]),
+            ])),
+            cookie_secure: rng
+                .chance(20)
+                .then(|| rng.pick(&[None, Some(true), Some(false)])),
+            cookie_httponly: rng.chance(20).then_some(true),
+            cookie_path: rng.chance(10).then(|| Some("/wiki".to_owned())),
+            cookie_domain: rng.chance(10).then(|| Some("example.org".to_owned())),
+            users,
+            disabled_users,
+            superusers: Some(vec!["admin".to_owned()]),
+            ..ConfigPatch::default()
+        },
+        Profile::Moin16 => ConfigPatch {
+            cookie_lifetime: Some(LifetimeSetting::Scalar(
+                rng.pick(&[12.0, 1.0, 0.0, -2.0, 0.5]),
+            )),
+            anonymous_cookie_lifetime: rng.chance(70).then(|| Some(rng.pick(&[1.0, 0.5, 2.0]))),
+            auth: Some(if rng.chance(70) {
+                vec![
+                    "moin_login".into(),
+                    "moin_session".into(),
+                    "moin_anon_session".into(),
+                ]
+            } else {
+                vec!["moin_login".into(), "moin_session".into()]
+            }),
+            cookie_path: rng.chance(10).then(|| Some("/wiki".to_owned())),
+            site: rng.chance(10).then(|| SitePatch {
+                script_root: Some("/mywiki".to_owned()),
+                ..SitePatch::default()
+            }),
+            users,
+            disabled_users,
+            ..ConfigPatch::default()
+        },
+    }
+}
+
+fn random_step(profile: Profile, rng: &mut Rng) -> AbstractStep {
+    let roll = rng.below(100);
+    if roll < 20 {
+        return AbstractStep::Advance(Duration::seconds(
+            rng.pick(&[1, 30, 59, 61, 600, 3599, 3601, 7200, 43_200, 90_000]),
+        ));
+    }
+    if roll < 26 {
+        let user = (profile == Profile::Moin19 && rng.chance(30))
+            .then(|| rng.pick(&["alice", "admin", "nobody"]).to_owned());
+        return AbstractStep::Cleanup(
+            rng.pick(&[CleanupMode::Expired, CleanupMode::Expired, CleanupMode::All]),
+            user,
+        );
+    }
+    if roll < 30 {
+        return AbstractStep::List;
+    }
+    if roll < 32 {
+        let patch = match profile {
+            Profile::Moin19 => ConfigPatch {
+                cookie_lifetime: Some(LifetimeSetting::Pair(vec![
+                    rng.pick(&[0.0, 1.0]),
+                    rng.pick(&[12.0, 0.0, -1.0]),
+                ])),
+                ..ConfigPatch::default()
+            },
+            Profile::Moin16 => ConfigPatch {
+                cookie_lifetime: Some(LifetimeSetting::Scalar(rng.pick(&[12.0, 1.0, -1.0]))),
+                ..ConfigPatch::default()
+            },
+        };
+        let patch = if rng.chance(30) {
+            ConfigPatch {
+                disabled_users: Some(vec!["carol".into(), "alice".into()]),
+                users: Some(vec!["bob".into(), "admin".into()]),
+                ..ConfigPatch::default()
+            }
+        } else {
+            patch
+        };
+        return AbstractStep::Reconfigure(patch);
+    }
+    if roll < 34 && profile == Profile::Moin19 {
+        return AbstractStep::Corrupt;
+    }
+    let cookies = match rng.below(100) {
+        0..=74 => CookiePick::Jar,
+        75..=82 => CookiePick::ReplayLast,
+        83..=88 => CookiePick::TamperLast,
+        89..=93 => CookiePick::None,
+        _ => CookiePick::MadeUp(format!(
+            "{:040x}",
+            u128::from(rng.next()) << 64 | u128::from(rng.next())
+        )),
+    };
+    let auth = match rng.below(100) {
+        0..=59 => AuthAction::None,
+        60..=74 => AuthAction::Login {
+            user: rng
+                .pick(&["alice", "bob", "admin", "carol", "nobody"])
+                .to_owned(),
+            remember_me: rng.chance(50),
+        },
+        75..=79 => AuthAction::FailedLogin {
+            user: "alice".to_owned(),
+        },
+        80..=91 => AuthAction::Logout,
+        _ if profile == Profile::Moin19 => AuthAction::ChangeUser {
+            to: rng.pick(&["bob", "carol", "nobody"]).to_owned(),
+        },
+        _ => AuthAction::None,
+    };
+    let mut ops = Vec::new();
+    for _ in 0..rng.below(3) {
+        let key = rng.pick(&["k", "trail"]).to_owned();
+        ops.push(match rng.below(4) {
+            0 => Op::Set {
+                key,
+                value: Value::from(rng.below(1000)),
+            },
+            1 => Op::Get { key },
+            2 => Op::Delete { key },
+            _ => Op::Macro {
+                edition: if profile == Profile::Moin19 && rng.chance(50) {
+                    MacroEdition::V19
+                } else {
+                    MacroEdition::V16
+                },
+                random: 1 + rng.below(100_000) as u32,
+            },
+        });
+    }
+    AbstractStep::Request {
+        https: rng.chance(10),
+        cookies,
+        auth,
+        ops,
+    }
+}
+
+/// Draws a random trace of `profile`.
+pub fn random_skeleton(profile: Profile, rng: &mut Rng) -> Skeleton {
+    let n = 3 + rng.below(14);
+    Skeleton {
+        profile,
+        config: random_config(profile, rng),
+        start: OffsetDateTime::from_unix_timestamp(1_235_908_800 + rng.below(86_400) as i64)
+            .expect("a 2009 instant"),
+        steps: (0..n).map(|_| random_step(profile, rng)).collect(),
+    }
+}
+
+/// Why a skeleton cannot be written as a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unrepresentable(pub String);
+
+fn cookie_name(config: &Config) -> String {
+    match config {
+        Config::Moin19(c) => c.cookie_full_name(),
+        Config::Moin16(_) => "MOIN_SESSION".to_owned(),
+    }
+}
+
+/// Sid symbols as the model's run assigns them.
+#[derive(Default)]
+struct Symbols {
+    strict: BTreeMap<String, String>,
+    made_up: BTreeSet<String>,
+    next: usize,
+}
+
+impl Symbols {
+    fn existing(&self, sid: &str) -> Option<String> {
+        if self.made_up.contains(sid) {
+            return Some(sid.to_owned());
+        }
+        self.strict.get(sid).cloned()
+    }
+
+    fn fresh(&mut self, sid: &str) -> String {
+        self.next += 1;
+        let s = format!("$s{}", self.next);
+        self.strict.insert(sid.to_owned(), s.clone());
+        s
+    }
+
+    /// For `sids`/`removed`: known ids by symbol, at most one new one.
+    fn set(&mut self, ids: &[String]) -> Result<Vec<String>, Unrepresentable> {
+        let unknown: Vec<&String> = ids.iter().filter(|s| self.existing(s).is_none()).collect();
+        if unknown.len() > 1 {
+            return Err(Unrepresentable(
+                "more than one never-seen id in one list".to_owned(),
+            ));
+        }
+        let mut out = Vec::new();
+        for id in ids {
+            match self.existing(id) {
+                Some(s) => out.push(s),
+                None => out.push(self.fresh(id)),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Runs the model over `skeleton` and writes the case it observes.
+pub fn materialize(skeleton: &Skeleton, id: &str) -> Result<LoadedCase, Unrepresentable> {
+    let bad = |e: &dyn std::fmt::Display| Unrepresentable(e.to_string());
+    let mut patches = vec![skeleton.config.clone()];
+    let mut config = Config::build(skeleton.profile, &patches).map_err(|e| bad(&e))?;
+    let start_config = config.clone();
+    let mut model = Model::new();
+    model.reset(&config).map_err(|e| bad(&e))?;
+    let mut jar = Jar::new();
+    let mut now = skeleton.start;
+    let mut symbols = Symbols::default();
+    // The last issued session cookie value: (real value, fixture form).
+    let mut last: Option<(String, String)> = None;
+    let mut steps = Vec::new();
+    let path = |config: &Config| match config {
+        Config::Moin19(c) => c.effective_path().to_owned(),
+        Config::Moin16(c) => c.effective_path().to_owned(),
+    };
+    for step in &skeleton.steps {
+        let action = match step {
+            AbstractStep::Advance(d) => {
+                now += *d;
+                Action::Advance(*d)
+            }
+            AbstractStep::Reconfigure(p) => {
+                let mut candidate = patches.clone();
+                candidate.push(p.clone());
+                let Ok(c) = Config::build(skeleton.profile, &candidate) else {
+                    continue;
+                };
+                patches = candidate;
+                config = c;
+                model.reconfigure(&config).map_err(|e| bad(&e))?;
+                Action::Reconfigure(p.clone())
+            }
+            AbstractStep::Corrupt => {
+                let Some((real, form)) = &last else { continue };
+                if !form.starts_with("$s") {
+                    continue;
+                }
+                if model.corrupt(real).is_err() {
+                    continue;
+                }
+                Action::Corrupt(form.clone())
+            }
+            AbstractStep::List => {
+                let sids = model.list().map_err(|e| bad(&e))?;
+                Action::List(symbols.set(&sids)?)
+            }
+            AbstractStep::Cleanup(mode, user) => {
+                let out = model
+                    .cleanup(&CleanupRequest {
+                        now,
+                        mode: *mode,
+                        user: user.clone(),
+                    })
+                    .map_err(|e| bad(&e))?;
+                Action::Cleanup(
+                    CleanupSpec {
+                        mode: *mode,
+                        user: user.clone(),
+                    },
+                    CleanupExpect {
+                        removed: symbols.set(&out.removed)?,
+                    },
+                )
+            }
+            AbstractStep::Request {
+                https,
+                cookies,
+                auth,
+                ops,
+            } => {
+                let name = cookie_name(&config);
+                let req_path = path(&config);
+                let (source, header) = match (cookies, &last) {
+                    (CookiePick::None, _) => (CookieSource::None, None),
+                    (CookiePick::ReplayLast, Some((real, form))) => (
+                        CookieSource::Header(format!("{name}={form}")),
+                        Some(format!("{name}={real}")),
+                    ),
+                    // A tampered moin-1.6 anonymous name would be adopted as
+                    // a new name whose value no symbol can express for
+                    // another backend; tamper only where the result is fixed.
+                    (CookiePick::TamperLast, Some((real, form)))
+                        if !(skeleton.profile == Profile::Moin16 && form.starts_with("$s")) =>
+                    {
+                        if !form.starts_with('$') {
+                            // A made-up sid, tampered: still a literal.
+                            symbols.made_up.insert(format!("{real}x"));
+                        }
+                        (
+                            CookieSource::Header(format!("{name}={form}x")),
+                            Some(format!("{name}={real}x")),
+                        )
+                    }
+                    (CookiePick::MadeUp(sid), _) => {
+                        symbols.made_up.insert(sid.clone());
+                        (
+                            CookieSource::Header(format!("{name}={sid}")),
+                            Some(format!("{name}={sid}")),
+                        )
+                    }
+                    _ => (CookieSource::Jar, jar.header_for(&req_path, *https, now)),
+                };
+                let request = Request {
+                    now,
+                    https: *https,
+                    path: req_path.clone(),
+                    cookie_header: header,
+                    auth: auth.clone(),
+                    ops: ops.clone(),
+                };
+                let Ok(response) = model.request(&request) else {
+                    continue;
+                };
+                let mut set_cookies = Vec::new();
+                for h in &response.set_cookies {
+                    let c = Cookie::parse(h.clone()).map_err(|e| bad(&e))?;
+                    let domain = c.domain().map(str::to_owned);
+                    let path = c.path().unwrap_or("").to_owned();
+                    if is_deletion(&c, now) {
+                        set_cookies.push(CookieExpect {
+                            name: c.name().to_owned(),
+                            deleted: true,
+                            value: None,
+                            max_age: None,
+                            expires: None,
+                            path,
+                            domain,
+                            secure: None,
+                            httponly: None,
+                        });
+                    } else {
+                        let v = c.value().to_owned();
+                        let form = if skeleton.profile == Profile::Moin16 && v.contains(':') {
+                            "$l1".to_owned()
+                        } else {
+                            match symbols.existing(&v) {
+                                Some(s) => s,
+                                None => symbols.fresh(&v),
+                            }
+                        };
+                        last = Some((v, form.clone()));
+                        set_cookies.push(CookieExpect {
+                            name: c.name().to_owned(),
+                            deleted: false,
+                            value: Some(form),
+                            max_age: c.max_age().map(|d| d.whole_seconds()),
+                            expires: c.expires_datetime(),
+                            path,
+                            domain,
+                            secure: Some(c.secure().unwrap_or(false)),
+                            httponly: Some(c.http_only().unwrap_or(false)),
+                        });
+                    }
+                    let _ = jar.receive(h, &req_path, *https, now);
+                }
+                Action::Request(
+                    RequestSpec {
+                        https: *https,
+                        path: req_path,
+                        cookies: source,
+                        auth: auth.clone(),
+                        ops: ops.clone(),
+                    },
+                    RequestExpect {
+                        new: response.new,
+                        user: response.user.clone(),
+                        set_cookies,
+                        results: response.results.clone(),
+                        uncacheable: response
+                            .cache_control
+                            .as_deref()
+                            .is_some_and(is_uncacheable)
+                            .then_some(true),
+                    },
+                )
+            }
+        };
+        steps.push(Step {
+            action,
+            covers: Vec::new(),
+            note: None,
+        });
+    }
+    Ok(LoadedCase {
+        case: Case {
+            id: id.to_owned(),
+            title: "a random trace, minimised".to_owned(),
+            covers: Vec::new(),
+            profile: skeleton.profile,
+            config: skeleton.config.clone(),
+            start: skeleton.start,
+            steps,
+            rejects: None,
+        },
+        file: PathBuf::from("<random>"),
+        config: Some(start_config),
+    })
+}
+
+fn diverges(backend: &mut dyn Backend, skeleton: &Skeleton) -> Option<CaseResult> {
+    let case = materialize(skeleton, "random").ok()?;
+    let r = run_case(backend, &case);
+    matches!(r.verdict, Verdict::Fail { .. } | Verdict::Errored { .. }).then_some(r)
+}
+
+/// Removes steps and operations while the backend still diverges from the
+/// model; returns the smallest skeleton found and its result.
+pub fn shrink(
+    backend: &mut dyn Backend,
+    skeleton: Skeleton,
+    result: CaseResult,
+) -> (Skeleton, CaseResult) {
+    let mut best = skeleton;
+    let mut best_result = result;
+    loop {
+        let mut improved = false;
+        // Drop whole steps, from the end (later steps rarely matter).
+        let mut i = best.steps.len();
+        while i > 0 {
+            i -= 1;
+            let mut candidate = best.clone();
+            candidate.steps.remove(i);
+            if let Some(r) = diverges(backend, &candidate) {
+                best = candidate;
+                best_result = r;
+                improved = true;
+            }
+        }
+        // Simplify requests: drop ops, then the auth action, then the cookie choice.
+        for i in 0..best.steps.len() {
+            let AbstractStep::Request {
+                ops, auth, cookies, ..
+            } = &best.steps[i]
+            else {
+                continue;
+            };
+            let mut tries: Vec<AbstractStep> = Vec::new();
+            for j in 0..ops.len() {
+                let mut s = best.steps[i].clone();
+                if let AbstractStep::Request { ops, .. } = &mut s {
+                    ops.remove(j);
+                }
+                tries.push(s);
+            }
+            if *auth != AuthAction::None {
+                let mut s = best.steps[i].clone();
+                if let AbstractStep::Request { auth, .. } = &mut s {
+                    *auth = AuthAction::None;
+                }
+                tries.push(s);
+            }
+            if *cookies != CookiePick::Jar {
+                let mut s = best.steps[i].clone();
+                if let AbstractStep::Request { cookies, .. } = &mut s {
+                    *cookies = CookiePick::Jar;
+                }
+                tries.push(s);
+            }
+            for t in tries {
+                let mut candidate = best.clone();
+                candidate.steps[i] = t;
+                if let Some(r) = diverges(backend, &candidate) {
+                    best = candidate;
+                    best_result = r;
+                    improved = true;
+                    break;
+                }
+            }
+        }
+        if !improved {
+            return (best, best_result);
+        }
+    }
+}
+
+/// The requirement IDs a difference touches, by what differed.
+pub fn requirements_touched(profile: Profile, differences: &[String]) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    for d in differences {
+        let what = d.split(':').next().unwrap_or("");
+        let field = what.rsplit('.').next().unwrap_or(what);
+        let id = match (profile, field) {
+            (Profile::Moin19, "new") => "m19.new.definition",
+            (Profile::Moin19, "user") => "m19.auth.restore",
+            (Profile::Moin19, f) if f.starts_with("results") => "m19.persist.values",
+            (Profile::Moin19, "value") => "m19.cookie.value-sid",
+            (Profile::Moin19, "max_age") => "m19.cookie.max-age",
+            (Profile::Moin19, "expires") => "m19.cookie.expires-granularity",
+            (Profile::Moin19, "path") => "m19.cookie.path",
+            (Profile::Moin19, "domain") => "m19.cookie.domain",
+            (Profile::Moin19, "secure") => "m19.cookie.secure-auto",
+            (Profile::Moin19, "httponly") => "m19.cookie.httponly",
+            (Profile::Moin19, "kind") => "m19.finalize.delete",
+            (Profile::Moin19, "removed") => "m19.cleanup.expired",
+            (Profile::Moin19, "sids") => "m19.store.list",
+            (Profile::Moin19, _) => "m19.finalize.issue",
+            (Profile::Moin16, "new") => "m16.chain.new-flag",
+            (Profile::Moin16, "user") => "m16.session.login-refresh",
+            (Profile::Moin16, f) if f.starts_with("results") => "m16.store.write-through",
+            (Profile::Moin16, "value") => "m16.session.anon-refresh",
+            (Profile::Moin16, "max_age" | "expires") => "m16.cookie.max-age-expires",
+            (Profile::Moin16, "path") => "m16.cookie.path",
+            (Profile::Moin16, "domain") => "m16.cookie.domain",
+            (Profile::Moin16, "secure" | "httponly") => "m16.cookie.no-secure-httponly",
+            (Profile::Moin16, "kind") => "m16.cookie.delete-form",
+            (Profile::Moin16, "uncacheable") => "m16.cookie.uncacheable",
+            (Profile::Moin16, "removed") => "m16.cleanup.expired",
+            (Profile::Moin16, "sids") => "m16.store.list",
+            (Profile::Moin16, _) => "m16.chain.order",
+        };
+        out.insert(id.to_owned());
+    }
+    if out.is_empty() {
+        out.insert(
+            match profile {
+                Profile::Moin19 => "m19.finalize.issue",
+                Profile::Moin16 => "m16.chain.order",
+            }
+            .to_owned(),
+        );
+    }
+    out.into_iter().collect()
+}
+
+/// One divergence found by a random run.
+#[derive(Debug, Clone)]
+pub struct Divergence {
+    /// The minimal case (expectations from the model).
+    pub case: LoadedCase,
+    /// The backend's result on it.
+    pub result: CaseResult,
+    /// Where it was saved, if it was.
+    pub saved: Option<PathBuf>,
+}
+
+/// Runs `count` random traces of each profile against `backend`, starting
+/// from `seed`; shrinks every divergence and, with `save`, writes each
+/// minimal case as a fixture file there. `progress(done, total)` is called
+/// after each trace.
+pub fn run_random(
+    backend: &mut dyn Backend,
+    profiles: &[Profile],
+    count: usize,
+    seed: u64,
+    save: Option<&Path>,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<(usize, Vec<Divergence>), String> {
+    let mut rng = Rng::new(seed);
+    let mut found = Vec::new();
+    let mut ran = 0;
+    let total = count * profiles.len();
+    for profile in profiles {
+        for n in 0..count {
+            let skeleton = random_skeleton(*profile, &mut rng);
+            ran += 1;
+            progress(ran, total);
+            let Some(result) = diverges(backend, &skeleton) else {
+                continue;
+            };
+            let (small, result) = shrink(backend, skeleton, result);
+            let id = format!("{}random.seed-{seed}-trace-{n}", profile.id_prefix());
+            let Ok(mut case) = materialize(&small, &id) else {
+                continue;
+            };
+            let (step, differences) = match &result.verdict {
+                Verdict::Fail { step, differences } => (*step, differences.clone()),
+                Verdict::Errored { step, message } => (*step, vec![message.clone()]),
+                _ => (0, Vec::new()),
+            };
+            let touched = requirements_touched(*profile, &differences);
+            case.case.covers = touched.clone();
+            case.case.title = format!(
+                "random trace {n} of seed {seed}, minimised: the backend diverged from the model at step {step}"
+            );
+            if let Some(s) = case.case.steps.get_mut(step.saturating_sub(1)) {
+                s.covers = touched;
+                s.note = Some(format!("diverged here: {}", differences.join("; ")));
+            }
+            let saved = match save {
+                Some(dir) => {
+                    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                    let file = dir.join(format!("{id}.json"));
+                    let body = serde_json::json!({ "cases": [case.case] });
+                    let text = serde_json::to_string_pretty(&body).expect("a case serialises");
+                    std::fs::write(&file, text + "\n")
+                        .map_err(|e| format!("{}: {e}", file.display()))?;
+                    Some(file)
+                }
+                None => None,
+            };
+            found.push(Divergence {
+                case,
+                result,
+                saved,
+            });
+        }
+    }
+    Ok((ran, found))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_never_diverges_from_itself() {
+        let mut rng = Rng::new(7);
+        for profile in Profile::ALL {
+            for _ in 0..500 {
+                let s = random_skeleton(*profile, &mut rng);
+                if let Ok(case) = materialize(&s, "m19.random.self") {
+                    let r = run_case(&mut Model::new(), &case);
+                    assert_eq!(r.verdict, Verdict::Pass, "{s:?}\n{:?}", r.verdict);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn traces_are_repeatable() {
+        let a = random_skeleton(Profile::Moin19, &mut Rng::new(42));
+        let b = random_skeleton(Profile::Moin19, &mut Rng::new(42));
+        assert_eq!(a, b);
+    }
+}

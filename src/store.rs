@@ -1,0 +1,302 @@
+//! The storage interface of the reference session service: a [`Store`]
+//! holds one [`Record`] per session id.
+//!
+//! Implements the storage side of `r[m19.store.list]` (listing yields the
+//! stored ids and nothing else), `r[m19.load.unreadable-record]` (a record
+//! that cannot be decoded loads as [`Loaded::Unreadable`]) and the implementer
+//! notes of the spec's section 18 (atomic saves, idempotent destroys).
+//!
+//! The store knows nothing of sessions, users or expiry: it keeps maps of
+//! JSON values under ids. Every policy (what `expires` means, when a record
+//! is destroyed) lives in the service ([`SessionService`](crate::SessionService)).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+/// One stored record: the session's data, reserved keys included, as JSON
+/// values by key.
+pub type Record = BTreeMap<String, Value>;
+
+/// What [`Store::load`] found for an id that has a stored entry.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Loaded {
+    /// A whole record, as some writer saved it.
+    Record(Record),
+    /// An entry exists under the id but cannot be decoded (damaged,
+    /// truncated, or not in the store's format). It is still listed, and
+    /// [`Store::save`] and [`Store::delete`] replace or remove it as usual.
+    Unreadable,
+}
+
+/// A session store: records of JSON values under session ids.
+///
+/// # The contract
+///
+/// | call | result |
+/// | --- | --- |
+/// | [`load`](Store::load) of an id never saved, or deleted | `Ok(None)` |
+/// | [`load`](Store::load) of a saved id | `Ok(Some(Loaded::Record(map)))`, equal to the map last saved |
+/// | [`load`](Store::load) of an entry that does not decode | `Ok(Some(Loaded::Unreadable))` |
+/// | [`save`](Store::save) | replaces the whole record atomically |
+/// | [`delete`](Store::delete) of an absent id | `Ok(())`: deleting is idempotent |
+/// | [`list`](Store::list) | every id with an entry (readable or not), each once, any order, and nothing else |
+/// | an id the store cannot hold (e.g. not a sid) | `Err(StoreError::InvalidId { .. })`, before any storage is touched |
+///
+/// **Concurrency.** A store is shared by requests running at the same time
+/// (threads, and for persistent stores other processes). A `load` sees a
+/// whole record that some writer saved, or absence; never a mixture of two
+/// saves, never half a record. Concurrent saves of one id are not merged:
+/// the last writer wins. `list` never reports a partial or temporary entry.
+/// [`delete_if`](Store::delete_if) decides and deletes as one step: no save
+/// can land between its test and its removal, so a record renewed after
+/// another process saw it expired is never lost to that process's cleanup.
+///
+/// **Expiry.** The store knows nothing of expiry: it never drops a record
+/// on its own. The service reads the record's `expires` and decides.
+///
+/// # A complete custom store
+///
+/// A store kept in a `BTreeMap` behind a `Mutex` (this is essentially
+/// [`MemoryStore`](crate::MemoryStore)):
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use std::sync::Mutex;
+/// use moin_session_spec::store::{Loaded, Record, Store, StoreError};
+///
+/// #[derive(Default)]
+/// struct MapStore(Mutex<BTreeMap<String, Option<Record>>>);
+///
+/// impl MapStore {
+///     fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Option<Record>>> {
+///         self.0.lock().expect("no holder of the lock panics")
+///     }
+/// }
+///
+/// impl Store for MapStore {
+///     fn load(&self, sid: &str) -> Result<Option<Loaded>, StoreError> {
+///         Ok(self.map().get(sid).map(|r| match r {
+///             Some(record) => Loaded::Record(record.clone()),
+///             None => Loaded::Unreadable,
+///         }))
+///     }
+///     fn save(&self, sid: &str, record: &Record) -> Result<(), StoreError> {
+///         self.map().insert(sid.to_owned(), Some(record.clone()));
+///         Ok(())
+///     }
+///     fn delete(&self, sid: &str) -> Result<(), StoreError> {
+///         self.map().remove(sid);
+///         Ok(())
+///     }
+///     fn delete_if(
+///         &self,
+///         sid: &str,
+///         condition: &dyn Fn(&Loaded) -> bool,
+///     ) -> Result<bool, StoreError> {
+///         let mut map = self.map(); // one lock for the test and the removal
+///         let current = map.get(sid).map(|r| match r {
+///             Some(record) => Loaded::Record(record.clone()),
+///             None => Loaded::Unreadable,
+///         });
+///         match current {
+///             Some(loaded) if condition(&loaded) => {
+///                 map.remove(sid);
+///                 Ok(true)
+///             }
+///             _ => Ok(false),
+///         }
+///     }
+///     fn list(&self) -> Result<Vec<String>, StoreError> {
+///         Ok(self.map().keys().cloned().collect())
+///     }
+///     fn clear(&self) -> Result<(), StoreError> {
+///         self.map().clear();
+///         Ok(())
+///     }
+///     fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
+///         self.map().insert(sid.to_owned(), None);
+///         Ok(())
+///     }
+/// }
+///
+/// let store = MapStore::default();
+/// let sid = "0123456789abcdef0123456789abcdef01234567";
+/// assert_eq!(store.load(sid).unwrap(), None);
+/// let mut record = Record::new();
+/// record.insert("test".into(), 4711.into());
+/// store.save(sid, &record).unwrap();
+/// assert_eq!(store.load(sid).unwrap(), Some(Loaded::Record(record.clone())));
+/// assert_eq!(store.list().unwrap(), vec![sid.to_owned()]);
+/// // A conditional delete that does not hold keeps the record.
+/// assert!(!store.delete_if(sid, &|l| matches!(l, Loaded::Unreadable)).unwrap());
+/// store.corrupt(sid).unwrap();
+/// assert_eq!(store.load(sid).unwrap(), Some(Loaded::Unreadable));
+/// assert!(store.delete_if(sid, &|l| matches!(l, Loaded::Unreadable)).unwrap());
+/// store.delete(sid).unwrap(); // idempotent
+/// assert!(store.list().unwrap().is_empty());
+/// ```
+pub trait Store {
+    /// The record stored under `sid`: `Ok(None)` when there is none,
+    /// [`Loaded::Unreadable`] when there is an entry that does not decode.
+    fn load(&self, sid: &str) -> Result<Option<Loaded>, StoreError>;
+
+    /// Stores `record` under `sid`, atomically replacing any previous
+    /// record (readable or not) as a whole.
+    fn save(&self, sid: &str, record: &Record) -> Result<(), StoreError>;
+
+    /// Removes the entry under `sid`. Removing an absent entry is not an
+    /// error.
+    fn delete(&self, sid: &str) -> Result<(), StoreError>;
+
+    /// Removes the entry under `sid` if there is one and `condition` holds
+    /// for it, deciding and removing as one atomic step with respect to
+    /// [`save`](Store::save). Returns whether it removed the entry.
+    fn delete_if(&self, sid: &str, condition: &dyn Fn(&Loaded) -> bool)
+        -> Result<bool, StoreError>;
+
+    /// The ids of every stored entry, readable or not, each once, in any
+    /// order. Never a temporary or partial entry.
+    fn list(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Removes every entry (a fresh, empty store).
+    fn clear(&self) -> Result<(), StoreError>;
+
+    /// Makes the entry under `sid` unreadable, as damage would, for tests of
+    /// `r[m19.load.unreadable-record]`. Stores that cannot say
+    /// [`StoreError::Unsupported`] (the default).
+    fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
+        let _ = sid;
+        Err(StoreError::Unsupported {
+            what: "corrupting a stored record",
+        })
+    }
+}
+
+impl<T: Store + ?Sized> Store for &T {
+    fn load(&self, sid: &str) -> Result<Option<Loaded>, StoreError> {
+        (**self).load(sid)
+    }
+    fn save(&self, sid: &str, record: &Record) -> Result<(), StoreError> {
+        (**self).save(sid, record)
+    }
+    fn delete(&self, sid: &str) -> Result<(), StoreError> {
+        (**self).delete(sid)
+    }
+    fn delete_if(
+        &self,
+        sid: &str,
+        condition: &dyn Fn(&Loaded) -> bool,
+    ) -> Result<bool, StoreError> {
+        (**self).delete_if(sid, condition)
+    }
+    fn list(&self) -> Result<Vec<String>, StoreError> {
+        (**self).list()
+    }
+    fn clear(&self) -> Result<(), StoreError> {
+        (**self).clear()
+    }
+    fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
+        (**self).corrupt(sid)
+    }
+}
+
+/// A store could not carry out a call.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The id is not one this store can hold; nothing was touched.
+    InvalidId {
+        /// The id as given.
+        id: String,
+        /// The rule it broke.
+        rule: &'static str,
+    },
+    /// An operating-system call failed.
+    Io {
+        /// What the store was doing, e.g. `rename a temporary file over the record`.
+        op: &'static str,
+        /// The path involved.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A record could not be encoded for storage.
+    Encode {
+        /// The id of the record.
+        sid: String,
+        /// Why.
+        message: String,
+    },
+    /// The store does not offer this call.
+    Unsupported {
+        /// What it does not offer.
+        what: &'static str,
+    },
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::InvalidId { id, rule } => {
+                write!(f, "store: {id:?} is not a valid record id ({rule})")
+            }
+            StoreError::Io { op, path, source } => {
+                write!(f, "store: cannot {op} at {}: {source}", path.display())
+            }
+            StoreError::Encode { sid, message } => {
+                write!(f, "store: cannot encode the record of {sid}: {message}")
+            }
+            StoreError::Unsupported { what } => write!(f, "store: unsupported: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StoreError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Checks that `sid` is a moin-1.9 session id (40 lowercase hexadecimal
+/// characters), the only ids the stores of this crate hold.
+///
+/// ```
+/// use moin_session_spec::store::check_sid;
+/// assert!(check_sid(&"a".repeat(40)).is_ok());
+/// assert!(check_sid("../../etc/passwd").is_err());
+/// ```
+pub fn check_sid(sid: &str) -> Result<(), StoreError> {
+    if crate::sid::is_well_formed(sid) {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidId {
+            id: sid.to_owned(),
+            rule: "a record id is 40 lowercase hexadecimal characters (r[m19.load.malformed-sid])",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_place_and_rule() {
+        let e = check_sid("x/y").unwrap_err();
+        assert!(e.to_string().contains("\"x/y\""), "{e}");
+        assert!(e.to_string().contains("40 lowercase"), "{e}");
+        let e = StoreError::Io {
+            op: "read a record",
+            path: PathBuf::from("/s/abc"),
+            source: std::io::Error::other("boom"),
+        };
+        assert_eq!(e.to_string(), "store: cannot read a record at /s/abc: boom");
+        assert!(std::error::Error::source(&e).is_some());
+    }
+}

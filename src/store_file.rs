@@ -1,0 +1,536 @@
+//! [`FileStore`]: a [`Store`] with one file per session id in a directory.
+//!
+//! Implements the store contract of [`Store`] on a filesystem, following
+//! the spec's implementer notes (section 18): `r[m19.store.list]` (listing
+//! skips temporary and foreign files), `r[m19.load.unreadable-record]`
+//! (a file that does not decode loads as [`Loaded::Unreadable`]), atomic
+//! saves, idempotent deletes.
+//!
+//! # On-disk format
+//!
+//! The record of sid `S` is the file `<dir>/S`, a JSON object:
+//!
+//! ```json
+//! {"format": 1, "data": {"expires": 1700003580, "user.id": "alice", "test": 4711}}
+//! ```
+//!
+//! `format` is 1; `data` maps each key of the record to its JSON value. A
+//! file that is not such an object (garbage bytes, truncated JSON, another
+//! `format`) is *unreadable*: it loads as [`Loaded::Unreadable`], is listed,
+//! and is replaced by the next save or removed by a delete.
+//!
+//! | name in the directory | what it is | listed |
+//! | --- | --- | --- |
+//! | 40 lowercase hex characters | a record | yes |
+//! | `.tmp-<pid>-<n>-<sid>` | a save in progress, or left by a crash | no |
+//! | `.lock` | the lock file of [`Store::delete_if`] | no |
+//! | anything else | foreign; never touched | no |
+//!
+//! # Atomicity and crashes
+//!
+//! A save writes the whole record to a temporary file in the same directory
+//! (a name that can never be a sid, since it starts with `.tmp-`), flushes
+//! it to disk (`fsync`), renames it over the record's file, and flushes the
+//! directory. A reader therefore sees the old record or the new one, never
+//! part of one, and a process killed at any point leaves every record
+//! whole or absent; at worst a stale temporary file remains, which listing
+//! ignores and [`FileStore::cleanup_stale_temp`] removes.
+//!
+//! Ids are validated (40 lowercase hex) before any path is built, so no
+//! input can name a file outside the directory.
+//!
+//! [`Store::delete_if`] takes an exclusive `flock` on `<dir>/.lock` around
+//! its test and removal; saves take it shared around their rename. So a
+//! save that renews a record either lands before the test (and is seen) or
+//! after the removal (and recreates the record): a cleanup in one process
+//! never removes a renewal made by another that it did not see.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::store::{check_sid, Loaded, Record, Store, StoreError};
+
+/// The value of the `format` field this store writes and reads.
+pub const FILE_FORMAT: u32 = 1;
+
+/// The prefix of temporary files. A sid never starts with `.`.
+pub const TEMP_PREFIX: &str = ".tmp-";
+
+const LOCK_NAME: &str = ".lock";
+
+/// Distinguishes the temporary files of one process.
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OnDisk {
+    format: u32,
+    data: Record,
+}
+
+#[derive(Serialize)]
+struct OnDiskRef<'a> {
+    format: u32,
+    data: &'a Record,
+}
+
+/// How hard a [`FileStore`] works to make saves survive a power loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `fsync` the temporary file before the rename and the directory
+    /// after it (and after deletes). The default.
+    #[default]
+    Fsync,
+    /// No `fsync`: saves are still atomic against crashes of the process
+    /// (rename is atomic), but a power loss may lose recent saves. For
+    /// tests and benchmarks on throwaway directories.
+    None,
+}
+
+/// Options of a [`FileStore`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FileStoreOptions {
+    /// Whether to `fsync`.
+    pub durability: Durability,
+}
+
+/// A store keeping one JSON file per sid in a directory (see the module
+/// documentation for the format).
+///
+/// ```
+/// use moin_session_spec::{FileStore, store::{Loaded, Record, Store}};
+/// let dir = std::env::temp_dir().join(format!("moin-doc-filestore-{}", std::process::id()));
+/// let store = FileStore::open(&dir).unwrap();
+/// let sid = "0123456789abcdef0123456789abcdef01234567";
+/// store.save(sid, &Record::from([("test".to_owned(), 4711.into())])).unwrap();
+/// assert!(matches!(store.load(sid).unwrap(), Some(Loaded::Record(r)) if r["test"] == 4711));
+/// assert_eq!(store.list().unwrap(), vec![sid.to_owned()]);
+/// // A path is never built from an id that is not a sid.
+/// assert!(store.load("../secret").is_err());
+/// store.corrupt(sid).unwrap();
+/// assert_eq!(store.load(sid).unwrap(), Some(Loaded::Unreadable));
+/// store.clear().unwrap();
+/// assert!(store.list().unwrap().is_empty());
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    dir: PathBuf,
+    options: FileStoreOptions,
+}
+
+impl FileStore {
+    /// A store in `dir`, created (with its parents) when missing, with
+    /// default options (full durability).
+    pub fn open(dir: impl AsRef<Path>) -> Result<FileStore, StoreError> {
+        FileStore::open_with(dir, FileStoreOptions::default())
+    }
+
+    /// A store in `dir` with `options`.
+    pub fn open_with(
+        dir: impl AsRef<Path>,
+        options: FileStoreOptions,
+    ) -> Result<FileStore, StoreError> {
+        let dir = dir.as_ref().to_owned();
+        fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
+            op: "create the store directory",
+            path: dir.clone(),
+            source,
+        })?;
+        Ok(FileStore { dir, options })
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The path of `sid`'s record, after validating `sid`.
+    fn path_of(&self, sid: &str) -> Result<PathBuf, StoreError> {
+        check_sid(sid)?;
+        Ok(self.dir.join(sid))
+    }
+
+    /// Removes temporary files whose last modification is more than
+    /// `older_than` before `now` (left behind by processes that crashed
+    /// mid-save). Returns how many it removed. `now` is passed in: the
+    /// store reads no clock.
+    ///
+    /// ```
+    /// use moin_session_spec::FileStore;
+    /// let dir = std::env::temp_dir().join(format!("moin-doc-stale-{}", std::process::id()));
+    /// let store = FileStore::open(&dir).unwrap();
+    /// std::fs::write(dir.join(".tmp-1-1-x"), b"{").unwrap();
+    /// let far_future = time::macros::datetime!(2200-01-01 0:00 UTC);
+    /// assert_eq!(store.cleanup_stale_temp(far_future, std::time::Duration::from_secs(60)).unwrap(), 1);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn cleanup_stale_temp(
+        &self,
+        now: OffsetDateTime,
+        older_than: std::time::Duration,
+    ) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for (name, path) in self.entries()? {
+            if !name.starts_with(TEMP_PREFIX) {
+                continue;
+            }
+            let modified = match fs::metadata(&path).and_then(|m| m.modified()) {
+                Ok(t) => OffsetDateTime::from(t),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(source) => {
+                    return Err(StoreError::Io {
+                        op: "read the modification time of a temporary file",
+                        path,
+                        source,
+                    })
+                }
+            };
+            if now - modified > older_than {
+                remove_if_present(&path, "remove a stale temporary file")?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// The names of the temporary files present now (for tests of crash
+    /// safety).
+    pub fn temp_files(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .entries()?
+            .into_iter()
+            .map(|(name, _)| name)
+            .filter(|n| n.starts_with(TEMP_PREFIX))
+            .collect())
+    }
+
+    /// Every directory entry with a UTF-8 name.
+    fn entries(&self) -> Result<Vec<(String, PathBuf)>, StoreError> {
+        let io = |source| StoreError::Io {
+            op: "read the store directory",
+            path: self.dir.clone(),
+            source,
+        };
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&self.dir).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            if let Ok(name) = entry.file_name().into_string() {
+                out.push((name, entry.path()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes `bytes` to a temporary file and renames it over `target`.
+    fn replace(&self, sid: &str, target: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let temp = self
+            .dir
+            .join(format!("{TEMP_PREFIX}{}-{n}-{sid}", std::process::id()));
+        let written = (|| {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&temp)?;
+            file.write_all(bytes)?;
+            if self.options.durability == Durability::Fsync {
+                file.sync_all()?;
+            }
+            Ok(())
+        })();
+        if let Err(source) = written {
+            let _ = fs::remove_file(&temp);
+            return Err(StoreError::Io {
+                op: "write a temporary file",
+                path: temp,
+                source,
+            });
+        }
+        let renamed = {
+            let _lock = DirLock::acquire(&self.dir, LockKind::Shared)?;
+            fs::rename(&temp, target)
+        };
+        if let Err(source) = renamed {
+            let _ = fs::remove_file(&temp);
+            return Err(StoreError::Io {
+                op: "rename a temporary file over the record",
+                path: target.to_owned(),
+                source,
+            });
+        }
+        self.sync_dir()
+    }
+
+    fn sync_dir(&self) -> Result<(), StoreError> {
+        if self.options.durability == Durability::None {
+            return Ok(());
+        }
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|source| StoreError::Io {
+                op: "flush the store directory",
+                path: self.dir.clone(),
+                source,
+            })
+    }
+}
+
+fn remove_if_present(path: &Path, op: &'static str) -> Result<bool, StoreError> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(source) => Err(StoreError::Io {
+            op,
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// Decodes a record file's bytes; `Unreadable` for anything but the format.
+fn decode(bytes: &[u8]) -> Loaded {
+    match serde_json::from_slice::<OnDisk>(bytes) {
+        Ok(OnDisk { format, data }) if format == FILE_FORMAT => Loaded::Record(data),
+        _ => Loaded::Unreadable,
+    }
+}
+
+fn read(path: &Path) -> Result<Option<Loaded>, StoreError> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(decode(&bytes))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(StoreError::Io {
+            op: "read a record",
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+impl Store for FileStore {
+    fn load(&self, sid: &str) -> Result<Option<Loaded>, StoreError> {
+        read(&self.path_of(sid)?)
+    }
+
+    fn save(&self, sid: &str, record: &Record) -> Result<(), StoreError> {
+        let path = self.path_of(sid)?;
+        let bytes = serde_json::to_vec(&OnDiskRef {
+            format: FILE_FORMAT,
+            data: record,
+        })
+        .map_err(|e| StoreError::Encode {
+            sid: sid.to_owned(),
+            message: e.to_string(),
+        })?;
+        self.replace(sid, &path, &bytes)
+    }
+
+    fn delete(&self, sid: &str) -> Result<(), StoreError> {
+        let path = self.path_of(sid)?;
+        if remove_if_present(&path, "remove a record")? {
+            self.sync_dir()?;
+        }
+        Ok(())
+    }
+
+    fn delete_if(
+        &self,
+        sid: &str,
+        condition: &dyn Fn(&Loaded) -> bool,
+    ) -> Result<bool, StoreError> {
+        let path = self.path_of(sid)?;
+        let removed = {
+            let _lock = DirLock::acquire(&self.dir, LockKind::Exclusive)?;
+            match read(&path)? {
+                Some(loaded) if condition(&loaded) => remove_if_present(&path, "remove a record")?,
+                _ => false,
+            }
+        };
+        if removed {
+            self.sync_dir()?;
+        }
+        Ok(removed)
+    }
+
+    fn list(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .entries()?
+            .into_iter()
+            .map(|(name, _)| name)
+            .filter(|name| crate::sid::is_well_formed(name))
+            .collect())
+    }
+
+    fn clear(&self) -> Result<(), StoreError> {
+        for (name, path) in self.entries()? {
+            if crate::sid::is_well_formed(&name) || name.starts_with(TEMP_PREFIX) {
+                remove_if_present(&path, "remove an entry while clearing")?;
+            }
+        }
+        self.sync_dir()
+    }
+
+    fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
+        let path = self.path_of(sid)?;
+        self.replace(sid, &path, b"\x00\xffnot a record {\"format\": 1, \"da")
+    }
+}
+
+#[derive(Clone, Copy)]
+enum LockKind {
+    Shared,
+    Exclusive,
+}
+
+/// An advisory lock on `<dir>/.lock`, held until dropped. Each acquisition
+/// opens the file anew, so threads of one process exclude each other too
+/// (`flock` locks belong to an open file description).
+struct DirLock {
+    _file: File,
+}
+
+impl DirLock {
+    fn acquire(dir: &Path, kind: LockKind) -> Result<DirLock, StoreError> {
+        let path = dir.join(LOCK_NAME);
+        let io = |op, source| StoreError::Io {
+            op,
+            path: path.clone(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| io("open the lock file", e))?;
+        lock(&file, kind).map_err(|e| io("lock the lock file", e))?;
+        Ok(DirLock { _file: file })
+    }
+}
+
+#[cfg(unix)]
+fn lock(file: &File, kind: LockKind) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let op = match kind {
+        LockKind::Shared => libc::LOCK_SH,
+        LockKind::Exclusive => libc::LOCK_EX,
+    };
+    loop {
+        // SAFETY: `flock` takes a file descriptor that `file` keeps open for
+        // the duration of the call; it touches no memory of ours.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), op) };
+        if rc == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn lock(_file: &File, _kind: LockKind) -> std::io::Result<()> {
+    // Without flock, delete_if is atomic only against this process's saves
+    // (there are none concurrent in the conformance runner).
+    Ok(())
+}
+
+// The lock is released when the file is closed, on drop (and by the kernel
+// when a process dies holding it).
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_store(tag: &str) -> (FileStore, PathBuf) {
+        let dir =
+            std::env::temp_dir().join(format!("moin-filestore-unit-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        (FileStore::open(&dir).expect("a temp dir can be made"), dir)
+    }
+
+    fn sid(c: char) -> String {
+        c.to_string().repeat(40)
+    }
+
+    #[test]
+    fn the_format_is_as_documented() {
+        let (s, dir) = temp_store("format");
+        let r = Record::from([("test".to_owned(), 4711.into())]);
+        s.save(&sid('a'), &r).unwrap();
+        let text = fs::read_to_string(dir.join(sid('a'))).unwrap();
+        assert_eq!(text, r#"{"format":1,"data":{"test":4711}}"#);
+        for garbage in [
+            &b""[..],
+            b"{\"format\":1,\"data\":{\"test\"",
+            b"{\"format\":2,\"data\":{}}",
+            b"{\"format\":1,\"data\":[]}",
+            b"\xff\xfe",
+        ] {
+            fs::write(dir.join(sid('b')), garbage).unwrap();
+            assert_eq!(s.load(&sid('b')).unwrap(), Some(Loaded::Unreadable));
+        }
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn listing_skips_temporary_and_foreign_files() {
+        let (s, dir) = temp_store("list");
+        s.save(&sid('a'), &Record::new()).unwrap();
+        fs::write(dir.join(".tmp-1-2-x"), b"{").unwrap();
+        fs::write(dir.join("README"), b"hi").unwrap();
+        fs::write(dir.join(sid('A')), b"{}").unwrap();
+        assert_eq!(s.list().unwrap(), vec![sid('a')]);
+        assert_eq!(s.temp_files().unwrap(), vec![".tmp-1-2-x".to_owned()]);
+        s.clear().unwrap();
+        assert!(s.list().unwrap().is_empty());
+        assert!(s.temp_files().unwrap().is_empty());
+        assert!(dir.join("README").exists(), "foreign files are not touched");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn ids_are_checked_before_any_path_is_built() {
+        let (s, dir) = temp_store("ids");
+        for bad in [
+            "../x",
+            "/etc/passwd",
+            "",
+            ".tmp-1",
+            &"a".repeat(41),
+            &"G".repeat(40),
+        ] {
+            assert!(
+                matches!(s.load(bad), Err(StoreError::InvalidId { .. })),
+                "{bad}"
+            );
+            assert!(matches!(
+                s.save(bad, &Record::new()),
+                Err(StoreError::InvalidId { .. })
+            ));
+            assert!(matches!(s.delete(bad), Err(StoreError::InvalidId { .. })));
+            assert!(matches!(s.corrupt(bad), Err(StoreError::InvalidId { .. })));
+        }
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn delete_if_tests_and_removes() {
+        let (s, dir) = temp_store("delete-if");
+        s.save(&sid('c'), &Record::new()).unwrap();
+        assert!(!s
+            .delete_if(&sid('c'), &|l| *l == Loaded::Unreadable)
+            .unwrap());
+        assert!(s.delete_if(&sid('c'), &|_| true).unwrap());
+        assert!(!s.delete_if(&sid('c'), &|_| true).unwrap());
+        s.delete(&sid('c')).unwrap();
+        fs::remove_dir_all(dir).unwrap();
+    }
+}
