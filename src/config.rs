@@ -571,11 +571,7 @@ fn build_m16(patches: &[ConfigPatch]) -> Result<M16Config, ConfigError> {
         "m16.config.lifetime-finite",
     )?;
     if let Some(h) = config.anonymous_cookie_lifetime {
-        check_hours(
-            "anonymous_cookie_lifetime",
-            h,
-            "m16.config.lifetime-finite",
-        )?;
+        check_hours("anonymous_cookie_lifetime", h, "m16.config.lifetime-finite")?;
         if (h * 3600.0).trunc() < 1.0 {
             return Err(ConfigError::NotPositive {
                 field: "anonymous_cookie_lifetime",
@@ -1118,5 +1114,4 @@ mod tests {
         assert_eq!(c.anonymous_cookie_lifetime, None);
         assert_eq!(c.cookie_domain.as_deref(), Some("example.org"));
     }
-
 }

@@ -24,6 +24,7 @@ pub mod jar;
 pub mod random;
 pub mod report;
 pub mod runner;
+pub mod trace;
 pub mod transcript;
 
 use std::path::{Path, PathBuf};

@@ -161,6 +161,9 @@ pub fn render(result: &CaseResult, title: &str) -> String {
                         let _ = writeln!(out, "  | {line}");
                     }
                 }
+                if let Some(cc) = &response.cache_control {
+                    let _ = writeln!(out, "  < Cache-Control: {cc}");
+                }
                 if response.set_cookies.is_empty() {
                     let _ = writeln!(out, "  < (no Set-Cookie)");
                 }
