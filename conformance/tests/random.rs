@@ -1,0 +1,124 @@
+//! `check --random`: a backend with one deliberate fault is caught, the
+//! divergence is shrunk to a minimal case, and the saved fixture reproduces
+//! the fault on its own.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+const ADAPTER: &str = env!("CARGO_BIN_EXE_moin-session-adapter");
+
+fn cli() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("moin-random-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+#[test]
+fn a_deliberate_fault_is_caught_shrunk_saved_and_reproduced() {
+    for fault in [
+        "no-deletion",
+        "max-age-plus-one",
+        "never-new",
+        "lazy-cleanup",
+    ] {
+        let dir = scratch(fault);
+        let faulty = format!("{ADAPTER} --fault {fault}");
+        let out = cli()
+            .args([
+                "check",
+                "--profile",
+                "moin-1.9",
+                "--random",
+                "60",
+                "--seed",
+                "11",
+                "--adapter",
+                &faulty,
+            ])
+            .arg("--save-failures")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(out.status.code(), Some(1), "{fault} not caught:\n{stdout}");
+        assert!(stdout.contains("minimal trace:"), "{stdout}");
+        let saved: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert!(!saved.is_empty(), "{stdout}");
+        // Shrinking leaves short traces.
+        let text = std::fs::read_to_string(&saved[0]).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let steps = v["cases"][0]["steps"].as_array().unwrap().len();
+        assert!(
+            steps <= 6,
+            "{fault}: minimal trace has {steps} steps:\n{text}"
+        );
+        // The saved fixture reproduces the fault on its own...
+        let again = cli()
+            .args(["check", "--adapter", &faulty, "--fixtures"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let again_out = String::from_utf8(again.stdout).unwrap();
+        assert_eq!(
+            again.status.code(),
+            Some(1),
+            "{again_out}\n{}",
+            String::from_utf8_lossy(&again.stderr)
+        );
+        assert!(
+            again_out.contains("FAIL case m19.random.seed-11-trace-"),
+            "{again_out}"
+        );
+        // ...and is a correct case: the model and the fault-free adapter pass it.
+        for ok in [vec!["--backend", "model"], vec!["--adapter", ADAPTER]] {
+            let clean = cli()
+                .args(["check", "--fixtures"])
+                .arg(&dir)
+                .args(&ok)
+                .output()
+                .unwrap();
+            assert_eq!(
+                clean.status.code(),
+                Some(0),
+                "{ok:?}: {}",
+                String::from_utf8_lossy(&clean.stdout)
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn a_correct_backend_shows_no_divergence() {
+    let out = cli()
+        .args([
+            "check",
+            "--random",
+            "80",
+            "--seed",
+            "5",
+            "--adapter",
+            ADAPTER,
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["divergences"].as_array().unwrap().len(), 0);
+    // Both profiles the adapter declares, 80 traces each.
+    assert_eq!(v["random"]["traces"], 160);
+}
