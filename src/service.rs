@@ -75,6 +75,9 @@ const RESERVED: [&str; 5] = [EXPIRES, USER_ID, USER_METHOD, USER_ATTRIBS, SETUID
 /// The authentication method behind the login action.
 const LOGIN_METHOD: &str = "moin";
 
+/// The method recorded for a change-user target who becomes the real user.
+const SETUID_METHOD: &str = "setuid";
+
 /// What the 1.9 example macro prints on a new session.
 const NOT_STORING: &str = "Not storing any state until you send a cookie.";
 
@@ -425,15 +428,15 @@ impl<S: Store> SessionService<S> {
             return;
         }
         if users.setuid.is_some() {
-            // The user the request ran as (an earlier target) becomes the
-            // real user.
-            let method = users
-                .real
-                .as_ref()
-                .map_or_else(|| LOGIN_METHOD.to_owned(), |r| r.method.clone());
+            // A chained change: "the user the request ran as before becomes
+            // the real user", i.e. the earlier target. They never logged in
+            // through a configured method; like MoinMoin's change-user
+            // target, they are recorded with the method `setuid`, which is
+            // never in `auth`, so the next request does not restore them
+            // (r[m19.auth.method-unconfigured]) and the session is killed.
             users.real = Some(RealUser {
                 name: runs_as,
-                method,
+                method: SETUID_METHOD.to_owned(),
                 attribs: Value::Object(Default::default()),
             });
         }
@@ -680,10 +683,22 @@ impl<'a> CookieForm<'a> {
         out
     }
 
-    /// `r[m19.cookie.delete-form]`.
+    /// `r[m19.cookie.delete-form]`. Without `Secure` and `HttpOnly`,
+    /// which the clause allows but does not require: an RFC 6265bis client
+    /// ignores a `Secure` cookie set over http, so a deletion carrying it
+    /// (with `cookie_secure = true`) would leave the session cookie in
+    /// place. MoinMoin's deletion carries neither.
     fn deletion(&self) -> String {
-        let mut out = format!("{}=; Max-Age=0; Expires={}", self.name, http_date(0));
-        self.attributes(&mut out);
+        let mut out = format!(
+            "{}=; Max-Age=0; Expires={}; Path={}",
+            self.name,
+            http_date(0),
+            self.path
+        );
+        if let Some(domain) = self.domain {
+            out.push_str("; Domain=");
+            out.push_str(domain);
+        }
         out
     }
 }

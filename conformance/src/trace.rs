@@ -168,7 +168,9 @@ impl Symbols {
 
     /// A literal sid the client made up: it names itself.
     fn literal(&mut self, sid: &str) {
-        self.of.entry(sid.to_owned()).or_insert_with(|| sid.to_owned());
+        self.of
+            .entry(sid.to_owned())
+            .or_insert_with(|| sid.to_owned());
     }
 
     fn pick(&self, n: usize) -> Option<&str> {
