@@ -166,3 +166,128 @@ proptest! {
         }
     }
 }
+
+#[derive(Debug, Clone)]
+enum Act16 {
+    Advance(i64),
+    Request {
+        auth: AuthAction,
+        write: bool,
+        read: bool,
+    },
+    /// Replays the last logged-in cookie value the server issued.
+    ReplayLogin,
+    Cleanup,
+}
+
+fn act16() -> impl Strategy<Value = Act16> {
+    let auth = prop_oneof![
+        4 => Just(AuthAction::None),
+        1 => any::<bool>().prop_map(|remember_me| AuthAction::Login { user: "alice".into(), remember_me }),
+        1 => Just(AuthAction::FailedLogin { user: "alice".into() }),
+        1 => Just(AuthAction::Logout),
+    ];
+    prop_oneof![
+        2 => prop_oneof![1i64..120, 1i64..7200, 3000i64..200_000].prop_map(Act16::Advance),
+        5 => (auth, any::<bool>(), any::<bool>()).prop_map(|(auth, write, read)| Act16::Request { auth, write, read }),
+        1 => Just(Act16::ReplayLogin),
+        1 => Just(Act16::Cleanup),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// moin-1.6: a write made while no session is established is never read
+    /// back (r[m16.chain.plain-dict], r[m16.anon.issue-only]); a logged-in
+    /// cookie replayed after its logout never logs in (r[m16.logincookie.revoked]);
+    /// cleanup never removes a record within an hour of its cookie's latest
+    /// expiry (r[m16.cleanup.grace]).
+    #[test]
+    fn m16_invariants_hold_on_random_traces(
+        logged in prop_oneof![Just(12.0), Just(1.0), Just(0.0), Just(-1.0)],
+        anon in prop_oneof![Just(None), Just(Some(1.0)), Just(Some(0.5))],
+        with_anon_method: bool,
+        acts in prop::collection::vec(act16(), 1..40),
+    ) {
+        let mut auth = vec!["moin_login".to_owned(), "moin_session".to_owned()];
+        if with_anon_method {
+            auth.push("moin_anon_session".to_owned());
+        }
+        let patch = ConfigPatch {
+            cookie_lifetime: Some(LifetimeSetting::Scalar(logged)),
+            anonymous_cookie_lifetime: Some(anon),
+            auth: Some(auth),
+            users: Some(vec!["alice".into()]),
+            ..ConfigPatch::default()
+        };
+        let config = Config::build(Profile::Moin16, &[patch]).unwrap();
+        let mut model = Model::new();
+        model.reset(&config).unwrap();
+        let mut now: OffsetDateTime = datetime!(2007-04-20 12:00:30 UTC);
+        let mut jar = Jar::new();
+        let mut counter = 0u64;
+        let mut lost: Vec<Value> = Vec::new();
+        let mut last_login: Option<String> = None;
+        let mut revoked: Vec<String> = Vec::new();
+        // Latest cookie expiry per session name the client knows (anonymous names).
+        let mut latest: BTreeMap<String, i64> = BTreeMap::new();
+        for act in acts {
+            let (header, auth, write, read) = match &act {
+                Act16::Advance(s) => { now += Duration::seconds(*s); continue; }
+                Act16::Cleanup => {
+                    let out = model.cleanup(&CleanupRequest { now, mode: CleanupMode::Expired, user: None }).unwrap();
+                    for name in &out.removed {
+                        if let Some(expiry) = latest.get(name) {
+                            prop_assert!(
+                                i128::from(*expiry + 3600) * 1_000_000_000 < now.unix_timestamp_nanos(),
+                                "cleanup at {now} removed {name} whose cookie expires at {expiry}"
+                            );
+                        }
+                    }
+                    continue;
+                }
+                Act16::Request { auth, write, read } => (jar.header_for("/", false, now), auth.clone(), *write, *read),
+                Act16::ReplayLogin => match &last_login {
+                    Some(v) => (Some(format!("MOIN_SESSION={v}")), AuthAction::None, false, true),
+                    None => continue,
+                },
+            };
+            let replayed = header.as_deref().and_then(|h| h.strip_prefix("MOIN_SESSION=")).map(str::to_owned);
+            counter += 1;
+            let value = Value::from(counter);
+            let mut ops = Vec::new();
+            if read { ops.push(Op::Get { key: "k".into() }); }
+            if write { ops.push(Op::Set { key: "k".into(), value: value.clone() }); }
+            let was_logout = matches!(auth, AuthAction::Logout);
+            let resp = model.request(&Request { now, https: false, path: "/".into(), cookie_header: header, auth, ops }).unwrap();
+            if read {
+                prop_assert!(!lost.contains(&resp.results[0]), "read back {}, written without a session", resp.results[0]);
+            }
+            if write && resp.new {
+                lost.push(value);
+            }
+            if let Some(v) = &replayed {
+                if revoked.contains(v) {
+                    prop_assert_eq!(&resp.user, &None, "a revoked login cookie logged in");
+                }
+                if was_logout && v.contains(':') && resp.set_cookies.iter().any(|h| h.contains("Max-Age=0")) {
+                    revoked.push(v.clone());
+                }
+            }
+            for h in &resp.set_cookies {
+                if let Ok(c) = cookie::Cookie::parse(h.clone()) {
+                    let max_age = c.max_age().map(|d| d.whole_seconds()).unwrap_or(0);
+                    if max_age > 0 {
+                        if c.value().contains(':') {
+                            last_login = Some(c.value().to_owned());
+                        } else if let Some(e) = c.expires_datetime() {
+                            latest.insert(c.value().to_owned(), e.unix_timestamp());
+                        }
+                    }
+                }
+                jar.receive(h, "/", false, now).unwrap();
+            }
+        }
+    }
+}
