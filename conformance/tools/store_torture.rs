@@ -1,0 +1,95 @@
+//! A helper process for the file store's fault tests
+//! (`conformance/tests/store_faults.rs`); not a user-facing tool.
+//!
+//! `store-torture write DIR WRITER COUNT SID...` saves self-checking records
+//! under the sids in turn, COUNT times (0: until killed), and loads one
+//! after each save, exiting with status 3 when a load is not a whole record
+//! some writer wrote. Records are made by [`record`] and checked by
+//! [`check`]; the test carries its own copy of both.
+
+use std::process::ExitCode;
+
+use moin_session_spec::store::{Loaded, Record, Store};
+use moin_session_spec::{Durability, FileStore, FileStoreOptions};
+use serde_json::Value;
+
+/// A record that says who wrote it and can tell when it is not whole.
+fn record(writer: &str, seq: u64) -> Record {
+    let pad = "p".repeat((seq % 1500) as usize * 7);
+    Record::from([
+        ("writer".to_owned(), Value::from(writer)),
+        ("seq".to_owned(), Value::from(seq)),
+        (
+            "check".to_owned(),
+            Value::from(format!("{writer}:{seq}:{}", pad.len())),
+        ),
+        ("pad".to_owned(), Value::from(pad)),
+    ])
+}
+
+/// Whether a loaded record is one that [`record`] made.
+fn check(loaded: &Loaded) -> bool {
+    let Loaded::Record(r) = loaded else {
+        return false;
+    };
+    let (Some(w), Some(s), Some(p), Some(c)) = (
+        r.get("writer").and_then(Value::as_str),
+        r.get("seq").and_then(Value::as_u64),
+        r.get("pad").and_then(Value::as_str),
+        r.get("check").and_then(Value::as_str),
+    ) else {
+        return false;
+    };
+    r.len() == 4 && c == format!("{w}:{s}:{}", p.len()) && p.len() == (s % 1500) as usize * 7
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [mode, dir, writer, count, sids @ ..] = args.as_slice() else {
+        eprintln!("usage: store-torture write DIR WRITER COUNT SID...");
+        return ExitCode::from(2);
+    };
+    if mode != "write" || sids.is_empty() {
+        eprintln!("usage: store-torture write DIR WRITER COUNT SID...");
+        return ExitCode::from(2);
+    }
+    let Ok(count) = count.parse::<u64>() else {
+        eprintln!("COUNT must be a whole number");
+        return ExitCode::from(2);
+    };
+    let durability = if std::env::var_os("TORTURE_NO_FSYNC").is_some() {
+        Durability::None
+    } else {
+        Durability::Fsync
+    };
+    let store = match FileStore::open_with(dir, FileStoreOptions { durability }) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut seq = 0u64;
+    while count == 0 || seq < count {
+        let sid = &sids[(seq as usize) % sids.len()];
+        if let Err(e) = store.save(sid, &record(writer, seq)) {
+            eprintln!("save: {e}");
+            return ExitCode::from(1);
+        }
+        let other = &sids[(seq as usize * 7 + 3) % sids.len()];
+        match store.load(other) {
+            Ok(None) => {}
+            Ok(Some(loaded)) if check(&loaded) => {}
+            Ok(Some(loaded)) => {
+                eprintln!("torn or foreign record under {other}: {loaded:?}");
+                return ExitCode::from(3);
+            }
+            Err(e) => {
+                eprintln!("load: {e}");
+                return ExitCode::from(1);
+            }
+        }
+        seq += 1;
+    }
+    ExitCode::SUCCESS
+}
