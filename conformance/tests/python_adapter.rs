@@ -1,0 +1,310 @@
+//! The Python side of the adapter protocol: the kit in
+//! `conformance/adapters/python/moin_session_adapter.py` and the adapter over
+//! secure-cookie's `FilesystemSessionStore`.
+//!
+//! The secure-cookie adapter needs packages from PyPI: the first run creates
+//! a virtual environment under the cargo target directory
+//! (`target/tmp/python-venv`) and installs `requirements.txt` into it; later
+//! runs reuse it. Set `MOIN_SESSION_PYTHON` to choose the interpreter
+//! (default: `python3`, then `python`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the conformance crate lives in the workspace")
+        .to_path_buf()
+}
+
+fn kit_dir() -> PathBuf {
+    workspace().join("conformance/adapters/python")
+}
+
+/// A Python 3.8+ interpreter, or a panic saying how to get one.
+fn python3() -> String {
+    let candidates: Vec<String> = match std::env::var("MOIN_SESSION_PYTHON") {
+        Ok(p) if !p.is_empty() => vec![p],
+        _ => vec!["python3".into(), "python".into()],
+    };
+    for candidate in &candidates {
+        let out = Command::new(candidate)
+            .args(["-c", "import sys; print(sys.version_info >= (3, 8))"])
+            .output();
+        if let Ok(out) = out {
+            if out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "True" {
+                return candidate.clone();
+            }
+        }
+    }
+    panic!(
+        "no Python 3.8+ interpreter found (tried {}): the Python adapter tests need \
+         `python3` on PATH, with the venv module (Debian/Ubuntu: apt-get install python3-venv), \
+         or MOIN_SESSION_PYTHON set to an interpreter",
+        candidates.join(", ")
+    );
+}
+
+fn venv_python(venv: &Path) -> PathBuf {
+    if cfg!(windows) {
+        venv.join("Scripts").join("python.exe")
+    } else {
+        venv.join("bin").join("python")
+    }
+}
+
+fn show(out: &Output) -> String {
+    format!(
+        "status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+static VENV: Mutex<()> = Mutex::new(());
+
+/// The virtual environment with `requirements.txt` installed: reused when
+/// it was made from the same requirements and its packages import, made
+/// afresh otherwise.
+fn venv() -> PathBuf {
+    let _guard = VENV.lock().unwrap_or_else(|e| e.into_inner());
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-venv");
+    let requirements = kit_dir().join("requirements.txt");
+    let wanted = std::fs::read_to_string(&requirements).expect("requirements.txt is readable");
+    let stamp = venv.join("moin-session-requirements.txt");
+    let python = venv_python(&venv);
+    let imports = || {
+        Command::new(&python)
+            .args(["-c", "import secure_cookie.session"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) && imports() {
+        return venv;
+    }
+    let base = python3();
+    let out = Command::new(&base)
+        .args(["-m", "venv", "--clear"])
+        .arg(&venv)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "`{base} -m venv {}` failed (on Debian/Ubuntu: apt-get install python3-venv)\n{}",
+        venv.display(),
+        show(&out)
+    );
+    let out = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-input",
+            "-r",
+        ])
+        .arg(&requirements)
+        .output()
+        .expect("the venv's python runs");
+    assert!(
+        out.status.success(),
+        "pip could not install {} into {} (network access to PyPI is needed once)\n{}",
+        requirements.display(),
+        venv.display(),
+        show(&out)
+    );
+    assert!(imports(), "secure_cookie.session does not import in {}", venv.display());
+    std::fs::write(&stamp, &wanted).expect("the stamp is writable");
+    venv
+}
+
+/// Quotes for `sh -c`, which starts the adapter.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+fn check(adapter: &str, extra: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
+        .current_dir(workspace())
+        .args(["check", "--profile", "moin-1.9", "--adapter", adapter])
+        .args(extra)
+        .output()
+        .expect("the CLI runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `N passed, N failed, N errored, N skipped` from the closing line.
+fn summary(stdout: &str) -> [usize; 4] {
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.contains(" passed, "))
+        .unwrap_or_else(|| panic!("no summary line in:\n{stdout}"));
+    let n = |word: &str| -> usize {
+        let before = &line[..line.find(word).expect("a count")];
+        before
+            .rsplit([' ', ','])
+            .find(|w| !w.is_empty())
+            .and_then(|w| w.parse().ok())
+            .unwrap_or_else(|| panic!("no count before {word:?} in {line:?}"))
+    };
+    [n(" passed"), n(" failed"), n(" errored"), n(" skipped")]
+}
+
+/// The secure-cookie adapter passes the moin-1.9 corpus, but for the known
+/// failures it lists, and declares every capability (nothing is skipped).
+#[test]
+fn secure_cookie_adapter_passes_the_moin_19_corpus() {
+    let venv = venv();
+    let adapter = format!(
+        "{} {}",
+        sh_quote(&venv_python(&venv).display().to_string()),
+        sh_quote("conformance/adapters/python/secure_cookie_adapter.py")
+    );
+    let (code, stdout, stderr) = check(
+        &adapter,
+        &[
+            "--expectations",
+            "conformance/adapters/python/secure_cookie_expectations.json",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.starts_with("backend: secure-cookie FilesystemSessionStore 0.2.0"),
+        "{stdout}"
+    );
+    let [passed, failed, errored, skipped] = summary(&stdout);
+    assert!(
+        passed > 100 && failed == 0 && errored == 0 && skipped == 0,
+        "{stdout}"
+    );
+}
+
+/// A deliberately wrong backend on the kit: a `KeyError` raised in the
+/// backend errors the case with the traceback's last line in the report
+/// (and the traceback on stderr), the run goes on, and a stray `print` does
+/// not break the protocol.
+const WRONG_ADAPTER: &str = r#"
+import sys
+sys.path.insert(0, sys.argv[1])
+from moin_session_adapter import Backend, serve
+
+class Wrong(Backend):
+    """Knows no accounts and never issues a cookie."""
+    def reset(self, config):
+        self.accounts = {}
+    def reconfigure(self, config):
+        pass
+    def request(self, request):
+        print("a stray print, which the kit sends to stderr")
+        auth = request["auth"]
+        if isinstance(auth, dict) and "login" in auth:
+            self.accounts[auth["login"]["user"]]  # KeyError: the bug under test
+        yields = [op for op in request["ops"] if "get" in op or "macro" in op]
+        return {"new": True, "user": None, "set_cookies": [], "results": [None] * len(yields)}
+    def cleanup(self, cleanup):
+        return []
+    def list(self):
+        print("another stray print")
+        return []
+
+raise SystemExit(serve(Wrong(), {"name": "wrong-on-purpose", "version": "0"}, ["moin-1.9"]))
+"#;
+
+fn wrong_adapter() -> PathBuf {
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wrong_on_purpose_adapter.py");
+    std::fs::write(&path, WRONG_ADAPTER).expect("the target dir is writable");
+    path
+}
+
+fn wrong_adapter_command() -> String {
+    format!(
+        "{} {} {}",
+        sh_quote(&python3()),
+        sh_quote(&wrong_adapter().display().to_string()),
+        sh_quote(&kit_dir().display().to_string())
+    )
+}
+
+#[test]
+fn kit_reports_a_backend_exception_as_an_errored_case() {
+    let (code, stdout, stderr) = check(&wrong_adapter_command(), &["--case", "m19.auth"]);
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.starts_with("backend: wrong-on-purpose 0"), "{stdout}");
+    assert!(stdout.contains("ERROR case"), "{stdout}");
+    assert!(
+        stdout.contains("KeyError: 'alice' (at wrong_on_purpose_adapter.py:"),
+        "the traceback's last line and where it was raised: {stdout}"
+    );
+    let [passed, failed, errored, _] = summary(&stdout);
+    assert!(errored >= 1 && failed >= 1, "the run goes on: {stdout}");
+    assert_eq!(
+        passed + failed + errored,
+        14,
+        "every auth case ran, none broke the protocol: {stdout}"
+    );
+}
+
+/// Speaks the protocol to the kit directly: an unknown message and a
+/// malformed one are declined and serving goes on; only replies reach
+/// stdout; `shutdown` gives `bye` and exit status 0.
+#[test]
+fn kit_declines_unknown_messages_and_goes_on() {
+    use std::io::Write;
+    let mut child = Command::new(python3())
+        .arg(wrong_adapter())
+        .arg(kit_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python starts");
+    let input = [
+        r#"{"seq":1,"type":"hello","protocol":1}"#,
+        r#"{"seq":2,"type":"frobnicate","what":1}"#,
+        r#"{"seq":3,"type":"list"}"#,
+        r#"{"seq":4,"type":"corrupt","sid":"0123456789abcdef0123456789abcdef01234567"}"#,
+        r#"{"seq":5,"type":"list","extra":true}"#,
+        r#"{"seq":6,"type":"shutdown"}"#,
+    ];
+    let mut stdin = child.stdin.take().unwrap();
+    for line in input {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    let replies: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not a reply ({e}): {l:?}"))
+        })
+        .collect();
+    assert_eq!(replies.len(), 6, "one reply per command: {}", show(&out));
+    for (i, r) in replies.iter().enumerate() {
+        assert_eq!(r["seq"], i + 1, "{stdout}");
+    }
+    assert_eq!(replies[0]["type"], "hello");
+    assert_eq!(replies[0]["protocol"], 1);
+    assert_eq!(replies[0]["implementation"]["language"], "python");
+    assert_eq!(replies[0]["profiles"], serde_json::json!(["moin-1.9"]));
+    assert_eq!(replies[1]["type"], "error");
+    assert_eq!(replies[1]["kind"], "unknown-message");
+    assert_eq!(replies[2], serde_json::json!({"seq": 3, "type": "listed", "sids": []}));
+    assert_eq!(replies[3]["kind"], "unsupported", "corrupt is not offered");
+    assert_eq!(replies[4]["kind"], "invalid-input", "unknown field: {stdout}");
+    assert_eq!(replies[5], serde_json::json!({"seq": 6, "type": "bye"}));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("another stray print"), "{stderr}");
+}
