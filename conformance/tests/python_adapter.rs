@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -73,7 +73,20 @@ fn venv() -> PathBuf {
     let _guard = VENV.lock().unwrap_or_else(|e| e.into_inner());
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-venv");
     let requirements = kit_dir().join("requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements).expect("requirements.txt is readable");
+    let base = python3();
+    let version = Command::new(&base)
+        .args([
+            "-c",
+            "import sys; print(sys.executable, sys.version.split()[0])",
+        ])
+        .output()
+        .expect("python runs");
+    // The stamp: the requirements and the interpreter they were installed for.
+    let wanted = format!(
+        "{}# installed for: {}",
+        std::fs::read_to_string(&requirements).expect("requirements.txt is readable"),
+        String::from_utf8_lossy(&version.stdout)
+    );
     let stamp = venv.join("moin-session-requirements.txt");
     let python = venv_python(&venv);
     let imports = || {
@@ -87,7 +100,6 @@ fn venv() -> PathBuf {
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) && imports() {
         return venv;
     }
-    let base = python3();
     let out = Command::new(&base)
         .args(["-m", "venv", "--clear"])
         .arg(&venv)
@@ -119,7 +131,11 @@ fn venv() -> PathBuf {
         venv.display(),
         show(&out)
     );
-    assert!(imports(), "secure_cookie.session does not import in {}", venv.display());
+    assert!(
+        imports(),
+        "secure_cookie.session does not import in {}",
+        venv.display()
+    );
     std::fs::write(&stamp, &wanted).expect("the stamp is writable");
     venv
 }
@@ -221,10 +237,17 @@ class Wrong(Backend):
 raise SystemExit(serve(Wrong(), {"name": "wrong-on-purpose", "version": "0"}, ["moin-1.9"]))
 "#;
 
+/// The wrong adapter's file, written once (tests run in parallel).
 fn wrong_adapter() -> PathBuf {
-    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wrong_on_purpose_adapter.py");
-    std::fs::write(&path, WRONG_ADAPTER).expect("the target dir is writable");
-    path
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        std::fs::create_dir_all(dir).expect("the target dir is writable");
+        let path = dir.join("wrong_on_purpose_adapter.py");
+        std::fs::write(&path, WRONG_ADAPTER).expect("the target dir is writable");
+        path
+    })
+    .clone()
 }
 
 fn wrong_adapter_command() -> String {
@@ -240,7 +263,10 @@ fn wrong_adapter_command() -> String {
 fn kit_reports_a_backend_exception_as_an_errored_case() {
     let (code, stdout, stderr) = check(&wrong_adapter_command(), &["--case", "m19.auth"]);
     assert_eq!(code, Some(1), "{stdout}\n{stderr}");
-    assert!(stdout.starts_with("backend: wrong-on-purpose 0"), "{stdout}");
+    assert!(
+        stdout.starts_with("backend: wrong-on-purpose 0"),
+        "{stdout}"
+    );
     assert!(stdout.contains("ERROR case"), "{stdout}");
     assert!(
         stdout.contains("KeyError: 'alice' (at wrong_on_purpose_adapter.py:"),
@@ -287,9 +313,7 @@ fn kit_declines_unknown_messages_and_goes_on() {
     let stdout = String::from_utf8(out.stdout.clone()).unwrap();
     let replies: Vec<serde_json::Value> = stdout
         .lines()
-        .map(|l| {
-            serde_json::from_str(l).unwrap_or_else(|e| panic!("not a reply ({e}): {l:?}"))
-        })
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a reply ({e}): {l:?}")))
         .collect();
     assert_eq!(replies.len(), 6, "one reply per command: {}", show(&out));
     for (i, r) in replies.iter().enumerate() {
@@ -301,9 +325,15 @@ fn kit_declines_unknown_messages_and_goes_on() {
     assert_eq!(replies[0]["profiles"], serde_json::json!(["moin-1.9"]));
     assert_eq!(replies[1]["type"], "error");
     assert_eq!(replies[1]["kind"], "unknown-message");
-    assert_eq!(replies[2], serde_json::json!({"seq": 3, "type": "listed", "sids": []}));
+    assert_eq!(
+        replies[2],
+        serde_json::json!({"seq": 3, "type": "listed", "sids": []})
+    );
     assert_eq!(replies[3]["kind"], "unsupported", "corrupt is not offered");
-    assert_eq!(replies[4]["kind"], "invalid-input", "unknown field: {stdout}");
+    assert_eq!(
+        replies[4]["kind"], "invalid-input",
+        "unknown field: {stdout}"
+    );
     assert_eq!(replies[5], serde_json::json!({"seq": 6, "type": "bye"}));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("another stray print"), "{stderr}");

@@ -157,10 +157,19 @@ class Backend:
 # The protocol loop
 
 
-def _reply(out, seq, body):
-    body = dict(body)
-    line = json.dumps(dict([("seq", seq)] + list(body.items())), ensure_ascii=True,
+def _encode(seq, body):
+    """One reply line: ``seq`` first, ASCII-only JSON (valid UTF-8 whatever
+    the locale), no NaN or infinities."""
+    return json.dumps(dict([("seq", seq)] + list(body.items())), ensure_ascii=True,
                       separators=(",", ":"), allow_nan=False)
+
+
+def _reply(out, seq, body):
+    try:
+        line = _encode(seq, body)
+    except (TypeError, ValueError) as e:
+        line = _encode(seq, _error("failed", "the backend's {} reply is not JSON: {}".format(
+            body.get("type"), e)))
     out.write(line.encode("ascii") + b"\n")
     out.flush()
 
@@ -277,57 +286,64 @@ def serve(backend, implementation, profiles, capabilities=(), stdin=None, stdout
     saved_stdout = sys.stdout
     sys.stdout = sys.stderr
     try:
-        while True:
-            raw = inp.readline()
-            if not raw:
-                return 0
-            if isinstance(raw, bytes):
-                try:
-                    raw = raw.decode("utf-8")
-                except UnicodeDecodeError as e:
-                    _reply(out, 0, _error("invalid-input", "not UTF-8: {}".format(e)))
-                    continue
-            if not raw.strip():
-                continue
-            try:
-                command = json.loads(raw)
-            except ValueError as e:
-                _reply(out, 0, _error("invalid-input", "not a JSON line: {}".format(e)))
-                continue
-            if not isinstance(command, dict):
-                _reply(out, 0, _error("invalid-input", "a command must be a JSON object"))
-                continue
-            seq = command.get("seq")
-            if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-                seq = 0
-            kind = command.get("type")
-            if kind not in _COMMANDS:
-                _reply(out, seq, _error("unknown-message", "unknown message type {}".format(
-                    json.dumps(kind))))
-                continue
-            fields = set(command) - {"seq", "type"}
-            wanted = set(_COMMANDS[kind])
-            if fields != wanted:
-                problems = []
-                if wanted - fields:
-                    problems.append("missing " + ", ".join(sorted(wanted - fields)))
-                if fields - wanted:
-                    problems.append("unknown " + ", ".join(sorted(fields - wanted)))
-                _reply(out, seq, _error("invalid-input", "malformed {} command: {}".format(
-                    kind, "; ".join(problems))))
-                continue
-            if kind == "shutdown":
-                _reply(out, seq, {"type": "bye"})
-                return 0
-            try:
-                body = _dispatch(backend, kind, command, hello)
-            except AdapterError as e:
-                body = _error(e.kind, str(e) or type(e).__name__)
-            except Exception as e:  # the backend failed: report and go on
-                body = _error("failed", _describe(e, log))
-            _reply(out, seq, body)
+        return _loop(backend, hello, inp, out, log)
+    except BrokenPipeError:
+        return 1  # the runner has gone away
     finally:
         sys.stdout = saved_stdout
+
+
+def _loop(backend, hello, inp, out, log):
+    """Reads commands and writes replies until ``shutdown`` or end of input."""
+    while True:
+        raw = inp.readline()
+        if not raw:
+            return 0
+        if isinstance(raw, bytes):
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                _reply(out, 0, _error("invalid-input", "not UTF-8: {}".format(e)))
+                continue
+        if not raw.strip():
+            continue
+        try:
+            command = json.loads(raw)
+        except ValueError as e:
+            _reply(out, 0, _error("invalid-input", "not a JSON line: {}".format(e)))
+            continue
+        if not isinstance(command, dict):
+            _reply(out, 0, _error("invalid-input", "a command must be a JSON object"))
+            continue
+        seq = command.get("seq")
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            seq = 0
+        kind = command.get("type")
+        if not isinstance(kind, str) or kind not in _COMMANDS:
+            _reply(out, seq, _error("unknown-message", "unknown message type {}".format(
+                json.dumps(kind))))
+            continue
+        fields = set(command) - {"seq", "type"}
+        wanted = set(_COMMANDS[kind])
+        if fields != wanted:
+            problems = []
+            if wanted - fields:
+                problems.append("missing " + ", ".join(sorted(wanted - fields)))
+            if fields - wanted:
+                problems.append("unknown " + ", ".join(sorted(fields - wanted)))
+            _reply(out, seq, _error("invalid-input", "malformed {} command: {}".format(
+                kind, "; ".join(problems))))
+            continue
+        if kind == "shutdown":
+            _reply(out, seq, {"type": "bye"})
+            return 0
+        try:
+            body = _dispatch(backend, kind, command, hello)
+        except AdapterError as e:
+            body = _error(e.kind, str(e) or type(e).__name__)
+        except Exception as e:  # the backend failed: report and go on
+            body = _error("failed", _describe(e, log))
+        _reply(out, seq, body)
 
 
 # --------------------------------------------------------------------------
