@@ -402,7 +402,16 @@ fn build_m19(patches: &[ConfigPatch]) -> Result<M19Config, ConfigError> {
     }
     check_path_and_domain(&config.cookie_path, &config.cookie_domain, M19_ATTRIBUTES)?;
     check_cookie_name(&config.cookie_full_name(), M19_ATTRIBUTES)?;
+    check_accounts(&config.users, &config.disabled_users)?;
     Ok(config)
+}
+
+/// An account is enabled or disabled, never both.
+fn check_accounts(users: &[String], disabled: &[String]) -> Result<(), ConfigError> {
+    match users.iter().find(|u| disabled.contains(u)) {
+        Some(name) => Err(ConfigError::AccountTwice { name: name.clone() }),
+        None => Ok(()),
+    }
 }
 
 const M19_FINITE: &str = "m19.config.lifetime-finite";
@@ -629,6 +638,7 @@ fn build_m16(patches: &[ConfigPatch]) -> Result<M16Config, ConfigError> {
         _ => {}
     }
     check_path_and_domain(&config.cookie_path, &config.cookie_domain, M16_ATTRIBUTES)?;
+    check_accounts(&config.users, &config.disabled_users)?;
     if !config.script_name.is_empty()
         && (!config.script_name.starts_with('/') || !is_attribute_value(&config.script_name))
     {
@@ -763,6 +773,11 @@ pub enum ConfigError {
         /// The requirement ID, where the profile states the rule.
         rule: Option<&'static str>,
     },
+    /// An account is listed as both enabled and disabled.
+    AccountTwice {
+        /// The account.
+        name: String,
+    },
     /// The moin-1.6 authentication chain is not valid.
     AuthChain {
         /// The order given.
@@ -817,6 +832,10 @@ impl fmt::Display for ConfigError {
                     None => Ok(()),
                 }
             }
+            ConfigError::AccountTwice { name } => write!(
+                f,
+                "config: {name:?} is listed in both `users` and `disabled_users`; an account is either enabled or disabled"
+            ),
             ConfigError::AuthChain { order, problem, rule } => write!(
                 f,
                 "config field `auth` = [{}]: {problem} (rule r[{rule}])",

@@ -203,10 +203,11 @@ fn authenticate(
         }
         _ => None,
     };
-    // r[m19.setuid.restore], r[m19.setuid.lost-superuser]
+    // r[m19.setuid.restore], r[m19.setuid.lost-superuser]: a change to an
+    // account that no longer exists is dropped too.
     let mut real = None;
     if let (Some(Value::String(target)), Some(u)) = (session.data.get(KEY_SETUID), &user) {
-        if is_superuser(config, u) {
+        if is_superuser(config, u) && config.account_exists(target) {
             real = user.take();
             user = Some(UserObj {
                 name: target.clone(),
@@ -251,7 +252,12 @@ fn authenticate(
                 // The check is on the user the request runs as: under an
                 // active change user, that is the target.
                 if is_superuser(config, u) && config.account_exists(to) {
-                    real = user.take();
+                    // A chained change keeps the logged-in superuser as
+                    // the real user; the new target replaces the old one.
+                    let previous = user.take();
+                    if real.is_none() {
+                        real = previous;
+                    }
                     user = Some(UserObj {
                         name: to.clone(),
                         valid: true,
@@ -403,7 +409,7 @@ fn finalize(
     let valid = user.as_ref().is_some_and(|u| u.valid);
     let remember_me = user
         .as_ref()
-        .is_some_and(|u| state.remember_me.get(&u.name).copied().unwrap_or(false));
+        .is_some_and(|u| state.remember_me.get(&u.name).copied().unwrap_or(true));
     let hours = if valid {
         config.cookie_lifetime.logged_in
     } else {

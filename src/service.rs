@@ -75,9 +75,6 @@ const RESERVED: [&str; 5] = [EXPIRES, USER_ID, USER_METHOD, USER_ATTRIBS, SETUID
 /// The authentication method behind the login action.
 const LOGIN_METHOD: &str = "moin";
 
-/// The method recorded for a change-user target who becomes the real user.
-const SETUID_METHOD: &str = "setuid";
-
 /// What the 1.9 example macro prints on a new session.
 const NOT_STORING: &str = "Not storing any state until you send a cookie.";
 
@@ -384,7 +381,9 @@ impl<S: Store> SessionService<S> {
             }
         }
         if let (Some(real), Some(target)) = (&users.real, &session.setuid) {
-            if self.is_superuser(&real.name) {
+            // A change to an account that no longer exists is dropped
+            // (r[m19.setuid.restore]), like one whose superuser was demoted.
+            if self.is_superuser(&real.name) && self.config.account_exists(target) {
                 users.setuid = Some(target.clone());
             }
         }
@@ -427,19 +426,8 @@ impl<S: Store> SessionService<S> {
         if !self.is_superuser(&runs_as) || !self.config.account_exists(target) {
             return;
         }
-        if users.setuid.is_some() {
-            // A chained change: "the user the request ran as before becomes
-            // the real user", i.e. the earlier target. They never logged in
-            // through a configured method; like MoinMoin's change-user
-            // target, they are recorded with the method `setuid`, which is
-            // never in `auth`, so the next request does not restore them
-            // (r[m19.auth.method-unconfigured]) and the session is killed.
-            users.real = Some(RealUser {
-                name: runs_as,
-                method: SETUID_METHOD.to_owned(),
-                attribs: Value::Object(Default::default()),
-            });
-        }
+        // A chained change keeps the logged-in superuser as the real user;
+        // the new target replaces the old one (r[m19.setuid.change-user]).
         users.setuid = Some(target.to_owned());
     }
 

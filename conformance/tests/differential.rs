@@ -235,32 +235,8 @@ fn trace() -> impl Strategy<Value = Trace> {
         .prop_map(|(config, offset_ms, steps)| Trace {
             config,
             start: datetime!(2009-03-01 12:00:00 UTC) + time::Duration::milliseconds(offset_ms),
-            steps: without_chained_change_user(steps),
+            steps,
         })
-}
-
-/// Keeps only the first change user of a trace.
-///
-/// A change user made while another is active (a superuser target changing
-/// again) is where the model and the spec disagree: by
-/// `r[m19.setuid.change-user]` the earlier target becomes the real user,
-/// and by `r[m19.lifetime.remember-me-preference]` a user who never logged
-/// in has `remember_me` on, so `L` is "forever"; the model gives the
-/// logged-in lifetime without "forever". Until the spec settles it, traces
-/// leave the case out (reported with the reference implementation).
-fn without_chained_change_user(mut steps: Vec<TraceStep>) -> Vec<TraceStep> {
-    let mut seen = false;
-    for step in &mut steps {
-        if let TraceStep::Request(r) = step {
-            if matches!(r.auth, AuthAction::ChangeUser { .. }) {
-                if seen {
-                    r.auth = AuthAction::None;
-                }
-                seen = true;
-            }
-        }
-    }
-    steps
 }
 
 fn check_against(backend: &mut dyn Backend, regressions: &'static str) {
