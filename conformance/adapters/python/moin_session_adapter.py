@@ -426,7 +426,9 @@ def set_cookie(name, value, max_age=None, expires=None, path=None, domain=None,
 
 def deletion_cookie(name, path=None, domain=None, secure=False, httponly=False):
     """The ``Set-Cookie`` value that deletes cookie ``name``: an empty
-    value, ``Max-Age=0`` and an ``Expires`` at the epoch.
+    value, ``Max-Age=0`` and an ``Expires`` at the epoch. Leave ``secure``
+    off for session cookies: a client ignores a ``Secure`` cookie set over
+    plain http, so the deletion would not happen (m19.cookie.delete-form).
 
     >>> deletion_cookie("S", path="/")
     'S=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/'

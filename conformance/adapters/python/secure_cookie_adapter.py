@@ -309,10 +309,12 @@ class SecureCookieBackend(Backend):
                     saved[EXPIRES] = expiry
                 self.store.save(self.store.session_class(saved, session.sid))
         elif not new:
-            # m19.finalize.delete, m19.persist.disabled-destroys, kill-destroys
+            # m19.finalize.delete, m19.persist.disabled-destroys, kill-destroys;
+            # m19.cookie.delete-form: never Secure, or a client on plain http
+            # would ignore the deletion and keep the session cookie.
             cookies.append(deletion_cookie(
                 cfg.cookie_name, path=cfg.cookie_path, domain=cfg.cookie_domain,
-                secure=secure, httponly=cfg.cookie_httponly))
+                httponly=cfg.cookie_httponly))
             self.store.delete(session)
         # else m19.finalize.silent-when-new
 
