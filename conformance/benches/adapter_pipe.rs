@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use moin_session_conformance::adapter::{AdapterBackend, AdapterOptions};
 use moin_session_spec::{
-    AuthAction, Backend, Config, ConfigPatch, LifetimeSetting, Model, Op, Profile, Request,
+    AuthAction, Backend, Config, ConfigPatch, LifetimeSetting, MemoryStore, Model, Op, Profile,
+    ReferenceBackend, Request,
 };
 use time::macros::datetime;
 
@@ -69,7 +70,11 @@ fn main() {
             .expect("target/<profile>");
         dir.join("moin-session-adapter").display().to_string()
     });
-    let in_process = drive(&mut Model::new());
+    let model = drive(&mut Model::new());
+    let reference = drive(&mut ReferenceBackend::new(
+        "reference-memory",
+        MemoryStore::new(),
+    ));
     let mut piped = AdapterBackend::start(AdapterOptions {
         command: adapter.clone(),
         step_timeout: Duration::from_secs(10),
@@ -81,11 +86,15 @@ fn main() {
     let rate = |d: Duration| STEPS as f64 / d.as_secs_f64();
     println!("request cycles: {STEPS}");
     println!(
-        "model in-process:        {:>10.0} steps/s",
-        rate(in_process)
+        "model, in-process:                 {:>8.0} steps/s",
+        rate(model)
     );
     println!(
-        "model behind the adapter:{:>10.0} steps/s ({adapter})",
+        "reference-memory, in-process:      {:>8.0} steps/s",
+        rate(reference)
+    );
+    println!(
+        "behind the adapter, over the pipe: {:>8.0} steps/s ({adapter})",
         rate(through_pipe)
     );
 }

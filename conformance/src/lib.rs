@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 
 pub mod adapter;
+pub mod backends;
 pub mod compare;
 pub mod expectations;
 pub mod faulty;

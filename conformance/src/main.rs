@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use moin_session_conformance::adapter::{AdapterBackend, AdapterOptions};
+use moin_session_conformance::backends::BackendChoice;
 use moin_session_conformance::expectations::Expectations;
 use moin_session_conformance::runner::Verdict;
 use moin_session_conformance::{
@@ -14,10 +15,7 @@ use moin_session_conformance::{
 };
 use moin_session_spec::fixture::Corpus;
 use moin_session_spec::requirements::Requirements;
-use moin_session_spec::{
-    Backend, BackendError, BackendInfo, CleanupOutcome, CleanupRequest, Config, FileStore,
-    MemoryStore, Model, Profile, ReferenceBackend, Request, Response,
-};
+use moin_session_spec::{Backend, Profile};
 
 /// Checks MoinMoin session backends against the moin-session-spec corpus.
 ///
@@ -39,7 +37,7 @@ struct BackendArgs {
     /// or `reference-file[:DIR]` (over a file store in DIR; without DIR, a
     /// fresh temporary directory removed afterwards). Each case starts from
     /// an empty store.
-    #[arg(long, value_name = "BACKEND", value_parser = parse_backend, default_value = "reference-memory")]
+    #[arg(long, value_name = "BACKEND", value_parser = BackendChoice::parse, default_value = "reference-memory")]
     backend: BackendChoice,
     /// Check a backend in another process instead: the shell command that
     /// starts its adapter (spec/protocol.md). Runs the cases of the
@@ -111,100 +109,6 @@ enum Command {
 }
 
 /// A built-in backend.
-#[derive(Clone, Debug)]
-enum BackendChoice {
-    /// The executable model (the oracle itself).
-    Model,
-    /// The reference service over a `MemoryStore`.
-    ReferenceMemory,
-    /// The reference service over a `FileStore` in this directory, or in
-    /// a fresh temporary one.
-    ReferenceFile(Option<PathBuf>),
-}
-
-fn parse_backend(s: &str) -> Result<BackendChoice, String> {
-    match s {
-        "model" => Ok(BackendChoice::Model),
-        "reference-memory" => Ok(BackendChoice::ReferenceMemory),
-        "reference-file" => Ok(BackendChoice::ReferenceFile(None)),
-        _ => match s.strip_prefix("reference-file:") {
-            Some(dir) if !dir.is_empty() => Ok(BackendChoice::ReferenceFile(Some(dir.into()))),
-            _ => Err(format!(
-                "{s:?} is not a backend; expected model, reference-memory, reference-file or reference-file:DIR"
-            )),
-        },
-    }
-}
-
-/// The reference service over a file store in a temporary directory that
-/// it removes when dropped.
-struct TempFileBackend {
-    inner: ReferenceBackend<FileStore>,
-    dir: PathBuf,
-}
-
-impl Drop for TempFileBackend {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-impl Backend for TempFileBackend {
-    fn info(&self) -> BackendInfo {
-        self.inner.info()
-    }
-    fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
-        self.inner.reset(config)
-    }
-    fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
-        self.inner.reconfigure(config)
-    }
-    fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
-        self.inner.request(request)
-    }
-    fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
-        self.inner.cleanup(request)
-    }
-    fn list(&mut self) -> Result<Vec<String>, BackendError> {
-        self.inner.list()
-    }
-    fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
-        self.inner.corrupt(sid)
-    }
-}
-
-fn file_backend(dir: Option<&PathBuf>) -> Result<Box<dyn Backend>, ExitCode> {
-    let (dir, temporary) = match dir {
-        Some(dir) => (dir.clone(), false),
-        None => {
-            // A directory nobody else has: create_dir fails on an existing one.
-            let base = std::env::temp_dir();
-            let pid = std::process::id();
-            let Some(dir) = (0u32..1000)
-                .map(|n| base.join(format!("moin-session-conformance-{pid}-{n}")))
-                .find(|dir| std::fs::create_dir(dir).is_ok())
-            else {
-                eprintln!(
-                    "error: --backend reference-file: cannot create a directory under {}",
-                    base.display()
-                );
-                return Err(ExitCode::from(2));
-            };
-            (dir, true)
-        }
-    };
-    let store = FileStore::open(&dir).map_err(|e| {
-        eprintln!("error: --backend reference-file: {e}");
-        ExitCode::from(2)
-    })?;
-    let inner = ReferenceBackend::new("reference-file", store);
-    Ok(if temporary {
-        Box::new(TempFileBackend { inner, dir })
-    } else {
-        Box::new(inner)
-    })
-}
-
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// A per-requirement summary for people.
@@ -220,13 +124,9 @@ enum Format {
 /// Starts the backend the arguments name; a failure is the exit code.
 fn start_backend(args: &BackendArgs) -> Result<Box<dyn Backend>, ExitCode> {
     let Some(command) = &args.adapter else {
-        return Ok(match &args.backend {
-            BackendChoice::Model => Box::new(Model::new()),
-            BackendChoice::ReferenceMemory => Box::new(ReferenceBackend::new(
-                "reference-memory",
-                MemoryStore::new(),
-            )),
-            BackendChoice::ReferenceFile(dir) => file_backend(dir.as_ref())?,
+        return args.backend.start().map_err(|e| {
+            eprintln!("error: --backend: {e}");
+            ExitCode::from(2)
         });
     };
     if !(args.step_timeout.is_finite() && args.step_timeout > 0.0) {

@@ -50,7 +50,7 @@ fn summary(stdout: &str) -> (usize, usize, usize) {
 fn a_well_behaved_adapter_passes_the_corpus() {
     let (code, stdout, stderr) = check(ADAPTER, &[]);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.starts_with("backend: model"), "{stdout}");
+    assert!(stdout.starts_with("backend: reference-memory"), "{stdout}");
     let (passed, failed, errored) = summary(&stdout);
     assert!(passed > 100 && failed == 0 && errored == 0, "{stdout}");
 }

@@ -10,17 +10,21 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use moin_session_conformance::backends::BackendChoice;
 use moin_session_conformance::faulty::{Fault, Faulty};
 use moin_session_spec::protocol::{serve, Implementation, CAPABILITIES};
 use moin_session_spec::{
-    Backend, BackendError, BackendInfo, CleanupOutcome, CleanupRequest, Config, Model, Request,
-    Response,
+    Backend, BackendError, BackendInfo, CleanupOutcome, CleanupRequest, Config, Request, Response,
 };
 
 /// Serves a backend over the moin-session adapter protocol on stdin/stdout.
 #[derive(Parser)]
 #[command(name = "moin-session-adapter", version, about)]
 struct Cli {
+    /// The backend to serve: `reference-memory` (the reference service over
+    /// an in-memory store), `reference-file[:DIR]`, or `model`.
+    #[arg(long, value_name = "BACKEND", value_parser = BackendChoice::parse, default_value = "reference-memory")]
+    backend: BackendChoice,
     /// A deliberate fault to add to the backend.
     #[arg(long, value_name = "FAULT")]
     fault: Option<Fault>,
@@ -108,9 +112,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let inner = match cli.backend.start() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: --backend: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let mut backend: Box<dyn Backend> = match cli.fault {
-        Some(f) => Box::new(Faulty::new(Model::new(), f)),
-        None => Box::new(Model::new()),
+        Some(f) => Box::new(Faulty::new(inner, f)),
+        None => inner,
     };
     if let Some(how) = misbehave {
         backend = Box::new(Broken {
