@@ -22,6 +22,7 @@ mod profile;
 pub mod protocol;
 pub mod requirements;
 mod service;
+mod service16;
 pub mod sid;
 mod sid_os;
 pub mod store;
@@ -39,5 +40,6 @@ pub use exchange::{
 pub use model::{Model, MODEL_SID_SEED};
 pub use profile::{Profile, UnknownProfile};
 pub use service::{ReferenceBackend, ServiceError, SessionService, SidChoice};
+pub use service16::{M16SessionService, MAX_ANON_NAME, M16_COOKIE_NAME};
 pub use store_file::{Durability, FileStore, FileStoreOptions, FILE_FORMAT, TEMP_PREFIX};
 pub use store_memory::MemoryStore;

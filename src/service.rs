@@ -56,6 +56,7 @@ use crate::exchange::{
 };
 use crate::lifetime::session_lifetime_secs;
 use crate::profile::Profile;
+use crate::service16::M16SessionService;
 use crate::sid::{is_well_formed, OsSids, SeededSids, SidSource};
 use crate::store::{Loaded, Record, Store, StoreError};
 
@@ -147,6 +148,12 @@ pub enum ServiceError {
         /// The rule.
         rule: &'static str,
     },
+    /// The request or cleanup asks for something the profile does not have
+    /// (change user or cleanup by user in moin-1.6).
+    NotInProfile {
+        /// What.
+        what: &'static str,
+    },
 }
 
 impl fmt::Display for ServiceError {
@@ -157,6 +164,9 @@ impl fmt::Display for ServiceError {
                 f,
                 "session service: application code must not touch the reserved key {key:?} (rule r[{rule}])"
             ),
+            ServiceError::NotInProfile { what } => {
+                write!(f, "session service: not part of this profile: {what}")
+            }
         }
     }
 }
@@ -165,7 +175,7 @@ impl std::error::Error for ServiceError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ServiceError::Store(e) => Some(e),
-            ServiceError::ReservedKey { .. } => None,
+            ServiceError::ReservedKey { .. } | ServiceError::NotInProfile { .. } => None,
         }
     }
 }
@@ -317,7 +327,7 @@ impl<S: Store> SessionService<S> {
         if let AuthAction::ChangeUser { to } = &request.auth {
             self.change_user(&mut users, to);
         }
-        let results = run_ops(&mut session, &request.ops);
+        let results = run_ops(&mut session.data, session.new, &request.ops);
         let set_cookie = self.finalize(&session, &users, request, &cookie_name)?;
         Ok(Response {
             new: session.new,
@@ -569,27 +579,29 @@ fn minute_floor(now: OffsetDateTime) -> i64 {
 
 /// The value of the first cookie named `name` in a `Cookie` header
 /// (`r[m19.load.first-cookie]`).
-fn first_cookie<'h>(header: &'h str, name: &str) -> Option<&'h str> {
+pub(crate) fn first_cookie<'h>(header: &'h str, name: &str) -> Option<&'h str> {
     header.split(';').find_map(|pair| {
         let (n, v) = pair.split_once('=')?;
         (n.trim() == name).then(|| v.trim())
     })
 }
 
-/// The application phase's session operations.
-fn run_ops(session: &mut Session, ops: &[Op]) -> Vec<Value> {
+/// The application phase's session operations on the session's `data`
+/// (application keys only); `new` is the session's flag. Shared with the
+/// moin-1.6 service, whose plain dictionary is such a map too.
+pub(crate) fn run_ops(data: &mut Record, new: bool, ops: &[Op]) -> Vec<Value> {
     let mut results = Vec::new();
     for op in ops {
         match op {
             Op::Set { key, value } => {
-                session.data.insert(key.clone(), value.clone());
+                data.insert(key.clone(), value.clone());
             }
-            Op::Get { key } => results.push(session.data.get(key).cloned().unwrap_or(Value::Null)),
+            Op::Get { key } => results.push(data.get(key).cloned().unwrap_or(Value::Null)),
             Op::Delete { key } => {
-                session.data.remove(key);
+                data.remove(key);
             }
             Op::Macro { edition, random } => {
-                results.push(Value::from(run_macro(session, *edition, *random)))
+                results.push(Value::from(run_macro(data, new, *edition, *random)))
             }
         }
     }
@@ -597,12 +609,12 @@ fn run_ops(session: &mut Session, ops: &[Op]) -> Vec<Value> {
 }
 
 /// The HelpOnSessions example macro (`r[m19.new.macro-example]` for the
-/// 1.9 edition; the 1.6 edition has no `new` test).
-fn run_macro(session: &mut Session, edition: MacroEdition, random: u32) -> String {
-    if edition == MacroEdition::V19 && session.new {
+/// 1.9 edition; the 1.6 edition has no `new` test: `r[m16.macro.example]`).
+fn run_macro(data: &mut Record, new: bool, edition: MacroEdition, random: u32) -> String {
+    if edition == MacroEdition::V19 && new {
         return NOT_STORING.to_owned();
     }
-    match session.data.get("test") {
+    match data.get("test") {
         Some(value) => {
             let text = match value {
                 Value::String(s) => s.clone(),
@@ -614,7 +626,7 @@ fn run_macro(session: &mut Session, edition: MacroEdition, random: u32) -> Strin
             }
         }
         None => {
-            session.data.insert("test".to_owned(), Value::from(random));
+            data.insert("test".to_owned(), Value::from(random));
             match edition {
                 MacroEdition::V19 => format!("Set to value {random}"),
                 MacroEdition::V16 => format!("set to value {random}"),
@@ -712,26 +724,72 @@ pub enum SidChoice {
     Seeded(u64),
 }
 
-/// The reference service as a [`Backend`], for the conformance runner.
+impl SidChoice {
+    fn source(self) -> Box<dyn SidSource + Send> {
+        match self {
+            SidChoice::Os => Box::new(OsSids::new()),
+            SidChoice::Seeded(seed) => Box::new(SeededSids::new(seed)),
+        }
+    }
+}
+
+impl SidSource for Box<dyn SidSource + Send> {
+    fn next_sid(&mut self) -> String {
+        (**self).next_sid()
+    }
+}
+
+/// The service of the profile a [`ReferenceBackend`] was last reset to;
+/// each owns the store in turn.
+enum Active<S: Store> {
+    Moin19(SessionService<S>),
+    Moin16(M16SessionService<S>),
+}
+
+impl<S: Store> Active<S> {
+    fn store(&self) -> &S {
+        match self {
+            Active::Moin19(s) => s.store(),
+            Active::Moin16(s) => s.store(),
+        }
+    }
+
+    fn into_store(self) -> S {
+        match self {
+            Active::Moin19(s) => s.store,
+            Active::Moin16(s) => s.into_store(),
+        }
+    }
+}
+
+/// The reference services as a [`Backend`], for the conformance runner:
+/// the moin-1.9 [`SessionService`] or the moin-1.6 [`M16SessionService`]
+/// over one store, as each reset's configuration says.
 ///
 /// ```
 /// use moin_session_spec::{Backend, MemoryStore, Profile, ReferenceBackend};
 /// let backend = ReferenceBackend::new("reference-memory", MemoryStore::new());
 /// assert_eq!(backend.info().name, "reference-memory");
-/// assert_eq!(backend.info().profiles, vec![Profile::Moin19]);
+/// assert_eq!(backend.info().profiles, vec![Profile::Moin16, Profile::Moin19]);
 /// ```
 pub struct ReferenceBackend<S: Store> {
     name: String,
-    service: SessionService<S>,
+    /// Always `Some` between calls; taken only while a reset hands the
+    /// store from one profile's service to the other's.
+    active: Option<Active<S>>,
     sids: SidChoice,
 }
 
 impl<S: Store> fmt::Debug for ReferenceBackend<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReferenceBackend")
-            .field("name", &self.name)
-            .field("service", &self.service)
-            .finish()
+        let mut d = f.debug_struct("ReferenceBackend");
+        d.field("name", &self.name);
+        match &self.active {
+            Some(Active::Moin19(s)) => d.field("service", s),
+            Some(Active::Moin16(s)) => d.field("service", s),
+            None => d.field("service", &"none"),
+        };
+        d.finish()
     }
 }
 
@@ -741,7 +799,8 @@ impl<S: Store> ReferenceBackend<S> {
         ReferenceBackend::with_sids(name, store, SidChoice::Os)
     }
 
-    /// A backend drawing sids as `sids` says.
+    /// A backend drawing sids as `sids` says. Until its first reset it
+    /// runs the default moin-1.9 configuration.
     pub fn with_sids(name: impl Into<String>, store: S, sids: SidChoice) -> Self {
         let config = Config::build(Profile::Moin19, &[ConfigPatch::default()])
             .expect("the default moin-1.9 configuration is valid");
@@ -751,32 +810,56 @@ impl<S: Store> ReferenceBackend<S> {
             .clone();
         ReferenceBackend {
             name: name.into(),
-            service: SessionService::new(store, config, OsSids::new()),
+            active: Some(Active::Moin19(SessionService::new(
+                store,
+                config,
+                OsSids::new(),
+            ))),
             sids,
         }
     }
 
-    /// The service.
-    pub fn service(&self) -> &SessionService<S> {
-        &self.service
+    fn active(&self) -> &Active<S> {
+        self.active
+            .as_ref()
+            .expect("a reset always puts a service back")
+    }
+
+    fn active_mut(&mut self) -> &mut Active<S> {
+        self.active
+            .as_mut()
+            .expect("a reset always puts a service back")
+    }
+
+    /// The moin-1.9 service, when the last reset was to moin-1.9.
+    pub fn service(&self) -> Option<&SessionService<S>> {
+        match self.active() {
+            Active::Moin19(s) => Some(s),
+            Active::Moin16(_) => None,
+        }
+    }
+
+    /// The moin-1.6 service, when the last reset was to moin-1.6.
+    pub fn service16(&self) -> Option<&M16SessionService<S>> {
+        match self.active() {
+            Active::Moin16(s) => Some(s),
+            Active::Moin19(_) => None,
+        }
     }
 
     /// The store.
     pub fn store(&self) -> &S {
-        self.service.store()
+        self.active().store()
     }
-}
-
-fn m19(config: &Config) -> Result<&M19Config, BackendError> {
-    config.as_m19().ok_or_else(|| BackendError::Unsupported {
-        what: format!("profile {}", config.profile()),
-    })
 }
 
 fn backend_error(e: ServiceError) -> BackendError {
     match e {
         ServiceError::ReservedKey { .. } => BackendError::InvalidInput {
             message: e.to_string(),
+        },
+        ServiceError::NotInProfile { what } => BackendError::Unsupported {
+            what: what.to_owned(),
         },
         ServiceError::Store(StoreError::Unsupported { what }) => BackendError::Unsupported {
             what: what.to_owned(),
@@ -792,47 +875,73 @@ impl<S: Store> Backend for ReferenceBackend<S> {
         BackendInfo {
             name: self.name.clone(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            profiles: vec![Profile::Moin19],
+            profiles: vec![Profile::Moin16, Profile::Moin19],
         }
     }
 
     fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
-        let config = m19(config)?.clone();
-        self.service
-            .store()
-            .clear()
-            .map_err(|e| backend_error(e.into()))?;
-        self.service.forget_preferences();
-        self.service.set_config(config);
-        match self.sids {
-            SidChoice::Os => self.service.set_sids(OsSids::new()),
-            SidChoice::Seeded(seed) => self.service.set_sids(SeededSids::new(seed)),
+        let store = self
+            .active
+            .take()
+            .expect("a reset always puts a service back")
+            .into_store();
+        // Preferences are forgotten with the service that held them.
+        let sids = self.sids.source();
+        let next = match config {
+            Config::Moin19(c) => Active::Moin19(SessionService::new(store, c.clone(), sids)),
+            Config::Moin16(c) => Active::Moin16(M16SessionService::new(store, c.clone(), sids)),
+        };
+        let cleared = next.store().clear();
+        self.active = Some(next);
+        cleared.map_err(|e| backend_error(e.into()))
+    }
+
+    fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
+        match (self.active_mut(), config) {
+            (Active::Moin19(s), Config::Moin19(c)) => s.set_config(c.clone()),
+            (Active::Moin16(s), Config::Moin16(c)) => s.set_config(c.clone()),
+            _ => {
+                return Err(BackendError::Unsupported {
+                    what: format!(
+                        "reconfiguring to profile {} without a reset",
+                        config.profile()
+                    ),
+                })
+            }
         }
         Ok(())
     }
 
-    fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
-        self.service.set_config(m19(config)?.clone());
-        Ok(())
-    }
-
     fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
-        self.service.handle(request).map_err(backend_error)
+        match self.active_mut() {
+            Active::Moin19(s) => s.handle(request),
+            Active::Moin16(s) => s.handle(request),
+        }
+        .map_err(backend_error)
     }
 
     fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
-        self.service.cleanup(request).map_err(backend_error)
+        match self.active_mut() {
+            Active::Moin19(s) => s.cleanup(request),
+            Active::Moin16(s) => s.cleanup(request),
+        }
+        .map_err(backend_error)
     }
 
     fn list(&mut self) -> Result<Vec<String>, BackendError> {
-        self.service.list().map_err(backend_error)
+        match self.active() {
+            Active::Moin19(s) => s.list(),
+            Active::Moin16(s) => s.list(),
+        }
+        .map_err(backend_error)
     }
 
     fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
-        self.service
-            .store()
-            .corrupt(sid)
-            .map_err(|e| backend_error(e.into()))
+        match self.active() {
+            Active::Moin19(s) => s.store().corrupt(sid).map_err(ServiceError::from),
+            Active::Moin16(s) => s.corrupt(sid),
+        }
+        .map_err(backend_error)
     }
 }
 

@@ -8,7 +8,8 @@
 //!
 //! # On-disk format
 //!
-//! The record of sid `S` is the file `<dir>/S`, a JSON object:
+//! The record of id `S` (a sid, or a namespaced id such as `anon-6869`:
+//! [`check_id`]) is the file `<dir>/S`, a JSON object:
 //!
 //! ```json
 //! {"format": 1, "data": {"expires": 1700003580, "user.id": "alice", "test": 4711}}
@@ -21,7 +22,7 @@
 //!
 //! | name in the directory | what it is | listed |
 //! | --- | --- | --- |
-//! | 40 lowercase hex characters | a record | yes |
+//! | 40 lowercase hex characters, or `<letters>-<lowercase hex>` ([`check_id`]) | a record | yes |
 //! | `.tmp-<pid>-<n>-<sid>` | a save in progress, or left by a crash | no |
 //! | `.lock` | the lock file of [`Store::delete_if`] | no |
 //! | anything else | foreign; never touched | no |
@@ -36,8 +37,9 @@
 //! whole or absent; at worst a stale temporary file remains, which listing
 //! ignores and [`FileStore::cleanup_stale_temp`] removes.
 //!
-//! Ids are validated (40 lowercase hex) before any path is built, so no
-//! input can name a file outside the directory.
+//! Ids are validated ([`check_id`]: `a`-`z`, `0`-`9` and `-` only, never a
+//! leading `.`) before any path is built, so no input can name a file
+//! outside the directory.
 //!
 //! [`Store::delete_if`] takes an exclusive `flock` on `<dir>/.lock` around
 //! its test and removal; saves take it shared around their rename. So a
@@ -53,7 +55,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::store::{check_sid, Loaded, Record, Store, StoreError};
+use crate::store::{check_id, Loaded, Record, Store, StoreError};
 
 /// The value of the `format` field this store writes and reads.
 pub const FILE_FORMAT: u32 = 1;
@@ -99,7 +101,7 @@ pub struct FileStoreOptions {
     pub durability: Durability,
 }
 
-/// A store keeping one JSON file per sid in a directory (see the module
+/// A store keeping one JSON file per record id in a directory (see the module
 /// documentation for the format).
 ///
 /// ```
@@ -150,9 +152,9 @@ impl FileStore {
         &self.dir
     }
 
-    /// The path of `sid`'s record, after validating `sid`.
+    /// The path of `sid`'s record, after validating `sid` ([`check_id`]).
     fn path_of(&self, sid: &str) -> Result<PathBuf, StoreError> {
-        check_sid(sid)?;
+        check_id(sid)?;
         Ok(self.dir.join(sid))
     }
 
@@ -363,13 +365,13 @@ impl Store for FileStore {
             .entries()?
             .into_iter()
             .map(|(name, _)| name)
-            .filter(|name| crate::sid::is_well_formed(name))
+            .filter(|name| crate::store::is_valid_id(name))
             .collect())
     }
 
     fn clear(&self) -> Result<(), StoreError> {
         for (name, path) in self.entries()? {
-            if crate::sid::is_well_formed(&name) || name.starts_with(TEMP_PREFIX) {
+            if crate::store::is_valid_id(&name) || name.starts_with(TEMP_PREFIX) {
                 remove_if_present(&path, "remove an entry while clearing")?;
             }
         }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
-use crate::store::{check_sid, Loaded, Record, Store, StoreError};
+use crate::store::{check_id, Loaded, Record, Store, StoreError};
 
 /// A store in memory: a map behind a mutex, safe to share between threads.
 ///
@@ -18,7 +18,8 @@ use crate::store::{check_sid, Loaded, Record, Store, StoreError};
 /// store.save(&sid, &Record::from([("k".to_owned(), 1.into())])).unwrap();
 /// assert!(matches!(store.load(&sid).unwrap(), Some(Loaded::Record(r)) if r["k"] == 1));
 /// assert_eq!(store.len(), 1);
-/// // Ids that are not sids are refused before anything is stored.
+/// // Ids that are neither sids nor namespaced ids are refused before
+/// // anything is stored (`store::check_id`).
 /// assert!(store.save("not a sid", &Record::new()).is_err());
 /// ```
 #[derive(Debug, Default)]
@@ -61,18 +62,18 @@ fn loaded(entry: &Option<Record>) -> Loaded {
 
 impl Store for MemoryStore {
     fn load(&self, sid: &str) -> Result<Option<Loaded>, StoreError> {
-        check_sid(sid)?;
+        check_id(sid)?;
         Ok(self.entries().get(sid).map(loaded))
     }
 
     fn save(&self, sid: &str, record: &Record) -> Result<(), StoreError> {
-        check_sid(sid)?;
+        check_id(sid)?;
         self.entries().insert(sid.to_owned(), Some(record.clone()));
         Ok(())
     }
 
     fn delete(&self, sid: &str) -> Result<(), StoreError> {
-        check_sid(sid)?;
+        check_id(sid)?;
         self.entries().remove(sid);
         Ok(())
     }
@@ -82,7 +83,7 @@ impl Store for MemoryStore {
         sid: &str,
         condition: &dyn Fn(&Loaded) -> bool,
     ) -> Result<bool, StoreError> {
-        check_sid(sid)?;
+        check_id(sid)?;
         let mut entries = self.entries();
         let holds = entries
             .get(sid)
@@ -103,7 +104,7 @@ impl Store for MemoryStore {
     }
 
     fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
-        check_sid(sid)?;
+        check_id(sid)?;
         self.entries().insert(sid.to_owned(), None);
         Ok(())
     }

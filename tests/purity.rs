@@ -76,6 +76,7 @@ fn the_scan_covers_every_model_module() {
         "src/store_memory.rs",
         "src/store_file.rs",
         "src/service.rs",
+        "src/service16.rs",
         "src/clock.rs",
         "src/sid_os.rs",
     ];

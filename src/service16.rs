@@ -1,0 +1,1026 @@
+//! The reference session service of the moin-1.6 profile: sessions on the
+//! authentication chain, over the same [`Store`] as the moin-1.9 service.
+//!
+//! Written from `spec/moin-1.6.md` alone (neither model file was read), so
+//! that the model, this service and the hand-written corpus are three
+//! derivations of one text. Implements, by section of the spec:
+//!
+//! - the chain (section 7): `r[m16.chain.order]`, `r[m16.chain.plain-dict]`,
+//!   `r[m16.chain.new-flag]`;
+//! - logging in (section 8): `r[m16.login.credentials]`,
+//!   `r[m16.login.no-moin-login]`, `r[m16.login.issues-cookie]`,
+//!   `r[m16.login.migrates-anon]`, `r[m16.login.anon-name-retired]`,
+//!   `r[m16.login.relogin]`, `r[m16.login.failed-keeps-anon]`,
+//!   `r[m16.login.failed-with-login-cookie]`;
+//! - sessions from the cookie (section 9): every `r[m16.session.*]`;
+//! - the logged-in cookie (section 10): every `r[m16.logincookie.*]`;
+//! - lifetimes (section 11): every `r[m16.lifetime.*]`;
+//! - logging out (section 12): every `r[m16.logout.*]`;
+//! - `moin_anon_session` (section 13): every `r[m16.anon.*]`;
+//! - the cookie (section 14): every `r[m16.cookie.*]`;
+//! - the store and cleanup (section 15): every `r[m16.store.*]` and
+//!   `r[m16.cleanup.*]`, and `r[m16.macro.example]`.
+//!
+//! # What lives where
+//!
+//! Everything a request needs is in the store, under namespaced record ids
+//! ([`check_id`](crate::store::check_id)); nothing is kept in the service
+//! between requests but the configuration and the users' `remember_me`
+//! preferences (in memory, as for moin-1.9).
+//!
+//! | record id | what | listed as a session |
+//! | --- | --- | --- |
+//! | `anon-<hex of the name>` | an anonymous session's data and `expires` | yes, as the anonymous name |
+//! | `login-<r>` | a login's session data and `expires` | yes, as `login:<r>` |
+//! | `key-<id>` | a login: its user, its signing secret, its record `r` | no |
+//! | `lease-<id>` | a login: the latest expiry of any cookie issued for it | no |
+//!
+//! **Anonymous names are keys, never paths** (`r[m16.session.anon-refresh]`).
+//! Any client-sent value without `:` is an anonymous name; its record id is
+//! `anon-` followed by the name's UTF-8 bytes in lowercase hex, so `../x`
+//! is the id `anon-2e2e2f78`, a plain file name. Names longer than
+//! [`MAX_ANON_NAME`] bytes (which a store id cannot hold) are treated like
+//! an absent cookie: `moin_session` ignores them and `moin_anon_session`
+//! replaces them with a fresh name. Fresh names are 40 hexadecimal
+//! characters from the injected [`SidSource`].
+//!
+//! **Listing** (`r[m16.store.list]`) shows session records only: the
+//! anonymous name of each `anon-` record and `login:<r>` for each `login-`
+//! record. The `:` makes a login's listed name differ from every anonymous
+//! name, which never contains one (`r[m16.logincookie.form]`); the login's
+//! id, secret and lease are not sessions and are not listed. Ids of other
+//! forms (a moin-1.9 sid left in a shared directory) are not listed and
+//! never touched.
+//!
+//! # The logged-in cookie
+//!
+//! `<id>:<E>:<tag>`: the login's id (40 hex), the cookie expiry `E` in
+//! whole seconds since 1970, and `tag` = HMAC-SHA256 over `<id>:<E>` (the
+//! bytes as sent) keyed with the login's own 320-bit secret, in lowercase
+//! hex. The secret never leaves the server (`key-<id>`), so:
+//!
+//! - *bound* (`r[m16.logincookie.bound]`): the id names one login, whose
+//!   record holds its user and its session record; the tag ties the value
+//!   to that login's secret;
+//! - *unforgeable* (`r[m16.logincookie.unforgeable]`): changing any
+//!   character changes the id (another secret, or none) or the signed text
+//!   (the tag no longer verifies, checked in constant time); parts of two
+//!   issued values carry one login's id and another's tag; anything that
+//!   does not parse is ignored without touching the store;
+//! - *revocable* (`r[m16.logincookie.revoked]`): logout deletes `key-<id>`;
+//!   every value ever issued for the login then names no secret. Refreshes
+//!   never rewrite `key-<id>` (only the lease), so a refresh racing a
+//!   logout cannot bring the login back;
+//! - *expiring* (`r[m16.logincookie.expiry]`): `E` is signed, and a value
+//!   is ignored when `now > E`.
+//!
+//! The login's session record `login-<r>` is named by a separate random
+//! draw, so neither the cookie nor the listing reveals the other (the
+//! spec's implementer note on record names).
+//!
+//! **Cleanup** removes session records by their `expires`
+//! (`r[m16.cleanup.expired]`, `r[m16.cleanup.all]`) and, in either mode, the
+//! logins whose lease has passed: every cookie of such a login has
+//! `E < now` and is ignored anyway, so removing it is not observable. A
+//! cleanup in mode `all` does not revoke live logins: their cookies keep
+//! working, with an empty session (section 15).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+use time::OffsetDateTime;
+
+use crate::clock::Clock;
+use crate::config::M16Config;
+use crate::exchange::{
+    AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, MacroEdition, Op, Request, Response,
+};
+use crate::lifetime::FOREVER_SECS;
+use crate::service::{first_cookie, run_ops, ServiceError};
+use crate::sid::{OsSids, SidSource};
+use crate::store::{Loaded, Record, Store, StoreError};
+
+/// The one cookie name of the profile (`r[m16.cookie.name]`).
+pub const M16_COOKIE_NAME: &str = "MOIN_SESSION";
+
+/// The longest anonymous name, in bytes, that has a record id
+/// (`anon-` and two hex digits per byte fit in a store id).
+pub const MAX_ANON_NAME: usize = 100;
+
+/// The record key holding a session record's `expires`, whole seconds.
+const EXPIRES: &str = "expires";
+
+/// The chain's method names.
+const MOIN_LOGIN: &str = "moin_login";
+const MOIN_SESSION: &str = "moin_session";
+const MOIN_ANON_SESSION: &str = "moin_anon_session";
+
+/// Namespaces of record ids (see the module documentation).
+const NS_ANON: &str = "anon";
+const NS_LOGIN: &str = "login";
+const NS_KEY: &str = "key";
+const NS_LEASE: &str = "lease";
+
+/// Keys of a login's `key-<id>` record.
+const KEY_USER: &str = "user";
+const KEY_SECRET: &str = "secret";
+const KEY_RECORD: &str = "record";
+
+/// The grace between a cookie's expiry and its record's
+/// (`r[m16.store.expires-grace]`).
+const GRACE_SECS: i64 = 3600;
+
+/// What the deletion cookie's `Expires` lies in the past by, as MoinMoin's.
+const DELETION_PAST_SECS: i64 = 365 * 86_400;
+
+/// A record id of this service, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Key {
+    /// An anonymous session, by its name.
+    Anon(String),
+    /// A login's session record, by its random name (hex).
+    Login(String),
+    /// A login (user, secret, record), by the login's id (hex).
+    Secret(String),
+    /// A login's latest cookie expiry, by the login's id (hex).
+    Lease(String),
+}
+
+impl Key {
+    /// The anonymous session key of `name`, if the name fits a store id.
+    fn anon(name: &str) -> Option<Key> {
+        (!name.is_empty() && name.len() <= MAX_ANON_NAME && !name.contains(':'))
+            .then(|| Key::Anon(name.to_owned()))
+    }
+
+    /// The store id.
+    fn id(&self) -> String {
+        match self {
+            Key::Anon(name) => format!("{NS_ANON}-{}", hex(name.as_bytes())),
+            Key::Login(r) => format!("{NS_LOGIN}-{r}"),
+            Key::Secret(id) => format!("{NS_KEY}-{id}"),
+            Key::Lease(id) => format!("{NS_LEASE}-{id}"),
+        }
+    }
+
+    /// The key of a store id, or `None` for an id this service never makes.
+    fn parse(id: &str) -> Option<Key> {
+        let (ns, body) = id.split_once('-')?;
+        match ns {
+            NS_ANON => {
+                let name = String::from_utf8(unhex(body)?).ok()?;
+                Key::anon(&name)
+            }
+            NS_LOGIN => Some(Key::Login(body.to_owned())),
+            NS_KEY => Some(Key::Secret(body.to_owned())),
+            NS_LEASE => Some(Key::Lease(body.to_owned())),
+            _ => None,
+        }
+    }
+
+    /// The name `list` and cleanup report for a session record
+    /// (`r[m16.store.list]`); `None` for a login's own records.
+    fn listed(&self) -> Option<String> {
+        match self {
+            Key::Anon(name) => Some(name.clone()),
+            Key::Login(r) => Some(format!("{NS_LOGIN}:{r}")),
+            Key::Secret(_) | Key::Lease(_) => None,
+        }
+    }
+
+    /// The session key of a listed name (the inverse of [`Key::listed`]).
+    fn of_listed(name: &str) -> Option<Key> {
+        match name.split_once(':') {
+            Some((NS_LOGIN, r)) if is_hex(r) => Some(Key::Login(r.to_owned())),
+            Some(_) => None,
+            None => Key::anon(name),
+        }
+    }
+}
+
+/// What the request's session cookie is (section 4).
+enum SessionCookie<'h> {
+    /// No session cookie, an empty value (`r[m16.session.no-cookie]`), or
+    /// an anonymous name too long to have a record.
+    Absent,
+    /// An anonymous name.
+    Anon(&'h str),
+    /// A logged-in cookie value (it holds `:`).
+    LoggedIn(&'h str),
+}
+
+impl<'h> SessionCookie<'h> {
+    fn of(header: Option<&'h str>) -> SessionCookie<'h> {
+        match header.and_then(|h| first_cookie(h, M16_COOKIE_NAME)) {
+            Some(v) if v.contains(':') => SessionCookie::LoggedIn(v),
+            Some(v) if Key::anon(v).is_some() => SessionCookie::Anon(v),
+            _ => SessionCookie::Absent,
+        }
+    }
+}
+
+/// A login whose cookie passed every check of section 10.
+struct Honoured {
+    id: String,
+    user: String,
+    record: String,
+}
+
+/// One request's passage through the chain.
+struct Cycle {
+    /// The user the last method returned.
+    user: Option<String>,
+    /// The established session: its record's key and the `expires` it
+    /// gets (`E + 3600`). `None`: the plain dictionary.
+    established: Option<(Key, i64)>,
+    /// `request.session`'s data: the established session's, or the plain
+    /// dictionary's.
+    data: Record,
+    /// An anonymous record to remove once the login that took its data is
+    /// saved (`r[m16.login.anon-name-retired]`).
+    retire: Option<Key>,
+    /// `Set-Cookie` values, in order.
+    set_cookies: Vec<String>,
+}
+
+/// The moin-1.6 session service over a store.
+///
+/// ```
+/// use moin_session_spec::{
+///     AuthAction, Config, ConfigPatch, M16SessionService, MemoryStore, Profile, Request,
+///     sid::SeededSids,
+/// };
+/// let config = Config::build(Profile::Moin16, &[ConfigPatch {
+///     anonymous_cookie_lifetime: Some(Some(1.0)),
+///     auth: Some(vec!["moin_login".into(), "moin_session".into(), "moin_anon_session".into()]),
+///     users: Some(vec!["alice".into()]),
+///     ..ConfigPatch::default()
+/// }]).unwrap();
+/// let mut service = M16SessionService::new(
+///     MemoryStore::new(),
+///     config.as_m16().unwrap().clone(),
+///     SeededSids::new(1),
+/// );
+/// let request = Request {
+///     now: time::macros::datetime!(2009-03-01 12:00:30 UTC),
+///     https: false,
+///     path: "/".into(),
+///     cookie_header: None,
+///     auth: AuthAction::None,
+///     ops: vec![],
+/// };
+/// // A new visitor gets an anonymous name, and no session yet.
+/// let first = service.handle(&request).unwrap();
+/// assert!(first.new);
+/// assert!(first.set_cookies[0].contains("Max-Age=3600"));
+/// assert!(first.set_cookies[0].contains("Expires=Sunday, 01-Mar-09 13:00:30 GMT"));
+/// // A login issues an opaque logged-in cookie holding ':'.
+/// let login = service.handle(&Request {
+///     auth: AuthAction::Login { user: "alice".into(), remember_me: false },
+///     ..request
+/// }).unwrap();
+/// assert_eq!(login.user.as_deref(), Some("alice"));
+/// assert!(login.set_cookies[0].starts_with("MOIN_SESSION="));
+/// assert!(login.set_cookies[0].split(';').next().unwrap().contains(':'));
+/// assert!(login.set_cookies[0].contains("Max-Age=43200"));
+/// ```
+pub struct M16SessionService<S: Store> {
+    store: S,
+    config: M16Config,
+    sids: Box<dyn SidSource + Send>,
+    /// Users' `remember_me` preferences; absent means on.
+    preferences: BTreeMap<String, bool>,
+}
+
+impl<S: Store> fmt::Debug for M16SessionService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("M16SessionService")
+            .field("config", &self.config)
+            .field("preferences", &self.preferences)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Store> M16SessionService<S> {
+    /// A service over `store` with `config`, drawing anonymous names, login
+    /// ids and secrets from `sids`.
+    pub fn new(store: S, config: M16Config, sids: impl SidSource + Send + 'static) -> Self {
+        M16SessionService {
+            store,
+            config,
+            sids: Box::new(sids),
+            preferences: BTreeMap::new(),
+        }
+    }
+
+    /// A service for production: names and secrets from the OS CSPRNG.
+    pub fn with_os_sids(store: S, config: M16Config) -> Self {
+        M16SessionService::new(store, config, OsSids::new())
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Gives the store back.
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &M16Config {
+        &self.config
+    }
+
+    /// Takes a new configuration, keeping the store and the preferences.
+    pub fn set_config(&mut self, config: M16Config) {
+        self.config = config;
+    }
+
+    /// Replaces the source of names and secrets.
+    pub fn set_sids(&mut self, sids: impl SidSource + Send + 'static) {
+        self.sids = Box::new(sids);
+    }
+
+    /// Forgets every user preference.
+    pub fn forget_preferences(&mut self) {
+        self.preferences.clear();
+    }
+
+    /// A user's `remember_me` preference
+    /// (`r[m16.lifetime.remember-me-preference]`): on until a login sets it.
+    pub fn remember_me(&self, user: &str) -> bool {
+        self.preferences.get(user).copied().unwrap_or(true)
+    }
+
+    /// Runs one request cycle with the time of `clock` (read once) in place
+    /// of `request.now`: the production entry point.
+    pub fn handle_now(
+        &mut self,
+        clock: &dyn Clock,
+        request: Request,
+    ) -> Result<Response, ServiceError> {
+        self.handle(&Request {
+            now: clock.now(),
+            ..request
+        })
+    }
+
+    /// Runs one request cycle at `request.now`: the chain, the application
+    /// phase, and the store.
+    pub fn handle(&mut self, request: &Request) -> Result<Response, ServiceError> {
+        check_request(request)?;
+        let cookie = SessionCookie::of(request.cookie_header.as_deref());
+        let mut cycle = Cycle {
+            user: None,
+            established: None,
+            data: Record::new(),
+            retire: None,
+            set_cookies: Vec::new(),
+        };
+        // r[m16.chain.order]: each method once, in list order.
+        for method in self.config.auth.clone() {
+            match method.as_str() {
+                MOIN_LOGIN => self.moin_login(&mut cycle, &request.auth),
+                MOIN_SESSION => self.moin_session(&mut cycle, request, &cookie)?,
+                MOIN_ANON_SESSION => self.moin_anon_session(&mut cycle, request.now),
+                // The configuration rules admit no other name
+                // (r[m16.config.auth-methods]).
+                _ => {}
+            }
+        }
+        // r[m16.chain.new-flag]: decided by the chain, not by the ops.
+        let new = cycle.established.is_none();
+        let results = run_ops(&mut cycle.data, new, &request.ops);
+        self.persist(&cycle)?;
+        // r[m16.cookie.uncacheable].
+        let cache_control = (!cycle.set_cookies.is_empty()).then(|| "private".to_owned());
+        Ok(Response {
+            new,
+            user: cycle.user,
+            set_cookies: cycle.set_cookies,
+            results,
+            cache_control,
+        })
+    }
+
+    /// `moin_login` (`r[m16.login.credentials]`): a login with an enabled
+    /// account's credentials returns that user; anything else passes on
+    /// the user received.
+    fn moin_login(&mut self, cycle: &mut Cycle, auth: &AuthAction) {
+        if let AuthAction::Login { user, remember_me } = auth {
+            if self.config.account_enabled(user) {
+                // r[m16.lifetime.remember-me-preference]: set by each
+                // successful login.
+                self.preferences.insert(user.clone(), *remember_me);
+                cycle.user = Some(user.clone());
+            }
+        }
+    }
+
+    /// `moin_session` (sections 8, 9 and 12).
+    fn moin_session(
+        &mut self,
+        cycle: &mut Cycle,
+        request: &Request,
+        cookie: &SessionCookie<'_>,
+    ) -> Result<(), ServiceError> {
+        let now = request.now;
+        match &request.auth {
+            AuthAction::Login { .. } | AuthAction::FailedLogin { .. } => {
+                // Only a user an earlier method made valid logs in
+                // (r[m16.login.issues-cookie]); moin_login returns one only
+                // after checking the credentials.
+                if let Some(user) = cycle.user.clone() {
+                    return self.new_login(cycle, &user, cookie, now);
+                }
+                match cookie {
+                    // r[m16.login.failed-keeps-anon].
+                    SessionCookie::Anon(name) => self.anon_refresh(cycle, name, now),
+                    // r[m16.login.failed-with-login-cookie]: no fallback
+                    // to the cookie; it is neither refreshed nor deleted.
+                    SessionCookie::LoggedIn(_) | SessionCookie::Absent => Ok(()),
+                }
+            }
+            AuthAction::Logout => match cookie {
+                SessionCookie::LoggedIn(value) => match self.honour(value, now)? {
+                    Some(login) => self.logout(cycle, &login, now),
+                    // r[m16.logout.anonymous]: an ignored cookie.
+                    None => Ok(()),
+                },
+                // r[m16.logout.anonymous]: as without the logout.
+                SessionCookie::Anon(name) => self.anon_refresh(cycle, name, now),
+                SessionCookie::Absent => Ok(()),
+            },
+            AuthAction::None | AuthAction::ChangeUser { .. } => match cookie {
+                // r[m16.session.no-cookie].
+                SessionCookie::Absent => Ok(()),
+                SessionCookie::Anon(name) => self.anon_refresh(cycle, name, now),
+                SessionCookie::LoggedIn(value) => match self.honour(value, now)? {
+                    Some(login) => self.login_refresh(cycle, &login, now),
+                    // r[m16.logincookie.ignored-not-deleted].
+                    None => Ok(()),
+                },
+            },
+        }
+    }
+
+    /// `moin_anon_session` (section 13): a fresh anonymous name when no
+    /// session is established and anonymous sessions are on; nothing is
+    /// established (`r[m16.anon.issue-only]`).
+    fn moin_anon_session(&mut self, cycle: &mut Cycle, now: OffsetDateTime) {
+        let Some(lifetime) = self.anon_lifetime() else {
+            // r[m16.anon.noop-when-disabled].
+            return;
+        };
+        if cycle.established.is_some() {
+            // r[m16.anon.noop-when-established].
+            return;
+        }
+        let name = self.sids.next_sid();
+        cycle
+            .set_cookies
+            .push(self.issue(&name, lifetime, floor(now) + lifetime));
+    }
+
+    /// `r[m16.session.anon-refresh]`, `r[m16.session.anon-disabled]`,
+    /// `r[m16.session.anon-unverified]`: the same name with the anonymous
+    /// lifetime, and its session (the record's data, whatever its
+    /// `expires`).
+    fn anon_refresh(
+        &mut self,
+        cycle: &mut Cycle,
+        name: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), ServiceError> {
+        let Some(lifetime) = self.anon_lifetime() else {
+            return Ok(());
+        };
+        let Some(key) = Key::anon(name) else {
+            return Ok(());
+        };
+        let expiry = floor(now) + lifetime;
+        cycle.data = self.load_data(&key)?;
+        cycle.established = Some((key, expiry + GRACE_SECS));
+        cycle.set_cookies.push(self.issue(name, lifetime, expiry));
+        Ok(())
+    }
+
+    /// A new login for `user` (`r[m16.login.issues-cookie]`), taking the
+    /// data of an anonymous cookie's record (`r[m16.login.migrates-anon]`)
+    /// but never another login's (`r[m16.login.relogin]`).
+    fn new_login(
+        &mut self,
+        cycle: &mut Cycle,
+        user: &str,
+        cookie: &SessionCookie<'_>,
+        now: OffsetDateTime,
+    ) -> Result<(), ServiceError> {
+        let id = self.sids.next_sid();
+        let record = self.sids.next_sid();
+        let secret = format!("{}{}", self.sids.next_sid(), self.sids.next_sid());
+        let lifetime = self.logged_in_lifetime(user);
+        let expiry = floor(now) + lifetime;
+        // The lease first: a login whose lease is missing is never left
+        // behind by a crash between the two saves.
+        self.store
+            .save(&Key::Lease(id.clone()).id(), &lease(expiry))?;
+        let login = Record::from([
+            (KEY_USER.to_owned(), Value::from(user)),
+            (KEY_SECRET.to_owned(), Value::from(secret.as_str())),
+            (KEY_RECORD.to_owned(), Value::from(record.as_str())),
+        ]);
+        self.store.save(&Key::Secret(id.clone()).id(), &login)?;
+        if let SessionCookie::Anon(name) = cookie {
+            if let Some(anon) = Key::anon(name) {
+                // Whatever the anonymous setting: it depends only on the
+                // cookie and the record.
+                cycle.data = self.load_data(&anon)?;
+                cycle.retire = Some(anon);
+            }
+        }
+        cycle.user = Some(user.to_owned());
+        cycle.established = Some((Key::Login(record), expiry + GRACE_SECS));
+        cycle
+            .set_cookies
+            .push(self.issue(&sign(&id, expiry, &secret), lifetime, expiry));
+        Ok(())
+    }
+
+    /// `r[m16.session.login-refresh]`: a new value for the same login, with
+    /// an expiry from this request's now, and the login's session.
+    fn login_refresh(
+        &mut self,
+        cycle: &mut Cycle,
+        login: &Honoured,
+        now: OffsetDateTime,
+    ) -> Result<(), ServiceError> {
+        let Some(secret) = self.secret_of(&login.id)? else {
+            return Ok(());
+        };
+        let lifetime = self.logged_in_lifetime(&login.user);
+        let expiry = floor(now) + lifetime;
+        let lease_id = Key::Lease(login.id.clone()).id();
+        let latest = match self.store.load(&lease_id)? {
+            Some(Loaded::Record(r)) => r.get(EXPIRES).and_then(Value::as_i64),
+            _ => None,
+        };
+        if latest.is_none_or(|latest| latest < expiry) {
+            self.store.save(&lease_id, &lease(expiry))?;
+        }
+        let key = Key::Login(login.record.clone());
+        cycle.data = self.load_data(&key)?;
+        cycle.user = Some(login.user.clone());
+        cycle.established = Some((key, expiry + GRACE_SECS));
+        cycle
+            .set_cookies
+            .push(self.issue(&sign(&login.id, expiry, &secret), lifetime, expiry));
+        Ok(())
+    }
+
+    /// `r[m16.logout.kills]`: the login revoked, its record removed, the
+    /// cookie deleted, no user, no session.
+    fn logout(
+        &mut self,
+        cycle: &mut Cycle,
+        login: &Honoured,
+        now: OffsetDateTime,
+    ) -> Result<(), ServiceError> {
+        // The secret first: from this point on no value of the login is
+        // honoured (r[m16.logincookie.revoked]).
+        self.store.delete(&Key::Secret(login.id.clone()).id())?;
+        self.store.delete(&Key::Lease(login.id.clone()).id())?;
+        self.store.delete(&Key::Login(login.record.clone()).id())?;
+        cycle.user = None;
+        cycle.set_cookies.push(self.deletion(now));
+        Ok(())
+    }
+
+    /// Section 10: the login of a logged-in cookie value, when the value
+    /// passes every check; `None` when it is ignored. Malformed values are
+    /// ignored without touching the store, never an error
+    /// (`r[m16.logincookie.unforgeable]`).
+    fn honour(&self, value: &str, now: OffsetDateTime) -> Result<Option<Honoured>, ServiceError> {
+        let Some((signed, tag)) = value.rsplit_once(':') else {
+            return Ok(None);
+        };
+        let Some((id, expiry)) = signed.split_once(':') else {
+            return Ok(None);
+        };
+        if id.len() != 40 || !is_hex(id) {
+            return Ok(None);
+        }
+        let Some(expiry) = parse_expiry(expiry) else {
+            return Ok(None);
+        };
+        let Some(tag) = unhex(tag) else {
+            return Ok(None);
+        };
+        let Some(login) = self.login_of(id)? else {
+            // Never issued, or revoked (r[m16.logincookie.revoked]).
+            return Ok(None);
+        };
+        let (user, secret, record) = login;
+        if !mac(&secret, signed).verify_slice(&tag).is_ok() {
+            return Ok(None);
+        }
+        // r[m16.logincookie.expiry]: honoured at now = E, not after.
+        if i128::from(expiry) * 1_000_000_000 < now.unix_timestamp_nanos() {
+            return Ok(None);
+        }
+        // r[m16.session.login-account-invalid]: not revoked, only ignored.
+        if !self.config.account_enabled(&user) {
+            return Ok(None);
+        }
+        Ok(Some(Honoured {
+            id: id.to_owned(),
+            user,
+            record,
+        }))
+    }
+
+    /// The user, secret and record of login `id`, if it exists.
+    fn login_of(&self, id: &str) -> Result<Option<(String, String, String)>, ServiceError> {
+        let Some(Loaded::Record(r)) = self.store.load(&Key::Secret(id.to_owned()).id())? else {
+            return Ok(None);
+        };
+        let field = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_owned);
+        Ok(
+            match (field(KEY_USER), field(KEY_SECRET), field(KEY_RECORD)) {
+                (Some(user), Some(secret), Some(record)) if is_hex(&record) => {
+                    Some((user, secret, record))
+                }
+                _ => None,
+            },
+        )
+    }
+
+    fn secret_of(&self, id: &str) -> Result<Option<String>, ServiceError> {
+        Ok(self.login_of(id)?.map(|(_, secret, _)| secret))
+    }
+
+    /// The application data of a session record: empty when there is none
+    /// or it cannot be read.
+    fn load_data(&self, key: &Key) -> Result<Record, ServiceError> {
+        Ok(match self.store.load(&key.id())? {
+            Some(Loaded::Record(mut record)) => {
+                record.remove(EXPIRES);
+                record
+            }
+            None | Some(Loaded::Unreadable) => Record::new(),
+        })
+    }
+
+    /// The end of the request: the established session's record holds its
+    /// data and `expires`, or does not exist when there is no data
+    /// (`r[m16.store.data-only]`, `r[m16.store.write-through]`,
+    /// `r[m16.store.delete-last-key]`, `r[m16.store.expires-grace]`). The
+    /// plain dictionary is never saved (`r[m16.chain.plain-dict]`).
+    fn persist(&self, cycle: &Cycle) -> Result<(), ServiceError> {
+        if let Some((key, expires)) = &cycle.established {
+            if cycle.data.is_empty() {
+                self.store.delete(&key.id())?;
+            } else {
+                let mut record = cycle.data.clone();
+                record.insert(EXPIRES.to_owned(), Value::from(*expires));
+                self.store.save(&key.id(), &record)?;
+            }
+        }
+        // After the login's record is saved: the data is never in neither.
+        if let Some(anon) = &cycle.retire {
+            self.store.delete(&anon.id())?;
+        }
+        Ok(())
+    }
+
+    /// The anonymous lifetime in seconds (`r[m16.lifetime.anon-seconds]`),
+    /// or `None` when anonymous sessions are off
+    /// (`r[m16.config.anon-lifetime]`).
+    fn anon_lifetime(&self) -> Option<i64> {
+        self.config
+            .anonymous_cookie_lifetime
+            .map(|hours| (hours * 3600.0).trunc() as i64)
+    }
+
+    /// The logged-in lifetime of `user` (section 11).
+    fn logged_in_lifetime(&self, user: &str) -> i64 {
+        logged_in_secs(self.config.cookie_lifetime, self.remember_me(user))
+    }
+
+    /// An issued session cookie (`r[m16.cookie.max-age-expires]` and the
+    /// attributes of section 14).
+    fn issue(&self, value: &str, lifetime: i64, expiry: i64) -> String {
+        let mut out = format!(
+            "{M16_COOKIE_NAME}={value}; Max-Age={lifetime}; Expires={}",
+            cookie_date(expiry)
+        );
+        self.attributes(&mut out);
+        out
+    }
+
+    /// `r[m16.cookie.delete-form]`.
+    fn deletion(&self, now: OffsetDateTime) -> String {
+        let mut out = format!(
+            "{M16_COOKIE_NAME}=; Max-Age=0; Expires={}",
+            cookie_date(floor(now) - DELETION_PAST_SECS)
+        );
+        self.attributes(&mut out);
+        out
+    }
+
+    /// `r[m16.cookie.path]`, `r[m16.cookie.domain]`, and neither `Secure`
+    /// nor `HttpOnly` (`r[m16.cookie.no-secure-httponly]`).
+    fn attributes(&self, out: &mut String) {
+        out.push_str("; Path=");
+        out.push_str(self.config.effective_path());
+        if let Some(domain) = self
+            .config
+            .cookie_domain
+            .as_deref()
+            .filter(|d| !d.is_empty())
+        {
+            out.push_str("; Domain=");
+            out.push_str(domain);
+        }
+    }
+
+    /// Runs a cleanup (section 15): the names of the session records it
+    /// removed. Each record is tested and removed in one step
+    /// ([`Store::delete_if`]). Expired logins go too, unreported.
+    pub fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, ServiceError> {
+        if request.user.is_some() {
+            return Err(ServiceError::NotInProfile {
+                what: "a cleanup of one user's sessions (moin-1.6 has none)",
+            });
+        }
+        let now = request.now;
+        let mut removed = Vec::new();
+        for id in self.store.list()? {
+            let Some(key) = Key::parse(&id) else {
+                continue;
+            };
+            match &key {
+                Key::Anon(_) | Key::Login(_) => {
+                    let remove = |loaded: &Loaded| match request.mode {
+                        // r[m16.cleanup.all].
+                        CleanupMode::All => true,
+                        // r[m16.cleanup.expired], r[m16.cleanup.grace].
+                        CleanupMode::Expired => expired(loaded, now),
+                    };
+                    if self.store.delete_if(&id, &remove)? {
+                        removed.extend(key.listed());
+                    }
+                }
+                Key::Lease(login) => {
+                    if self.store.delete_if(&id, &|l| expired(l, now))? {
+                        self.store.delete(&Key::Secret(login.clone()).id())?;
+                    }
+                }
+                Key::Secret(_) => {}
+            }
+        }
+        Ok(CleanupOutcome { removed })
+    }
+
+    /// A cleanup at the time of `clock`: the production entry point.
+    pub fn cleanup_now(
+        &mut self,
+        clock: &dyn Clock,
+        mode: CleanupMode,
+    ) -> Result<CleanupOutcome, ServiceError> {
+        self.cleanup(&CleanupRequest {
+            now: clock.now(),
+            mode,
+            user: None,
+        })
+    }
+
+    /// The names of every stored session record (`r[m16.store.list]`):
+    /// anonymous names, and `login:<r>` for logins' records.
+    pub fn list(&self) -> Result<Vec<String>, ServiceError> {
+        Ok(self
+            .store
+            .list()?
+            .iter()
+            .filter_map(|id| Key::parse(id)?.listed())
+            .collect())
+    }
+
+    /// Makes the record listed as `name` unreadable.
+    pub fn corrupt(&self, name: &str) -> Result<(), ServiceError> {
+        let key = Key::of_listed(name).ok_or_else(|| {
+            ServiceError::Store(StoreError::InvalidId {
+                id: name.to_owned(),
+                rule: "a moin-1.6 session record is listed as an anonymous name or login:<hex>",
+            })
+        })?;
+        Ok(self.store.corrupt(&key.id())?)
+    }
+}
+
+/// The checks of a request before anything runs: no reserved key, nothing
+/// of the other profile.
+fn check_request(request: &Request) -> Result<(), ServiceError> {
+    for op in &request.ops {
+        match op {
+            Op::Set { key, .. } | Op::Get { key } | Op::Delete { key } if key == EXPIRES => {
+                return Err(ServiceError::ReservedKey {
+                    key: key.clone(),
+                    rule: "m16.store.expires-grace",
+                });
+            }
+            Op::Macro {
+                edition: MacroEdition::V19,
+                ..
+            } => {
+                return Err(ServiceError::NotInProfile {
+                    what: "the 1.9 edition of the example macro (moin-1.6 has no is_new)",
+                })
+            }
+            _ => {}
+        }
+    }
+    if let AuthAction::ChangeUser { .. } = request.auth {
+        return Err(ServiceError::NotInProfile {
+            what: "change user (moin-1.6 leaves setuid out of scope)",
+        });
+    }
+    Ok(())
+}
+
+/// The logged-in lifetime `L` (`r[m16.lifetime.fraction-dropped]`,
+/// `r[m16.lifetime.zero-forever]`, `r[m16.lifetime.positive]`,
+/// `r[m16.lifetime.positive-remember-me]`, `r[m16.lifetime.negative]`).
+fn logged_in_secs(cookie_lifetime: f64, remember_me: bool) -> i64 {
+    // |cookie_lifetime| <= 876000 (r[m16.config.lifetime-finite]).
+    let s = (cookie_lifetime.trunc() as i64) * 3600;
+    match s {
+        0 => FOREVER_SECS,
+        s if s > 0 && remember_me => FOREVER_SECS,
+        s => s.abs(),
+    }
+}
+
+/// A lease record: the latest cookie expiry of a login.
+fn lease(expiry: i64) -> Record {
+    Record::from([(EXPIRES.to_owned(), Value::from(expiry))])
+}
+
+/// Whether a cleanup in mode `expired` removes an entry: `expires < now`;
+/// an entry whose `expires` cannot be read has none left to keep it.
+fn expired(loaded: &Loaded, now: OffsetDateTime) -> bool {
+    match loaded {
+        Loaded::Record(record) => match record.get(EXPIRES).and_then(Value::as_i64) {
+            Some(secs) => i128::from(secs) * 1_000_000_000 < now.unix_timestamp_nanos(),
+            None => true,
+        },
+        Loaded::Unreadable => true,
+    }
+}
+
+/// `floor(now)`, in seconds since 1970.
+fn floor(now: OffsetDateTime) -> i64 {
+    now.unix_timestamp()
+}
+
+/// The signed part's expiry: a plain decimal, as this service writes it.
+fn parse_expiry(text: &str) -> Option<i64> {
+    if text.is_empty() || text.len() > 18 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// A logged-in cookie value: `<id>:<E>:<HMAC-SHA256(secret, "<id>:<E>")>`.
+fn sign(id: &str, expiry: i64, secret: &str) -> String {
+    let signed = format!("{id}:{expiry}");
+    let tag = mac(secret, &signed).finalize().into_bytes();
+    format!("{signed}:{}", hex(&tag))
+}
+
+fn mac(secret: &str, signed: &str) -> Hmac<Sha256> {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
+    mac.update(signed.as_bytes());
+    mac
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn is_hex(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Lowercase hex to bytes; `None` for anything else.
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 || !is_hex(text) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
+}
+
+/// An `Expires` date in MoinMoin 1.6's RFC 850 form,
+/// `Monday, 02-Mar-09 00:00:30 GMT`, with a four-digit year outside 1970 to
+/// 2069, where a two-digit one would be read as another century
+/// (`r[m16.cookie.max-age-expires]`).
+fn cookie_date(secs: i64) -> String {
+    let at = OffsetDateTime::from_unix_timestamp(secs)
+        .expect("cookie instants are within 100 years of now (r[m16.config.lifetime-finite])");
+    let two_digits = (1970..=2069).contains(&at.year());
+    let result = if two_digits {
+        at.format(time::macros::format_description!(
+            "[weekday], [day]-[month repr:short]-[year repr:last_two] [hour]:[minute]:[second] GMT"
+        ))
+    } else {
+        at.format(time::macros::format_description!(
+            "[weekday], [day]-[month repr:short]-[year] [hour]:[minute]:[second] GMT"
+        ))
+    };
+    result.expect("an RFC 850 date can be written for any date of a four-digit year")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_rfc_850() {
+        // 2009-03-02T00:00:30Z, the spec's example.
+        assert_eq!(cookie_date(1_235_952_030), "Monday, 02-Mar-09 00:00:30 GMT");
+        assert_eq!(cookie_date(0), "Thursday, 01-Jan-70 00:00:00 GMT");
+        // 2070-01-01: a two-digit 70 would read as 1970.
+        assert_eq!(
+            cookie_date(3_155_760_000),
+            "Wednesday, 01-Jan-2070 00:00:00 GMT"
+        );
+    }
+
+    #[test]
+    fn lifetimes_follow_the_table_of_section_11() {
+        for (hours, off, on) in [
+            (0.0, FOREVER_SECS, FOREVER_SECS),
+            (0.5, FOREVER_SECS, FOREVER_SECS),
+            (-0.5, FOREVER_SECS, FOREVER_SECS),
+            (1.9, 3600, FOREVER_SECS),
+            (12.0, 43_200, FOREVER_SECS),
+            (-2.0, 7200, 7200),
+        ] {
+            assert_eq!(logged_in_secs(hours, false), off, "{hours}");
+            assert_eq!(logged_in_secs(hours, true), on, "{hours}");
+        }
+        assert_eq!((4.35f64 * 3600.0).trunc() as i64, 15_659);
+    }
+
+    #[test]
+    fn anonymous_names_are_keys_never_paths() {
+        for name in ["../sessions/x", "/etc/passwd", "x", "visitor1", "é"] {
+            let key = Key::anon(name).unwrap();
+            let id = key.id();
+            assert!(crate::store::is_valid_id(&id), "{id}");
+            assert_eq!(Key::parse(&id), Some(key.clone()));
+            assert_eq!(key.listed().as_deref(), Some(name));
+            assert_eq!(Key::of_listed(name), Some(key));
+        }
+        assert_eq!(Key::anon(""), None);
+        assert_eq!(Key::anon("a:b"), None);
+        assert_eq!(Key::anon(&"x".repeat(MAX_ANON_NAME + 1)), None);
+        assert!(crate::store::is_valid_id(
+            &Key::anon(&"\u{7f}".repeat(MAX_ANON_NAME)).unwrap().id()
+        ));
+        let login = Key::Login("ab".repeat(20));
+        assert_eq!(login.listed(), Some(format!("login:{}", "ab".repeat(20))));
+        assert_eq!(Key::of_listed(&login.listed().unwrap()), Some(login));
+        assert_eq!(Key::Secret("ab".into()).listed(), None);
+        assert_eq!(Key::Lease("ab".into()).listed(), None);
+        assert_eq!(Key::parse(&"a".repeat(40)), None);
+    }
+
+    #[test]
+    fn signed_values_verify_and_nothing_else_does() {
+        let id = "0123456789abcdef0123456789abcdef01234567";
+        let value = sign(id, 1_235_952_030, "secret");
+        let (signed, tag) = value.rsplit_once(':').unwrap();
+        assert!(mac("secret", signed)
+            .verify_slice(&unhex(tag).unwrap())
+            .is_ok());
+        assert!(mac("other", signed)
+            .verify_slice(&unhex(tag).unwrap())
+            .is_err());
+        assert_eq!(parse_expiry("+5"), None);
+        assert_eq!(parse_expiry("99999999999"), Some(99_999_999_999));
+        assert_eq!(unhex("0g"), None);
+        assert_eq!(unhex("abc"), None);
+    }
+}
