@@ -5,16 +5,25 @@
 //! The number of traces per store is `MOIN_DIFF_CASES` (default 2000).
 //! Failing traces are persisted under `proptest-regressions/` and replayed
 //! first on every run.
+//!
+//! moin-1.6 is compared through the random traces of `check --random`
+//! (`moin_session_conformance::random`): each trace is materialised by the
+//! model into a case and run against the reference service over each store;
+//! a divergence is shrunk and reported as a minimal case. The number of
+//! traces per store is `MOIN_DIFF16_CASES` (default 2000).
 
 use std::cell::RefCell;
 use std::path::PathBuf;
 
+use moin_session_conformance::random::{materialize, random_skeleton, shrink, Rng};
+use moin_session_conformance::runner::{run_case, Verdict};
 use moin_session_conformance::trace::{
     run_differential, CookiePick, HeaderPick, RequestStep, Trace, TraceStep,
 };
 use moin_session_spec::{
     AuthAction, Backend, CleanupMode, ConfigPatch, Durability, FileStore, FileStoreOptions,
-    LifetimeSetting, MacroEdition, MemoryStore, Model, Op, ReferenceBackend, SidChoice, SitePatch,
+    LifetimeSetting, MacroEdition, MemoryStore, Model, Op, Profile, ReferenceBackend, SidChoice,
+    SitePatch,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, TestRunner};
@@ -290,5 +299,72 @@ fn reference_file_agrees_with_the_model() {
     let mut backend =
         ReferenceBackend::with_sids("reference-file", store, SidChoice::Seeded(0x5eed));
     check_against(&mut backend, "proptest-regressions/differential-file.txt");
+    std::fs::remove_dir_all(&dir).expect("the temporary directory can be removed");
+}
+
+fn cases16() -> usize {
+    std::env::var("MOIN_DIFF16_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000)
+}
+
+/// Runs random moin-1.6 traces against `backend`: each skeleton is
+/// materialised by the model into a case (expectations from the model) and
+/// must pass; the first failure is shrunk and shown as a minimal case.
+fn check16_against(backend: &mut dyn Backend, seed: u64) {
+    let mut rng = Rng::new(seed);
+    let mut ran = 0;
+    for n in 0..cases16() {
+        let skeleton = random_skeleton(Profile::Moin16, &mut rng);
+        let Ok(case) = materialize(&skeleton, "m16.random.differential") else {
+            continue;
+        };
+        ran += 1;
+        let result = run_case(backend, &case);
+        if result.verdict != Verdict::Pass {
+            let (small, result) = shrink(backend, skeleton, result);
+            let case = materialize(&small, "m16.random.differential")
+                .expect("a shrunk trace of a representable one is representable");
+            panic!(
+                "moin-1.6 trace {n} of seed {seed:#x} diverges from the model; minimised:\n{}\nverdict: {:?}",
+                serde_json::to_string_pretty(&case.case).expect("a case serialises"),
+                result.verdict
+            );
+        }
+    }
+    // Nearly every skeleton can be written as a case; a generator change
+    // that made most of them unrepresentable would test nothing.
+    assert!(
+        ran * 10 >= cases16() * 9,
+        "only {ran} of {} traces were representable",
+        cases16()
+    );
+}
+
+#[test]
+fn moin16_reference_memory_agrees_with_the_model() {
+    let mut backend = ReferenceBackend::with_sids(
+        "reference-memory",
+        MemoryStore::new(),
+        SidChoice::Seeded(0x5eed),
+    );
+    check16_against(&mut backend, 0x16);
+}
+
+#[test]
+fn moin16_reference_file_agrees_with_the_model() {
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("moin-differential16-file-{}", std::process::id()));
+    let store = FileStore::open_with(
+        &dir,
+        FileStoreOptions {
+            durability: Durability::None,
+        },
+    )
+    .expect("a temporary directory can be made");
+    let mut backend =
+        ReferenceBackend::with_sids("reference-file", store, SidChoice::Seeded(0x5eed));
+    check16_against(&mut backend, 0x1616);
     std::fs::remove_dir_all(&dir).expect("the temporary directory can be removed");
 }
