@@ -226,6 +226,7 @@ impl<'h> SessionCookie<'h> {
 struct Honoured {
     id: String,
     user: String,
+    secret: String,
     record: String,
 }
 
@@ -236,6 +237,9 @@ struct Cycle {
     /// The established session: its record's key and the `expires` it
     /// gets (`E + 3600`). `None`: the plain dictionary.
     established: Option<(Key, i64)>,
+    /// Whether the established session's record had an entry when it was
+    /// loaded (so that an empty session must remove it).
+    had_entry: bool,
     /// `request.session`'s data: the established session's, or the plain
     /// dictionary's.
     data: Record,
@@ -378,6 +382,7 @@ impl<S: Store> M16SessionService<S> {
         let mut cycle = Cycle {
             user: None,
             established: None,
+            had_entry: false,
             data: Record::new(),
             retire: None,
             set_cookies: Vec::new(),
@@ -504,8 +509,7 @@ impl<S: Store> M16SessionService<S> {
             return Ok(());
         };
         let expiry = floor(now) + lifetime;
-        cycle.data = self.load_data(&key)?;
-        cycle.established = Some((key, expiry + GRACE_SECS));
+        self.establish(cycle, key, expiry)?;
         cycle.set_cookies.push(self.issue(name, lifetime, expiry));
         Ok(())
     }
@@ -539,12 +543,13 @@ impl<S: Store> M16SessionService<S> {
             if let Some(anon) = Key::anon(name) {
                 // Whatever the anonymous setting: it depends only on the
                 // cookie and the record.
-                cycle.data = self.load_data(&anon)?;
+                (cycle.data, _) = self.load_data(&anon)?;
                 cycle.retire = Some(anon);
             }
         }
         cycle.user = Some(user.to_owned());
         cycle.established = Some((Key::Login(record), expiry + GRACE_SECS));
+        cycle.had_entry = false;
         cycle
             .set_cookies
             .push(self.issue(&sign(&id, expiry, &secret), lifetime, expiry));
@@ -559,9 +564,6 @@ impl<S: Store> M16SessionService<S> {
         login: &Honoured,
         now: OffsetDateTime,
     ) -> Result<(), ServiceError> {
-        let Some(secret) = self.secret_of(&login.id)? else {
-            return Ok(());
-        };
         let lifetime = self.logged_in_lifetime(&login.user);
         let expiry = floor(now) + lifetime;
         let lease_id = Key::Lease(login.id.clone()).id();
@@ -572,13 +574,10 @@ impl<S: Store> M16SessionService<S> {
         if latest.is_none_or(|latest| latest < expiry) {
             self.store.save(&lease_id, &lease(expiry))?;
         }
-        let key = Key::Login(login.record.clone());
-        cycle.data = self.load_data(&key)?;
+        self.establish(cycle, Key::Login(login.record.clone()), expiry)?;
         cycle.user = Some(login.user.clone());
-        cycle.established = Some((key, expiry + GRACE_SECS));
-        cycle
-            .set_cookies
-            .push(self.issue(&sign(&login.id, expiry, &secret), lifetime, expiry));
+        let value = sign(&login.id, expiry, &login.secret);
+        cycle.set_cookies.push(self.issue(&value, lifetime, expiry));
         Ok(())
     }
 
@@ -625,7 +624,7 @@ impl<S: Store> M16SessionService<S> {
             return Ok(None);
         };
         let (user, secret, record) = login;
-        if !mac(&secret, signed).verify_slice(&tag).is_ok() {
+        if mac(&secret, signed).verify_slice(&tag).is_err() {
             return Ok(None);
         }
         // r[m16.logincookie.expiry]: honoured at now = E, not after.
@@ -639,6 +638,7 @@ impl<S: Store> M16SessionService<S> {
         Ok(Some(Honoured {
             id: id.to_owned(),
             user,
+            secret,
             record,
         }))
     }
@@ -659,19 +659,24 @@ impl<S: Store> M16SessionService<S> {
         )
     }
 
-    fn secret_of(&self, id: &str) -> Result<Option<String>, ServiceError> {
-        Ok(self.login_of(id)?.map(|(_, secret, _)| secret))
+    /// Establishes the session of record `key` for a cookie expiring at
+    /// `expiry`: its data becomes `request.session`'s.
+    fn establish(&self, cycle: &mut Cycle, key: Key, expiry: i64) -> Result<(), ServiceError> {
+        (cycle.data, cycle.had_entry) = self.load_data(&key)?;
+        cycle.established = Some((key, expiry + GRACE_SECS));
+        Ok(())
     }
 
-    /// The application data of a session record: empty when there is none
-    /// or it cannot be read.
-    fn load_data(&self, key: &Key) -> Result<Record, ServiceError> {
+    /// The application data of a session record (empty when there is none
+    /// or it cannot be read), and whether there is an entry at all.
+    fn load_data(&self, key: &Key) -> Result<(Record, bool), ServiceError> {
         Ok(match self.store.load(&key.id())? {
             Some(Loaded::Record(mut record)) => {
                 record.remove(EXPIRES);
-                record
+                (record, true)
             }
-            None | Some(Loaded::Unreadable) => Record::new(),
+            Some(Loaded::Unreadable) => (Record::new(), true),
+            None => (Record::new(), false),
         })
     }
 
@@ -683,7 +688,11 @@ impl<S: Store> M16SessionService<S> {
     fn persist(&self, cycle: &Cycle) -> Result<(), ServiceError> {
         if let Some((key, expires)) = &cycle.established {
             if cycle.data.is_empty() {
-                self.store.delete(&key.id())?;
+                // Only an entry that was there: a request that wrote
+                // nothing never removes a record another request created.
+                if cycle.had_entry {
+                    self.store.delete(&key.id())?;
+                }
             } else {
                 let mut record = cycle.data.clone();
                 record.insert(EXPIRES.to_owned(), Value::from(*expires));
@@ -1022,5 +1031,162 @@ mod tests {
         assert_eq!(parse_expiry("99999999999"), Some(99_999_999_999));
         assert_eq!(unhex("0g"), None);
         assert_eq!(unhex("abc"), None);
+    }
+
+    use crate::config::{Config, ConfigPatch};
+    use crate::exchange::Response;
+    use crate::profile::Profile;
+    use crate::sid::SeededSids;
+    use crate::{FileStore, MemoryStore};
+    use time::macros::datetime;
+
+    fn service<S: Store>(store: S) -> M16SessionService<S> {
+        let config = Config::build(
+            Profile::Moin16,
+            &[ConfigPatch {
+                anonymous_cookie_lifetime: Some(Some(1.0)),
+                auth: Some(vec![
+                    MOIN_LOGIN.into(),
+                    MOIN_SESSION.into(),
+                    MOIN_ANON_SESSION.into(),
+                ]),
+                users: Some(vec!["alice".into(), "bob".into()]),
+                ..ConfigPatch::default()
+            }],
+        )
+        .unwrap();
+        M16SessionService::new(store, config.as_m16().unwrap().clone(), SeededSids::new(9))
+    }
+
+    fn request(cookie: Option<&str>, auth: AuthAction, ops: Vec<Op>) -> Request {
+        Request {
+            now: datetime!(2009-03-01 12:00:30 UTC),
+            https: false,
+            path: "/".into(),
+            cookie_header: cookie.map(|v| format!("{M16_COOKIE_NAME}={v}")),
+            auth,
+            ops,
+        }
+    }
+
+    fn value(r: &Response) -> String {
+        let first = r.set_cookies.last().unwrap().split(';').next().unwrap();
+        first.split_once('=').unwrap().1.to_owned()
+    }
+
+    fn set(k: &str) -> Vec<Op> {
+        vec![Op::Set {
+            key: k.into(),
+            value: 1.into(),
+        }]
+    }
+
+    fn login(user: &str) -> AuthAction {
+        AuthAction::Login {
+            user: user.into(),
+            remember_me: false,
+        }
+    }
+
+    #[test]
+    fn a_made_up_name_is_a_key_inside_the_store_directory() {
+        let dir = std::env::temp_dir().join(format!("moin-service16-paths-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut s = service(FileStore::open(dir.join("store")).unwrap());
+        for name in ["../escape", "../../etc/passwd", "/tmp/x", "a/b"] {
+            let r = s
+                .handle(&request(Some(name), AuthAction::None, set("k")))
+                .unwrap();
+            assert!(!r.new);
+            assert_eq!(value(&r), name);
+        }
+        let mut listed = s.list().unwrap();
+        listed.sort();
+        assert_eq!(listed, ["../../etc/passwd", "../escape", "/tmp/x", "a/b"]);
+        // Nothing but the store directory was created, and in it only
+        // namespaced record files (and the lock).
+        let outside: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(outside.len(), 1);
+        for entry in std::fs::read_dir(dir.join("store")).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            assert!(name.starts_with("anon-") || name == ".lock", "{name}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn logins_are_listed_only_as_session_records() {
+        let mut s = service(MemoryStore::new());
+        let r = s.handle(&request(None, login("alice"), vec![])).unwrap();
+        assert_eq!(r.user.as_deref(), Some("alice"));
+        // The login exists (key and lease), but no session record yet.
+        assert_eq!(s.store().len(), 2);
+        assert!(s.list().unwrap().is_empty());
+        let l1 = value(&r);
+        let r = s
+            .handle(&request(Some(&l1), AuthAction::None, set("k")))
+            .unwrap();
+        assert_eq!(r.user.as_deref(), Some("alice"));
+        let listed = s.list().unwrap();
+        assert_eq!(listed.len(), 1);
+        assert!(listed[0].starts_with("login:"), "{listed:?}");
+        // A cleanup of everything removes the session, not the login.
+        let all = CleanupRequest {
+            now: datetime!(2009-03-01 12:00:30 UTC),
+            mode: CleanupMode::All,
+            user: None,
+        };
+        assert_eq!(s.cleanup(&all).unwrap().removed, listed);
+        let r = s
+            .handle(&request(Some(&l1), AuthAction::None, vec![]))
+            .unwrap();
+        assert_eq!(r.user.as_deref(), Some("alice"));
+        assert!(!r.new);
+    }
+
+    #[test]
+    fn values_of_two_logins_cannot_be_assembled_and_logout_revokes_every_value() {
+        let mut s = service(MemoryStore::new());
+        let a = value(&s.handle(&request(None, login("alice"), vec![])).unwrap());
+        let b = value(&s.handle(&request(None, login("bob"), vec![])).unwrap());
+        let (a_signed, _) = a.rsplit_once(':').unwrap();
+        let (_, b_tag) = b.rsplit_once(':').unwrap();
+        for forged in [
+            format!("{a_signed}:{b_tag}"),
+            a.replacen(':', ":9", 1),
+            format!("{a}0"),
+            a.to_uppercase(),
+            "a:b".to_owned(),
+            ":".to_owned(),
+        ] {
+            let r = s
+                .handle(&request(Some(&forged), AuthAction::None, vec![]))
+                .unwrap();
+            assert_eq!(r.user, None, "{forged}");
+            assert!(r.new, "{forged}");
+        }
+        // A refresh a minute later gives a new value; logout with it
+        // revokes the old one too.
+        let later = Request {
+            now: datetime!(2009-03-01 12:01:30 UTC),
+            ..request(Some(&a), AuthAction::None, vec![])
+        };
+        let a2 = value(&s.handle(&later).unwrap());
+        assert_ne!(a, a2);
+        let out = s
+            .handle(&request(Some(&a2), AuthAction::Logout, vec![]))
+            .unwrap();
+        assert_eq!(out.user, None);
+        for old in [&a, &a2] {
+            let r = s
+                .handle(&request(Some(old), AuthAction::None, vec![]))
+                .unwrap();
+            assert_eq!(r.user, None);
+        }
+        // bob's login is untouched.
+        let r = s
+            .handle(&request(Some(&b), AuthAction::None, vec![]))
+            .unwrap();
+        assert_eq!(r.user.as_deref(), Some("bob"));
     }
 }
