@@ -40,6 +40,6 @@ pub use exchange::{
 pub use model::{Model, MODEL_SID_SEED};
 pub use profile::{Profile, UnknownProfile};
 pub use service::{ReferenceBackend, ServiceError, SessionService, SidChoice};
-pub use service16::{M16SessionService, MAX_ANON_NAME, M16_COOKIE_NAME};
+pub use service16::{M16SessionService, M16_COOKIE_NAME, MAX_ANON_NAME};
 pub use store_file::{Durability, FileStore, FileStoreOptions, FILE_FORMAT, TEMP_PREFIX};
 pub use store_memory::MemoryStore;
