@@ -102,7 +102,7 @@ pub enum AbstractStep {
     /// List the store.
     List,
     /// Change the configuration.
-    Reconfigure(ConfigPatch),
+    Reconfigure(Box<ConfigPatch>),
     /// Make the last issued sid's record unreadable.
     Corrupt,
 }
@@ -209,7 +209,7 @@ fn random_step(profile: Profile, rng: &mut Rng) -> AbstractStep {
         } else {
             patch
         };
-        return AbstractStep::Reconfigure(patch);
+        return AbstractStep::Reconfigure(Box::new(patch));
     }
     if roll < 34 && profile == Profile::Moin19 {
         return AbstractStep::Corrupt;
@@ -360,14 +360,14 @@ pub fn materialize(skeleton: &Skeleton, id: &str) -> Result<LoadedCase, Unrepres
             }
             AbstractStep::Reconfigure(p) => {
                 let mut candidate = patches.clone();
-                candidate.push(p.clone());
+                candidate.push((**p).clone());
                 let Ok(c) = Config::build(skeleton.profile, &candidate) else {
                     continue;
                 };
                 patches = candidate;
                 config = c;
                 model.reconfigure(&config).map_err(|e| bad(&e))?;
-                Action::Reconfigure(p.clone())
+                Action::Reconfigure((**p).clone())
             }
             AbstractStep::Corrupt => {
                 let Some((real, form)) = &last else { continue };
