@@ -64,6 +64,14 @@ pub trait Backend {
     /// Lists the ids of every stored session record, in any order.
     fn list(&mut self) -> Result<Vec<String>, BackendError>;
 
+    /// Whether this backend's configurations come through this library's
+    /// loader ([`Config::build`]), so that cases about rejected
+    /// configurations judge it. True for Rust backends; an adapter receives
+    /// only validated configurations, and those cases are skipped for it.
+    fn loads_configuration(&self) -> bool {
+        true
+    }
+
     /// Makes the stored record of `sid` unreadable (as a truncated or
     /// garbled file would be). Backends that cannot do this say
     /// [`BackendError::Unsupported`], and cases that need it are skipped.
@@ -130,5 +138,8 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
     }
     fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
         (**self).corrupt(sid)
+    }
+    fn loads_configuration(&self) -> bool {
+        (**self).loads_configuration()
     }
 }

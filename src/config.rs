@@ -33,8 +33,13 @@ pub const MAX_LIFETIME_HOURS: f64 = 876_000.0;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigPatch {
-    /// moin-1.9: `(anonymous, logged-in)` hours, or a legacy scalar.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `(anonymous, logged-in)` hours or a legacy scalar (moin-1.9); one
+    /// number (moin-1.6). `null` is refused when the patch is read.
+    #[serde(
+        default,
+        deserialize_with = "lifetime_not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cookie_lifetime: Option<LifetimeSetting>,
     /// moin-1.9: the pre-1.9 anonymous lifetime, read only with a legacy scalar.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -102,6 +107,21 @@ where
     T: Deserialize<'de>,
 {
     Option::<T>::deserialize(d).map(Some)
+}
+
+/// `cookie_lifetime` may be absent, but not `null`
+/// (`r[m19.config.legacy-scalar]`, `r[m16.config.lifetime-scalar]`).
+fn lifetime_not_null<'de, D>(d: D) -> Result<Option<LifetimeSetting>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error;
+    match Option::<LifetimeSetting>::deserialize(d)? {
+        Some(v) => Ok(Some(v)),
+        None => Err(D::Error::custom(
+            "`cookie_lifetime` must be a number or a sequence of numbers, not null",
+        )),
+    }
 }
 
 /// Where the wiki is mounted, as a patch.
@@ -319,7 +339,7 @@ fn build_m19(patches: &[ConfigPatch]) -> Result<M19Config, ConfigError> {
             return Err(ConfigError::NotInProfile {
                 field: "anonymous_cookie_lifetime",
                 profile: Profile::Moin19,
-                rule: None,
+                rule: Some("m19.config.not-in-profile"),
             });
         }
         if let Some(v) = &patch.cookie_lifetime {
@@ -1132,5 +1152,13 @@ mod tests {
         let c = c.as_m16().unwrap();
         assert_eq!(c.anonymous_cookie_lifetime, None);
         assert_eq!(c.cookie_domain.as_deref(), Some("example.org"));
+    }
+
+    #[test]
+    fn a_null_cookie_lifetime_is_refused_when_read() {
+        let e = serde_json::from_str::<ConfigPatch>(r#"{"cookie_lifetime": null}"#).unwrap_err();
+        assert!(e.to_string().contains("not null"), "{e}");
+        let e = serde_json::from_str::<ConfigPatch>(r#"{"cookie_lifetime": "12"}"#).unwrap_err();
+        assert!(e.to_string().contains("did not match"), "{e}");
     }
 }

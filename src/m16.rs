@@ -178,12 +178,11 @@ impl Cycle<'_> {
     /// Establishes the session stored under `name`, whose cookie now
     /// expires at `cookie_expires` (`r[m16.store.expires-grace]`).
     fn establish(&mut self, name: &str, cookie_expires: i64) {
+        // The most recently issued cookie's expiry plus an hour, even when
+        // that is earlier than the stored value (a shorter lifetime).
         let keep_until = cookie_expires + 3600;
         let mut data = self.state.records.get(name).cloned().unwrap_or_default();
-        let stored = data.get(KEY_EXPIRES).and_then(Value::as_i64);
-        if stored.is_none_or(|s| s < keep_until) {
-            data.insert(KEY_EXPIRES.to_owned(), Value::from(keep_until));
-        }
+        data.insert(KEY_EXPIRES.to_owned(), Value::from(keep_until));
         if self.state.records.contains_key(name) {
             self.state.records.insert(name.to_owned(), data.clone());
         }

@@ -281,9 +281,11 @@ impl AdapterBackend {
                 ErrorKind::Unsupported => BackendError::Unsupported { what: message },
                 ErrorKind::InvalidInput => BackendError::InvalidInput { message },
                 ErrorKind::Failed => failed(message),
-                ErrorKind::UnknownMessage => {
-                    failed(format!("the adapter does not know this command: {message}"))
-                }
+                // r[proto.errors.unknown-message]: a command the adapter
+                // does not know is declined, like an unsupported one.
+                ErrorKind::UnknownMessage => BackendError::Unsupported {
+                    what: format!("a command the adapter does not know ({message})"),
+                },
             }),
             other => Ok(other),
         }
@@ -421,6 +423,10 @@ impl Backend for AdapterBackend {
             Reply::Listed { sids } => Ok(sids),
             other => Err(self.broken(format!("expected a listed reply, got {}", kind(&other)))),
         }
+    }
+
+    fn loads_configuration(&self) -> bool {
+        false
     }
 
     fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
