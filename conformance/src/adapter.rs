@@ -12,6 +12,7 @@
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdin, Command as Process, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -28,6 +29,9 @@ use moin_session_spec::{
 
 /// How many lines of the adapter's standard error a failure message shows.
 const STDERR_TAIL: usize = 20;
+
+/// After this many failed starts in a row, the adapter is not started again.
+const MAX_START_FAILURES: u32 = 3;
 
 /// How the runner talks to an adapter.
 #[derive(Debug, Clone)]
@@ -65,6 +69,8 @@ pub struct AdapterBackend {
     /// A handshake failure that makes every case error (e.g. a version
     /// mismatch): it is not retried.
     fatal: Option<String>,
+    /// Failed starts in a row.
+    start_failures: u32,
 }
 
 impl AdapterBackend {
@@ -85,6 +91,7 @@ impl AdapterBackend {
             running: None,
             greeting: None,
             fatal: None,
+            start_failures: 0,
         };
         // Greet now, to learn the profiles; a failure shows at each case.
         let _ = backend.ensure_running();
@@ -100,6 +107,7 @@ impl AdapterBackend {
         let mut child = Process::new("sh")
             .arg("-c")
             .arg(&self.options.command)
+            .process_group(0)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -154,6 +162,30 @@ impl AdapterBackend {
         if self.running.is_some() {
             return Ok(());
         }
+        match self.start_and_greet() {
+            Ok(()) => {
+                self.start_failures = 0;
+                Ok(())
+            }
+            Err(e) => {
+                self.start_failures += 1;
+                if self.start_failures >= MAX_START_FAILURES && self.fatal.is_none() {
+                    // Do not wait a step timeout per case for an adapter
+                    // that will not start: the remaining cases error at once.
+                    let last = match &e {
+                        BackendError::Failed { message } => message.clone(),
+                        other => other.to_string(),
+                    };
+                    self.fatal = Some(format!(
+                        "the adapter failed to start {MAX_START_FAILURES} times in a row; it is not started again. The last failure: {last}"
+                    ));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn start_and_greet(&mut self) -> Result<(), BackendError> {
         self.running = Some(self.spawn()?);
         // r[proto.handshake.first]
         let reply = self.call(Command::Hello {
@@ -186,8 +218,18 @@ impl AdapterBackend {
         }
     }
 
+    /// Kills the adapter's whole process group (the `sh -c` wrapper and
+    /// whatever it started), so no hung adapter outlives its case.
     fn kill(&mut self) {
         if let Some(mut r) = self.running.take() {
+            if let Ok(pid) = i32::try_from(r.child.id()) {
+                // SAFETY: kill(2) with a negative pid signals the process
+                // group the adapter leads (spawn made it a group leader);
+                // it touches no memory of ours.
+                unsafe {
+                    libc::kill(-pid, libc::SIGKILL);
+                }
+            }
             let _ = r.child.kill();
             let _ = r.child.wait();
         }

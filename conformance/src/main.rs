@@ -17,6 +17,33 @@ use moin_session_spec::fixture::Corpus;
 use moin_session_spec::requirements::Requirements;
 use moin_session_spec::{Backend, Profile};
 
+/// Writes to standard output; a reader that has gone away (`… | head`)
+/// ends the program quietly instead of with a panic. (SIGPIPE stays
+/// ignored: a dead adapter's closed stdin must be an error, not a death.)
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write the report: {e}");
+        std::process::exit(2);
+    }
+}
+
+macro_rules! out {
+    ($($t:tt)*) => { emit(&format!($($t)*)) };
+}
+
+macro_rules! outln {
+    () => { emit("\n") };
+    ($($t:tt)*) => { emit(&(format!($($t)*) + "\n")) };
+}
+
 /// Checks MoinMoin session backends against the moin-session-spec corpus.
 ///
 /// Exit status: 0 when every selected case passed, 1 when a case failed or
@@ -42,7 +69,7 @@ struct BackendArgs {
     /// Check a backend in another process instead: the shell command that
     /// starts its adapter (spec/protocol.md). Runs the cases of the
     /// profiles the adapter declares.
-    #[arg(long, value_name = "COMMAND")]
+    #[arg(long, value_name = "COMMAND", conflicts_with = "backend")]
     adapter: Option<String>,
     /// How long to wait for each adapter reply, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
@@ -77,8 +104,8 @@ enum Command {
         /// Instead of the corpus: run this many random traces per profile,
         /// compare the backend with the model step by step, and shrink each
         /// divergence to a minimal case.
-        #[arg(long, value_name = "N")]
-        random: Option<usize>,
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        random: Option<u32>,
         /// The seed of the random traces (the same seed gives the same traces).
         #[arg(long, value_name = "S", default_value_t = 1, requires = "random")]
         seed: u64,
@@ -113,7 +140,7 @@ enum Command {
 enum Format {
     /// A per-requirement summary for people.
     Text,
-    /// One JSON object with `summary` and `cases`, for CI.
+    /// One JSON object with `backend`, `summary`, `cases` and `requirements`, for CI.
     Json,
     /// JUnit XML, one test per case, for CI systems that display tests.
     Junit,
@@ -146,10 +173,13 @@ fn load_or_report(fixtures: Option<PathBuf>) -> Result<(Corpus, Requirements), E
         for e in &errors {
             eprintln!("error: {e}");
         }
-        eprintln!(
-            "{} malformed fixture error(s); no case was run",
-            errors.len()
-        );
+        if errors
+            .iter()
+            .any(|e| e.message.contains("[rule fixture.corpus]"))
+        {
+            eprintln!("(the corpus is read at run time, not built into the binary: pass --fixtures DIR, the fixtures/ directory of a clone)");
+        }
+        eprintln!("{} fixture error(s); no case was run", errors.len());
         ExitCode::from(2)
     })
 }
@@ -198,16 +228,33 @@ fn check(
     let profiles: Vec<Profile> = if profile.is_empty() {
         info.profiles.clone()
     } else {
+        let unimplemented: Vec<&str> = profile
+            .iter()
+            .filter(|p| !info.profiles.contains(p))
+            .map(|p| p.name())
+            .collect();
+        if !unimplemented.is_empty() {
+            let declared: Vec<&str> = info.profiles.iter().map(|p| p.name()).collect();
+            eprintln!(
+                "error: the backend implements {}; --profile {} selects a profile it does not implement",
+                if declared.is_empty() { "no profile".to_owned() } else { declared.join(", ") },
+                unimplemented.join(", ")
+            );
+            return ExitCode::from(2);
+        }
         profile
     };
     let selection = Selection {
         profiles: profiles.clone(),
-        case,
-        requirement,
+        case: case.clone(),
+        requirement: requirement.clone(),
     };
     let cases = selection.apply(&corpus);
     if cases.is_empty() {
-        eprintln!("error: no case matches the selection");
+        eprintln!(
+            "error: {}",
+            no_match_hint(case.as_deref(), requirement.as_deref(), &corpus)
+        );
         return ExitCode::from(2);
     }
     let name = if info.version.is_empty() {
@@ -234,12 +281,12 @@ fn check(
     shown.dedup();
     match format {
         Format::Text => {
-            println!("backend: {name}");
-            print!("{}", report::text(&results, &requirements, &shown));
+            outln!("backend: {name}");
+            out!("{}", report::text(&results, &requirements, &shown));
         }
-        Format::Json => println!("{}", report::json(&results, &requirements, &name)),
-        Format::Junit => print!("{}", report::junit(&results, &name)),
-        Format::Markdown => print!(
+        Format::Json => outln!("{}", report::json(&results, &requirements, &name)),
+        Format::Junit => out!("{}", report::junit(&results, &name)),
+        Format::Markdown => out!(
             "{}",
             report::markdown(&results, &requirements, &shown, &name)
         ),
@@ -249,6 +296,37 @@ fn check(
     } else {
         ExitCode::from(1)
     }
+}
+
+/// Why a selection is empty, and what to try instead.
+fn no_match_hint(case: Option<&str>, requirement: Option<&str>, corpus: &Corpus) -> String {
+    let Some(pattern) = case else {
+        return match requirement {
+            Some(r) => format!("no case of the selected profiles covers --requirement {r}"),
+            None => "no case matches the selection".to_owned(),
+        };
+    };
+    let mut message = format!("--case {pattern:?} matches no case");
+    if !pattern.contains('*') {
+        message.push_str(&format!(
+            "; a dotted prefix matches whole words (\"m19.persist\" matches m19.persist.*); for part of a word use \"{pattern}*\""
+        ));
+        let partial = corpus
+            .cases
+            .iter()
+            .filter(|c| c.case.id.starts_with(pattern))
+            .count();
+        if partial > 0 {
+            message.push_str(&format!(" ({partial} case id(s) start with it)"));
+        }
+    }
+    if moin_session_spec::requirements::Requirements::builtin()
+        .get(pattern)
+        .is_some()
+    {
+        message.push_str("; this is a requirement ID: use --requirement");
+    }
+    message
 }
 
 fn random(
@@ -315,10 +393,10 @@ fn random(
             "random": { "traces": ran, "seed": seed, "profiles": names, "backend": info.name },
             "divergences": divergences,
         });
-        println!("{}", serde_json::to_string_pretty(&v).expect("serialises"));
+        outln!("{}", serde_json::to_string_pretty(&v).expect("serialises"));
     } else {
-        println!("backend: {}", info.name);
-        println!(
+        outln!("backend: {}", info.name);
+        outln!(
             "random: {ran} trace(s) of {} from seed {seed}",
             names.join(", ")
         );
@@ -326,22 +404,22 @@ fn random(
             let mut r = d.result.clone();
             r.id = d.case.case.id.clone();
             r.blamed = d.case.case.covers.clone();
-            println!();
-            println!("{}", report::failure(&r));
-            println!("       minimal trace: {} step(s)", d.case.case.steps.len());
+            outln!();
+            outln!("{}", report::failure(&r));
+            outln!("       minimal trace: {} step(s)", d.case.case.steps.len());
             match &d.saved {
-                Some(p) => println!(
+                Some(p) => outln!(
                     "       saved: {} (replay it: check --fixtures {})",
                     p.display(),
                     p.parent()
                         .map(|d| d.display().to_string())
                         .unwrap_or_default()
                 ),
-                None => println!("       (add --save-failures DIR to keep it as a fixture)"),
+                None => outln!("       (add --save-failures DIR to keep it as a fixture)"),
             }
         }
-        println!();
-        println!("{ran} trace(s), {} divergence(s)", found.len());
+        outln!();
+        outln!("{ran} trace(s), {} divergence(s)", found.len());
     }
     if found.is_empty() {
         ExitCode::SUCCESS
@@ -361,7 +439,14 @@ fn main() -> ExitCode {
             seed,
             save_failures,
             ..
-        } => random(profile, backend, format, count, seed, save_failures),
+        } => random(
+            profile,
+            backend,
+            format,
+            count as usize,
+            seed,
+            save_failures,
+        ),
         Command::Check {
             fixtures,
             profile,
@@ -399,7 +484,7 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             let result = run_case(backend.as_mut(), case);
-            print!("{}", transcript::render(&result, &case.case.title));
+            out!("{}", transcript::render(&result, &case.case.title));
             if matches!(result.verdict, Verdict::Pass) {
                 ExitCode::SUCCESS
             } else {
@@ -420,7 +505,7 @@ fn main() -> ExitCode {
                     .iter()
                     .filter(|c| c.case.covers.contains(&req.id))
                     .count();
-                println!(
+                outln!(
                     "{:<48} {:>3} case(s)  {}:{}  {}",
                     req.id,
                     n,

@@ -158,7 +158,10 @@ pub fn text(results: &[CaseResult], requirements: &Requirements, profiles: &[Pro
         let reqs = requirements.of_profile(*profile);
         let _ = writeln!(out, "{profile}: {} requirements", reqs.len());
         let width = reqs.iter().map(|r| r.id.len()).max().unwrap_or(0);
-        for req in reqs {
+        let selected = reqs.iter().filter(|r| per_req.contains_key(&r.id)).count();
+        // A narrow run lists only what it ran; a full run shows every gap.
+        let narrow = selected * 2 < reqs.len();
+        for req in &reqs {
             match per_req.get(&req.id) {
                 Some(s) => {
                     let _ = writeln!(
@@ -169,10 +172,18 @@ pub fn text(results: &[CaseResult], requirements: &Requirements, profiles: &[Pro
                         requirement_detail(s)
                     );
                 }
-                None => {
+                None if !narrow => {
                     let _ = writeln!(out, "  {:<5} {:<width$}  no case selected", "-", req.id);
                 }
+                None => {}
             }
+        }
+        if narrow {
+            let _ = writeln!(
+                out,
+                "  ({} other requirement(s) of {profile}: no case selected)",
+                reqs.len() - selected
+            );
         }
     }
     let problems: Vec<&CaseResult> = results
@@ -181,8 +192,32 @@ pub fn text(results: &[CaseResult], requirements: &Requirements, profiles: &[Pro
         .collect();
     if !problems.is_empty() {
         let _ = writeln!(out, "\nnot passed:");
+        // Many cases failing with one and the same error (an adapter that
+        // does not start) are shown once, with the ids of the others.
+        let mut shown: Vec<(&str, Vec<&str>)> = Vec::new();
         for r in problems {
+            if let Verdict::Errored { message, .. } = &r.verdict {
+                if let Some((_, same)) = shown.iter_mut().find(|(m, _)| *m == message.as_str()) {
+                    same.push(&r.id);
+                    continue;
+                }
+                shown.push((message.as_str(), Vec::new()));
+            }
             let _ = writeln!(out, "{}", failure(r));
+        }
+        for (_, same) in shown.iter().filter(|(_, same)| !same.is_empty()) {
+            let listed: Vec<&str> = same.iter().take(5).copied().collect();
+            let more = if same.len() > 5 {
+                format!(", and {} more", same.len() - 5)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "  ERROR {} more case(s) with the same error as above: {}{more}",
+                same.len(),
+                listed.join(", ")
+            );
         }
     }
     let _ = writeln!(out);

@@ -121,6 +121,12 @@ pub fn run_case(backend: &mut dyn Backend, loaded: &LoadedCase) -> CaseResult {
         bindings: Bindings::new(),
         known_failure: None,
     };
+    if !backend.info().profiles.contains(&case.profile) {
+        result.verdict = Verdict::Skipped {
+            reason: format!("the backend does not implement profile {}", case.profile),
+        };
+        return result;
+    }
     if let Some(rule) = &case.rejects {
         result.verdict = if backend.loads_configuration() {
             judge_rejection(case.profile, &case.config, rule)
@@ -138,12 +144,6 @@ pub fn run_case(backend: &mut dyn Backend, loaded: &LoadedCase) -> CaseResult {
         };
         return result;
     };
-    if !backend.info().profiles.contains(&case.profile) {
-        result.verdict = Verdict::Skipped {
-            reason: format!("the backend does not implement profile {}", case.profile),
-        };
-        return result;
-    }
     if let Err(e) = backend.reset(config) {
         result.verdict = error_verdict(0, e);
         return result;

@@ -314,3 +314,29 @@ fn known_failures_are_expected_and_a_passing_one_fails_the_run() {
     assert!(stderr.contains("names no case"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// r[proto.runner.timeout]: the adapter is killed, with everything it
+/// started, not only the `sh -c` wrapper.
+#[test]
+fn a_timed_out_adapter_leaves_no_process_behind() {
+    // `; true` keeps the shell from exec'ing, so the adapter is a grandchild.
+    let marker = "hang-at-request=1";
+    let command = format!("{ADAPTER} --misbehave {marker}; true");
+    let (code, stdout, _) = check(&command, &["--step-timeout", "0.3", "--case", "m19.store"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let survivors: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains("moin-session-adapter") && c.contains(marker))
+        .collect();
+    assert!(survivors.is_empty(), "adapters left running: {survivors:?}");
+}
