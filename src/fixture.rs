@@ -822,8 +822,11 @@ pub fn load_corpus(dir: &Path, requirements: &Requirements) -> Result<Corpus, Ve
                 if !known {
                     errors.push(err(
                         format!(
-                            "covers {req:?}, which is not a requirement ID of profile {} [rule fixture.unknown-requirement]",
-                            case.profile
+                            "covers {req:?}, which is not a requirement ID of profile {}{} [rule fixture.unknown-requirement]",
+                            case.profile,
+                            nearest(req, requirements.of_profile(case.profile).iter().map(|r| r.id.as_str()))
+                                .map(|n| format!("; did you mean {n:?}?"))
+                                .unwrap_or_default()
                         ),
                         locate(&text, &format!("\"{req}\""), case_start),
                     ));
@@ -986,6 +989,39 @@ fn bind_sid_set(sids: &[SidRef], bound: &mut BTreeSet<String>) -> Option<String>
                 .join(", ")
         )),
     }
+}
+
+/// The candidate closest to `word` by edit distance, when it is close
+/// enough to be a likely typo.
+///
+/// ```
+/// use moin_session_spec::fixture::nearest;
+/// let ids = ["m19.lifetime.seconds", "m19.lifetime.truncation"];
+/// assert_eq!(nearest("m19.lifetime.second", ids), Some("m19.lifetime.seconds"));
+/// assert_eq!(nearest("m19.store.list", ids), None);
+/// ```
+pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let cur = row[j + 1];
+                row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+                prev = cur;
+            }
+        }
+        row[b.len()]
+    }
+    let limit = (word.chars().count() / 5).max(2);
+    candidates
+        .into_iter()
+        .map(|c| (distance(word, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
 }
 
 /// The `$sN` and `$lN` symbols in a text, in order of appearance.

@@ -196,6 +196,13 @@ fn an_unknown_requirement_is_located() {
     assert!(errors[0]
         .message
         .contains("[rule fixture.unknown-requirement]"));
+    assert!(
+        errors[0]
+            .message
+            .contains("did you mean \"m19.store.list\"?"),
+        "{}",
+        errors[0]
+    );
     assert_eq!(errors[0].line, 2);
 }
 

@@ -101,6 +101,9 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// List the selected cases (id, profile, title) instead of running them.
+        #[arg(long, conflicts_with = "random")]
+        list: bool,
         /// Instead of the corpus: run this many random traces per profile,
         /// compare the backend with the model step by step, and shrink each
         /// divergence to a minimal case.
@@ -298,6 +301,42 @@ fn check(
     }
 }
 
+/// `check --list`: the selected cases, one a line.
+fn list_cases(
+    fixtures: Option<PathBuf>,
+    profile: Vec<Profile>,
+    case: Option<String>,
+    requirement: Option<String>,
+) -> ExitCode {
+    let (corpus, _) = match load_or_report(fixtures) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let selection = Selection {
+        profiles: profile,
+        case: case.clone(),
+        requirement: requirement.clone(),
+    };
+    let cases = selection.apply(&corpus);
+    if cases.is_empty() {
+        eprintln!(
+            "error: {}",
+            no_match_hint(case.as_deref(), requirement.as_deref(), &corpus)
+        );
+        return ExitCode::from(2);
+    }
+    let width = cases.iter().map(|c| c.case.id.len()).max().unwrap_or(0);
+    for c in &cases {
+        outln!(
+            "{:<width$}  {}  {}",
+            c.case.id,
+            c.case.profile,
+            c.case.title
+        );
+    }
+    ExitCode::SUCCESS
+}
+
 /// Why a selection is empty, and what to try instead.
 fn no_match_hint(case: Option<&str>, requirement: Option<&str>, corpus: &Corpus) -> String {
     let Some(pattern) = case else {
@@ -452,10 +491,19 @@ fn main() -> ExitCode {
             profile,
             case,
             requirement,
+            list: true,
+            ..
+        } => list_cases(fixtures, profile, case, requirement),
+        Command::Check {
+            fixtures,
+            profile,
+            case,
+            requirement,
             backend,
             expectations,
             format,
             random: None,
+            list: false,
             ..
         } => check(
             fixtures,
@@ -476,7 +524,9 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             let Some(case) = corpus.get(&id) else {
-                eprintln!("error: no case with id {id:?} (try `check --case` with a prefix to list matches)");
+                eprintln!(
+                    "error: no case with id {id:?} (`check --list --case PATTERN` lists case ids)"
+                );
                 return ExitCode::from(2);
             };
             let mut backend = match start_backend(&backend) {

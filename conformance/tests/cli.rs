@@ -188,3 +188,30 @@ fn usage_errors_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn list_shows_the_selected_cases_without_running_them() {
+    let out = bin()
+        .args(["check", "--list", "--case", "m19.store"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let ids: Vec<&str> = text
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert!(!ids.is_empty());
+    assert!(ids.iter().all(|id| id.starts_with("m19.store.")), "{text}");
+    assert!(!text.contains("passed"), "--list runs nothing: {text}");
+    let out = bin()
+        .args(["check", "--list", "--case", "m19.persist.anon"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("\"m19.persist.anon*\""),
+        "the hint suggests a pattern: {err}"
+    );
+}
