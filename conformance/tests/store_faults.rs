@@ -16,13 +16,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use moin_session_spec::sid::{is_well_formed, SeededSids, SidSource};
-use moin_session_spec::store::{Loaded, Record, Store};
+use moin_session_spec::store::{Loaded, Store};
 use moin_session_spec::{
     AuthAction, CleanupMode, CleanupRequest, Config, ConfigPatch, Durability, FileStore,
     FileStoreOptions, LifetimeSetting, Op, Profile, Request, SessionService,
 };
 use serde_json::Value;
 use time::OffsetDateTime;
+
+#[path = "../tools/torture_record.rs"]
+mod torture_record;
+use torture_record::{record, whole};
 
 const TORTURE: &str = env!("CARGO_BIN_EXE_store-torture");
 
@@ -36,35 +40,6 @@ fn fresh_dir(tag: &str) -> PathBuf {
 fn sids(n: usize, seed: u64) -> Vec<String> {
     let mut source = SeededSids::new(seed);
     (0..n).map(|_| source.next_sid()).collect()
-}
-
-/// The same record shape as the helper's (`tools/store_torture.rs`).
-fn record(writer: &str, seq: u64) -> Record {
-    let pad = "p".repeat((seq % 1500) as usize * 7);
-    Record::from([
-        ("writer".to_owned(), Value::from(writer)),
-        ("seq".to_owned(), Value::from(seq)),
-        (
-            "check".to_owned(),
-            Value::from(format!("{writer}:{seq}:{}", pad.len())),
-        ),
-        ("pad".to_owned(), Value::from(pad)),
-    ])
-}
-
-fn whole(loaded: &Loaded) -> bool {
-    let Loaded::Record(r) = loaded else {
-        return false;
-    };
-    let (Some(w), Some(s), Some(p), Some(c)) = (
-        r.get("writer").and_then(Value::as_str),
-        r.get("seq").and_then(Value::as_u64),
-        r.get("pad").and_then(Value::as_str),
-        r.get("check").and_then(Value::as_str),
-    ) else {
-        return false;
-    };
-    r.len() == 4 && c == format!("{w}:{s}:{}", p.len()) && p.len() == (s % 1500) as usize * 7
 }
 
 fn spawn_writer(

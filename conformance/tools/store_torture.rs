@@ -9,39 +9,12 @@
 
 use std::process::ExitCode;
 
-use moin_session_spec::store::{Loaded, Record, Store};
+use moin_session_spec::store::Store;
 use moin_session_spec::{Durability, FileStore, FileStoreOptions};
-use serde_json::Value;
 
-/// A record that says who wrote it and can tell when it is not whole.
-fn record(writer: &str, seq: u64) -> Record {
-    let pad = "p".repeat((seq % 1500) as usize * 7);
-    Record::from([
-        ("writer".to_owned(), Value::from(writer)),
-        ("seq".to_owned(), Value::from(seq)),
-        (
-            "check".to_owned(),
-            Value::from(format!("{writer}:{seq}:{}", pad.len())),
-        ),
-        ("pad".to_owned(), Value::from(pad)),
-    ])
-}
-
-/// Whether a loaded record is one that [`record`] made.
-fn check(loaded: &Loaded) -> bool {
-    let Loaded::Record(r) = loaded else {
-        return false;
-    };
-    let (Some(w), Some(s), Some(p), Some(c)) = (
-        r.get("writer").and_then(Value::as_str),
-        r.get("seq").and_then(Value::as_u64),
-        r.get("pad").and_then(Value::as_str),
-        r.get("check").and_then(Value::as_str),
-    ) else {
-        return false;
-    };
-    r.len() == 4 && c == format!("{w}:{s}:{}", p.len()) && p.len() == (s % 1500) as usize * 7
-}
+#[path = "torture_record.rs"]
+mod torture_record;
+use torture_record::{record, whole as check};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
