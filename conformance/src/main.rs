@@ -15,7 +15,7 @@ use moin_session_conformance::{
 };
 use moin_session_spec::fixture::Corpus;
 use moin_session_spec::requirements::Requirements;
-use moin_session_spec::{Backend, Profile};
+use moin_session_spec::{Backend, BackendInfo, Profile};
 
 /// Writes to standard output; a reader that has gone away (`… | head`)
 /// ends the program quietly instead of with a panic. (SIGPIPE stays
@@ -227,25 +227,9 @@ fn check(
         Err(code) => return code,
     };
     let info = backend.info();
-    // Only the profiles the backend implements (r[proto.handshake.profiles]).
-    let profiles: Vec<Profile> = if profile.is_empty() {
-        info.profiles.clone()
-    } else {
-        let unimplemented: Vec<&str> = profile
-            .iter()
-            .filter(|p| !info.profiles.contains(p))
-            .map(|p| p.name())
-            .collect();
-        if !unimplemented.is_empty() {
-            let declared: Vec<&str> = info.profiles.iter().map(|p| p.name()).collect();
-            eprintln!(
-                "error: the backend implements {}; --profile {} selects a profile it does not implement",
-                if declared.is_empty() { "no profile".to_owned() } else { declared.join(", ") },
-                unimplemented.join(", ")
-            );
-            return ExitCode::from(2);
-        }
-        profile
+    let profiles = match select_profiles(profile, &info) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
     let selection = Selection {
         profiles: profiles.clone(),
@@ -299,6 +283,34 @@ fn check(
     } else {
         ExitCode::from(1)
     }
+}
+
+/// The profiles to run: those asked for, each of which the backend must
+/// implement, or else every profile it implements
+/// (`r[proto.handshake.profiles]`).
+fn select_profiles(asked: Vec<Profile>, info: &BackendInfo) -> Result<Vec<Profile>, ExitCode> {
+    if asked.is_empty() {
+        return Ok(info.profiles.clone());
+    }
+    let unimplemented: Vec<&str> = asked
+        .iter()
+        .filter(|p| !info.profiles.contains(p))
+        .map(|p| p.name())
+        .collect();
+    if unimplemented.is_empty() {
+        return Ok(asked);
+    }
+    let declared: Vec<&str> = info.profiles.iter().map(|p| p.name()).collect();
+    eprintln!(
+        "error: the backend implements {}; --profile {} selects a profile it does not implement",
+        if declared.is_empty() {
+            "no profile".to_owned()
+        } else {
+            declared.join(", ")
+        },
+        unimplemented.join(", ")
+    );
+    Err(ExitCode::from(2))
 }
 
 /// `check --list`: the selected cases, one a line.
@@ -385,10 +397,9 @@ fn random(
         Err(code) => return code,
     };
     let info = backend.info();
-    let profiles = if profile.is_empty() {
-        info.profiles.clone()
-    } else {
-        profile
+    let profiles = match select_profiles(profile, &info) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
     let progress = std::io::stderr().is_terminal();
     let outcome = moin_session_conformance::random::run_random(

@@ -124,3 +124,32 @@ fn a_correct_backend_shows_no_divergence() {
     assert!(profiles >= 1);
     assert_eq!(v["random"]["traces"], 80 * profiles as u64);
 }
+
+#[test]
+fn random_traces_of_a_profile_the_backend_lacks_are_refused() {
+    let script = r#"read line; echo '{"seq":1,"type":"hello","protocol":1,"implementation":{"name":"only19","version":"1","language":"sh"},"profiles":["moin-1.9"],"capabilities":[]}'; cat >/dev/null"#;
+    let adapter = format!("sh -c '{}'", script.replace('\'', r"'\''"));
+    let out = cli()
+        .args([
+            "check",
+            "--random",
+            "5",
+            "--profile",
+            "moin-1.6",
+            "--adapter",
+            &adapter,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("selects a profile it does not implement"),
+        "{err}"
+    );
+}
