@@ -1,9 +1,19 @@
 //! # moin-session-spec
 //!
 //! The normative specification of MoinMoin's web session semantics
-//! (`spec/`), its executable model ([`Model`]), the [`Backend`] interface
-//! every implementation is driven through, and the fixture format
-//! ([`fixture`]) of the conformance corpus.
+//! (`spec/`), its executable model ([`Model`]), the reference
+//! implementation ([`ReferenceBackend`] over a [`store::Store`]), the
+//! [`Backend`] interface every implementation is driven through, and the
+//! corpus format ([`corpus`]) of the conformance cases.
+//!
+//! | module | part |
+//! | --- | --- |
+//! | [`config`], `exchange`, `profile`, `backend`, [`clock`], [`sid`], [`lifetime`] | the vocabulary every part shares |
+//! | `model` | the model: the pure oracle, one file per profile |
+//! | `reference` | the reference services over a store, one file per profile |
+//! | [`store`] | the store contract, then one file per store |
+//! | [`corpus`] | the fixture format, the requirement registry, the loader |
+//! | [`protocol`] | the adapter protocol: the [`Backend`] trait as JSON lines |
 //!
 //! The conformance runner and CLI live in the companion package
 //! `moin-session-conformance`.
@@ -11,23 +21,21 @@
 
 mod backend;
 pub mod clock;
-mod config;
+pub mod config;
+pub mod corpus;
 mod exchange;
-pub mod fixture;
 pub mod lifetime;
-mod m16;
-mod m19;
 mod model;
 mod profile;
 pub mod protocol;
-pub mod requirements;
-mod service;
-mod service16;
+mod reference;
 pub mod sid;
-mod sid_os;
 pub mod store;
-mod store_file;
-mod store_memory;
+
+/// The fixture format: the old path of [`corpus`], kept working.
+pub use corpus as fixture;
+/// The requirement registry: the old path of [`corpus`], kept working.
+pub use corpus as requirements;
 
 pub use backend::{Backend, BackendError, BackendInfo};
 pub use config::{
@@ -39,7 +47,9 @@ pub use exchange::{
 };
 pub use model::{Model, MODEL_SID_SEED};
 pub use profile::{Profile, UnknownProfile};
-pub use service::{ReferenceBackend, ServiceError, SessionService, SidChoice};
-pub use service16::{M16SessionService, M16_COOKIE_NAME, MAX_ANON_NAME};
-pub use store_file::{Durability, FileStore, FileStoreOptions, FILE_FORMAT, TEMP_PREFIX};
-pub use store_memory::MemoryStore;
+pub use reference::{
+    M16SessionService, ReferenceBackend, ServiceError, SessionService, SidChoice, M16_COOKIE_NAME,
+    MAX_ANON_NAME,
+};
+pub use sid::OsSids;
+pub use store::{Durability, FileStore, FileStoreOptions, MemoryStore, FILE_FORMAT, TEMP_PREFIX};

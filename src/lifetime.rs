@@ -4,7 +4,9 @@
 //! `r[m19.lifetime.anon-zero-disables]`,
 //! `r[m19.lifetime.logged-in-zero-disables]`,
 //! `r[m19.lifetime.negative-ignores-remember-me]` and
-//! `r[m19.lifetime.remember-me-forever]`.
+//! `r[m19.lifetime.remember-me-forever]`, and for moin-1.6
+//! ([`m16_logged_in_secs`]) the `r[m16.lifetime.*]` rules of the logged-in
+//! cookie.
 //!
 //! | hours | valid user | remember_me | seconds |
 //! | --- | --- | --- | --- |
@@ -13,6 +15,11 @@
 //! | -2 | yes | yes | 7 200 |
 //! | 0 | any | any | 0 (disabled) |
 //! | 0.0002 | any | any | 0 (0.72 s truncates to 0) |
+
+/// The largest number of hours, either sign, that a configured lifetime
+/// may be: 100 years. Larger values cannot be rendered as a cookie expiry
+/// date (`r[m19.config.lifetime-finite]`, `r[m16.config.lifetime-finite]`).
+pub const MAX_LIFETIME_HOURS: f64 = 876_000.0;
 
 /// "Forever": ten years of 365 days, in seconds.
 pub const FOREVER_SECS: i64 = 10 * 365 * 24 * 3600;
@@ -53,4 +60,22 @@ pub fn session_lifetime_secs(hours: f64, valid: bool, remember_me: bool) -> i64 
     }
 }
 
-pub use crate::m16::logged_in_secs as m16_logged_in_secs;
+/// The logged-in lifetime (`r[m16.lifetime.*]`): the fraction of the hours
+/// is dropped before scaling; 0 is forever; positive is forever with
+/// remember_me; negative is its absolute value.
+///
+/// ```
+/// use moin_session_spec::lifetime::{m16_logged_in_secs, FOREVER_SECS};
+/// assert_eq!(m16_logged_in_secs(0.5, false), FOREVER_SECS);
+/// assert_eq!(m16_logged_in_secs(1.9, false), 3600);
+/// assert_eq!(m16_logged_in_secs(12.0, true), FOREVER_SECS);
+/// assert_eq!(m16_logged_in_secs(-2.0, true), 7200);
+/// ```
+pub fn m16_logged_in_secs(hours: f64, remember_me: bool) -> i64 {
+    let secs = hours.trunc() as i64 * 3600;
+    if secs == 0 || (secs > 0 && remember_me) {
+        FOREVER_SECS
+    } else {
+        secs.abs()
+    }
+}

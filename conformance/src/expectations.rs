@@ -18,7 +18,8 @@ use std::path::Path;
 use moin_session_spec::fixture::Corpus;
 use serde::{Deserialize, Serialize};
 
-use crate::runner::CaseResult;
+use crate::verdict::CaseResult;
+pub use crate::verdict::KnownFailure;
 
 /// An expectations file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,19 +27,6 @@ use crate::runner::CaseResult;
 pub struct Expectations {
     /// The cases the backend is known to fail.
     pub known_failures: Vec<KnownFailure>,
-}
-
-/// One case a backend is known to fail.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KnownFailure {
-    /// The case id.
-    pub case: String,
-    /// Why it fails.
-    pub reason: String,
-    /// Where it is tracked.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub issue: Option<String>,
 }
 
 impl Expectations {

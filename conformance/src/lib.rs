@@ -27,6 +27,7 @@ pub mod report;
 pub mod runner;
 pub mod trace;
 pub mod transcript;
+pub mod verdict;
 
 use std::path::{Path, PathBuf};
 

@@ -2,110 +2,12 @@
 //! a case, and judges each step with the one comparison.
 
 use moin_session_spec::fixture::{Action, CookieSource, LoadedCase, Step};
-use moin_session_spec::{
-    Backend, BackendError, CleanupRequest, Config, Profile, Request, Response,
-};
-use serde::Serialize;
+use moin_session_spec::{Backend, BackendError, CleanupRequest, Config, Profile, Request};
 use time::OffsetDateTime;
 
 use crate::compare::{compare_request, compare_sid_set, Bindings, Difference};
 use crate::jar::{Jar, Received};
-
-/// The verdict on a case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "verdict")]
-pub enum Verdict {
-    /// Every step matched.
-    Pass,
-    /// A step's observation differed from its expectation.
-    Fail {
-        /// 1-based step number.
-        step: usize,
-        /// Every difference found in that step.
-        differences: Vec<String>,
-    },
-    /// The backend could not carry out a step (an error, a crash).
-    Errored {
-        /// 1-based step number (0: before the first step).
-        step: usize,
-        /// What went wrong.
-        message: String,
-    },
-    /// The backend does not offer something the case needs. Never a pass.
-    Skipped {
-        /// Why.
-        reason: String,
-    },
-}
-
-impl Verdict {
-    /// The verdict's one-word name.
-    pub fn word(&self) -> &'static str {
-        match self {
-            Verdict::Pass => "pass",
-            Verdict::Fail { .. } => "fail",
-            Verdict::Errored { .. } => "errored",
-            Verdict::Skipped { .. } => "skipped",
-        }
-    }
-}
-
-/// What happened in one step, for transcripts and reports.
-#[derive(Debug, Clone)]
-pub struct StepTrace {
-    /// 1-based step number.
-    pub number: usize,
-    /// The virtual instant the step ran at.
-    pub now: OffsetDateTime,
-    /// The step as written.
-    pub step: Step,
-    /// What was observed.
-    pub observed: Observed,
-    /// The differences (empty when the step passed).
-    pub differences: Vec<Difference>,
-}
-
-/// What a step observed.
-#[derive(Debug, Clone)]
-pub enum Observed {
-    /// Nothing to observe (advance, reconfigure, corrupt).
-    Nothing,
-    /// A request and its response.
-    Exchange {
-        /// The request sent (with real sids).
-        request: Box<Request>,
-        /// The response.
-        response: Box<Response>,
-        /// What the jar did with each Set-Cookie.
-        jar: Vec<Received>,
-    },
-    /// The sids a cleanup removed or a list returned.
-    Sids(Vec<String>),
-}
-
-/// The result of running one case.
-#[derive(Debug, Clone)]
-pub struct CaseResult {
-    /// The case id.
-    pub id: String,
-    /// Its profile.
-    pub profile: Profile,
-    /// The requirements it covers.
-    pub covers: Vec<String>,
-    /// The requirements to name when it fails: the failing step's own
-    /// `covers` when it has some, else the case's.
-    pub blamed: Vec<String>,
-    /// Its file.
-    pub file: String,
-    /// The verdict.
-    pub verdict: Verdict,
-    /// Every step run.
-    pub steps: Vec<StepTrace>,
-    /// The sid bindings at the end (for transcripts).
-    pub bindings: Bindings,
-    /// Set when an expectations file lists the case as a known failure.
-    pub known_failure: Option<crate::expectations::KnownFailure>,
-}
+pub use crate::verdict::{CaseResult, Observed, StepTrace, Verdict};
 
 /// Runs one case against a backend.
 pub fn run_case(backend: &mut dyn Backend, loaded: &LoadedCase) -> CaseResult {

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
-use crate::store::{check_id, Loaded, Record, Store, StoreError};
+use super::{check_id, Loaded, Record, Store, StoreError};
 
 /// A store in memory: a map behind a mutex, safe to share between threads.
 ///

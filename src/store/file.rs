@@ -55,7 +55,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::store::{check_id, Loaded, Record, Store, StoreError};
+use super::{check_id, Loaded, Record, Store, StoreError};
 
 /// The value of the `format` field this store writes and reads.
 pub const FILE_FORMAT: u32 = 1;
@@ -365,13 +365,13 @@ impl Store for FileStore {
             .entries()?
             .into_iter()
             .map(|(name, _)| name)
-            .filter(|name| crate::store::is_valid_id(name))
+            .filter(|name| super::is_valid_id(name))
             .collect())
     }
 
     fn clear(&self) -> Result<(), StoreError> {
         for (name, path) in self.entries()? {
-            if crate::store::is_valid_id(&name) || name.starts_with(TEMP_PREFIX) {
+            if super::is_valid_id(&name) || name.starts_with(TEMP_PREFIX) {
                 remove_if_present(&path, "remove an entry while clearing")?;
             }
         }

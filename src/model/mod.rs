@@ -4,13 +4,23 @@
 //! session ids from a seeded generator ([`SeededSids`]), and touches no
 //! file, network or global state. It is the oracle the corpus and random
 //! traces are judged against.
+//!
+//! | file | what |
+//! | --- | --- |
+//! | `mod.rs` | [`Model`]: the profiles behind one [`Backend`] |
+//! | `m19.rs` | the moin-1.9 session service, as a pure step function |
+//! | `m16.rs` | the moin-1.6 authentication chain, as a pure step function |
+//! | `macros.rs` | the HelpOnSessions example macros both profiles run |
 
 use crate::backend::{Backend, BackendError, BackendInfo};
 use crate::config::Config;
 use crate::exchange::{CleanupOutcome, CleanupRequest, Request, Response};
 use crate::profile::Profile;
 use crate::sid::SeededSids;
-use crate::{m16, m19};
+
+mod m16;
+mod m19;
+mod macros;
 
 /// The seed the model's session ids start from after [`Backend::reset`].
 pub const MODEL_SID_SEED: u64 = 0x6d6f_696e_3139;

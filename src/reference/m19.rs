@@ -48,17 +48,17 @@ use std::fmt;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::backend::{Backend, BackendError, BackendInfo};
 use crate::clock::Clock;
-use crate::config::{Config, ConfigPatch, M19Config};
+use crate::config::M19Config;
 use crate::exchange::{
-    AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, MacroEdition, Op, Request, Response,
+    AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Op, Request, Response,
 };
 use crate::lifetime::session_lifetime_secs;
-use crate::profile::Profile;
-use crate::service16::M16SessionService;
-use crate::sid::{is_well_formed, OsSids, SeededSids, SidSource};
-use crate::store::{Loaded, Record, Store, StoreError};
+use crate::sid::{is_well_formed, SidSource};
+use crate::store::{Loaded, Record, Store};
+
+use super::pipeline::{first_cookie, run_ops, ServiceError};
+use crate::sid::OsSids;
 
 /// The record key holding the expiry instant, in whole seconds since 1970.
 const EXPIRES: &str = "expires";
@@ -77,8 +77,6 @@ const RESERVED: [&str; 5] = [EXPIRES, USER_ID, USER_METHOD, USER_ATTRIBS, SETUID
 const LOGIN_METHOD: &str = "moin";
 
 /// What the 1.9 example macro prints on a new session.
-const NOT_STORING: &str = "Not storing any state until you send a cookie.";
-
 /// The moin-1.9 session service over a store.
 ///
 /// ```
@@ -132,57 +130,6 @@ impl<S: Store> fmt::Debug for SessionService<S> {
             .field("config", &self.config)
             .field("preferences", &self.preferences)
             .finish_non_exhaustive()
-    }
-}
-
-/// The service could not handle a request or a cleanup.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum ServiceError {
-    /// The store failed.
-    Store(StoreError),
-    /// Application code touched a reserved session key.
-    ReservedKey {
-        /// The key.
-        key: String,
-        /// The rule.
-        rule: &'static str,
-    },
-    /// The request or cleanup asks for something the profile does not have
-    /// (change user or cleanup by user in moin-1.6).
-    NotInProfile {
-        /// What.
-        what: &'static str,
-    },
-}
-
-impl fmt::Display for ServiceError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ServiceError::Store(e) => write!(f, "session service: {e}"),
-            ServiceError::ReservedKey { key, rule } => write!(
-                f,
-                "session service: application code must not touch the reserved key {key:?} (rule r[{rule}])"
-            ),
-            ServiceError::NotInProfile { what } => {
-                write!(f, "session service: not part of this profile: {what}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for ServiceError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ServiceError::Store(e) => Some(e),
-            ServiceError::ReservedKey { .. } | ServiceError::NotInProfile { .. } => None,
-        }
-    }
-}
-
-impl From<StoreError> for ServiceError {
-    fn from(e: StoreError) -> Self {
-        ServiceError::Store(e)
     }
 }
 
@@ -266,6 +213,11 @@ impl<S: Store> SessionService<S> {
     /// The store.
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// The store, taking the service apart.
+    pub fn into_store(self) -> S {
+        self.store
     }
 
     /// The configuration.
@@ -577,64 +529,6 @@ fn minute_floor(now: OffsetDateTime) -> i64 {
     now.unix_timestamp().div_euclid(60) * 60
 }
 
-/// The value of the first cookie named `name` in a `Cookie` header
-/// (`r[m19.load.first-cookie]`).
-pub(crate) fn first_cookie<'h>(header: &'h str, name: &str) -> Option<&'h str> {
-    header.split(';').find_map(|pair| {
-        let (n, v) = pair.split_once('=')?;
-        (n.trim() == name).then(|| v.trim())
-    })
-}
-
-/// The application phase's session operations on the session's `data`
-/// (application keys only); `new` is the session's flag. Shared with the
-/// moin-1.6 service, whose plain dictionary is such a map too.
-pub(crate) fn run_ops(data: &mut Record, new: bool, ops: &[Op]) -> Vec<Value> {
-    let mut results = Vec::new();
-    for op in ops {
-        match op {
-            Op::Set { key, value } => {
-                data.insert(key.clone(), value.clone());
-            }
-            Op::Get { key } => results.push(data.get(key).cloned().unwrap_or(Value::Null)),
-            Op::Delete { key } => {
-                data.remove(key);
-            }
-            Op::Macro { edition, random } => {
-                results.push(Value::from(run_macro(data, new, *edition, *random)))
-            }
-        }
-    }
-    results
-}
-
-/// The HelpOnSessions example macro (`r[m19.new.macro-example]` for the
-/// 1.9 edition; the 1.6 edition has no `new` test: `r[m16.macro.example]`).
-fn run_macro(data: &mut Record, new: bool, edition: MacroEdition, random: u32) -> String {
-    if edition == MacroEdition::V19 && new {
-        return NOT_STORING.to_owned();
-    }
-    match data.get("test") {
-        Some(value) => {
-            let text = match value {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            match edition {
-                MacroEdition::V19 => format!("Loaded value {text}"),
-                MacroEdition::V16 => text,
-            }
-        }
-        None => {
-            data.insert("test".to_owned(), Value::from(random));
-            match edition {
-                MacroEdition::V19 => format!("Set to value {random}"),
-                MacroEdition::V16 => format!("set to value {random}"),
-            }
-        }
-    }
-}
-
 /// The attributes shared by the issued and the deletion cookie
 /// (`r[m19.cookie.path]` to `r[m19.cookie.httponly]`).
 struct CookieForm<'a> {
@@ -714,253 +608,18 @@ fn http_date(secs: i64) -> String {
         .expect("an IMF-fixdate can be written for any date of a four-digit year")
 }
 
-/// How a [`ReferenceBackend`] draws sids after each reset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SidChoice {
-    /// From the OS CSPRNG ([`OsSids`]).
-    Os,
-    /// From [`SeededSids`] with this seed, restarted at each reset, so that
-    /// a run is repeatable.
-    Seeded(u64),
-}
-
-impl SidChoice {
-    fn source(self) -> Box<dyn SidSource + Send> {
-        match self {
-            SidChoice::Os => Box::new(OsSids::new()),
-            SidChoice::Seeded(seed) => Box::new(SeededSids::new(seed)),
-        }
-    }
-}
-
-impl SidSource for Box<dyn SidSource + Send> {
-    fn next_sid(&mut self) -> String {
-        (**self).next_sid()
-    }
-}
-
-/// The service of the profile a [`ReferenceBackend`] was last reset to;
-/// each owns the store in turn.
-enum Active<S: Store> {
-    Moin19(SessionService<S>),
-    Moin16(M16SessionService<S>),
-}
-
-impl<S: Store> Active<S> {
-    fn store(&self) -> &S {
-        match self {
-            Active::Moin19(s) => s.store(),
-            Active::Moin16(s) => s.store(),
-        }
-    }
-
-    fn into_store(self) -> S {
-        match self {
-            Active::Moin19(s) => s.store,
-            Active::Moin16(s) => s.into_store(),
-        }
-    }
-}
-
-/// The reference services as a [`Backend`], for the conformance runner:
-/// the moin-1.9 [`SessionService`] or the moin-1.6 [`M16SessionService`]
-/// over one store, as each reset's configuration says.
-///
-/// ```
-/// use moin_session_spec::{Backend, MemoryStore, Profile, ReferenceBackend};
-/// let backend = ReferenceBackend::new("reference-memory", MemoryStore::new());
-/// assert_eq!(backend.info().name, "reference-memory");
-/// assert_eq!(backend.info().profiles, vec![Profile::Moin16, Profile::Moin19]);
-/// ```
-pub struct ReferenceBackend<S: Store> {
-    name: String,
-    /// Always `Some` between calls; taken only while a reset hands the
-    /// store from one profile's service to the other's.
-    active: Option<Active<S>>,
-    sids: SidChoice,
-}
-
-impl<S: Store> fmt::Debug for ReferenceBackend<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("ReferenceBackend");
-        d.field("name", &self.name);
-        match &self.active {
-            Some(Active::Moin19(s)) => d.field("service", s),
-            Some(Active::Moin16(s)) => d.field("service", s),
-            None => d.field("service", &"none"),
-        };
-        d.finish()
-    }
-}
-
-impl<S: Store> ReferenceBackend<S> {
-    /// A backend named `name` over `store`, drawing sids from the OS.
-    pub fn new(name: impl Into<String>, store: S) -> Self {
-        ReferenceBackend::with_sids(name, store, SidChoice::Os)
-    }
-
-    /// A backend drawing sids as `sids` says. Until its first reset it
-    /// runs the default moin-1.9 configuration.
-    pub fn with_sids(name: impl Into<String>, store: S, sids: SidChoice) -> Self {
-        let config = Config::build(Profile::Moin19, &[ConfigPatch::default()])
-            .expect("the default moin-1.9 configuration is valid");
-        let config = config
-            .as_m19()
-            .expect("a moin-1.9 build yields a moin-1.9 configuration")
-            .clone();
-        ReferenceBackend {
-            name: name.into(),
-            active: Some(Active::Moin19(SessionService::new(
-                store,
-                config,
-                OsSids::new(),
-            ))),
-            sids,
-        }
-    }
-
-    fn active(&self) -> &Active<S> {
-        self.active
-            .as_ref()
-            .expect("a reset always puts a service back")
-    }
-
-    fn active_mut(&mut self) -> &mut Active<S> {
-        self.active
-            .as_mut()
-            .expect("a reset always puts a service back")
-    }
-
-    /// The moin-1.9 service, when the last reset was to moin-1.9.
-    pub fn service(&self) -> Option<&SessionService<S>> {
-        match self.active() {
-            Active::Moin19(s) => Some(s),
-            Active::Moin16(_) => None,
-        }
-    }
-
-    /// The moin-1.6 service, when the last reset was to moin-1.6.
-    pub fn service16(&self) -> Option<&M16SessionService<S>> {
-        match self.active() {
-            Active::Moin16(s) => Some(s),
-            Active::Moin19(_) => None,
-        }
-    }
-
-    /// The store.
-    pub fn store(&self) -> &S {
-        self.active().store()
-    }
-}
-
-fn backend_error(e: ServiceError) -> BackendError {
-    match e {
-        ServiceError::ReservedKey { .. } => BackendError::InvalidInput {
-            message: e.to_string(),
-        },
-        ServiceError::NotInProfile { what } => BackendError::Unsupported {
-            what: what.to_owned(),
-        },
-        ServiceError::Store(StoreError::Unsupported { what }) => BackendError::Unsupported {
-            what: what.to_owned(),
-        },
-        other => BackendError::Failed {
-            message: other.to_string(),
-        },
-    }
-}
-
-impl<S: Store> Backend for ReferenceBackend<S> {
-    fn info(&self) -> BackendInfo {
-        BackendInfo {
-            name: self.name.clone(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            profiles: vec![Profile::Moin16, Profile::Moin19],
-        }
-    }
-
-    fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
-        let store = self
-            .active
-            .take()
-            .expect("a reset always puts a service back")
-            .into_store();
-        // Preferences are forgotten with the service that held them.
-        let sids = self.sids.source();
-        let next = match config {
-            Config::Moin19(c) => Active::Moin19(SessionService::new(store, c.clone(), sids)),
-            Config::Moin16(c) => Active::Moin16(M16SessionService::new(store, c.clone(), sids)),
-        };
-        let cleared = next.store().clear();
-        self.active = Some(next);
-        cleared.map_err(|e| backend_error(e.into()))
-    }
-
-    fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
-        match (self.active_mut(), config) {
-            (Active::Moin19(s), Config::Moin19(c)) => s.set_config(c.clone()),
-            (Active::Moin16(s), Config::Moin16(c)) => s.set_config(c.clone()),
-            _ => {
-                return Err(BackendError::Unsupported {
-                    what: format!(
-                        "reconfiguring to profile {} without a reset",
-                        config.profile()
-                    ),
-                })
-            }
-        }
-        Ok(())
-    }
-
-    fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
-        match self.active_mut() {
-            Active::Moin19(s) => s.handle(request),
-            Active::Moin16(s) => s.handle(request),
-        }
-        .map_err(backend_error)
-    }
-
-    fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
-        match self.active_mut() {
-            Active::Moin19(s) => s.cleanup(request),
-            Active::Moin16(s) => s.cleanup(request),
-        }
-        .map_err(backend_error)
-    }
-
-    fn list(&mut self) -> Result<Vec<String>, BackendError> {
-        match self.active() {
-            Active::Moin19(s) => s.list(),
-            Active::Moin16(s) => s.list(),
-        }
-        .map_err(backend_error)
-    }
-
-    fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
-        match self.active() {
-            Active::Moin19(s) => s.store().corrupt(sid).map_err(ServiceError::from),
-            Active::Moin16(s) => s.corrupt(sid),
-        }
-        .map_err(backend_error)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Config, ConfigPatch};
+    use crate::profile::Profile;
+    use crate::sid::SeededSids;
     use time::macros::datetime;
 
     #[test]
     fn dates_are_imf_fixdates() {
         assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
         assert_eq!(http_date(1_700_003_580), "Tue, 14 Nov 2023 23:13:00 GMT");
-    }
-
-    #[test]
-    fn the_first_cookie_of_the_name_wins() {
-        assert_eq!(first_cookie("a=1; S=x; S=y", "S"), Some("x"));
-        assert_eq!(first_cookie("SS=1;S =  z ", "S"), Some("z"));
-        assert_eq!(first_cookie("flag; a=1", "S"), None);
     }
 
     #[test]

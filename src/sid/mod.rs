@@ -1,4 +1,6 @@
-//! Session ids: their form, and a deterministic source for the model.
+//! Session ids: their form, a deterministic source for the model
+//! ([`SeededSids`]) and the production source ([`OsSids`], in `os.rs`, the
+//! one file outside the model that draws ambient randomness).
 //!
 //! Implements the sid form of `r[m19.load.malformed-sid]`.
 
@@ -72,4 +74,6 @@ impl SidSource for SeededSids {
     }
 }
 
-pub use crate::sid_os::OsSids;
+mod os;
+
+pub use os::OsSids;

@@ -5,7 +5,7 @@
 //! SHOULD come from a cryptographically secure generator; they have the form
 //! of `r[m19.load.malformed-sid]`'s well-formed sid.
 
-use crate::sid::SidSource;
+use super::SidSource;
 
 /// Draws each sid as 160 bits from the operating system's CSPRNG
 /// (`getrandom`), written as 40 lowercase hexadecimal characters.

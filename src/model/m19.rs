@@ -20,6 +20,8 @@ use crate::exchange::{
 use crate::lifetime::session_lifetime_secs;
 use crate::sid::{is_well_formed, SidSource};
 
+use super::macros::macro_text;
+
 /// Session keys that belong to the session service (`r[m19.persist.reserved-keys]`).
 const RESERVED_KEYS: &[&str] = &[
     KEY_EXPIRES,
@@ -321,46 +323,6 @@ fn run_macro(session: &mut Session, edition: MacroEdition, random: u32) -> Strin
         edition,
         random,
     )
-}
-
-/// The HelpOnSessions example macros over a session's data
-/// (`r[m19.new.macro-example]`, `r[m16.macro.example]`).
-pub(crate) fn macro_text(
-    data: &mut Map<String, Value>,
-    modified: &mut bool,
-    new: bool,
-    edition: MacroEdition,
-    random: u32,
-) -> String {
-    let stored = data.get("test").cloned();
-    match edition {
-        MacroEdition::V19 => {
-            if new {
-                return "Not storing any state until you send a cookie.".to_owned();
-            }
-            if let Some(v) = stored {
-                return format!("Loaded value {}", render(&v));
-            }
-            data.insert("test".to_owned(), Value::from(random));
-            *modified = true;
-            format!("Set to value {random}")
-        }
-        MacroEdition::V16 => {
-            if let Some(v) = stored {
-                return render(&v);
-            }
-            data.insert("test".to_owned(), Value::from(random));
-            *modified = true;
-            format!("set to value {random}")
-        }
-    }
-}
-
-fn render(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 /// One request cycle of the moin-1.9 profile.

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::fixture::is_semantic_id;
+use super::ids::is_semantic_id;
 use crate::profile::Profile;
 
 /// The normative text of each profile, as compiled in.
@@ -15,12 +15,12 @@ pub const SPEC_FILES: &[(Profile, &str, &str)] = &[
     (
         Profile::Moin16,
         "spec/moin-1.6.md",
-        include_str!("../spec/moin-1.6.md"),
+        include_str!("../../spec/moin-1.6.md"),
     ),
     (
         Profile::Moin19,
         "spec/moin-1.9.md",
-        include_str!("../spec/moin-1.9.md"),
+        include_str!("../../spec/moin-1.9.md"),
     ),
 ];
 

@@ -24,9 +24,10 @@ use crate::config::M16Config;
 use crate::exchange::{
     AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Op, Request, Response,
 };
-use crate::lifetime::FOREVER_SECS;
-use crate::m19::macro_text;
+use crate::lifetime::m16_logged_in_secs as logged_in_secs;
 use crate::sid::SidSource;
+
+use super::macros::macro_text;
 
 /// The one cookie name of the profile (`r[m16.cookie.name]`).
 pub const COOKIE_NAME: &str = "MOIN_SESSION";
@@ -68,26 +69,6 @@ impl State {
             logins: BTreeMap::new(),
             remember_me: BTreeMap::new(),
         }
-    }
-}
-
-/// The logged-in lifetime (`r[m16.lifetime.*]`): the fraction of the hours
-/// is dropped before scaling; 0 is forever; positive is forever with
-/// remember_me; negative is its absolute value.
-///
-/// ```
-/// use moin_session_spec::lifetime::{m16_logged_in_secs, FOREVER_SECS};
-/// assert_eq!(m16_logged_in_secs(0.5, false), FOREVER_SECS);
-/// assert_eq!(m16_logged_in_secs(1.9, false), 3600);
-/// assert_eq!(m16_logged_in_secs(12.0, true), FOREVER_SECS);
-/// assert_eq!(m16_logged_in_secs(-2.0, true), 7200);
-/// ```
-pub fn logged_in_secs(hours: f64, remember_me: bool) -> i64 {
-    let secs = hours.trunc() as i64 * 3600;
-    if secs == 0 || (secs > 0 && remember_me) {
-        FOREVER_SECS
-    } else {
-        secs.abs()
     }
 }
 

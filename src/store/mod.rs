@@ -25,6 +25,12 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
+mod file;
+mod memory;
+
+pub use file::{Durability, FileStore, FileStoreOptions, FILE_FORMAT, TEMP_PREFIX};
+pub use memory::MemoryStore;
+
 /// One stored record: the session's data, reserved keys included, as JSON
 /// values by key.
 pub type Record = BTreeMap<String, Value>;

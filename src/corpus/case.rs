@@ -1,0 +1,392 @@
+//! A case and its steps: the top of the fixture format
+//! (`fixtures/README.md` is the guide, `fixtures/schema.json` the JSON
+//! Schema). A step is read in its written form ([`RawStep`]: every action
+//! and expectation optional) and converted, with checks, into a [`Step`]
+//! (exactly one action, the expectations that action allows, complete
+//! cookie expectations).
+//!
+//! | step | what it does | `expect` |
+//! | --- | --- | --- |
+//! | `{"advance": "1h30m"}` | moves the virtual clock forward | none |
+//! | `{"request": {...}}` | one browser request | `new`, `user`, `set_cookies`, `results` |
+//! | `{"cleanup": {"mode": "expired"}}` | runs cleanup | `removed` |
+//! | `{"list": {}}` | lists stored sessions | `sids` |
+//! | `{"reconfigure": {...}}` | changes the configuration, keeps the store | none |
+//! | `{"corrupt": "$s1"}` | makes a stored record unreadable | none |
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::{Duration, OffsetDateTime};
+
+use crate::config::ConfigPatch;
+use crate::exchange::{AuthAction, Op};
+use crate::profile::Profile;
+
+use super::expect::double_option;
+use super::expect::*;
+use super::ids::{format_duration, parse_advance};
+
+/// One fixture file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixtureFile {
+    /// The schema reference editors use; ignored by the reader.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// The cases, in reading order.
+    pub cases: Vec<Case>,
+}
+
+/// One conformance case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// Stable semantic id, e.g. `m19.lifetime.remember-me-forever`.
+    pub id: String,
+    /// One line saying what the case shows.
+    pub title: String,
+    /// The requirement IDs the case covers.
+    pub covers: Vec<String>,
+    /// The profile.
+    pub profile: Profile,
+    /// The configuration, over the profile's defaults.
+    #[serde(default)]
+    pub config: ConfigPatch,
+    /// The virtual clock's start.
+    #[serde(with = "time::serde::rfc3339")]
+    pub start: OffsetDateTime,
+    /// The steps (none when the case `rejects` its configuration).
+    #[serde(default)]
+    pub steps: Vec<Step>,
+    /// When given, the case shows that `config` is rejected: building it
+    /// must fail with an error citing this requirement ID, and the case
+    /// has no steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejects: Option<String>,
+}
+
+/// One step of a case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawStep", into = "RawStep")]
+pub struct Step {
+    /// What the step does.
+    pub action: Action,
+    /// Requirement IDs this step shows in particular (reported on failure).
+    pub covers: Vec<String>,
+    /// A note for readers.
+    pub note: Option<String>,
+}
+
+/// What a step does, with what it expects.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Moves the virtual clock forward.
+    Advance(Duration),
+    /// One browser request.
+    Request(RequestSpec, RequestExpect),
+    /// A cleanup.
+    Cleanup(CleanupSpec, CleanupExpect),
+    /// Lists stored sessions; the expected sids.
+    List(Vec<SidRef>),
+    /// Changes the configuration, keeping the store.
+    Reconfigure(ConfigPatch),
+    /// Makes a stored record unreadable.
+    Corrupt(SidRef),
+}
+
+/// Empty object for `{"list": {}}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Empty {}
+
+/// Every `expect` field of any step kind.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpect {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    new: Option<bool>,
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    user: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    set_cookies: Option<Vec<CookieExpect>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    results: Option<Vec<Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    uncacheable: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    removed: Option<Vec<SidRef>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sids: Option<Vec<SidRef>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    advance: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request: Option<RequestSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cleanup: Option<CleanupSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    list: Option<Empty>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reconfigure: Option<ConfigPatch>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    corrupt: Option<SidRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expect: Option<RawExpect>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    covers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+}
+
+impl TryFrom<RawStep> for Step {
+    type Error = String;
+
+    fn try_from(raw: RawStep) -> Result<Self, String> {
+        let kinds = [
+            raw.advance.is_some(),
+            raw.request.is_some(),
+            raw.cleanup.is_some(),
+            raw.list.is_some(),
+            raw.reconfigure.is_some(),
+            raw.corrupt.is_some(),
+        ];
+        if kinds.iter().filter(|k| **k).count() != 1 {
+            return Err("a step has exactly one of advance, request, cleanup, list, reconfigure, corrupt [rule fixture.step-shape]".to_owned());
+        }
+        let expect = raw.expect;
+        let no_expect = |what: &str| -> Result<(), String> {
+            if expect.is_some() {
+                Err(format!(
+                    "a {what} step takes no `expect` [rule fixture.step-shape]"
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        let only = |e: &RawExpect, allowed: &[&str], what: &str| -> Result<(), String> {
+            let present = [
+                ("new", e.new.is_some()),
+                ("user", e.user.is_some()),
+                ("set_cookies", e.set_cookies.is_some()),
+                ("results", e.results.is_some()),
+                ("uncacheable", e.uncacheable.is_some()),
+                ("removed", e.removed.is_some()),
+                ("sids", e.sids.is_some()),
+            ];
+            for (name, here) in present {
+                if here && !allowed.contains(&name) {
+                    return Err(format!(
+                        "`expect.{name}` does not belong to a {what} step (it takes {}) [rule fixture.step-shape]",
+                        allowed.join(", ")
+                    ));
+                }
+            }
+            Ok(())
+        };
+        let action = if let Some(text) = raw.advance {
+            no_expect("advance")?;
+            Action::Advance(parse_advance(&text)?)
+        } else if let Some(spec) = raw.request {
+            let e = expect.ok_or("a request step needs `expect` with new, user and set_cookies [rule fixture.step-shape]")?;
+            only(
+                &e,
+                &["new", "user", "set_cookies", "results", "uncacheable"],
+                "request",
+            )?;
+            let yields = spec.ops.iter().filter(|op| op.yields()).count();
+            let results = e.results.unwrap_or_default();
+            if results.len() != yields {
+                return Err(format!(
+                    "`expect.results` has {} value(s) but the request's ops yield {yields} (one per get and macro) [rule fixture.results-count]",
+                    results.len()
+                ));
+            }
+            if e.uncacheable == Some(false) {
+                return Err("`expect.uncacheable` may only be true: no clause forbids marking a response uncacheable [rule fixture.step-shape]".to_owned());
+            }
+            for cookie in e.set_cookies.iter().flatten() {
+                check_cookie_expect(cookie)?;
+            }
+            check_ops(&spec.ops)?;
+            Action::Request(
+                spec,
+                RequestExpect {
+                    new: e.new.ok_or("a request step's expect needs `new` [rule fixture.step-shape]")?,
+                    user: e.user.ok_or("a request step's expect needs `user` (null for anonymous) [rule fixture.step-shape]")?,
+                    set_cookies: e.set_cookies.ok_or("a request step's expect needs `set_cookies` ([] for none) [rule fixture.step-shape]")?,
+                    results,
+                    uncacheable: e.uncacheable,
+                },
+            )
+        } else if let Some(spec) = raw.cleanup {
+            let e = expect
+                .ok_or("a cleanup step needs `expect` with removed [rule fixture.step-shape]")?;
+            only(&e, &["removed"], "cleanup")?;
+            Action::Cleanup(
+                spec,
+                CleanupExpect {
+                    removed: e.removed.ok_or(
+                        "a cleanup step's expect needs `removed` [rule fixture.step-shape]",
+                    )?,
+                },
+            )
+        } else if raw.list.is_some() {
+            let e =
+                expect.ok_or("a list step needs `expect` with sids [rule fixture.step-shape]")?;
+            only(&e, &["sids"], "list")?;
+            Action::List(
+                e.sids
+                    .ok_or("a list step's expect needs `sids` [rule fixture.step-shape]")?,
+            )
+        } else if let Some(patch) = raw.reconfigure {
+            no_expect("reconfigure")?;
+            Action::Reconfigure(patch)
+        } else {
+            no_expect("corrupt")?;
+            Action::Corrupt(raw.corrupt.expect("one kind is present, checked above"))
+        };
+        Ok(Step {
+            action,
+            covers: raw.covers,
+            note: raw.note,
+        })
+    }
+}
+
+impl From<Step> for RawStep {
+    fn from(step: Step) -> RawStep {
+        let mut raw = RawStep {
+            covers: step.covers,
+            note: step.note,
+            ..RawStep::default()
+        };
+        match step.action {
+            Action::Advance(d) => raw.advance = Some(format_duration(d)),
+            Action::Request(spec, e) => {
+                raw.request = Some(spec);
+                raw.expect = Some(RawExpect {
+                    new: Some(e.new),
+                    user: Some(e.user),
+                    set_cookies: Some(e.set_cookies),
+                    results: (!e.results.is_empty()).then_some(e.results),
+                    uncacheable: e.uncacheable,
+                    ..RawExpect::default()
+                });
+            }
+            Action::Cleanup(spec, e) => {
+                raw.cleanup = Some(spec);
+                raw.expect = Some(RawExpect {
+                    removed: Some(e.removed),
+                    ..RawExpect::default()
+                });
+            }
+            Action::List(sids) => {
+                raw.list = Some(Empty {});
+                raw.expect = Some(RawExpect {
+                    sids: Some(sids),
+                    ..RawExpect::default()
+                });
+            }
+            Action::Reconfigure(p) => raw.reconfigure = Some(p),
+            Action::Corrupt(s) => raw.corrupt = Some(s),
+        }
+        raw
+    }
+}
+
+fn check_cookie_expect(c: &CookieExpect) -> Result<(), String> {
+    if c.deleted {
+        if c.value.is_some() || c.max_age.is_some() || c.expires.is_some() {
+            return Err(format!(
+                "expected deletion of cookie {:?} gives no value, max_age or expires (any deletion form is accepted) [rule fixture.step-shape]",
+                c.name
+            ));
+        }
+        return Ok(());
+    }
+    let missing: Vec<&str> = [
+        ("value", c.value.is_none()),
+        ("max_age", c.max_age.is_none()),
+        ("expires", c.expires.is_none()),
+        ("secure", c.secure.is_none()),
+        ("httponly", c.httponly.is_none()),
+    ]
+    .into_iter()
+    .filter_map(|(n, m)| m.then_some(n))
+    .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "expected cookie {:?} must give every attribute; missing: {} [rule fixture.cookie-complete]",
+            c.name,
+            missing.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+fn check_ops(ops: &[Op]) -> Result<(), String> {
+    for op in ops {
+        if let Op::Set { key, value } = op {
+            if value.is_null() {
+                return Err(format!("`set` of {key:?} stores null, which the spec does not allow [rule fixture.value]"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a request or cleanup of a case uses that its profile does not
+/// have (`fixture.reserved-key`, `fixture.profile-action`).
+pub(super) fn profile_problems(profile: Profile, action: &Action) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    match action {
+        Action::Request(spec, _) => {
+            for op in &spec.ops {
+                let key = match op {
+                    Op::Set { key, .. } | Op::Get { key } | Op::Delete { key } => key,
+                    Op::Macro { edition, .. } => {
+                        if profile == Profile::Moin16
+                            && *edition == crate::exchange::MacroEdition::V19
+                        {
+                            out.push((
+                                "\"1.9\"".to_owned(),
+                                "the 1.9 example macro needs `is_new`, which moin-1.6 sessions do not have [rule fixture.profile-action]".to_owned(),
+                            ));
+                        }
+                        continue;
+                    }
+                };
+                if profile.reserved_keys().contains(&key.as_str()) {
+                    out.push((
+                        format!("\"{key}\""),
+                        format!("{key:?} is a reserved session key of {profile}; conformance never touches it [rule fixture.reserved-key]"),
+                    ));
+                }
+            }
+            if profile == Profile::Moin16 && matches!(spec.auth, AuthAction::ChangeUser { .. }) {
+                out.push((
+                    "\"change_user\"".to_owned(),
+                    "change user is not part of profile moin-1.6 [rule fixture.profile-action]"
+                        .to_owned(),
+                ));
+            }
+        }
+        Action::Cleanup(spec, _) if profile == Profile::Moin16 && spec.user.is_some() => {
+            out.push((
+                "\"user\"".to_owned(),
+                "cleanup by user is not part of profile moin-1.6 [rule fixture.profile-action]"
+                    .to_owned(),
+            ));
+        }
+        _ => {}
+    }
+    out
+}

@@ -1,0 +1,169 @@
+//! Small parsers and names of the fixture format: semantic ids, virtual
+//! clock advances, symbols in text, and did-you-mean suggestions.
+
+use time::Duration;
+
+/// Whether `id` has the form of a semantic id: lowercase dot-separated
+/// words of letters, digits and dashes, at least two of them.
+///
+/// ```
+/// use moin_session_spec::fixture::is_semantic_id;
+/// assert!(is_semantic_id("m19.lifetime.remember-me-forever"));
+/// assert!(!is_semantic_id("case_1"));
+/// ```
+pub fn is_semantic_id(id: &str) -> bool {
+    let parts: Vec<&str> = id.split('.').collect();
+    parts.len() >= 2
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && !p.starts_with('-')
+                && !p.ends_with('-')
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
+/// Parses an advance like `59s`, `+1h`, `1h30m`, `2d`, `250ms`.
+///
+/// ```
+/// use moin_session_spec::fixture::parse_advance;
+/// assert_eq!(parse_advance("+1h30m").unwrap(), time::Duration::minutes(90));
+/// assert!(parse_advance("-1h").is_err());
+/// ```
+pub fn parse_advance(text: &str) -> Result<Duration, String> {
+    let bad = || {
+        format!("advance {text:?} is not a positive duration such as 59s, 1h30m, 2d or 250ms [rule fixture.advance]")
+    };
+    let body = text.strip_prefix('+').unwrap_or(text);
+    if body.is_empty() {
+        return Err(bad());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = body;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        let n: i64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let part = match unit {
+            "d" => Duration::days(n),
+            "h" => Duration::hours(n),
+            "m" => Duration::minutes(n),
+            "s" => Duration::seconds(n),
+            "ms" => Duration::milliseconds(n),
+            _ => return Err(bad()),
+        };
+        total += part;
+    }
+    if total <= Duration::ZERO {
+        return Err(bad());
+    }
+    Ok(total)
+}
+
+/// Writes a duration the way [`parse_advance`] reads it.
+pub fn format_duration(d: Duration) -> String {
+    let mut out = String::new();
+    let mut ms = d.whole_milliseconds();
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1000),
+        ("ms", 1),
+    ] {
+        if ms >= size {
+            out.push_str(&format!("{}{unit}", ms / size));
+            ms %= size;
+        }
+    }
+    out
+}
+
+/// The candidate closest to `word` by edit distance, when it is close
+/// enough to be a likely typo.
+///
+/// ```
+/// use moin_session_spec::fixture::nearest;
+/// let ids = ["m19.lifetime.seconds", "m19.lifetime.truncation"];
+/// assert_eq!(nearest("m19.lifetime.second", ids), Some("m19.lifetime.seconds"));
+/// assert_eq!(nearest("m19.store.list", ids), None);
+/// ```
+pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let cur = row[j + 1];
+                row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+                prev = cur;
+            }
+        }
+        row[b.len()]
+    }
+    let limit = (word.chars().count() / 5).max(2);
+    candidates
+        .into_iter()
+        .map(|c| (distance(word, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// The `$sN` and `$lN` symbols in a text, in order of appearance.
+pub fn symbols_in(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i + 2 < bytes.len() + 1 {
+        if bytes[i] == b'$' && matches!(bytes.get(i + 1), Some(b's' | b'l')) {
+            let digits = bytes[i + 2..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            if digits > 0 {
+                out.push(text[i..i + 2 + digits].to_owned());
+                i += 2 + digits;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advance_forms() {
+        assert_eq!(parse_advance("59s").unwrap(), Duration::seconds(59));
+        assert_eq!(parse_advance("2d").unwrap(), Duration::days(2));
+        assert_eq!(
+            parse_advance("1m250ms").unwrap(),
+            Duration::milliseconds(60_250)
+        );
+        for bad in ["", "+", "1", "h", "1y", "0s", "1h-2m"] {
+            assert!(parse_advance(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            format_duration(Duration::milliseconds(90_061_001)),
+            "1d1h1m1s1ms"
+        );
+    }
+
+    #[test]
+    fn symbols_are_found_in_headers() {
+        assert_eq!(symbols_in("A=$s1; B=$s12x"), vec!["$s1", "$s12"]);
+        assert!(symbols_in("A=$x; $s").is_empty());
+    }
+}

@@ -1,0 +1,426 @@
+//! The strict loader of the corpus: reads every fixture file of a tree,
+//! parses it ([`parse_file`]), and validates each case against the format,
+//! the configuration rules and the requirement registry. A malformed file
+//! is an error that names the file, line, column and the rule it broke
+//! ([`FixtureError`]); no case is ever skipped for being malformed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+
+use super::case::profile_problems;
+use super::case::*;
+use super::expect::*;
+use super::ids::{is_semantic_id, nearest, symbols_in};
+use super::requirements::Requirements;
+
+/// A malformed fixture: where, and which rule it broke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixtureError {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line, 0 when the error is about the file as a whole.
+    pub line: usize,
+    /// 1-based column, 0 when unknown.
+    pub column: usize,
+    /// What is wrong, ending with the rule's name in brackets.
+    pub message: String,
+}
+
+impl fmt::Display for FixtureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file.display(),
+                self.line,
+                self.column,
+                self.message
+            )
+        }
+    }
+}
+
+impl std::error::Error for FixtureError {}
+
+/// A loaded case with where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedCase {
+    /// The case.
+    pub case: Case,
+    /// Its file.
+    pub file: PathBuf,
+    /// Its validated starting configuration; `None` for a case that
+    /// shows the configuration is rejected.
+    pub config: Option<Config>,
+}
+
+/// Every case of a fixture tree, validated.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Corpus {
+    /// The cases, ordered by file path and then position in the file.
+    pub cases: Vec<LoadedCase>,
+}
+
+impl Corpus {
+    /// The case with this id.
+    pub fn get(&self, id: &str) -> Option<&LoadedCase> {
+        self.cases.iter().find(|c| c.case.id == id)
+    }
+}
+
+/// Parses one fixture file's text. Errors carry line and column.
+pub fn parse_file(file: &Path, text: &str) -> Result<FixtureFile, FixtureError> {
+    serde_json::from_str::<FixtureFile>(text).map_err(|e| {
+        let rule = match e.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                "fixture.json"
+            }
+            _ => "fixture.schema",
+        };
+        let mut message = e.to_string();
+        // serde_json appends " at line L column C"; we print the position up front.
+        if let Some(i) = message.rfind(" at line ") {
+            message.truncate(i);
+        }
+        if !message.contains("[rule ") {
+            message.push_str(&format!(" [rule {rule}]"));
+        }
+        FixtureError {
+            file: file.to_owned(),
+            line: e.line(),
+            column: e.column(),
+            message,
+        }
+    })
+}
+
+/// The 1-based line and column of the first `needle` in `text` at or after
+/// byte `from`, or (0, 0).
+fn locate(text: &str, needle: &str, from: usize) -> (usize, usize) {
+    match text.get(from..).and_then(|t| t.find(needle)) {
+        Some(i) => {
+            let at = from + i;
+            let before = &text[..at];
+            let line = before.matches('\n').count() + 1;
+            let column = at - before.rfind('\n').map_or(0, |n| n + 1) + 1;
+            (line, column)
+        }
+        None => (0, 0),
+    }
+}
+
+/// Loads every `*.json` file under `dir` (recursively, skipping
+/// `schema.json`), validating each case against the format, the
+/// configuration rules and `requirements`. Returns every error found, not
+/// just the first.
+pub fn load_corpus(dir: &Path, requirements: &Requirements) -> Result<Corpus, Vec<FixtureError>> {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    collect_json(dir, &mut files, &mut errors);
+    files.sort();
+    if files.is_empty() && errors.is_empty() {
+        errors.push(FixtureError {
+            file: dir.to_owned(),
+            line: 0,
+            column: 0,
+            message: "no fixture files (*.json) found here [rule fixture.corpus]".to_owned(),
+        });
+    }
+    let mut corpus = Corpus::default();
+    let mut seen: BTreeMap<String, (PathBuf, usize)> = BTreeMap::new();
+    for file in files {
+        let text = match std::fs::read_to_string(&file) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(FixtureError {
+                    file: file.clone(),
+                    line: 0,
+                    column: 0,
+                    message: format!("cannot read: {e} [rule fixture.json]"),
+                });
+                continue;
+            }
+        };
+        let parsed = match parse_file(&file, &text) {
+            Ok(p) => p,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        let mut cursor = 0;
+        for case in parsed.cases {
+            let id_needle = format!("\"{}\"", case.id);
+            let (line, column) = locate(&text, &id_needle, cursor);
+            if let Some(i) = text.get(cursor..).and_then(|t| t.find(&id_needle)) {
+                cursor += i + id_needle.len();
+            }
+            let case_start = cursor;
+            let err = |message: String, (line, column): (usize, usize)| FixtureError {
+                file: file.clone(),
+                line,
+                column,
+                message: format!("case {}: {message}", case.id),
+            };
+            let mut case_ok = true;
+            if !is_semantic_id(&case.id) || !case.id.starts_with(case.profile.id_prefix()) {
+                errors.push(err(
+                    format!(
+                        "the id must be semantic (lowercase dot-separated words) and start with {:?} [rule fixture.id-form]",
+                        case.profile.id_prefix()
+                    ),
+                    (line, column),
+                ));
+                case_ok = false;
+            }
+            if let Some((other, other_line)) = seen.get(&case.id) {
+                errors.push(err(
+                    format!(
+                        "duplicate case id; first defined at {}:{other_line} [rule fixture.duplicate-id]",
+                        other.display()
+                    ),
+                    (line, column),
+                ));
+                case_ok = false;
+            } else {
+                seen.insert(case.id.clone(), (file.clone(), line));
+            }
+            if case.covers.is_empty() {
+                errors.push(err(
+                    "`covers` names no requirement [rule fixture.unknown-requirement]".to_owned(),
+                    (line, column),
+                ));
+                case_ok = false;
+            }
+            let step_covers = case.steps.iter().flat_map(|s| s.covers.iter());
+            for req in case.covers.iter().chain(step_covers) {
+                let known = requirements
+                    .get(req)
+                    .is_some_and(|r| r.profile == case.profile);
+                if !known {
+                    errors.push(err(
+                        format!(
+                            "covers {req:?}, which is not a requirement ID of profile {}{} [rule fixture.unknown-requirement]",
+                            case.profile,
+                            nearest(req, requirements.of_profile(case.profile).iter().map(|r| r.id.as_str()))
+                                .map(|n| format!("; did you mean {n:?}?"))
+                                .unwrap_or_default()
+                        ),
+                        locate(&text, &format!("\"{req}\""), case_start),
+                    ));
+                    case_ok = false;
+                }
+            }
+            let mut patches = vec![case.config.clone()];
+            let built = Config::build(case.profile, &patches);
+            if let Some(rule) = &case.rejects {
+                let cited = format!("r[{rule}]");
+                let problem = if !case.steps.is_empty() {
+                    Some("a case that `rejects` its configuration has no steps".to_owned())
+                } else if !case.covers.contains(rule) {
+                    Some(format!(
+                        "`rejects` names {rule:?}, which `covers` must list too"
+                    ))
+                } else if requirements.get(rule).is_none() {
+                    Some(format!(
+                        "`rejects` names {cited}, which is not a requirement ID"
+                    ))
+                } else {
+                    // Whether the configuration is really rejected, and for
+                    // this rule, is the runner's verdict, not a load error.
+                    None
+                };
+                if let Some(problem) = problem {
+                    errors.push(err(
+                        format!("{problem} [rule fixture.rejects]"),
+                        (line, column),
+                    ));
+                    case_ok = false;
+                }
+                if case_ok {
+                    let config = built.as_ref().ok().cloned();
+                    corpus.cases.push(LoadedCase {
+                        case,
+                        file: file.clone(),
+                        config,
+                    });
+                }
+                continue;
+            }
+            if case.steps.is_empty() {
+                errors.push(err(
+                    "a case needs at least one step [rule fixture.step-shape]".to_owned(),
+                    (line, column),
+                ));
+                case_ok = false;
+            }
+            let config = match built {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    errors.push(err(format!("{e} [rule fixture.config]"), (line, column)));
+                    case_ok = false;
+                    None
+                }
+            };
+            let mut bound: BTreeSet<String> = BTreeSet::new();
+            for (n, step) in case.steps.iter().enumerate() {
+                let step_no = n + 1;
+                for (needle, problem) in profile_problems(case.profile, &step.action) {
+                    errors.push(err(
+                        format!("step {step_no}: {problem}"),
+                        locate(&text, &needle, case_start),
+                    ));
+                    case_ok = false;
+                }
+                let mut need_bound = |sym: &str, where_: &str| {
+                    if is_symbol(sym) && !bound.contains(sym) {
+                        errors.push(err(
+                            format!("step {step_no}: {where_} uses {sym}, which no earlier step bound [rule fixture.unbound-symbol]"),
+                            locate(&text, sym, case_start),
+                        ));
+                        case_ok = false;
+                    }
+                };
+                match &step.action {
+                    Action::Request(spec, e) => {
+                        if let CookieSource::Header(h) = &spec.cookies {
+                            for sym in symbols_in(h) {
+                                need_bound(&sym, "the Cookie header");
+                            }
+                        }
+                        for c in &e.set_cookies {
+                            if let Some(v) = &c.value {
+                                if is_symbol(v) {
+                                    bound.insert(v.clone());
+                                }
+                            }
+                        }
+                    }
+                    Action::Cleanup(_, e) => {
+                        if let Some(problem) = bind_sid_set(&e.removed, &mut bound) {
+                            errors.push(err(
+                                format!("step {step_no}: `removed` {problem}"),
+                                locate(&text, "removed", case_start),
+                            ));
+                            case_ok = false;
+                        }
+                    }
+                    Action::List(sids) => {
+                        if let Some(problem) = bind_sid_set(sids, &mut bound) {
+                            errors.push(err(
+                                format!("step {step_no}: `sids` {problem}"),
+                                locate(&text, "sids", case_start),
+                            ));
+                            case_ok = false;
+                        }
+                    }
+                    Action::Corrupt(s) => need_bound(s, "`corrupt`"),
+                    Action::Reconfigure(p) => {
+                        patches.push(p.clone());
+                        if let Err(e) = Config::build(case.profile, &patches) {
+                            errors.push(err(
+                                format!("step {step_no}: reconfigure: {e} [rule fixture.config]"),
+                                (line, column),
+                            ));
+                            case_ok = false;
+                        }
+                    }
+                    Action::Advance(_) => {}
+                }
+            }
+            if let (true, Some(config)) = (case_ok, config) {
+                corpus.cases.push(LoadedCase {
+                    case,
+                    file: file.clone(),
+                    config: Some(config),
+                });
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(corpus)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Binds the one new strict symbol a list or cleanup expectation may name
+/// (the one listed id not otherwise accounted for); describes the problem
+/// when there are more, or a new latest symbol.
+fn bind_sid_set(sids: &[SidRef], bound: &mut BTreeSet<String>) -> Option<String> {
+    let unbound: Vec<&SidRef> = sids
+        .iter()
+        .filter(|s| is_symbol(s) && !bound.contains(*s))
+        .collect();
+    match unbound.as_slice() {
+        [] => None,
+        [one] if !is_latest_symbol(one) => {
+            bound.insert((*one).clone());
+            None
+        }
+        _ => Some(format!(
+            "may bind at most one new $s symbol; it has {} [rule fixture.unbound-symbol]",
+            unbound
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+fn collect_json(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<FixtureError>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            errors.push(FixtureError {
+                file: dir.to_owned(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read the fixture directory: {e} [rule fixture.corpus]"),
+            });
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_json(&path, files, errors);
+        } else if path.extension().is_some_and(|e| e == "json")
+            && path.file_name().is_some_and(|n| n != "schema.json")
+        {
+            files.push(path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locate_gives_line_and_column() {
+        assert_eq!(locate("ab\ncd\n  x", "x", 0), (3, 3));
+        assert_eq!(locate("x", "y", 0), (0, 0));
+    }
+
+    #[test]
+    fn step_shape_errors_are_located() {
+        let text = "{\"cases\": [{\"id\": \"m19.a.b\", \"title\": \"t\", \"covers\": [], \"profile\": \"moin-1.9\",\n \"start\": \"2009-01-01T00:00:00Z\", \"steps\": [\n {\"advance\": \"1h\", \"list\": {}}]}]}";
+        let e = parse_file(Path::new("f.json"), text).unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.message.contains("fixture.step-shape"), "{}", e.message);
+        let text = "{\"cases\": [], \"extra\": 1}";
+        let e = parse_file(Path::new("f.json"), text).unwrap_err();
+        assert!(e.message.contains("unknown field `extra`"), "{}", e.message);
+        assert!(e.message.contains("fixture.schema"));
+        let e = parse_file(Path::new("f.json"), "{\"cases\": [").unwrap_err();
+        assert!(e.message.contains("fixture.json"));
+    }
+}

@@ -1,0 +1,30 @@
+//! The corpus: the fixture format of the conformance cases, the
+//! requirement registry of the normative text, and the strict loader that
+//! checks the one against the other.
+//!
+//! | file | what |
+//! | --- | --- |
+//! | `case.rs` | [`FixtureFile`], [`Case`], [`Step`] and [`Action`]: a case and its steps, as written and as checked |
+//! | `expect.rs` | what a step sends and expects ([`RequestSpec`], [`RequestExpect`], [`CookieExpect`], …) and the symbols that stand for sids |
+//! | `ids.rs` | semantic ids, clock advances, symbols in text, did-you-mean |
+//! | `requirements.rs` | [`Requirements`]: every `r[...]` clause of `spec/`, compiled in |
+//! | `load.rs` | [`load_corpus`]: every file of a tree, validated; [`FixtureError`] names file, line, column and rule |
+//!
+//! `fixtures/README.md` is the guide to the format and
+//! `fixtures/schema.json` its JSON Schema. This module was called
+//! `fixture` (and `requirements`) before; both old paths still work.
+
+mod case;
+mod expect;
+mod ids;
+mod load;
+mod requirements;
+
+pub use case::{Action, Case, FixtureFile, Step};
+pub use expect::{
+    is_latest_symbol, is_symbol, CleanupExpect, CleanupSpec, CookieExpect, CookieSource,
+    RequestExpect, RequestSpec, SidRef,
+};
+pub use ids::{format_duration, is_semantic_id, nearest, parse_advance, symbols_in};
+pub use load::{load_corpus, parse_file, Corpus, FixtureError, LoadedCase};
+pub use requirements::{Requirement, Requirements, SpecError, SPEC_FILES};

@@ -1,0 +1,248 @@
+//! The reference services as one [`Backend`]: [`ReferenceBackend`] runs
+//! the moin-1.9 [`SessionService`] or the moin-1.6 [`M16SessionService`]
+//! over one store, as each reset's configuration says.
+
+use std::fmt;
+
+use crate::backend::{Backend, BackendError, BackendInfo};
+use crate::config::{Config, ConfigPatch};
+use crate::exchange::{CleanupOutcome, CleanupRequest, Request, Response};
+use crate::profile::Profile;
+use crate::sid::{SeededSids, SidSource};
+use crate::store::{Store, StoreError};
+
+use super::m16::M16SessionService;
+use super::m19::SessionService;
+use super::pipeline::ServiceError;
+use crate::sid::OsSids;
+
+/// How a [`ReferenceBackend`] draws sids after each reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SidChoice {
+    /// From the OS CSPRNG ([`OsSids`]).
+    Os,
+    /// From [`SeededSids`] with this seed, restarted at each reset, so that
+    /// a run is repeatable.
+    Seeded(u64),
+}
+
+impl SidChoice {
+    fn source(self) -> Box<dyn SidSource + Send> {
+        match self {
+            SidChoice::Os => Box::new(OsSids::new()),
+            SidChoice::Seeded(seed) => Box::new(SeededSids::new(seed)),
+        }
+    }
+}
+
+impl SidSource for Box<dyn SidSource + Send> {
+    fn next_sid(&mut self) -> String {
+        (**self).next_sid()
+    }
+}
+
+/// The service of the profile a [`ReferenceBackend`] was last reset to;
+/// each owns the store in turn.
+enum Active<S: Store> {
+    Moin19(SessionService<S>),
+    Moin16(M16SessionService<S>),
+}
+
+impl<S: Store> Active<S> {
+    fn store(&self) -> &S {
+        match self {
+            Active::Moin19(s) => s.store(),
+            Active::Moin16(s) => s.store(),
+        }
+    }
+
+    fn into_store(self) -> S {
+        match self {
+            Active::Moin19(s) => s.into_store(),
+            Active::Moin16(s) => s.into_store(),
+        }
+    }
+}
+
+/// The reference services as a [`Backend`], for the conformance runner:
+/// the moin-1.9 [`SessionService`] or the moin-1.6 [`M16SessionService`]
+/// over one store, as each reset's configuration says.
+///
+/// ```
+/// use moin_session_spec::{Backend, MemoryStore, Profile, ReferenceBackend};
+/// let backend = ReferenceBackend::new("reference-memory", MemoryStore::new());
+/// assert_eq!(backend.info().name, "reference-memory");
+/// assert_eq!(backend.info().profiles, vec![Profile::Moin16, Profile::Moin19]);
+/// ```
+pub struct ReferenceBackend<S: Store> {
+    name: String,
+    /// Always `Some` between calls; taken only while a reset hands the
+    /// store from one profile's service to the other's.
+    active: Option<Active<S>>,
+    sids: SidChoice,
+}
+
+impl<S: Store> fmt::Debug for ReferenceBackend<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("ReferenceBackend");
+        d.field("name", &self.name);
+        match &self.active {
+            Some(Active::Moin19(s)) => d.field("service", s),
+            Some(Active::Moin16(s)) => d.field("service", s),
+            None => d.field("service", &"none"),
+        };
+        d.finish()
+    }
+}
+
+impl<S: Store> ReferenceBackend<S> {
+    /// A backend named `name` over `store`, drawing sids from the OS.
+    pub fn new(name: impl Into<String>, store: S) -> Self {
+        ReferenceBackend::with_sids(name, store, SidChoice::Os)
+    }
+
+    /// A backend drawing sids as `sids` says. Until its first reset it
+    /// runs the default moin-1.9 configuration.
+    pub fn with_sids(name: impl Into<String>, store: S, sids: SidChoice) -> Self {
+        let config = Config::build(Profile::Moin19, &[ConfigPatch::default()])
+            .expect("the default moin-1.9 configuration is valid");
+        let config = config
+            .as_m19()
+            .expect("a moin-1.9 build yields a moin-1.9 configuration")
+            .clone();
+        ReferenceBackend {
+            name: name.into(),
+            active: Some(Active::Moin19(SessionService::new(
+                store,
+                config,
+                OsSids::new(),
+            ))),
+            sids,
+        }
+    }
+
+    fn active(&self) -> &Active<S> {
+        self.active
+            .as_ref()
+            .expect("a reset always puts a service back")
+    }
+
+    fn active_mut(&mut self) -> &mut Active<S> {
+        self.active
+            .as_mut()
+            .expect("a reset always puts a service back")
+    }
+
+    /// The moin-1.9 service, when the last reset was to moin-1.9.
+    pub fn service(&self) -> Option<&SessionService<S>> {
+        match self.active() {
+            Active::Moin19(s) => Some(s),
+            Active::Moin16(_) => None,
+        }
+    }
+
+    /// The moin-1.6 service, when the last reset was to moin-1.6.
+    pub fn service16(&self) -> Option<&M16SessionService<S>> {
+        match self.active() {
+            Active::Moin16(s) => Some(s),
+            Active::Moin19(_) => None,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        self.active().store()
+    }
+}
+
+fn backend_error(e: ServiceError) -> BackendError {
+    match e {
+        ServiceError::ReservedKey { .. } => BackendError::InvalidInput {
+            message: e.to_string(),
+        },
+        ServiceError::NotInProfile { what } => BackendError::Unsupported {
+            what: what.to_owned(),
+        },
+        ServiceError::Store(StoreError::Unsupported { what }) => BackendError::Unsupported {
+            what: what.to_owned(),
+        },
+        other => BackendError::Failed {
+            message: other.to_string(),
+        },
+    }
+}
+
+impl<S: Store> Backend for ReferenceBackend<S> {
+    fn info(&self) -> BackendInfo {
+        BackendInfo {
+            name: self.name.clone(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            profiles: vec![Profile::Moin16, Profile::Moin19],
+        }
+    }
+
+    fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
+        let store = self
+            .active
+            .take()
+            .expect("a reset always puts a service back")
+            .into_store();
+        // Preferences are forgotten with the service that held them.
+        let sids = self.sids.source();
+        let next = match config {
+            Config::Moin19(c) => Active::Moin19(SessionService::new(store, c.clone(), sids)),
+            Config::Moin16(c) => Active::Moin16(M16SessionService::new(store, c.clone(), sids)),
+        };
+        let cleared = next.store().clear();
+        self.active = Some(next);
+        cleared.map_err(|e| backend_error(e.into()))
+    }
+
+    fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
+        match (self.active_mut(), config) {
+            (Active::Moin19(s), Config::Moin19(c)) => s.set_config(c.clone()),
+            (Active::Moin16(s), Config::Moin16(c)) => s.set_config(c.clone()),
+            _ => {
+                return Err(BackendError::Unsupported {
+                    what: format!(
+                        "reconfiguring to profile {} without a reset",
+                        config.profile()
+                    ),
+                })
+            }
+        }
+        Ok(())
+    }
+
+    fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
+        match self.active_mut() {
+            Active::Moin19(s) => s.handle(request),
+            Active::Moin16(s) => s.handle(request),
+        }
+        .map_err(backend_error)
+    }
+
+    fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
+        match self.active_mut() {
+            Active::Moin19(s) => s.cleanup(request),
+            Active::Moin16(s) => s.cleanup(request),
+        }
+        .map_err(backend_error)
+    }
+
+    fn list(&mut self) -> Result<Vec<String>, BackendError> {
+        match self.active() {
+            Active::Moin19(s) => s.list(),
+            Active::Moin16(s) => s.list(),
+        }
+        .map_err(backend_error)
+    }
+
+    fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
+        match self.active() {
+            Active::Moin19(s) => s.store().corrupt(sid).map_err(ServiceError::from),
+            Active::Moin16(s) => s.corrupt(sid),
+        }
+        .map_err(backend_error)
+    }
+}

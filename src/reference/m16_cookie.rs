@@ -1,0 +1,82 @@
+//! The `Set-Cookie` values of the moin-1.6 reference service: the issued
+//! cookie with `Max-Age` and an RFC 850 `Expires`, the deletion, and the
+//! attributes both carry (section 14 of `spec/moin-1.6.md`).
+
+use time::OffsetDateTime;
+
+use crate::config::M16Config;
+
+/// The one cookie name of the profile (`r[m16.cookie.name]`).
+pub const M16_COOKIE_NAME: &str = "MOIN_SESSION";
+
+/// What the deletion cookie's `Expires` lies in the past by, as MoinMoin's.
+const DELETION_PAST_SECS: i64 = 365 * 86_400;
+
+/// An issued session cookie (`r[m16.cookie.max-age-expires]` and the
+/// attributes of section 14).
+pub(super) fn issue(config: &M16Config, value: &str, lifetime: i64, expiry: i64) -> String {
+    let mut out = format!(
+        "{M16_COOKIE_NAME}={value}; Max-Age={lifetime}; Expires={}",
+        cookie_date(expiry)
+    );
+    attributes(config, &mut out);
+    out
+}
+
+/// `r[m16.cookie.delete-form]`.
+pub(super) fn deletion(config: &M16Config, now: OffsetDateTime) -> String {
+    let mut out = format!(
+        "{M16_COOKIE_NAME}=; Max-Age=0; Expires={}",
+        cookie_date(now.unix_timestamp() - DELETION_PAST_SECS)
+    );
+    attributes(config, &mut out);
+    out
+}
+
+/// `r[m16.cookie.path]`, `r[m16.cookie.domain]`, and neither `Secure`
+/// nor `HttpOnly` (`r[m16.cookie.no-secure-httponly]`).
+fn attributes(config: &M16Config, out: &mut String) {
+    out.push_str("; Path=");
+    out.push_str(config.effective_path());
+    if let Some(domain) = config.cookie_domain.as_deref().filter(|d| !d.is_empty()) {
+        out.push_str("; Domain=");
+        out.push_str(domain);
+    }
+}
+
+/// An `Expires` date in MoinMoin 1.6's RFC 850 form,
+/// `Monday, 02-Mar-09 00:00:30 GMT`, with a four-digit year outside 1970 to
+/// 2069, where a two-digit one would be read as another century
+/// (`r[m16.cookie.max-age-expires]`).
+fn cookie_date(secs: i64) -> String {
+    let at = OffsetDateTime::from_unix_timestamp(secs)
+        .expect("cookie instants are within 100 years of now (r[m16.config.lifetime-finite])");
+    let two_digits = (1970..=2069).contains(&at.year());
+    let result = if two_digits {
+        at.format(time::macros::format_description!(
+            "[weekday], [day]-[month repr:short]-[year repr:last_two] [hour]:[minute]:[second] GMT"
+        ))
+    } else {
+        at.format(time::macros::format_description!(
+            "[weekday], [day]-[month repr:short]-[year] [hour]:[minute]:[second] GMT"
+        ))
+    };
+    result.expect("an RFC 850 date can be written for any date of a four-digit year")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_rfc_850() {
+        // 2009-03-02T00:00:30Z, the spec's example.
+        assert_eq!(cookie_date(1_235_952_030), "Monday, 02-Mar-09 00:00:30 GMT");
+        assert_eq!(cookie_date(0), "Thursday, 01-Jan-70 00:00:00 GMT");
+        // 2070-01-01: a two-digit 70 would read as 1970.
+        assert_eq!(
+            cookie_date(3_155_760_000),
+            "Wednesday, 01-Jan-2070 00:00:00 GMT"
+        );
+    }
+}

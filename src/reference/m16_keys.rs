@@ -1,0 +1,198 @@
+//! The records, record ids and signed logged-in values of the moin-1.6
+//! reference service ([`super::m16`]): how anonymous names, logins and
+//! their session records map onto store ids, and how a logged-in cookie
+//! value is signed and checked (`r[m16.logincookie.bound]`,
+//! `r[m16.logincookie.unforgeable]`, `r[m16.session.anon-refresh]`: names
+//! are keys, never paths).
+
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::store::{Loaded, Record};
+use sha2::Sha256;
+
+/// The longest anonymous name, in bytes, that has a record id
+/// (`anon-` and two hex digits per byte fit in a store id).
+pub const MAX_ANON_NAME: usize = 100;
+
+/// The record key holding a record's `expires`, whole seconds.
+const EXPIRES: &str = "expires";
+
+/// Namespaces of record ids (see the module documentation).
+const NS_ANON: &str = "anon";
+const NS_LOGIN: &str = "login";
+const NS_KEY: &str = "key";
+const NS_LEASE: &str = "lease";
+
+/// A record id of this service, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Key {
+    /// An anonymous session, by its name.
+    Anon(String),
+    /// A login's session record, by its random name (hex).
+    Login(String),
+    /// A login (user, secret, record), by the login's id (hex).
+    Secret(String),
+    /// A login's latest cookie expiry, by the login's id (hex).
+    Lease(String),
+}
+
+impl Key {
+    /// The anonymous session key of `name`, if the name fits a store id.
+    pub(super) fn anon(name: &str) -> Option<Key> {
+        (!name.is_empty() && name.len() <= MAX_ANON_NAME && !name.contains(':'))
+            .then(|| Key::Anon(name.to_owned()))
+    }
+
+    /// The store id.
+    pub(super) fn id(&self) -> String {
+        match self {
+            Key::Anon(name) => format!("{NS_ANON}-{}", hex(name.as_bytes())),
+            Key::Login(r) => format!("{NS_LOGIN}-{r}"),
+            Key::Secret(id) => format!("{NS_KEY}-{id}"),
+            Key::Lease(id) => format!("{NS_LEASE}-{id}"),
+        }
+    }
+
+    /// The key of a store id, or `None` for an id this service never makes.
+    pub(super) fn parse(id: &str) -> Option<Key> {
+        let (ns, body) = id.split_once('-')?;
+        match ns {
+            NS_ANON => {
+                let name = String::from_utf8(unhex(body)?).ok()?;
+                Key::anon(&name)
+            }
+            NS_LOGIN => Some(Key::Login(body.to_owned())),
+            NS_KEY => Some(Key::Secret(body.to_owned())),
+            NS_LEASE => Some(Key::Lease(body.to_owned())),
+            _ => None,
+        }
+    }
+
+    /// The name `list` and cleanup report for a session record
+    /// (`r[m16.store.list]`); `None` for a login's own records.
+    pub(super) fn listed(&self) -> Option<String> {
+        match self {
+            Key::Anon(name) => Some(name.clone()),
+            Key::Login(r) => Some(format!("{NS_LOGIN}:{r}")),
+            Key::Secret(_) | Key::Lease(_) => None,
+        }
+    }
+
+    /// The session key of a listed name (the inverse of [`Key::listed`]).
+    pub(super) fn of_listed(name: &str) -> Option<Key> {
+        match name.split_once(':') {
+            Some((NS_LOGIN, r)) if is_hex(r) => Some(Key::Login(r.to_owned())),
+            Some(_) => None,
+            None => Key::anon(name),
+        }
+    }
+}
+
+/// The signed part's expiry: a plain decimal, as this service writes it.
+pub(super) fn parse_expiry(text: &str) -> Option<i64> {
+    if text.is_empty() || text.len() > 18 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// A logged-in cookie value: `<id>:<E>:<HMAC-SHA256(secret, "<id>:<E>")>`.
+pub(super) fn sign(id: &str, expiry: i64, secret: &str) -> String {
+    let signed = format!("{id}:{expiry}");
+    let tag = mac(secret, &signed).finalize().into_bytes();
+    format!("{signed}:{}", hex(&tag))
+}
+
+pub(super) fn mac(secret: &str, signed: &str) -> Hmac<Sha256> {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
+    mac.update(signed.as_bytes());
+    mac
+}
+
+pub(super) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub(super) fn is_hex(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Lowercase hex to bytes; `None` for anything else.
+pub(super) fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 || !is_hex(text) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
+}
+
+/// A lease record: the latest cookie expiry of a login.
+pub(super) fn lease(expiry: i64) -> Record {
+    Record::from([(EXPIRES.to_owned(), Value::from(expiry))])
+}
+
+/// Whether a cleanup in mode `expired` removes an entry: `expires < now`;
+/// an entry whose `expires` cannot be read has none left to keep it.
+pub(super) fn expired(loaded: &Loaded, now: OffsetDateTime) -> bool {
+    match loaded {
+        Loaded::Record(record) => match record.get(EXPIRES).and_then(Value::as_i64) {
+            Some(secs) => i128::from(secs) * 1_000_000_000 < now.unix_timestamp_nanos(),
+            None => true,
+        },
+        Loaded::Unreadable => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anonymous_names_are_keys_never_paths() {
+        for name in ["../sessions/x", "/etc/passwd", "x", "visitor1", "é"] {
+            let key = Key::anon(name).unwrap();
+            let id = key.id();
+            assert!(crate::store::is_valid_id(&id), "{id}");
+            assert_eq!(Key::parse(&id), Some(key.clone()));
+            assert_eq!(key.listed().as_deref(), Some(name));
+            assert_eq!(Key::of_listed(name), Some(key));
+        }
+        assert_eq!(Key::anon(""), None);
+        assert_eq!(Key::anon("a:b"), None);
+        assert_eq!(Key::anon(&"x".repeat(MAX_ANON_NAME + 1)), None);
+        assert!(crate::store::is_valid_id(
+            &Key::anon(&"\u{7f}".repeat(MAX_ANON_NAME)).unwrap().id()
+        ));
+        let login = Key::Login("ab".repeat(20));
+        assert_eq!(login.listed(), Some(format!("login:{}", "ab".repeat(20))));
+        assert_eq!(Key::of_listed(&login.listed().unwrap()), Some(login));
+        assert_eq!(Key::Secret("ab".into()).listed(), None);
+        assert_eq!(Key::Lease("ab".into()).listed(), None);
+        assert_eq!(Key::parse(&"a".repeat(40)), None);
+    }
+
+    #[test]
+    fn signed_values_verify_and_nothing_else_does() {
+        let id = "0123456789abcdef0123456789abcdef01234567";
+        let value = sign(id, 1_235_952_030, "secret");
+        let (signed, tag) = value.rsplit_once(':').unwrap();
+        assert!(mac("secret", signed)
+            .verify_slice(&unhex(tag).unwrap())
+            .is_ok());
+        assert!(mac("other", signed)
+            .verify_slice(&unhex(tag).unwrap())
+            .is_err());
+        assert_eq!(parse_expiry("+5"), None);
+        assert_eq!(parse_expiry("99999999999"), Some(99_999_999_999));
+        assert_eq!(unhex("0g"), None);
+        assert_eq!(unhex("abc"), None);
+    }
+}

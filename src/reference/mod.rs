@@ -1,0 +1,35 @@
+//! The reference implementation: real session services over real stores.
+//!
+//! Each profile's service was written from its spec independently of the
+//! model, so the model, the service and the hand-written corpus are three
+//! derivations of one text.
+//!
+//! | file | what |
+//! | --- | --- |
+//! | `pipeline.rs` | what both services share: [`ServiceError`], reading the session cookie, the application phase |
+//! | `m19.rs` | [`SessionService`], the moin-1.9 session service |
+//! | `m16.rs` | [`M16SessionService`], the moin-1.6 authentication chain |
+//! | `m16_cookie.rs` | the moin-1.6 service's `Set-Cookie` values |
+//! | `m16_keys.rs` | the moin-1.6 service's record ids and signed logged-in values |
+//! | `backend.rs` | [`ReferenceBackend`]: both services behind one [`Backend`](crate::Backend) |
+//!
+//! The services read no clock of their own (`now` comes with every request;
+//! [`SystemClock`](crate::clock::SystemClock) is the production wrapper)
+//! and keep nothing between requests but the configuration and the users'
+//! `remember_me` preferences, so several services may share one store.
+
+mod backend;
+mod m16;
+mod m16_cookie;
+mod m16_keys;
+mod m19;
+
+mod pipeline;
+
+pub use backend::{ReferenceBackend, SidChoice};
+pub use m16::M16SessionService;
+pub use m16_cookie::M16_COOKIE_NAME;
+pub use m16_keys::MAX_ANON_NAME;
+pub use m19::SessionService;
+
+pub use pipeline::ServiceError;
