@@ -1,12 +1,13 @@
-//! The Python side of the adapter protocol: the kit in
-//! `conformance/adapters/python/moin_session_adapter.py` and the adapter over
-//! secure-cookie's `FilesystemSessionStore`.
+//! The Python side of the adapter protocol: the installable kit in
+//! `conformance/adapters/python/` (package `moin-session-adapter`) and its
+//! example adapter over secure-cookie's `FilesystemSessionStore`.
 //!
-//! The secure-cookie adapter needs packages from PyPI: the first run creates
-//! a virtual environment under the cargo target directory
-//! (`target/tmp/python-venv`) and installs `requirements.txt` into it; later
-//! runs reuse it. Set `MOIN_SESSION_PYTHON` to choose the interpreter
-//! (default: `python3`, then `python`).
+//! The first run creates a virtual environment under the cargo target
+//! directory (`target/tmp/python-venv`) and installs the kit into it the way
+//! a user would, `pip install "conformance/adapters/python[secure-cookie]"`
+//! (the extra pulls the example's pinned packages from PyPI); later runs
+//! reuse it while the kit's files are unchanged. Set `MOIN_SESSION_PYTHON`
+//! to choose the interpreter (default: `python3`, then `python`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -66,13 +67,29 @@ fn show(out: &Output) -> String {
 
 static VENV: Mutex<()> = Mutex::new(());
 
-/// The virtual environment with `requirements.txt` installed: reused when
-/// it was made from the same requirements and its packages import, made
-/// afresh otherwise.
+/// The kit's files as installed: the stamp of the virtual environment.
+fn kit_files() -> String {
+    let mut text = String::new();
+    for file in [
+        "pyproject.toml",
+        "requirements.txt",
+        "moin_session_adapter/__init__.py",
+        "secure_cookie_adapter.py",
+    ] {
+        let body = std::fs::read_to_string(kit_dir().join(file))
+            .unwrap_or_else(|e| panic!("{file} of the Python kit is readable: {e}"));
+        text.push_str(&format!("== {file}\n{body}\n"));
+    }
+    text
+}
+
+/// A fresh virtual environment with the kit installed from its folder as
+/// a user installs it (with the `secure-cookie` extra): reused when it was
+/// made from the same kit files and its modules import, made afresh
+/// otherwise.
 fn venv() -> PathBuf {
     let _guard = VENV.lock().unwrap_or_else(|e| e.into_inner());
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-venv");
-    let requirements = kit_dir().join("requirements.txt");
     let base = python3();
     let version = Command::new(&base)
         .args([
@@ -84,14 +101,18 @@ fn venv() -> PathBuf {
     // The stamp: the requirements and the interpreter they were installed for.
     let wanted = format!(
         "{}# installed for: {}",
-        std::fs::read_to_string(&requirements).expect("requirements.txt is readable"),
+        kit_files(),
         String::from_utf8_lossy(&version.stdout)
     );
-    let stamp = venv.join("moin-session-requirements.txt");
+    let stamp = venv.join("moin-session-kit.stamp");
     let python = venv_python(&venv);
     let imports = || {
         Command::new(&python)
-            .args(["-c", "import secure_cookie.session"])
+            .args([
+                "-c",
+                "import secure_cookie.session, moin_session_adapter, secure_cookie_adapter",
+            ])
+            .current_dir(env!("CARGO_TARGET_TMPDIR"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -119,21 +140,20 @@ fn venv() -> PathBuf {
             "--quiet",
             "--disable-pip-version-check",
             "--no-input",
-            "-r",
         ])
-        .arg(&requirements)
+        .arg(format!("{}[secure-cookie]", kit_dir().display()))
         .output()
         .expect("the venv's python runs");
     assert!(
         out.status.success(),
-        "pip could not install {} into {} (network access to PyPI is needed once)\n{}",
-        requirements.display(),
+        "pip could not install the kit {} into {} (network access to PyPI is needed once)\n{}",
+        kit_dir().display(),
         venv.display(),
         show(&out)
     );
     assert!(
         imports(),
-        "secure_cookie.session does not import in {}",
+        "the installed kit does not import in {}",
         venv.display()
     );
     std::fs::write(&stamp, &wanted).expect("the stamp is writable");
@@ -177,22 +197,34 @@ fn summary(stdout: &str) -> [usize; 4] {
     [n(" passed"), n(" failed"), n(" errored"), n(" skipped")]
 }
 
-/// The secure-cookie adapter passes the moin-1.9 corpus, but for the known
-/// failures it lists, and declares every capability (nothing is skipped).
+/// The installed example (the `moin-secure-cookie-adapter` script of the
+/// kit's package, run from outside the clone, so nothing but the installed
+/// package is on Python's path) passes the moin-1.9 corpus, but for the
+/// known failures it lists, and declares every capability (nothing is
+/// skipped).
 #[test]
-fn secure_cookie_adapter_passes_the_moin_19_corpus() {
+fn installed_secure_cookie_example_passes_the_moin_19_corpus() {
     let venv = venv();
-    let adapter = format!(
-        "{} {}",
-        sh_quote(&venv_python(&venv).display().to_string()),
-        sh_quote("conformance/adapters/python/secure_cookie_adapter.py")
-    );
-    let (code, stdout, stderr) = check(
-        &adapter,
-        &[
-            "--expectations",
-            "conformance/adapters/python/secure_cookie_expectations.json",
-        ],
+    let script = if cfg!(windows) {
+        venv.join("Scripts").join("moin-secure-cookie-adapter.exe")
+    } else {
+        venv.join("bin").join("moin-secure-cookie-adapter")
+    };
+    assert!(script.exists(), "pip installed no {}", script.display());
+    let expectations = kit_dir().join("secure_cookie_expectations.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .env_remove("PYTHONPATH")
+        .args(["check", "--profile", "moin-1.9", "--adapter"])
+        .arg(sh_quote(&script.display().to_string()))
+        .arg("--expectations")
+        .arg(&expectations)
+        .output()
+        .expect("the CLI runs");
+    let (code, stdout, stderr) = (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
     );
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert!(
@@ -202,7 +234,7 @@ fn secure_cookie_adapter_passes_the_moin_19_corpus() {
     let [passed, failed, errored, skipped] = summary(&stdout);
     // Only the cases about rejected configurations are skipped: they never
     // reach an adapter, which receives validated configurations.
-    let rejects = std::fs::read_dir("../fixtures/moin-1.9")
+    let rejects = std::fs::read_dir(workspace().join("fixtures/moin-1.9"))
         .unwrap()
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
         .map(|t| t.matches("\"rejects\":").count())

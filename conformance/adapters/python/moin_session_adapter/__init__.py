@@ -43,8 +43,63 @@ import sys
 import traceback
 from datetime import datetime, timedelta, timezone
 from fractions import Fraction
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+try:  # Python 3.8+: typed payloads for editors and type checkers.
+    from typing import TypedDict
+except ImportError:  # pragma: no cover - the kit requires 3.8
+    TypedDict = dict  # type: ignore[misc,assignment]
+
+#: A JSON value as the protocol carries it.
+Json = Any
+
+
+class Config(TypedDict):
+    """A ``reset``/``reconfigure`` payload: ``{"profile": ..., "settings": {...}}``
+    (``spec/protocol.md`` section 8; every setting present)."""
+
+    profile: str
+    settings: Dict[str, Json]
+
+
+class Request(TypedDict, total=False):
+    """A ``request`` payload: ``now`` (RFC 3339), ``https``, ``path``,
+    ``cookie_header`` (str or None), ``auth`` and ``ops``."""
+
+    now: str
+    https: bool
+    path: str
+    cookie_header: Optional[str]
+    auth: Json
+    ops: List[Json]
+
+
+class Response(TypedDict, total=False):
+    """What :meth:`Backend.request` returns: ``new``, ``user``,
+    ``set_cookies``, ``results`` and optionally ``cache_control``."""
+
+    new: bool
+    user: Optional[str]
+    set_cookies: List[str]
+    results: List[Json]
+    cache_control: Optional[str]
+
+
+class Cleanup(TypedDict):
+    """A ``cleanup`` payload: ``now``, ``mode`` (``"expired"`` or ``"all"``)
+    and ``user`` (str or None)."""
+
+    now: str
+    mode: str
+    user: Optional[str]
+
 
 __all__ = [
+    "Config",
+    "Request",
+    "Response",
+    "Cleanup",
+    "Json",
     "PROTOCOL_VERSION",
     "CAPABILITIES",
     "AdapterError",
@@ -119,17 +174,17 @@ class Backend:
     reported as a failure of the backend.
     """
 
-    def reset(self, config):
+    def reset(self, config: Config) -> None:
         """Forget every stored session and user preference and take
         ``config`` (``{"profile": ..., "settings": {...}}``, validated by the
         runner, every field present)."""
         raise NotImplementedError("reset")
 
-    def reconfigure(self, config):
+    def reconfigure(self, config: Config) -> None:
         """Take ``config``; keep the stored sessions and user preferences."""
         raise Unsupported("reconfigure")
 
-    def request(self, request):
+    def request(self, request: Request) -> Response:
         """Run one request cycle and return the response as a dict with
         ``new`` (bool), ``user`` (str or None), ``set_cookies`` (list of
         Set-Cookie header values, in order), ``results`` (one JSON value per
@@ -138,16 +193,16 @@ class Backend:
         :func:`parse_now`); read no clock of your own."""
         raise NotImplementedError("request")
 
-    def cleanup(self, cleanup):
+    def cleanup(self, cleanup: Cleanup) -> List[str]:
         """Run a cleanup (``now``, ``mode`` ``"expired"`` or ``"all"``,
         ``user`` or None) and return the list of session ids it removed."""
         raise NotImplementedError("cleanup")
 
-    def list(self):
+    def list(self) -> List[str]:  # noqa: A003 (the protocol command is named list)
         """Return the id of every stored session record."""
         raise NotImplementedError("list")
 
-    def corrupt(self, sid):
+    def corrupt(self, sid: str) -> None:
         """Make the record of ``sid`` unreadable to the store (capability
         ``corrupt``)."""
         raise Unsupported("the corrupt command")
@@ -248,7 +303,15 @@ def _dispatch(backend, kind, command, hello):
     raise AssertionError(kind)
 
 
-def serve(backend, implementation, profiles, capabilities=(), stdin=None, stdout=None, stderr=None):
+def serve(
+    backend: Backend,
+    implementation: Dict[str, Json],
+    profiles: Sequence[str],
+    capabilities: Iterable[str] = (),
+    stdin: Any = None,
+    stdout: Any = None,
+    stderr: Any = None,
+) -> int:
     """Serves ``backend`` over the adapter protocol until ``shutdown`` or the
     end of the input; returns the exit status (0), for
     ``raise SystemExit(serve(...))``.
@@ -355,7 +418,7 @@ _RFC3339 = re.compile(
 )
 
 
-def parse_now(text):
+def parse_now(text: str) -> Fraction:
     """Parses an RFC 3339 instant (``2009-03-01T12:00:30.5Z``) into seconds
     since 1970-01-01T00:00:00Z as an exact :class:`fractions.Fraction`, so
     that comparisons such as ``expires < now`` are exact to the nanosecond.
@@ -378,7 +441,7 @@ def parse_now(text):
     return Fraction(seconds) + fraction
 
 
-def minute_floor(now):
+def minute_floor(now: Fraction) -> int:
     """``floor(now / 60) * 60`` as an int: ``now`` rounded down to a whole
     minute (moin-1.9's expiry granularity).
 
@@ -388,7 +451,7 @@ def minute_floor(now):
     return int((Fraction(now) // 60) * 60)
 
 
-def http_date(seconds):
+def http_date(seconds: int) -> str:
     """An IMF-fixdate (``Sun, 06 Nov 1994 08:49:37 GMT``) for whole seconds
     since the epoch.
 
@@ -399,8 +462,16 @@ def http_date(seconds):
     return email.utils.format_datetime(instant, usegmt=True)
 
 
-def set_cookie(name, value, max_age=None, expires=None, path=None, domain=None,
-               secure=False, httponly=False):
+def set_cookie(
+    name: str,
+    value: str,
+    max_age: Optional[int] = None,
+    expires: Optional[int] = None,
+    path: Optional[str] = None,
+    domain: Optional[str] = None,
+    secure: bool = False,
+    httponly: bool = False,
+) -> str:
     """Renders a ``Set-Cookie`` header value (without the ``Set-Cookie:``
     part). ``expires`` is whole seconds since the epoch; attributes that are
     None or False are left out.
@@ -424,7 +495,13 @@ def set_cookie(name, value, max_age=None, expires=None, path=None, domain=None,
     return "; ".join(parts)
 
 
-def deletion_cookie(name, path=None, domain=None, secure=False, httponly=False):
+def deletion_cookie(
+    name: str,
+    path: Optional[str] = None,
+    domain: Optional[str] = None,
+    secure: bool = False,
+    httponly: bool = False,
+) -> str:
     """The ``Set-Cookie`` value that deletes cookie ``name``: an empty
     value, ``Max-Age=0`` and an ``Expires`` at the epoch. Leave ``secure``
     off for session cookies: a client ignores a ``Secure`` cookie set over
@@ -437,7 +514,7 @@ def deletion_cookie(name, path=None, domain=None, secure=False, httponly=False):
                       secure=secure, httponly=httponly)
 
 
-def parse_cookie_header(header):
+def parse_cookie_header(header: Optional[str]) -> List[Tuple[str, str]]:
     """The ``(name, value)`` pairs of a ``Cookie`` request header, in order,
     duplicates kept; names and values are trimmed, a value in double quotes
     keeps its quotes, and a pair without ``=`` is skipped. ``None`` gives
@@ -459,7 +536,7 @@ def parse_cookie_header(header):
     return pairs
 
 
-def first_cookie(header, name):
+def first_cookie(header: Optional[str], name: str) -> Optional[str]:
     """The value of the first cookie called ``name`` in a ``Cookie`` header,
     or None when there is none.
 
