@@ -39,6 +39,10 @@ const UNCACHEABLE: &str = "private, must-revalidate, max-age=10";
 const RFC850: &[FormatItem<'static>] = format_description!(
     "[weekday], [day]-[month repr:short]-[year repr:last_two] [hour]:[minute]:[second] GMT"
 );
+/// The same with a four-digit year (`r[m16.cookie.expires-year]`).
+const RFC850_FULL_YEAR: &[FormatItem<'static>] = format_description!(
+    "[weekday repr:short], [day]-[month repr:short]-[year] [hour]:[minute]:[second] GMT"
+);
 
 /// One login: its owner, its session record, and every cookie value issued
 /// for it (each refresh issues a new one with a new expiry).
@@ -102,8 +106,15 @@ fn sent_cookie(header: Option<&str>) -> Sent {
     }
 }
 
+/// The two-digit year only for 1970 to 2049, which every reading of a
+/// two-digit year agrees on (`r[m16.cookie.expires-year]`).
 fn rfc850(t: OffsetDateTime) -> String {
-    t.format(RFC850)
+    let form = if (1970..=2049).contains(&t.year()) {
+        RFC850
+    } else {
+        RFC850_FULL_YEAR
+    };
+    t.format(form)
         .expect("RFC 850 dates format for every supported year")
 }
 
@@ -390,16 +401,17 @@ fn moin_session(
                 .get(&token)
                 .expect("verify found it")
                 .clone();
-            // r[m16.session.login-account-invalid]
-            if !cycle.state.config.account_enabled(&login.user) {
-                return;
-            }
             if matches!(auth, AuthAction::Logout) {
-                // r[m16.logout.kills], r[m16.logincookie.revoked]
+                // r[m16.logout.kills], r[m16.logincookie.revoked],
+                // r[m16.logout.account-invalid]: the account is not checked.
                 *user = Some((login.user.clone(), false));
                 cycle.state.logins.remove(&token);
                 cycle.state.records.remove(&login.record);
                 cycle.delete_cookie();
+                return;
+            }
+            // r[m16.session.login-account-invalid]
+            if !cycle.state.config.account_enabled(&login.user) {
                 return;
             }
             // r[m16.session.login-refresh], r[m16.logincookie.bound]
@@ -450,6 +462,14 @@ mod tests {
         assert_eq!(rfc850(t), "Sunday, 01-Mar-09 13:00:05 GMT");
         let c = cookie::Cookie::parse(format!("A=1; Expires={}", rfc850(t))).unwrap();
         assert_eq!(c.expires_datetime(), Some(t));
+        for t in [
+            time::macros::datetime!(2050-01-01 00:00:00 UTC),
+            time::macros::datetime!(2074-12-30 10:00:00 UTC),
+        ] {
+            assert!(rfc850(t).contains(&format!("-{} ", t.year())));
+            let c = cookie::Cookie::parse(format!("A=1; Expires={}", rfc850(t))).unwrap();
+            assert_eq!(c.expires_datetime(), Some(t));
+        }
     }
 
     #[test]

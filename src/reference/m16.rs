@@ -374,7 +374,8 @@ impl<S: Store> M16SessionService<S> {
                 }
             }
             AuthAction::Logout => match cookie {
-                SessionCookie::LoggedIn(value) => match self.honour(value, now)? {
+                // r[m16.logout.account-invalid]: the account is not checked.
+                SessionCookie::LoggedIn(value) => match self.authentic(value, now)? {
                     Some(login) => self.logout(cycle, &login, now),
                     // r[m16.logout.anonymous]: an ignored cookie.
                     None => Ok(()),
@@ -533,6 +534,18 @@ impl<S: Store> M16SessionService<S> {
     /// ignored without touching the store, never an error
     /// (`r[m16.logincookie.unforgeable]`).
     fn honour(&self, value: &str, now: OffsetDateTime) -> Result<Option<Honoured>, ServiceError> {
+        let login = self.authentic(value, now)?;
+        // r[m16.session.login-account-invalid]: not revoked, only ignored.
+        Ok(login.filter(|l| self.config.account_enabled(&l.user)))
+    }
+
+    /// The login of an authentic logged-in cookie value (issued, unaltered,
+    /// not expired, not revoked), whatever the state of its account.
+    fn authentic(
+        &self,
+        value: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Honoured>, ServiceError> {
         let Some((signed, tag)) = value.rsplit_once(':') else {
             return Ok(None);
         };
@@ -558,10 +571,6 @@ impl<S: Store> M16SessionService<S> {
         }
         // r[m16.logincookie.expiry]: honoured at now = E, not after.
         if i128::from(expiry) * 1_000_000_000 < now.unix_timestamp_nanos() {
-            return Ok(None);
-        }
-        // r[m16.session.login-account-invalid]: not revoked, only ignored.
-        if !self.config.account_enabled(&user) {
             return Ok(None);
         }
         Ok(Some(Honoured {
@@ -770,6 +779,7 @@ fn logged_in_secs(cookie_lifetime: f64, remember_me: bool) -> i64 {
 fn floor(now: OffsetDateTime) -> i64 {
     now.unix_timestamp()
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;

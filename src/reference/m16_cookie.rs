@@ -46,19 +46,19 @@ fn attributes(config: &M16Config, out: &mut String) {
 
 /// An `Expires` date in MoinMoin 1.6's RFC 850 form,
 /// `Monday, 02-Mar-09 00:00:30 GMT`, with a four-digit year outside 1970 to
-/// 2069, where a two-digit one would be read as another century
-/// (`r[m16.cookie.max-age-expires]`).
+/// 2049, where some readers of a two-digit year pick another century
+/// (`r[m16.cookie.max-age-expires]`, `r[m16.cookie.expires-year]`).
 fn cookie_date(secs: i64) -> String {
     let at = OffsetDateTime::from_unix_timestamp(secs)
         .expect("cookie instants are within 100 years of now (r[m16.config.lifetime-finite])");
-    let two_digits = (1970..=2069).contains(&at.year());
+    let two_digits = (1970..=2049).contains(&at.year());
     let result = if two_digits {
         at.format(time::macros::format_description!(
             "[weekday], [day]-[month repr:short]-[year repr:last_two] [hour]:[minute]:[second] GMT"
         ))
     } else {
         at.format(time::macros::format_description!(
-            "[weekday], [day]-[month repr:short]-[year] [hour]:[minute]:[second] GMT"
+            "[weekday repr:short], [day]-[month repr:short]-[year] [hour]:[minute]:[second] GMT"
         ))
     };
     result.expect("an RFC 850 date can be written for any date of a four-digit year")
@@ -73,10 +73,9 @@ mod tests {
         // 2009-03-02T00:00:30Z, the spec's example.
         assert_eq!(cookie_date(1_235_952_030), "Monday, 02-Mar-09 00:00:30 GMT");
         assert_eq!(cookie_date(0), "Thursday, 01-Jan-70 00:00:00 GMT");
+        // 2050-01-01: some readers take a two-digit 50 as 1950.
+        assert_eq!(cookie_date(2_524_608_000), "Sat, 01-Jan-2050 00:00:00 GMT");
         // 2070-01-01: a two-digit 70 would read as 1970.
-        assert_eq!(
-            cookie_date(3_155_760_000),
-            "Wednesday, 01-Jan-2070 00:00:00 GMT"
-        );
+        assert_eq!(cookie_date(3_155_760_000), "Wed, 01-Jan-2070 00:00:00 GMT");
     }
 }
