@@ -233,6 +233,34 @@ mod tests {
         assert!(bad[0].message.contains("used again"));
     }
 
+    /// Appendix A of each spec lists every clause once, in the order of
+    /// the text, and nothing else.
+    #[test]
+    fn appendix_a_lists_every_clause_in_order() {
+        for (profile, file, text) in SPEC_FILES {
+            let appendix = text
+                .split("\n## Appendix A.")
+                .nth(1)
+                .expect("every spec has an Appendix A");
+            let appendix = appendix.split("\n## ").next().unwrap_or(appendix);
+            let listed: Vec<&str> = appendix
+                .lines()
+                .filter_map(|l| l.strip_prefix("| `"))
+                .filter_map(|l| l.split('`').next())
+                .collect();
+            let reqs = Requirements::parse(*profile, file, text).expect("the spec parses");
+            let clauses: Vec<&str> = reqs
+                .of_profile(*profile)
+                .iter()
+                .map(|r| r.id.as_str())
+                .collect();
+            assert_eq!(
+                listed, clauses,
+                "{file}: Appendix A differs from the clauses"
+            );
+        }
+    }
+
     #[test]
     fn the_builtin_spec_parses() {
         for (profile, file, text) in SPEC_FILES {
