@@ -375,7 +375,7 @@ impl<S: Store> M16SessionService<S> {
             }
             AuthAction::Logout => match cookie {
                 // r[m16.logout.account-invalid]: the account is not checked.
-                SessionCookie::LoggedIn(value) => match self.authentic(value, now)? {
+                SessionCookie::LoggedIn(value) => match self.verify(value, now)? {
                     Some(login) => self.logout(cycle, &login, now),
                     // r[m16.logout.anonymous]: an ignored cookie.
                     None => Ok(()),
@@ -529,23 +529,18 @@ impl<S: Store> M16SessionService<S> {
         Ok(())
     }
 
-    /// Section 10: the login of a logged-in cookie value, when the value
-    /// passes every check; `None` when it is ignored. Malformed values are
-    /// ignored without touching the store, never an error
-    /// (`r[m16.logincookie.unforgeable]`).
+    /// The login of an honoured cookie value: authentic, with a valid
+    /// account (`r[m16.session.login-account-invalid]`: not revoked, ignored).
     fn honour(&self, value: &str, now: OffsetDateTime) -> Result<Option<Honoured>, ServiceError> {
-        let login = self.authentic(value, now)?;
-        // r[m16.session.login-account-invalid]: not revoked, only ignored.
+        let login = self.verify(value, now)?;
         Ok(login.filter(|l| self.config.account_enabled(&l.user)))
     }
 
-    /// The login of an authentic logged-in cookie value (issued, unaltered,
-    /// not expired, not revoked), whatever the state of its account.
-    fn authentic(
-        &self,
-        value: &str,
-        now: OffsetDateTime,
-    ) -> Result<Option<Honoured>, ServiceError> {
+    /// Section 10: the login of an authentic value (issued, unaltered, not
+    /// expired, not revoked), whatever its account; `None` when it is not.
+    /// Malformed values are ignored without touching the store, never an
+    /// error (`r[m16.logincookie.unforgeable]`).
+    fn verify(&self, value: &str, now: OffsetDateTime) -> Result<Option<Honoured>, ServiceError> {
         let Some((signed, tag)) = value.rsplit_once(':') else {
             return Ok(None);
         };
