@@ -233,6 +233,43 @@ mod tests {
         assert!(bad[0].message.contains("used again"));
     }
 
+    /// Every block quote of a spec is a marked block (section 2.1: it ends
+    /// a clause and is not normative), and none uses a BCP 14 key word.
+    #[test]
+    fn block_quotes_are_marked_and_use_no_key_words() {
+        const MARKERS: [&str; 4] = [
+            "> **Note.**",
+            "> **Example.**",
+            "> **Departure.**",
+            "> **Quirk kept.**",
+        ];
+        const KEY_WORDS: [&str; 5] = ["MUST", "SHALL", "SHOULD", "MAY", "REQUIRED"];
+        for (_, file, text) in SPEC_FILES {
+            let mut previous = "";
+            for (i, line) in text.lines().enumerate() {
+                if line.starts_with('>') && !previous.starts_with('>') {
+                    assert!(
+                        MARKERS.iter().any(|m| line.starts_with(m)),
+                        "{file}:{}: a block quote must start with a marker",
+                        i + 1
+                    );
+                }
+                if line.starts_with('>') {
+                    for word in KEY_WORDS {
+                        assert!(
+                            !line
+                                .split(|c: char| !c.is_ascii_alphabetic())
+                                .any(|w| w == word),
+                            "{file}:{}: {word} in a non-normative block",
+                            i + 1
+                        );
+                    }
+                }
+                previous = line;
+            }
+        }
+    }
+
     /// Appendix A of each spec lists every clause once, in the order of
     /// the text, and nothing else.
     #[test]
