@@ -21,6 +21,7 @@ pub mod backends;
 pub mod compare;
 pub mod expectations;
 pub mod faulty;
+pub mod harness;
 pub mod jar;
 pub mod random;
 pub mod report;

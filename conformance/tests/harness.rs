@@ -1,0 +1,110 @@
+//! The in-process harness ([`Harness`]): one test per case, skips shown as
+//! ignored (never passed), faults failing their cases, and a bad
+//! known-failure list refused before any test.
+
+use libtest_mimic::{Arguments, Conclusion};
+use moin_session_conformance::faulty::{Fault, Faulty};
+use moin_session_conformance::harness::Harness;
+use moin_session_conformance::{default_fixtures_dir, load, Selection};
+use moin_session_spec::fixture::Action;
+use moin_session_spec::{
+    Backend, BackendError, BackendInfo, CleanupOutcome, CleanupRequest, Config, MemoryStore, Model,
+    Profile, Request, Response,
+};
+
+/// The model, but it cannot corrupt a record (as many real backends).
+struct NoCorrupt(Model);
+
+impl Backend for NoCorrupt {
+    fn info(&self) -> BackendInfo {
+        self.0.info()
+    }
+    fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
+        self.0.reset(config)
+    }
+    fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
+        self.0.reconfigure(config)
+    }
+    fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
+        self.0.request(request)
+    }
+    fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
+        self.0.cleanup(request)
+    }
+    fn list(&mut self) -> Result<Vec<String>, BackendError> {
+        self.0.list()
+    }
+}
+
+fn quiet() -> Arguments {
+    Arguments {
+        quiet: true,
+        test_threads: Some(2),
+        ..Arguments::default()
+    }
+}
+
+fn run(harness: Harness) -> Conclusion {
+    let trials = harness.trials().expect("the harness is configured well");
+    libtest_mimic::run(&quiet(), trials)
+}
+
+/// (cases of moin-1.9, of them those with a `corrupt` step)
+fn m19_counts() -> (u64, u64) {
+    let (corpus, _) = load(&default_fixtures_dir()).expect("the corpus loads");
+    let cases = Selection {
+        profiles: vec![Profile::Moin19],
+        ..Selection::default()
+    }
+    .apply(&corpus);
+    let corrupting = cases
+        .iter()
+        .filter(|c| {
+            c.case
+                .steps
+                .iter()
+                .any(|s| matches!(s.action, Action::Corrupt(_)))
+        })
+        .count();
+    (cases.len() as u64, corrupting as u64)
+}
+
+#[test]
+fn one_test_per_case_and_a_store_passes_them_all() {
+    let (total, _) = m19_counts();
+    let c = run(Harness::for_store("memory", MemoryStore::new).profiles(&[Profile::Moin19]));
+    assert_eq!((c.num_passed, c.num_failed, c.num_ignored), (total, 0, 0));
+}
+
+#[test]
+fn a_case_the_backend_cannot_run_is_ignored_never_passed() {
+    let (total, corrupting) = m19_counts();
+    assert!(corrupting > 0);
+    let c =
+        run(Harness::new("no-corrupt", || NoCorrupt(Model::new())).profiles(&[Profile::Moin19]));
+    assert_eq!(c.num_ignored, corrupting, "{c:?}");
+    assert_eq!(c.num_passed, total - corrupting, "{c:?}");
+    assert_eq!(c.num_failed, 0);
+}
+
+#[test]
+fn a_fault_fails_its_cases_and_the_random_trace_test() {
+    let c = run(
+        Harness::new("faulty", || Faulty::new(Model::new(), Fault::NeverNew))
+            .profiles(&[Profile::Moin19])
+            .random_traces(20),
+    );
+    assert!(c.num_failed > 1, "{c:?}");
+    assert!(c.has_failed());
+}
+
+#[test]
+fn a_known_failure_naming_no_case_is_refused_before_any_test() {
+    let Err(e) = Harness::for_store("memory", MemoryStore::new)
+        .known_failure("m19.no.such-case", "typo")
+        .trials()
+    else {
+        panic!("refused");
+    };
+    assert!(e.contains("m19.no.such-case"), "{e}");
+}
