@@ -197,6 +197,7 @@ fn check(
     expectations: Option<PathBuf>,
     format: Format,
 ) -> ExitCode {
+    let versions = report::Versions::of_run(&fixtures.clone().unwrap_or_else(default_fixtures_dir));
     let (corpus, requirements) = match load_or_report(fixtures) {
         Ok(x) => x,
         Err(code) => return code,
@@ -271,7 +272,10 @@ fn check(
             outln!("backend: {name}");
             out!("{}", report::text(&results, &requirements, &shown));
         }
-        Format::Json => outln!("{}", report::json(&results, &requirements, &name)),
+        Format::Json => outln!(
+            "{}",
+            report::json(&results, &requirements, &name, &versions)
+        ),
         Format::Junit => out!("{}", report::junit(&results, &name)),
         Format::Markdown => out!(
             "{}",

@@ -195,7 +195,18 @@ pub fn text(results: &[CaseResult], requirements: &Requirements, profiles: &[Pro
         // Many cases failing with one and the same error (an adapter that
         // does not start) are shown once, with the ids of the others.
         let mut shown: Vec<(&str, Vec<&str>)> = Vec::new();
+        // Skips for one reason (a profile, a call or a configuration the
+        // backend never gets) are one line, not one per case.
+        let mut skipped: Vec<(String, Vec<&str>)> = Vec::new();
         for r in problems {
+            if let (Verdict::Skipped { reason }, None) = (&r.verdict, &r.known_failure) {
+                let reason = skip_reason(reason);
+                match skipped.iter_mut().find(|(m, _)| *m == reason) {
+                    Some((_, ids)) => ids.push(&r.id),
+                    None => skipped.push((reason, vec![&r.id])),
+                }
+                continue;
+            }
             if let Verdict::Errored { message, .. } = &r.verdict {
                 if let Some((_, same)) = shown.iter_mut().find(|(m, _)| *m == message.as_str()) {
                     same.push(&r.id);
@@ -219,10 +230,37 @@ pub fn text(results: &[CaseResult], requirements: &Requirements, profiles: &[Pro
                 listed.join(", ")
             );
         }
+        for (reason, ids) in &skipped {
+            let listed: Vec<&str> = ids.iter().take(3).copied().collect();
+            let more = if ids.len() > 3 {
+                format!(", and {} more", ids.len() - 3)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "  SKIP {} case(s): {reason} ({}{more})",
+                ids.len(),
+                listed.join(", ")
+            );
+        }
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "{}", Summary::of(results).line());
     out
+}
+
+/// A skip's reason without the step it happened at, so that skips for one
+/// reason group together.
+fn skip_reason(reason: &str) -> String {
+    match reason.split_once(": ") {
+        Some((step, rest))
+            if step.starts_with("step ") && step[5..].bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            rest.to_owned()
+        }
+        _ => reason.to_owned(),
+    }
 }
 
 /// One case that did not simply pass, naming case, file, step,
@@ -304,8 +342,47 @@ struct JsonRequirement<'a> {
     summary: Summary,
 }
 
+/// Which runner, protocol, spec and corpus a report comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Versions {
+    /// The runner's version (this package).
+    pub runner: &'static str,
+    /// The adapter protocol version the runner speaks.
+    pub protocol: u32,
+    /// The version of each profile's compiled-in spec, by profile name. The
+    /// built-in corpus goes with the spec of the same commit (section 20
+    /// of each spec).
+    pub spec: BTreeMap<String, String>,
+    /// The corpus: `built-in` for the corpus shipped with this runner's
+    /// source, else the directory given with `--fixtures`.
+    pub corpus: String,
+}
+
+impl Versions {
+    /// The versions of this runner, with the corpus read from `fixtures`.
+    pub fn of_run(fixtures: &std::path::Path) -> Versions {
+        let builtin = std::fs::canonicalize(crate::default_fixtures_dir()).ok();
+        let corpus = match (builtin, std::fs::canonicalize(fixtures).ok()) {
+            (Some(a), Some(b)) if a == b => "built-in".to_owned(),
+            _ => fixtures.display().to_string(),
+        };
+        Versions {
+            runner: env!("CARGO_PKG_VERSION"),
+            protocol: moin_session_spec::protocol::PROTOCOL_VERSION,
+            spec: Profile::ALL
+                .iter()
+                .filter_map(|p| {
+                    Requirements::spec_version(*p).map(|v| (p.to_string(), v.to_owned()))
+                })
+                .collect(),
+            corpus,
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct JsonReport<'a> {
+    versions: &'a Versions,
     backend: &'a str,
     summary: Summary,
     cases: Vec<JsonCase<'a>>,
@@ -313,9 +390,15 @@ struct JsonReport<'a> {
 }
 
 /// The JSON report: one object with `summary`, `cases` and `requirements`.
-pub fn json(results: &[CaseResult], requirements: &Requirements, backend: &str) -> String {
+pub fn json(
+    results: &[CaseResult],
+    requirements: &Requirements,
+    backend: &str,
+    versions: &Versions,
+) -> String {
     let per_req = by_requirement(results);
     let report = JsonReport {
+        versions,
         backend,
         summary: Summary::of(results),
         cases: results

@@ -151,6 +151,25 @@ fn missing_capabilities_skip_cases() {
     );
 }
 
+/// Cases about rejected configurations never reach an adapter: they are
+/// skipped (never passed), and the text report says so in one line, not one
+/// line per case.
+#[test]
+fn skips_for_one_reason_are_one_line() {
+    let (code, stdout, _) = check(ADAPTER, &["--profile", "moin-1.9", "--case", "m19.config"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let not_passed = stdout
+        .split("not passed:")
+        .nth(1)
+        .expect("a not-passed section");
+    let skip_lines: Vec<&str> = not_passed.lines().filter(|l| l.contains("SKIP")).collect();
+    assert_eq!(skip_lines.len(), 1, "{stdout}");
+    assert!(
+        skip_lines[0].contains("case(s): a rejected configuration never reaches this backend"),
+        "{stdout}"
+    );
+}
+
 /// r[proto.handshake.profiles]: only the declared profiles' cases run.
 #[test]
 fn only_the_declared_profiles_run() {

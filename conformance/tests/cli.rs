@@ -86,6 +86,15 @@ fn check_json_is_one_object_with_summary_and_cases() {
         assert!(!first[k].is_null(), "cases[0].{k}");
     }
     assert_eq!(first["verdict"], "pass");
+    // Which runner, protocol, spec and corpus the report comes from.
+    let versions = &v["versions"];
+    assert_eq!(versions["runner"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(versions["protocol"], 1);
+    assert_eq!(versions["corpus"], "built-in");
+    for profile in ["moin-1.9", "moin-1.6"] {
+        let spec = versions["spec"][profile].as_str().expect("a spec version");
+        assert_eq!(spec.split('.').count(), 3, "{spec}");
+    }
 }
 
 #[test]

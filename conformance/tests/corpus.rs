@@ -127,3 +127,84 @@ fn a_rejects_case_fails_when_the_configuration_is_accepted() {
         result.verdict
     );
 }
+
+/// The traceability matrix, both ways, generated from the spec and the
+/// corpus (never edited by hand).
+fn traceability() -> String {
+    use std::collections::BTreeMap;
+    use std::fmt::Write as _;
+    let (corpus, requirements) = load(&default_fixtures_dir()).expect("the corpus loads");
+    let mut out = String::from(
+        "# Traceability: clauses and cases\n\n\
+         Generated from `spec/` and `fixtures/` by `conformance/tests/corpus.rs`; do not edit.\n\
+         Regenerate with `INSTA_UPDATE=always cargo test -p moin-session-conformance --test corpus`.\n\
+         A case covers a clause when the case or one of its steps lists the clause in `covers`.\n",
+    );
+    for profile in moin_session_spec::Profile::ALL {
+        let mut by_clause: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        let mut cases: Vec<(&str, Vec<&str>)> = Vec::new();
+        for loaded in corpus.cases.iter().filter(|c| c.case.profile == *profile) {
+            let mut covered: Vec<&str> = loaded.case.covers.iter().map(String::as_str).collect();
+            for step in &loaded.case.steps {
+                covered.extend(step.covers.iter().map(String::as_str));
+            }
+            covered.sort_unstable();
+            covered.dedup();
+            for clause in &covered {
+                by_clause.entry(clause).or_default().push(&loaded.case.id);
+            }
+            cases.push((&loaded.case.id, covered));
+        }
+        let mut clauses = requirements.of_profile(*profile);
+        clauses.sort_by_key(|r| r.line);
+        let _ = writeln!(
+            out,
+            "\n## {profile}\n\n### Each clause and the cases that cover it\n"
+        );
+        let _ = writeln!(out, "| clause | section | cases |\n| --- | --- | --- |");
+        for clause in clauses {
+            let ids = by_clause
+                .get(clause.id.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let list = if ids.is_empty() {
+                "**none**".to_owned()
+            } else {
+                ids.iter()
+                    .map(|id| format!("`{id}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let _ = writeln!(out, "| `{}` | {} | {list} |", clause.id, clause.section);
+        }
+        let _ = writeln!(out, "\n### Each case and the clauses it covers\n");
+        let _ = writeln!(out, "| case | clauses |\n| --- | --- |");
+        cases.sort_unstable();
+        for (id, covered) in cases {
+            let list = covered
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = writeln!(out, "| `{id}` | {list} |");
+        }
+    }
+    out
+}
+
+#[test]
+fn the_traceability_matrix_is_generated_and_current() {
+    let path = default_fixtures_dir().join("../spec/traceability.md");
+    let fresh = traceability();
+    let update = std::env::var("INSTA_UPDATE").is_ok_and(|v| v == "always");
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    if update && current != fresh {
+        std::fs::write(&path, &fresh).expect("spec/traceability.md is writable");
+        return;
+    }
+    assert!(
+        current == fresh,
+        "spec/traceability.md is out of date with the spec and the corpus; regenerate it with \
+         `INSTA_UPDATE=always cargo test -p moin-session-conformance --test corpus` and commit it"
+    );
+}

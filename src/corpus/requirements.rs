@@ -94,6 +94,23 @@ impl Requirements {
         all
     }
 
+    /// The version of the compiled-in spec of `profile`, as its opening
+    /// `Version: X.Y.Z, DATE` line states it (section 20 of each spec).
+    ///
+    /// ```
+    /// use moin_session_spec::{requirements::Requirements, Profile};
+    /// let v = Requirements::spec_version(Profile::Moin19).expect("the spec states its version");
+    /// assert_eq!(v.split('.').count(), 3);
+    /// ```
+    pub fn spec_version(profile: Profile) -> Option<&'static str> {
+        let (_, _, text) = SPEC_FILES.iter().find(|(p, _, _)| *p == profile)?;
+        text.lines()
+            .take(20)
+            .find_map(|l| l.strip_prefix("Version: "))
+            .and_then(|rest| rest.split([',', ' ']).next())
+            .filter(|v| !v.is_empty())
+    }
+
     /// Parses one spec file's clauses.
     pub fn parse(
         profile: Profile,
@@ -212,6 +229,19 @@ impl Requirements {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_compiled_in_spec_states_a_three_part_version() {
+        for (profile, file, _) in SPEC_FILES {
+            let v = Requirements::spec_version(*profile)
+                .unwrap_or_else(|| panic!("{file} has no `Version: X.Y.Z, DATE` line"));
+            let parts: Vec<&str> = v.split('.').collect();
+            assert!(
+                parts.len() == 3 && parts.iter().all(|p| p.parse::<u32>().is_ok()),
+                "{file}: version {v:?} is not MAJOR.MINOR.PATCH"
+            );
+        }
+    }
 
     #[test]
     fn parses_clauses_and_rejects_bad_ids() {
