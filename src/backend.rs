@@ -9,7 +9,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::exchange::{CleanupOutcome, CleanupRequest, Request, Response};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::exchange::{CleanupOutcome, CleanupRequest, Finished, Op, Opened, Request, Response};
 use crate::profile::Profile;
 
 /// Who a backend is.
@@ -70,6 +73,46 @@ pub trait Backend {
     /// only validated configurations, and those cases are skipped for it.
     fn loads_configuration(&self) -> bool {
         true
+    }
+
+    /// Whether this backend runs overlapping requests: [`open`](Backend::open),
+    /// [`ops`](Backend::ops) and [`finish`](Backend::finish) (the adapter
+    /// capability `interleave`). Cases with interleaved steps are not run
+    /// on a backend that says no, and are reported as skipped.
+    fn interleaves(&self) -> bool {
+        false
+    }
+
+    /// Opens a request under `handle` (a name the caller chose, unique
+    /// among the requests open now): the browser's `Cookie` header is
+    /// taken, the session loaded, the user authenticated and
+    /// `request.ops` run, all at `request.now`. The response waits for
+    /// [`finish`](Backend::finish); other requests may run in between.
+    /// Section "Overlapping requests" of each profile's spec says what
+    /// they may observe of each other.
+    fn open(&mut self, handle: &str, request: &Request) -> Result<Opened, BackendError> {
+        let _ = (handle, request);
+        Err(BackendError::Unsupported {
+            what: "overlapping requests (open, ops, finish)".to_owned(),
+        })
+    }
+
+    /// Runs more application code in the open request `handle`; one
+    /// result per op that yields.
+    fn ops(&mut self, handle: &str, ops: &[Op]) -> Result<Vec<Value>, BackendError> {
+        let _ = (handle, ops);
+        Err(BackendError::Unsupported {
+            what: "overlapping requests (open, ops, finish)".to_owned(),
+        })
+    }
+
+    /// Finishes the open request `handle` at `now`: finalize, and the
+    /// response's headers. The handle is free again afterwards.
+    fn finish(&mut self, handle: &str, now: OffsetDateTime) -> Result<Finished, BackendError> {
+        let _ = (handle, now);
+        Err(BackendError::Unsupported {
+            what: "overlapping requests (open, ops, finish)".to_owned(),
+        })
     }
 
     /// Makes the stored record of `sid` unreadable (as a truncated or
@@ -141,5 +184,17 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
     }
     fn loads_configuration(&self) -> bool {
         (**self).loads_configuration()
+    }
+    fn interleaves(&self) -> bool {
+        (**self).interleaves()
+    }
+    fn open(&mut self, handle: &str, request: &Request) -> Result<Opened, BackendError> {
+        (**self).open(handle, request)
+    }
+    fn ops(&mut self, handle: &str, ops: &[Op]) -> Result<Vec<Value>, BackendError> {
+        (**self).ops(handle, ops)
+    }
+    fn finish(&mut self, handle: &str, now: OffsetDateTime) -> Result<Finished, BackendError> {
+        (**self).finish(handle, now)
     }
 }

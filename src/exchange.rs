@@ -127,6 +127,32 @@ pub struct Response {
     pub cache_control: Option<String>,
 }
 
+/// What a backend answers when a request is opened
+/// ([`Backend::open`](crate::Backend::open)): what load, authentication
+/// and the open's own ops produced. The cookie comes at the finish.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Opened {
+    /// The session's `new` flag as application code saw it.
+    pub new: bool,
+    /// The account name the request runs as, or `None` when anonymous.
+    pub user: Option<String>,
+    /// One result per op of the open that yields, in order.
+    pub results: Vec<Value>,
+}
+
+/// What a backend answers when an open request finishes
+/// ([`Backend::finish`](crate::Backend::finish)): the response's headers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Finished {
+    /// Every `Set-Cookie` header value of the response, as sent.
+    pub set_cookies: Vec<String>,
+    /// The response's `Cache-Control` header, if any.
+    #[serde(default)]
+    pub cache_control: Option<String>,
+}
+
 /// Which stored sessions a cleanup removes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -43,13 +43,14 @@ pub use config::{
     SitePatch, M16_AUTH_METHODS, MAX_LIFETIME_HOURS,
 };
 pub use exchange::{
-    AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, MacroEdition, Op, Request, Response,
+    AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Finished, MacroEdition, Op, Opened,
+    Request, Response,
 };
 pub use model::{Model, MODEL_SID_SEED};
 pub use profile::{Profile, UnknownProfile};
 pub use reference::{
-    M16SessionService, ReferenceBackend, ServiceError, SessionService, SidChoice, M16_COOKIE_NAME,
-    MAX_ANON_NAME,
+    M16OpenSession, M16SessionService, OpenSession, ReferenceBackend, ServiceError, SessionService,
+    SidChoice, M16_COOKIE_NAME, MAX_ANON_NAME,
 };
 pub use sid::OsSids;
 pub use store::{Durability, FileStore, FileStoreOptions, MemoryStore, FILE_FORMAT, TEMP_PREFIX};

@@ -95,6 +95,30 @@ impl Backend for TempFileBackend {
     fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
         self.inner.corrupt(sid)
     }
+    fn interleaves(&self) -> bool {
+        self.inner.interleaves()
+    }
+    fn open(
+        &mut self,
+        handle: &str,
+        request: &Request,
+    ) -> Result<moin_session_spec::Opened, BackendError> {
+        self.inner.open(handle, request)
+    }
+    fn ops(
+        &mut self,
+        handle: &str,
+        ops: &[moin_session_spec::Op],
+    ) -> Result<Vec<serde_json::Value>, BackendError> {
+        self.inner.ops(handle, ops)
+    }
+    fn finish(
+        &mut self,
+        handle: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<moin_session_spec::Finished, BackendError> {
+        self.inner.finish(handle, now)
+    }
 }
 
 fn file_backend(dir: Option<&PathBuf>) -> Result<Box<dyn Backend>, String> {

@@ -5,8 +5,11 @@ use std::fmt;
 use std::str::FromStr;
 
 use moin_session_spec::{
-    Backend, BackendError, BackendInfo, CleanupOutcome, CleanupRequest, Config, Request, Response,
+    Backend, BackendError, BackendInfo, CleanupOutcome, CleanupRequest, Config, Finished, Op,
+    Opened, Request, Response,
 };
+use serde_json::Value;
+use time::OffsetDateTime;
 
 /// One deliberate fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,6 +131,34 @@ impl<B: Backend> Backend for Faulty<B> {
 
     fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
         self.inner.corrupt(sid)
+    }
+
+    fn interleaves(&self) -> bool {
+        self.inner.interleaves()
+    }
+
+    fn open(&mut self, handle: &str, request: &Request) -> Result<Opened, BackendError> {
+        let mut o = self.inner.open(handle, request)?;
+        if self.fault == Fault::NeverNew {
+            o.new = false;
+        }
+        Ok(o)
+    }
+
+    fn ops(&mut self, handle: &str, ops: &[Op]) -> Result<Vec<Value>, BackendError> {
+        self.inner.ops(handle, ops)
+    }
+
+    fn finish(&mut self, handle: &str, now: OffsetDateTime) -> Result<Finished, BackendError> {
+        let mut f = self.inner.finish(handle, now)?;
+        match self.fault {
+            Fault::MaxAgePlusOne => {
+                f.set_cookies = f.set_cookies.iter().map(|h| bump_max_age(h)).collect()
+            }
+            Fault::NoDeletion => f.set_cookies.retain(|h| !is_deletion(h)),
+            Fault::NeverNew | Fault::LazyCleanup => {}
+        }
+        Ok(f)
     }
 }
 

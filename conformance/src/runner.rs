@@ -1,13 +1,23 @@
 //! The runner: plays the browser and the clock, drives a [`Backend`] through
 //! a case, and judges each step with the one comparison.
 
-use moin_session_spec::fixture::{Action, CookieSource, LoadedCase, Step};
-use moin_session_spec::{Backend, BackendError, CleanupRequest, Config, Profile, Request};
+use std::collections::BTreeMap;
+
+use moin_session_spec::fixture::{
+    Action, CookieSource, FinishExpect, LoadedCase, OpenExpect, RequestExpect, RequestSpec, Step,
+};
+use moin_session_spec::{
+    Backend, BackendError, CleanupRequest, Config, Profile, Request, Response,
+};
 use time::OffsetDateTime;
 
 use crate::compare::{compare_request, compare_sid_set, Bindings, Difference};
 use crate::jar::{Jar, Received};
 pub use crate::verdict::{CaseResult, Observed, StepTrace, Verdict};
+
+/// The reason every interleaved case is skipped on a backend that does not
+/// run overlapping requests; reports show it once for all of them.
+pub const NOT_INTERLEAVED: &str = "the backend does not run overlapping requests (protocol 2 capability `interleave`); cases with open/ops/finish steps are not run";
 
 /// Runs one case against a backend.
 pub fn run_case(backend: &mut dyn Backend, loaded: &LoadedCase) -> CaseResult {
@@ -26,6 +36,12 @@ pub fn run_case(backend: &mut dyn Backend, loaded: &LoadedCase) -> CaseResult {
     if !backend.info().profiles.contains(&case.profile) {
         result.verdict = Verdict::Skipped {
             reason: format!("the backend does not implement profile {}", case.profile),
+        };
+        return result;
+    }
+    if !backend.interleaves() && case.steps.iter().any(|s| s.action.is_interleaved()) {
+        result.verdict = Verdict::Skipped {
+            reason: NOT_INTERLEAVED.to_owned(),
         };
         return result;
     }
@@ -53,18 +69,18 @@ pub fn run_case(backend: &mut dyn Backend, loaded: &LoadedCase) -> CaseResult {
     let mut patches = vec![case.config.clone()];
     let mut now = case.start;
     let mut jar = Jar::new();
+    let mut open = BTreeMap::new();
     let bindings = &mut result.bindings;
     for (i, step) in case.steps.iter().enumerate() {
         let number = i + 1;
-        let outcome = run_step(
-            backend,
-            step,
-            &mut now,
-            &mut jar,
+        let mut world = World {
+            now: &mut now,
+            jar: &mut jar,
             bindings,
-            &mut patches,
-            case.profile,
-        );
+            patches: &mut patches,
+            open: &mut open,
+        };
+        let outcome = run_step(backend, step, &mut world, case.profile);
         match outcome {
             Ok((observed, differences)) => {
                 let failed = !differences.is_empty();
@@ -139,31 +155,79 @@ fn judge_rejection(
 
 type StepOutcome = Result<(Observed, Vec<Difference>), BackendError>;
 
+/// What the runner keeps between the steps of a case: the clock, the
+/// browser, the symbols, the configuration and the open requests.
+struct World<'a> {
+    now: &'a mut OffsetDateTime,
+    jar: &'a mut Jar,
+    bindings: &'a mut Bindings,
+    patches: &'a mut Vec<moin_session_spec::ConfigPatch>,
+    /// Open requests by handle: the request as sent at the open.
+    open: &'a mut BTreeMap<String, Request>,
+}
+
+/// The `Cookie` header a request sends: the jar's, none, or the fixture's
+/// with its symbols replaced. Every sid in it counts as seen.
+fn cookie_header(spec: &RequestSpec, w: &mut World<'_>) -> Option<String> {
+    let header = match &spec.cookies {
+        CookieSource::Jar => w.jar.header_for(&spec.path, spec.https, *w.now),
+        CookieSource::None => None,
+        CookieSource::Header(h) => Some(w.bindings.substitute(h)),
+    };
+    if let Some(h) = &header {
+        for pair in h.split(';') {
+            if let Some((_, v)) = pair.split_once('=') {
+                if !v.trim().is_empty() {
+                    w.bindings.see(v.trim());
+                }
+            }
+        }
+    }
+    header
+}
+
+/// The browser takes a response's `Set-Cookie` fields, for a request
+/// sent to `path` over `https`, at `now`.
+fn receive(
+    jar: &mut Jar,
+    set_cookies: &[String],
+    path: &str,
+    https: bool,
+    now: OffsetDateTime,
+) -> Vec<Received> {
+    set_cookies
+        .iter()
+        .map(|header| match jar.receive(header, path, https, now) {
+            Ok(r) => r,
+            // The comparison has already reported it.
+            Err(_) => Received::Ignored("unparsable"),
+        })
+        .collect()
+}
+
 fn run_step(
     backend: &mut dyn Backend,
     step: &Step,
-    now: &mut OffsetDateTime,
-    jar: &mut Jar,
-    bindings: &mut Bindings,
-    patches: &mut Vec<moin_session_spec::ConfigPatch>,
+    w: &mut World<'_>,
     profile: Profile,
 ) -> StepOutcome {
     match &step.action {
         Action::Advance(d) => {
-            *now += *d;
+            *w.now += *d;
             Ok((Observed::Nothing, Vec::new()))
         }
         Action::Reconfigure(patch) => {
-            patches.push(patch.clone());
+            w.patches.push(patch.clone());
             let config =
-                Config::build(profile, patches).map_err(|e| BackendError::InvalidInput {
+                Config::build(profile, w.patches).map_err(|e| BackendError::InvalidInput {
                     message: e.to_string(),
                 })?;
             backend.reconfigure(&config)?;
             Ok((Observed::Nothing, Vec::new()))
         }
         Action::Corrupt(sid) => {
-            let sid = bindings
+            let sid = w
+                .bindings
                 .resolve(sid)
                 .ok_or_else(|| BackendError::InvalidInput {
                     message: format!("{sid} is not bound"),
@@ -173,35 +237,22 @@ fn run_step(
         }
         Action::List(expected) => {
             let sids = backend.list()?;
-            let d = compare_sid_set("sids", expected, &sids, bindings);
+            let d = compare_sid_set("sids", expected, &sids, w.bindings);
             Ok((Observed::Sids(sids), d))
         }
         Action::Cleanup(spec, expected) => {
             let outcome = backend.cleanup(&CleanupRequest {
-                now: *now,
+                now: *w.now,
                 mode: spec.mode,
                 user: spec.user.clone(),
             })?;
-            let d = compare_sid_set("removed", &expected.removed, &outcome.removed, bindings);
+            let d = compare_sid_set("removed", &expected.removed, &outcome.removed, w.bindings);
             Ok((Observed::Sids(outcome.removed), d))
         }
         Action::Request(spec, expected) => {
-            let cookie_header = match &spec.cookies {
-                CookieSource::Jar => jar.header_for(&spec.path, spec.https, *now),
-                CookieSource::None => None,
-                CookieSource::Header(h) => Some(bindings.substitute(h)),
-            };
-            if let Some(h) = &cookie_header {
-                for pair in h.split(';') {
-                    if let Some((_, v)) = pair.split_once('=') {
-                        if !v.trim().is_empty() {
-                            bindings.see(v.trim());
-                        }
-                    }
-                }
-            }
+            let cookie_header = cookie_header(spec, w);
             let request = Request {
-                now: *now,
+                now: *w.now,
                 https: spec.https,
                 path: spec.path.clone(),
                 cookie_header,
@@ -209,15 +260,8 @@ fn run_step(
                 ops: spec.ops.clone(),
             };
             let response = backend.request(&request)?;
-            let mut differences = compare_request(expected, &response, *now, bindings);
-            let mut received = Vec::new();
-            for header in &response.set_cookies {
-                match jar.receive(header, &spec.path, spec.https, *now) {
-                    Ok(r) => received.push(r),
-                    // compare_request has already reported it.
-                    Err(_) => received.push(Received::Ignored("unparsable")),
-                }
-            }
+            let mut differences = compare_request(expected, &response, *w.now, w.bindings);
+            let received = receive(w.jar, &response.set_cookies, &spec.path, spec.https, *w.now);
             if response.results.len() != request.ops.iter().filter(|o| o.yields()).count()
                 && differences.iter().all(|d| d.what != "results")
             {
@@ -236,5 +280,113 @@ fn run_step(
                 differences,
             ))
         }
+        Action::Open(spec, expected) => {
+            let spec_request = spec.request();
+            let cookie_header = cookie_header(&spec_request, w);
+            let request = Request {
+                now: *w.now,
+                https: spec.https,
+                path: spec.path.clone(),
+                cookie_header,
+                auth: spec.auth.clone(),
+                ops: spec.ops.clone(),
+            };
+            let opened = backend.open(&spec.id, &request)?;
+            w.open.insert(spec.id.clone(), request.clone());
+            let response = Response {
+                new: opened.new,
+                user: opened.user,
+                set_cookies: Vec::new(),
+                results: opened.results,
+                cache_control: None,
+            };
+            let differences =
+                compare_request(&open_expect(expected), &response, *w.now, w.bindings);
+            Ok((
+                Observed::Exchange {
+                    request: Box::new(request),
+                    response: Box::new(response),
+                    jar: Vec::new(),
+                },
+                differences,
+            ))
+        }
+        Action::Ops(spec, expected) => {
+            let results = backend.ops(&spec.id, &spec.ops)?;
+            let expect = RequestExpect {
+                new: false,
+                user: None,
+                set_cookies: Vec::new(),
+                results: expected.clone(),
+                uncacheable: None,
+            };
+            let response = Response {
+                new: false,
+                user: None,
+                set_cookies: Vec::new(),
+                results,
+                cache_control: None,
+            };
+            let differences = compare_request(&expect, &response, *w.now, w.bindings);
+            Ok((Observed::Results(response.results), differences))
+        }
+        Action::Finish(id, expected) => {
+            let request = w
+                .open
+                .remove(id)
+                .ok_or_else(|| BackendError::InvalidInput {
+                    message: format!("request {id:?} is not open"),
+                })?;
+            let finished = backend.finish(id, *w.now)?;
+            let response = Response {
+                new: false,
+                user: None,
+                set_cookies: finished.set_cookies,
+                results: Vec::new(),
+                cache_control: finished.cache_control,
+            };
+            let differences =
+                compare_request(&finish_expect(expected), &response, *w.now, w.bindings);
+            let received = receive(
+                w.jar,
+                &response.set_cookies,
+                &request.path,
+                request.https,
+                *w.now,
+            );
+            Ok((
+                Observed::Finished {
+                    id: id.clone(),
+                    set_cookies: response.set_cookies,
+                    cache_control: response.cache_control,
+                    jar: received,
+                },
+                differences,
+            ))
+        }
+    }
+}
+
+/// An open step's expectation as a request's: no cookie is judged at the
+/// open (the response waits for the finish).
+fn open_expect(e: &OpenExpect) -> RequestExpect {
+    RequestExpect {
+        new: e.new,
+        user: e.user.clone(),
+        set_cookies: Vec::new(),
+        results: e.results.clone(),
+        uncacheable: None,
+    }
+}
+
+/// A finish step's expectation as a request's: only the headers are
+/// judged (`new`, `user` and results were judged at the open and ops).
+fn finish_expect(e: &FinishExpect) -> RequestExpect {
+    RequestExpect {
+        new: false,
+        user: None,
+        set_cookies: e.set_cookies.clone(),
+        results: Vec::new(),
+        uncacheable: e.uncacheable,
     }
 }

@@ -6,10 +6,11 @@
 use std::fmt::Write as _;
 
 use moin_session_spec::fixture::Action;
-use moin_session_spec::{AuthAction, MacroEdition, Op};
+use moin_session_spec::{AuthAction, MacroEdition, Op, Request};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use crate::compare::Bindings;
 use crate::jar::Received;
 use crate::runner::{CaseResult, Observed, Verdict};
 
@@ -44,6 +45,71 @@ fn op_line(op: &Op) -> String {
                 MacroEdition::V19 => "1.9",
             }
         ),
+    }
+}
+
+/// What the browser sent and the user did.
+fn request_lines(out: &mut String, b: &Bindings, request: &Request) {
+    match &request.cookie_header {
+        Some(h) => {
+            let _ = writeln!(out, "  > Cookie: {}", b.symbolize(h));
+        }
+        None => {
+            let _ = writeln!(out, "  > (no Cookie header)");
+        }
+    }
+    if let Some(line) = auth_line(&request.auth) {
+        let _ = writeln!(out, "  > {line}");
+    }
+}
+
+/// What application code did, with what each yielding op returned.
+fn ops_lines(out: &mut String, ops: &[Op], results: &[serde_json::Value]) {
+    let mut results = results.iter();
+    for op in ops {
+        let line = op_line(op);
+        if op.yields() {
+            let r = results.next().map(|v| match v {
+                serde_json::Value::Null => "absent".to_owned(),
+                serde_json::Value::String(s) => format!("{s:?}"),
+                other => other.to_string(),
+            });
+            let _ = writeln!(
+                out,
+                "  | {line} → {}",
+                r.unwrap_or_else(|| "(no result)".to_owned())
+            );
+        } else {
+            let _ = writeln!(out, "  | {line}");
+        }
+    }
+}
+
+/// The response's headers and what the browser made of each Set-Cookie.
+fn headers(
+    out: &mut String,
+    b: &Bindings,
+    set_cookies: &[String],
+    cache_control: Option<&str>,
+    jar: &[Received],
+) {
+    if let Some(cc) = cache_control {
+        let _ = writeln!(out, "  < Cache-Control: {cc}");
+    }
+    if set_cookies.is_empty() {
+        let _ = writeln!(out, "  < (no Set-Cookie)");
+    }
+    for (header, r) in set_cookies.iter().zip(jar) {
+        let effect = match r {
+            Received::Stored => "stored".to_owned(),
+            Received::Removed => "removes the cookie".to_owned(),
+            Received::Ignored(why) => format!("ignored: {why}"),
+        };
+        let _ = writeln!(
+            out,
+            "  < Set-Cookie: {}   [browser: {effect}]",
+            b.symbolize(header)
+        );
     }
 }
 
@@ -126,59 +192,63 @@ pub fn render(result: &CaseResult, title: &str) -> String {
                     "[{}] {at} request {} over {scheme}",
                     trace.number, request.path
                 );
-                match &request.cookie_header {
-                    Some(h) => {
-                        let _ = writeln!(out, "  > Cookie: {}", b.symbolize(h));
-                    }
-                    None => {
-                        let _ = writeln!(out, "  > (no Cookie header)");
-                    }
-                }
-                if let Some(line) = auth_line(&request.auth) {
-                    let _ = writeln!(out, "  > {line}");
-                }
+                request_lines(&mut out, b, request);
                 let _ = writeln!(
                     out,
                     "  | session new: {}; runs as: {}",
                     response.new,
                     response.user.as_deref().unwrap_or("anonymous")
                 );
-                let mut results = response.results.iter();
-                for op in &request.ops {
-                    let line = op_line(op);
-                    if op.yields() {
-                        let r = results.next().map(|v| match v {
-                            serde_json::Value::Null => "absent".to_owned(),
-                            serde_json::Value::String(s) => format!("{s:?}"),
-                            other => other.to_string(),
-                        });
-                        let _ = writeln!(
-                            out,
-                            "  | {line} → {}",
-                            r.unwrap_or_else(|| "(no result)".to_owned())
-                        );
-                    } else {
-                        let _ = writeln!(out, "  | {line}");
-                    }
-                }
-                if let Some(cc) = &response.cache_control {
-                    let _ = writeln!(out, "  < Cache-Control: {cc}");
-                }
-                if response.set_cookies.is_empty() {
-                    let _ = writeln!(out, "  < (no Set-Cookie)");
-                }
-                for (header, r) in response.set_cookies.iter().zip(jar) {
-                    let effect = match r {
-                        Received::Stored => "stored".to_owned(),
-                        Received::Removed => "removes the cookie".to_owned(),
-                        Received::Ignored(why) => format!("ignored: {why}"),
-                    };
-                    let _ = writeln!(
-                        out,
-                        "  < Set-Cookie: {}   [browser: {effect}]",
-                        b.symbolize(header)
-                    );
-                }
+                ops_lines(&mut out, &request.ops, &response.results);
+                headers(
+                    &mut out,
+                    b,
+                    &response.set_cookies,
+                    response.cache_control.as_deref(),
+                    jar,
+                );
+            }
+            (
+                Action::Open(spec, _),
+                Observed::Exchange {
+                    request, response, ..
+                },
+            ) => {
+                let scheme = if request.https { "https" } else { "http" };
+                let _ = writeln!(
+                    out,
+                    "[{}] {at} open request {} to {} over {scheme} (its response waits)",
+                    trace.number, spec.id, request.path
+                );
+                request_lines(&mut out, b, request);
+                let _ = writeln!(
+                    out,
+                    "  | {}: session new: {}; runs as: {}",
+                    spec.id,
+                    response.new,
+                    response.user.as_deref().unwrap_or("anonymous")
+                );
+                ops_lines(&mut out, &request.ops, &response.results);
+            }
+            (Action::Ops(spec, _), Observed::Results(results)) => {
+                let _ = writeln!(
+                    out,
+                    "[{}] {at} request {} runs more application code",
+                    trace.number, spec.id
+                );
+                ops_lines(&mut out, &spec.ops, results);
+            }
+            (
+                Action::Finish(..),
+                Observed::Finished {
+                    id,
+                    set_cookies,
+                    cache_control,
+                    jar,
+                },
+            ) => {
+                let _ = writeln!(out, "[{}] {at} request {id} finishes", trace.number);
+                headers(&mut out, b, set_cookies, cache_control.as_deref(), jar);
             }
             _ => {}
         }

@@ -70,7 +70,8 @@ pub struct StepTrace {
 pub enum Observed {
     /// Nothing to observe (advance, reconfigure, corrupt).
     Nothing,
-    /// A request and its response.
+    /// A request and its response (for an `open` step: the request as
+    /// sent and what the open answered, with no headers yet).
     Exchange {
         /// The request sent (with real sids).
         request: Box<Request>,
@@ -81,6 +82,19 @@ pub enum Observed {
     },
     /// The sids a cleanup removed or a list returned.
     Sids(Vec<String>),
+    /// The results of an `ops` step.
+    Results(Vec<serde_json::Value>),
+    /// The headers of a finished request.
+    Finished {
+        /// The request's handle.
+        id: String,
+        /// Every `Set-Cookie` of the response.
+        set_cookies: Vec<String>,
+        /// Its `Cache-Control`.
+        cache_control: Option<String>,
+        /// What the jar did with each Set-Cookie.
+        jar: Vec<Received>,
+    },
 }
 
 /// The result of running one case.

@@ -13,6 +13,9 @@
 //! | `{"list": {}}` | lists stored sessions | `sids` |
 //! | `{"reconfigure": {...}}` | changes the configuration, keeps the store | none |
 //! | `{"corrupt": "$s1"}` | makes a stored record unreadable | none |
+//! | `{"open": {"id": "A", ...}}` | opens a request (load, authentication, its ops); the response waits | `new`, `user`, `results` |
+//! | `{"ops": {"id": "A", "ops": [...]}}` | more application code in open request `A` | `results` |
+//! | `{"finish": "A"}` | finishes open request `A` (finalize, response) | `set_cookies`, `uncacheable` |
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -92,6 +95,24 @@ pub enum Action {
     Reconfigure(ConfigPatch),
     /// Makes a stored record unreadable.
     Corrupt(SidRef),
+    /// Opens a request that finishes in a later step.
+    Open(OpenSpec, OpenExpect),
+    /// More application code in an open request; the expected results.
+    Ops(OpsSpec, Vec<Value>),
+    /// Finishes an open request, named by its handle.
+    Finish(String, FinishExpect),
+}
+
+impl Action {
+    /// Whether this step is part of an interleaved request (open, ops,
+    /// finish), which only a backend that runs overlapping requests can
+    /// carry out.
+    pub fn is_interleaved(&self) -> bool {
+        matches!(
+            self,
+            Action::Open(..) | Action::Ops(..) | Action::Finish(..)
+        )
+    }
 }
 
 /// Empty object for `{"list": {}}`.
@@ -139,6 +160,12 @@ struct RawStep {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     corrupt: Option<SidRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    open: Option<OpenSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ops: Option<OpsSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    finish: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     expect: Option<RawExpect>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     covers: Vec<String>,
@@ -157,9 +184,12 @@ impl TryFrom<RawStep> for Step {
             raw.list.is_some(),
             raw.reconfigure.is_some(),
             raw.corrupt.is_some(),
+            raw.open.is_some(),
+            raw.ops.is_some(),
+            raw.finish.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
-            return Err("a step has exactly one of advance, request, cleanup, list, reconfigure, corrupt [rule fixture.step-shape]".to_owned());
+            return Err("a step has exactly one of advance, request, cleanup, list, reconfigure, corrupt, open, ops, finish [rule fixture.step-shape]".to_owned());
         }
         let expect = raw.expect;
         let no_expect = |what: &str| -> Result<(), String> {
@@ -246,6 +276,50 @@ impl TryFrom<RawStep> for Step {
                 e.sids
                     .ok_or("a list step's expect needs `sids` [rule fixture.step-shape]")?,
             )
+        } else if let Some(spec) = raw.open {
+            let e = expect
+                .ok_or("an open step needs `expect` with new and user [rule fixture.step-shape]")?;
+            only(&e, &["new", "user", "results"], "open")?;
+            let results = e.results.unwrap_or_default();
+            check_results(&spec.ops, &results, "open")?;
+            check_ops(&spec.ops)?;
+            check_handle(&spec.id)?;
+            Action::Open(
+                spec,
+                OpenExpect {
+                    new: e.new.ok_or("an open step's expect needs `new` [rule fixture.step-shape]")?,
+                    user: e.user.ok_or("an open step's expect needs `user` (null for anonymous) [rule fixture.step-shape]")?,
+                    results,
+                },
+            )
+        } else if let Some(spec) = raw.ops {
+            let results = match expect {
+                Some(e) => {
+                    only(&e, &["results"], "ops")?;
+                    e.results.unwrap_or_default()
+                }
+                None => Vec::new(),
+            };
+            check_results(&spec.ops, &results, "ops")?;
+            check_ops(&spec.ops)?;
+            Action::Ops(spec, results)
+        } else if let Some(id) = raw.finish {
+            let e = expect
+                .ok_or("a finish step needs `expect` with set_cookies [rule fixture.step-shape]")?;
+            only(&e, &["set_cookies", "uncacheable"], "finish")?;
+            if e.uncacheable == Some(false) {
+                return Err("`expect.uncacheable` may only be true: no clause forbids marking a response uncacheable [rule fixture.step-shape]".to_owned());
+            }
+            for cookie in e.set_cookies.iter().flatten() {
+                check_cookie_expect(cookie)?;
+            }
+            Action::Finish(
+                id,
+                FinishExpect {
+                    set_cookies: e.set_cookies.ok_or("a finish step's expect needs `set_cookies` ([] for none) [rule fixture.step-shape]")?,
+                    uncacheable: e.uncacheable,
+                },
+            )
         } else if let Some(patch) = raw.reconfigure {
             no_expect("reconfigure")?;
             Action::Reconfigure(patch)
@@ -297,6 +371,30 @@ impl From<Step> for RawStep {
             }
             Action::Reconfigure(p) => raw.reconfigure = Some(p),
             Action::Corrupt(s) => raw.corrupt = Some(s),
+            Action::Open(spec, e) => {
+                raw.open = Some(spec);
+                raw.expect = Some(RawExpect {
+                    new: Some(e.new),
+                    user: Some(e.user),
+                    results: (!e.results.is_empty()).then_some(e.results),
+                    ..RawExpect::default()
+                });
+            }
+            Action::Ops(spec, results) => {
+                raw.ops = Some(spec);
+                raw.expect = (!results.is_empty()).then(|| RawExpect {
+                    results: Some(results),
+                    ..RawExpect::default()
+                });
+            }
+            Action::Finish(id, e) => {
+                raw.finish = Some(id);
+                raw.expect = Some(RawExpect {
+                    set_cookies: Some(e.set_cookies),
+                    uncacheable: e.uncacheable,
+                    ..RawExpect::default()
+                });
+            }
         }
         raw
     }
@@ -332,6 +430,33 @@ fn check_cookie_expect(c: &CookieExpect) -> Result<(), String> {
     Ok(())
 }
 
+/// One expected result per op that yields.
+fn check_results(ops: &[Op], results: &[Value], what: &str) -> Result<(), String> {
+    let yields = ops.iter().filter(|op| op.yields()).count();
+    if results.len() != yields {
+        return Err(format!(
+            "`expect.results` has {} value(s) but the {what} step's ops yield {yields} (one per get and macro) [rule fixture.results-count]",
+            results.len()
+        ));
+    }
+    Ok(())
+}
+
+/// A request handle: 1 to 16 ASCII letters, digits, `-` or `_`.
+fn check_handle(id: &str) -> Result<(), String> {
+    let ok = (1..=16).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "request handle {id:?} must be 1 to 16 letters, digits, '-' or '_' [rule fixture.interleave]"
+        ))
+    }
+}
+
 fn check_ops(ops: &[Op]) -> Result<(), String> {
     for op in ops {
         if let Op::Set { key, value } = op {
@@ -347,9 +472,15 @@ fn check_ops(ops: &[Op]) -> Result<(), String> {
 /// have (`fixture.reserved-key`, `fixture.profile-action`).
 pub(super) fn profile_problems(profile: Profile, action: &Action) -> Vec<(String, String)> {
     let mut out = Vec::new();
+    let (auth, ops) = match action {
+        Action::Request(spec, _) => (Some(&spec.auth), &spec.ops[..]),
+        Action::Open(spec, _) => (Some(&spec.auth), &spec.ops[..]),
+        Action::Ops(spec, _) => (None, &spec.ops[..]),
+        _ => (None, &[][..]),
+    };
     match action {
-        Action::Request(spec, _) => {
-            for op in &spec.ops {
+        Action::Request(..) | Action::Open(..) | Action::Ops(..) => {
+            for op in ops {
                 let key = match op {
                     Op::Set { key, .. } | Op::Get { key } | Op::Delete { key } => key,
                     Op::Macro { edition, .. } => {
@@ -371,7 +502,7 @@ pub(super) fn profile_problems(profile: Profile, action: &Action) -> Vec<(String
                     ));
                 }
             }
-            if profile == Profile::Moin16 && matches!(spec.auth, AuthAction::ChangeUser { .. }) {
+            if profile == Profile::Moin16 && matches!(auth, Some(AuthAction::ChangeUser { .. })) {
                 out.push((
                     "\"change_user\"".to_owned(),
                     "change user is not part of profile moin-1.6 [rule fixture.profile-action]"

@@ -145,6 +145,74 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// What an `open` step sends: a request, known by `id` until its
+/// `finish` step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenSpec {
+    /// The request's handle, e.g. `A`: unique among the requests open at
+    /// the same time; it may be reused after the finish.
+    pub id: String,
+    /// Over https.
+    #[serde(default)]
+    pub https: bool,
+    /// The request path.
+    #[serde(default = "root_path")]
+    pub path: String,
+    /// Which cookies the browser sends (taken at the open).
+    #[serde(default)]
+    pub cookies: CookieSource,
+    /// The authentication action.
+    #[serde(default)]
+    pub auth: AuthAction,
+    /// What application code does with the session at the open.
+    #[serde(default)]
+    pub ops: Vec<Op>,
+}
+
+impl OpenSpec {
+    /// The request this step opens, without its handle.
+    pub fn request(&self) -> RequestSpec {
+        RequestSpec {
+            https: self.https,
+            path: self.path.clone(),
+            cookies: self.cookies.clone(),
+            auth: self.auth.clone(),
+            ops: self.ops.clone(),
+        }
+    }
+}
+
+/// What an `ops` step sends: more application code in an open request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpsSpec {
+    /// The open request's handle.
+    pub id: String,
+    /// What application code does with the session.
+    pub ops: Vec<Op>,
+}
+
+/// What an `open` step expects: what load and authentication gave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenExpect {
+    /// The `new` flag.
+    pub new: bool,
+    /// The user the request runs as, `None` for anonymous.
+    pub user: Option<String>,
+    /// One value per yielding op of the open.
+    pub results: Vec<Value>,
+}
+
+/// What a `finish` step expects: the response's headers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinishExpect {
+    /// Every Set-Cookie of the response, in any order.
+    pub set_cookies: Vec<CookieExpect>,
+    /// As for a request: `Some(true)` requires the no-shared-cache marking.
+    pub uncacheable: Option<bool>,
+}
+
 /// A cleanup run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -269,6 +269,8 @@ pub fn load_corpus(dir: &Path, requirements: &Requirements) -> Result<Corpus, Ve
                 }
             };
             let mut bound: BTreeSet<String> = BTreeSet::new();
+            // Requests opened and not yet finished, by handle.
+            let mut open: BTreeSet<String> = BTreeSet::new();
             for (n, step) in case.steps.iter().enumerate() {
                 let step_no = n + 1;
                 for (needle, problem) in profile_problems(case.profile, &step.action) {
@@ -321,7 +323,53 @@ pub fn load_corpus(dir: &Path, requirements: &Requirements) -> Result<Corpus, Ve
                         }
                     }
                     Action::Corrupt(s) => need_bound(s, "`corrupt`"),
+                    Action::Open(spec, _) => {
+                        if let CookieSource::Header(h) = &spec.cookies {
+                            for sym in symbols_in(h) {
+                                need_bound(&sym, "the Cookie header");
+                            }
+                        }
+                        if !open.insert(spec.id.clone()) {
+                            errors.push(err(
+                                format!("step {step_no}: request {:?} is opened while it is still open [rule fixture.interleave]", spec.id),
+                                locate(&text, "\"open\"", case_start),
+                            ));
+                            case_ok = false;
+                        }
+                    }
+                    Action::Ops(spec, _) => {
+                        if !open.contains(&spec.id) {
+                            errors.push(err(
+                                format!("step {step_no}: `ops` names request {:?}, which is not open [rule fixture.interleave]", spec.id),
+                                locate(&text, "\"ops\"", case_start),
+                            ));
+                            case_ok = false;
+                        }
+                    }
+                    Action::Finish(id, e) => {
+                        if !open.remove(id) {
+                            errors.push(err(
+                                format!("step {step_no}: `finish` names request {id:?}, which is not open [rule fixture.interleave]"),
+                                locate(&text, "\"finish\"", case_start),
+                            ));
+                            case_ok = false;
+                        }
+                        for c in &e.set_cookies {
+                            if let Some(v) = &c.value {
+                                if is_symbol(v) {
+                                    bound.insert(v.clone());
+                                }
+                            }
+                        }
+                    }
                     Action::Reconfigure(p) => {
+                        if let Some(id) = open.iter().next() {
+                            errors.push(err(
+                                format!("step {step_no}: reconfigure while request {id:?} is open; a wiki restarts between requests [rule fixture.interleave]"),
+                                locate(&text, "\"reconfigure\"", case_start),
+                            ));
+                            case_ok = false;
+                        }
                         patches.push(p.clone());
                         if let Err(e) = Config::build(case.profile, &patches) {
                             errors.push(err(
@@ -333,6 +381,17 @@ pub fn load_corpus(dir: &Path, requirements: &Requirements) -> Result<Corpus, Ve
                     }
                     Action::Advance(_) => {}
                 }
+            }
+            if !open.is_empty() {
+                let ids: Vec<String> = open.iter().map(|id| format!("{id:?}")).collect();
+                errors.push(err(
+                    format!(
+                        "request(s) {} opened and never finished; every open request must be finished by the end of the case [rule fixture.interleave]",
+                        ids.join(", ")
+                    ),
+                    (line, column),
+                ));
+                case_ok = false;
             }
             if let (true, Some(config)) = (case_ok, config) {
                 corpus.cases.push(LoadedCase {

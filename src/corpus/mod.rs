@@ -23,7 +23,7 @@ mod requirements;
 pub use case::{Action, Case, FixtureFile, Step};
 pub use expect::{
     is_latest_symbol, is_symbol, CleanupExpect, CleanupSpec, CookieExpect, CookieSource,
-    RequestExpect, RequestSpec, SidRef,
+    FinishExpect, OpenExpect, OpenSpec, OpsSpec, RequestExpect, RequestSpec, SidRef,
 };
 pub use ids::{format_duration, is_semantic_id, nearest, parse_advance, symbols_in};
 pub use load::{load_corpus, parse_file, Corpus, FixtureError, LoadedCase};

@@ -22,7 +22,8 @@ use time::{Duration, OffsetDateTime};
 use crate::backend::BackendError;
 use crate::config::M16Config;
 use crate::exchange::{
-    AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Op, Request, Response,
+    AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Finished, Op, Opened, Request,
+    Response,
 };
 use crate::lifetime::m16_logged_in_secs as logged_in_secs;
 use crate::sid::SidSource;
@@ -182,19 +183,6 @@ impl Cycle<'_> {
         self.data = data;
     }
 
-    /// Writes the established session through to the store
-    /// (`r[m16.store.write-through]`, `r[m16.store.data-only]`,
-    /// `r[m16.store.delete-last-key]`).
-    fn write_through(&mut self) {
-        if let Some(name) = &self.established {
-            if self.data.keys().any(|k| k != KEY_EXPIRES) {
-                self.state.records.insert(name.clone(), self.data.clone());
-            } else {
-                self.state.records.remove(name);
-            }
-        }
-    }
-
     /// Issues a logged-in cookie for `user` under `token`; returns its expiry.
     fn login_cookie(&mut self, token: &str, user: &str) -> i64 {
         let remember_me = self.state.remember_me.get(user).copied().unwrap_or(true);
@@ -223,12 +211,37 @@ impl Cycle<'_> {
     }
 }
 
-/// One request cycle of the moin-1.6 profile.
-pub(crate) fn request(
+/// A request between its open and its finish: its established session's
+/// view (`r[m16.overlap.read-once]`) and the response's headers, made at
+/// the open.
+#[derive(Debug, Clone)]
+pub(crate) struct Open {
+    established: Option<String>,
+    data: Map<String, Value>,
+    new: bool,
+    set_cookies: Vec<String>,
+}
+
+/// Writes the request's whole view through to the store
+/// (`r[m16.store.write-through]`, `r[m16.store.data-only]`,
+/// `r[m16.store.delete-last-key]`, `r[m16.overlap.write-through-view]`,
+/// `r[m16.overlap.delete-last-key]`).
+fn write_through(state: &mut State, open: &Open) {
+    if let Some(name) = &open.established {
+        if open.data.keys().any(|k| k != KEY_EXPIRES) {
+            state.records.insert(name.clone(), open.data.clone());
+        } else {
+            state.records.remove(name);
+        }
+    }
+}
+
+/// Opens a request: the whole chain, then the open's ops, at `req.now`.
+pub(crate) fn open(
     state: &mut State,
     req: &Request,
     sids: &mut dyn SidSource,
-) -> Result<Response, BackendError> {
+) -> Result<(Open, Opened), BackendError> {
     if matches!(req.auth, AuthAction::ChangeUser { .. }) {
         return Err(BackendError::InvalidInput {
             message: "change user is not part of profile moin-1.6".to_owned(),
@@ -280,23 +293,51 @@ pub(crate) fn request(
             }
         }
     }
-    let new = cycle.established.is_none();
+    let Cycle {
+        state,
+        set_cookies,
+        established,
+        data,
+        ..
+    } = cycle;
+    let mut open = Open {
+        new: established.is_none(),
+        established,
+        data,
+        set_cookies,
+    };
+    let results = ops(state, &mut open, &req.ops)?;
+    let opened = Opened {
+        new: open.new,
+        user: user.filter(|(_, valid)| *valid).map(|(name, _)| name),
+        results,
+    };
+    Ok((open, opened))
+}
+
+/// Runs application code in an open request: every write stores the
+/// request's whole view at once (`r[m16.overlap.write-through-view]`).
+pub(crate) fn ops(
+    state: &mut State,
+    open: &mut Open,
+    ops: &[Op],
+) -> Result<Vec<Value>, BackendError> {
     let mut results = Vec::new();
-    for op in &req.ops {
+    for op in ops {
         match op {
             Op::Set { key, value } => {
                 check_key(key)?;
-                cycle.data.insert(key.clone(), value.clone());
-                cycle.write_through();
+                open.data.insert(key.clone(), value.clone());
+                write_through(state, open);
             }
             Op::Get { key } => {
                 check_key(key)?;
-                results.push(cycle.data.get(key).cloned().unwrap_or(Value::Null));
+                results.push(open.data.get(key).cloned().unwrap_or(Value::Null));
             }
             Op::Delete { key } => {
                 check_key(key)?;
-                if cycle.data.remove(key).is_some() {
-                    cycle.write_through();
+                if open.data.remove(key).is_some() {
+                    write_through(state, open);
                 }
             }
             Op::Macro { edition, random } => {
@@ -307,21 +348,42 @@ pub(crate) fn request(
                     });
                 }
                 let mut modified = false;
-                let text = macro_text(&mut cycle.data, &mut modified, new, *edition, *random);
+                let text = macro_text(&mut open.data, &mut modified, open.new, *edition, *random);
                 if modified {
-                    cycle.write_through();
+                    write_through(state, open);
                 }
                 results.push(Value::String(text));
             }
         }
     }
-    let cache_control = (!cycle.set_cookies.is_empty()).then(|| UNCACHEABLE.to_owned());
-    Ok(Response {
-        new,
-        user: user.filter(|(_, valid)| *valid).map(|(name, _)| name),
-        set_cookies: cycle.set_cookies,
-        results,
+    Ok(results)
+}
+
+/// Finishes an open request: the headers made at its open
+/// (`r[m16.overlap.read-only]`: nothing is stored at the finish).
+pub(crate) fn finish(open: Open) -> Finished {
+    let cache_control = (!open.set_cookies.is_empty()).then(|| UNCACHEABLE.to_owned());
+    Finished {
+        set_cookies: open.set_cookies,
         cache_control,
+    }
+}
+
+/// One request cycle of the moin-1.6 profile: an open and its finish at
+/// one instant.
+pub(crate) fn request(
+    state: &mut State,
+    req: &Request,
+    sids: &mut dyn SidSource,
+) -> Result<Response, BackendError> {
+    let (open, opened) = open(state, req, sids)?;
+    let finished = finish(open);
+    Ok(Response {
+        new: opened.new,
+        user: opened.user,
+        set_cookies: finished.set_cookies,
+        results: opened.results,
+        cache_control: finished.cache_control,
     })
 }
 

@@ -15,7 +15,8 @@ use time::{Duration, OffsetDateTime};
 use crate::backend::BackendError;
 use crate::config::M19Config;
 use crate::exchange::{
-    AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, MacroEdition, Op, Request, Response,
+    AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Finished, MacroEdition, Op, Opened,
+    Request, Response,
 };
 use crate::lifetime::session_lifetime_secs;
 use crate::sid::{is_well_formed, SidSource};
@@ -70,6 +71,7 @@ impl State {
 }
 
 /// The session as application code sees it during one request.
+#[derive(Debug, Clone)]
 struct Session {
     sid: String,
     data: Map<String, Value>,
@@ -325,12 +327,27 @@ fn run_macro(session: &mut Session, edition: MacroEdition, random: u32) -> Strin
     )
 }
 
-/// One request cycle of the moin-1.9 profile.
-pub(crate) fn request(
+/// A request between its open and its finish
+/// (`r[m19.overlap.read-once]`): its snapshot with its own changes, and
+/// the users authentication gave it.
+#[derive(Debug, Clone)]
+pub(crate) struct Open {
+    session: Session,
+    effective: Option<UserObj>,
+    real: Option<UserObj>,
+    /// The `remember_me` preference of the user finalize decides for, as
+    /// it stood at the open (the user object is loaded then).
+    remember_me: bool,
+    https: bool,
+}
+
+/// Opens a request: load, authentication and the open's ops, at
+/// `req.now` (`r[m19.overlap.read-once]`).
+pub(crate) fn open(
     state: &mut State,
     req: &Request,
     sids: &mut dyn SidSource,
-) -> Result<Response, BackendError> {
+) -> Result<(Open, Opened), BackendError> {
     let cookie_name = state.config.cookie_full_name();
     let sent = req
         .cookie_header
@@ -344,13 +361,75 @@ pub(crate) fn request(
         .as_ref()
         .filter(|u| u.valid)
         .map(|u| u.name.clone());
-    let set_cookies = finalize(state, &mut session, effective, real, req);
-    Ok(Response {
-        new,
-        user: ran_as,
+    // Under change-user the real user decides (r[m19.lifetime.real-user]).
+    let decides = match (&effective, &real) {
+        (Some(e), Some(r)) if e.auth_method == SETUID_METHOD => Some(r),
+        _ => effective.as_ref(),
+    };
+    let remember_me =
+        decides.is_some_and(|u| state.remember_me.get(&u.name).copied().unwrap_or(true));
+    Ok((
+        Open {
+            session,
+            effective,
+            real,
+            remember_me,
+            https: req.https,
+        },
+        Opened {
+            new,
+            user: ran_as,
+            results,
+        },
+    ))
+}
+
+/// More application code in an open request.
+pub(crate) fn ops(open: &mut Open, ops: &[Op]) -> Result<Vec<Value>, BackendError> {
+    run_ops(&mut open.session, ops)
+}
+
+/// Finishes an open request at `now`: finalize with the finish's clock
+/// (`r[m19.overlap.save-if-changed]`, `r[m19.overlap.save-replaces]`,
+/// `r[m19.overlap.destroy-unconditional]`).
+pub(crate) fn finish(state: &mut State, open: Open, now: OffsetDateTime) -> Finished {
+    let Open {
+        mut session,
+        effective,
+        real,
+        remember_me,
+        https,
+    } = open;
+    let set_cookies = finalize(
+        state,
+        &mut session,
+        effective,
+        real,
+        remember_me,
+        now,
+        https,
+    );
+    Finished {
         set_cookies,
-        results,
         cache_control: None,
+    }
+}
+
+/// One request cycle of the moin-1.9 profile: an open and its finish at
+/// one instant.
+pub(crate) fn request(
+    state: &mut State,
+    req: &Request,
+    sids: &mut dyn SidSource,
+) -> Result<Response, BackendError> {
+    let (open, opened) = open(state, req, sids)?;
+    let finished = finish(state, open, req.now);
+    Ok(Response {
+        new: opened.new,
+        user: opened.user,
+        set_cookies: finished.set_cookies,
+        results: opened.results,
+        cache_control: finished.cache_control,
     })
 }
 
@@ -360,7 +439,9 @@ fn finalize(
     session: &mut Session,
     effective: Option<UserObj>,
     real: Option<UserObj>,
-    req: &Request,
+    remember_me: bool,
+    now: OffsetDateTime,
+    https: bool,
 ) -> Vec<String> {
     let config = &state.config;
     // Under change-user the real user decides (r[m19.lifetime.real-user]).
@@ -369,9 +450,6 @@ fn finalize(
         _ => (effective, None),
     };
     let valid = user.as_ref().is_some_and(|u| u.valid);
-    let remember_me = user
-        .as_ref()
-        .is_some_and(|u| state.remember_me.get(&u.name).copied().unwrap_or(true));
     let hours = if valid {
         config.cookie_lifetime.logged_in
     } else {
@@ -379,12 +457,12 @@ fn finalize(
     };
     let lifetime = session_lifetime_secs(hours, valid, remember_me);
     // r[m19.cookie.expires-granularity]
-    let expires_at = req.now.unix_timestamp().div_euclid(60) * 60 + lifetime;
+    let expires_at = now.unix_timestamp().div_euclid(60) * 60 + lifetime;
     // r[m19.finalize.kill]
     let kill = !valid && session.data.contains_key(KEY_USER_ID);
     let name = config.cookie_full_name();
     let path = config.effective_path().to_owned();
-    let secure = config.cookie_secure.unwrap_or(req.https);
+    let secure = config.cookie_secure.unwrap_or(https);
 
     let mut set_cookies = Vec::new();
     if lifetime > 0 && !kill {

@@ -12,9 +12,14 @@
 //! | `m16.rs` | the moin-1.6 authentication chain, as a pure step function |
 //! | `macros.rs` | the HelpOnSessions example macros both profiles run |
 
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
 use crate::backend::{Backend, BackendError, BackendInfo};
 use crate::config::Config;
-use crate::exchange::{CleanupOutcome, CleanupRequest, Request, Response};
+use crate::exchange::{CleanupOutcome, CleanupRequest, Finished, Op, Opened, Request, Response};
 use crate::profile::Profile;
 use crate::sid::SeededSids;
 
@@ -36,6 +41,14 @@ pub const MODEL_SID_SEED: u64 = 0x6d6f_696e_3139;
 pub struct Model {
     state: Option<ProfileState>,
     sids: SeededSids,
+    /// Requests opened and not yet finished, by handle.
+    open: BTreeMap<String, OpenRequest>,
+}
+
+#[derive(Debug, Clone)]
+enum OpenRequest {
+    Moin16(m16::Open),
+    Moin19(m19::Open),
 }
 
 #[derive(Debug, Clone)]
@@ -50,6 +63,7 @@ impl Model {
         Model {
             state: None,
             sids: SeededSids::new(MODEL_SID_SEED),
+            open: BTreeMap::new(),
         }
     }
 
@@ -59,6 +73,12 @@ impl Model {
             .ok_or_else(|| BackendError::InvalidInput {
                 message: "the model was not reset with a configuration".to_owned(),
             })
+    }
+}
+
+fn not_open(handle: &str) -> BackendError {
+    BackendError::InvalidInput {
+        message: format!("no request {handle:?} is open"),
     }
 }
 
@@ -79,6 +99,7 @@ impl Backend for Model {
 
     fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
         self.sids = SeededSids::new(MODEL_SID_SEED);
+        self.open.clear();
         self.state = Some(match config {
             Config::Moin16(c) => ProfileState::Moin16(m16::State::new(c.clone())),
             Config::Moin19(c) => ProfileState::Moin19(m19::State::new(c.clone())),
@@ -87,6 +108,13 @@ impl Backend for Model {
     }
 
     fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
+        if let Some(handle) = self.open.keys().next() {
+            return Err(BackendError::InvalidInput {
+                message: format!(
+                    "cannot reconfigure while request {handle:?} is open (a wiki restarts between requests)"
+                ),
+            });
+        }
         match (self.state()?, config) {
             (ProfileState::Moin16(s), Config::Moin16(c)) => s.config = c.clone(),
             (ProfileState::Moin19(s), Config::Moin19(c)) => s.config = c.clone(),
@@ -103,13 +131,62 @@ impl Backend for Model {
     }
 
     fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
-        let Model { state, sids } = self;
+        let Model { state, sids, .. } = self;
         match state.as_mut() {
             Some(ProfileState::Moin16(s)) => m16::request(s, request, sids),
             Some(ProfileState::Moin19(s)) => m19::request(s, request, sids),
             None => Err(BackendError::InvalidInput {
                 message: "the model was not reset with a configuration".to_owned(),
             }),
+        }
+    }
+
+    fn interleaves(&self) -> bool {
+        true
+    }
+
+    fn open(&mut self, handle: &str, request: &Request) -> Result<Opened, BackendError> {
+        if self.open.contains_key(handle) {
+            return Err(BackendError::InvalidInput {
+                message: format!("request {handle:?} is already open"),
+            });
+        }
+        let Model { state, sids, open } = self;
+        let (request_state, opened) = match state.as_mut() {
+            Some(ProfileState::Moin16(s)) => {
+                let (o, opened) = m16::open(s, request, sids)?;
+                (OpenRequest::Moin16(o), opened)
+            }
+            Some(ProfileState::Moin19(s)) => {
+                let (o, opened) = m19::open(s, request, sids)?;
+                (OpenRequest::Moin19(o), opened)
+            }
+            None => {
+                return Err(BackendError::InvalidInput {
+                    message: "the model was not reset with a configuration".to_owned(),
+                })
+            }
+        };
+        open.insert(handle.to_owned(), request_state);
+        Ok(opened)
+    }
+
+    fn ops(&mut self, handle: &str, ops: &[Op]) -> Result<Vec<Value>, BackendError> {
+        let Model { state, open, .. } = self;
+        match (state.as_mut(), open.get_mut(handle)) {
+            (_, None) => Err(not_open(handle)),
+            (Some(ProfileState::Moin16(s)), Some(OpenRequest::Moin16(o))) => m16::ops(s, o, ops),
+            (Some(ProfileState::Moin19(_)), Some(OpenRequest::Moin19(o))) => m19::ops(o, ops),
+            _ => Err(not_open(handle)),
+        }
+    }
+
+    fn finish(&mut self, handle: &str, now: OffsetDateTime) -> Result<Finished, BackendError> {
+        let open = self.open.remove(handle).ok_or_else(|| not_open(handle))?;
+        match (self.state()?, open) {
+            (ProfileState::Moin16(_), OpenRequest::Moin16(o)) => Ok(m16::finish(o)),
+            (ProfileState::Moin19(s), OpenRequest::Moin19(o)) => Ok(m19::finish(s, o, now)),
+            _ => Err(not_open(handle)),
         }
     }
 

@@ -2,17 +2,21 @@
 //! the moin-1.9 [`SessionService`] or the moin-1.6 [`M16SessionService`]
 //! over one store, as each reset's configuration says.
 
+use std::collections::BTreeMap;
 use std::fmt;
+
+use serde_json::Value;
+use time::OffsetDateTime;
 
 use crate::backend::{Backend, BackendError, BackendInfo};
 use crate::config::{Config, ConfigPatch};
-use crate::exchange::{CleanupOutcome, CleanupRequest, Request, Response};
+use crate::exchange::{CleanupOutcome, CleanupRequest, Finished, Op, Opened, Request, Response};
 use crate::profile::Profile;
 use crate::sid::{SeededSids, SidSource};
 use crate::store::{Store, StoreError};
 
-use super::m16::M16SessionService;
-use super::m19::SessionService;
+use super::m16::{M16OpenSession, M16SessionService};
+use super::m19::{OpenSession, SessionService};
 use super::pipeline::ServiceError;
 use crate::sid::OsSids;
 
@@ -80,6 +84,14 @@ pub struct ReferenceBackend<S: Store> {
     /// store from one profile's service to the other's.
     active: Option<Active<S>>,
     sids: SidChoice,
+    /// Requests opened and not yet finished, by handle.
+    open: BTreeMap<String, Open>,
+}
+
+/// A request between its open and its finish, of either profile.
+enum Open {
+    Moin19(OpenSession),
+    Moin16(M16OpenSession),
 }
 
 impl<S: Store> fmt::Debug for ReferenceBackend<S> {
@@ -118,6 +130,7 @@ impl<S: Store> ReferenceBackend<S> {
                 OsSids::new(),
             ))),
             sids,
+            open: BTreeMap::new(),
         }
     }
 
@@ -152,6 +165,12 @@ impl<S: Store> ReferenceBackend<S> {
     /// The store.
     pub fn store(&self) -> &S {
         self.active().store()
+    }
+}
+
+fn not_open(handle: &str) -> BackendError {
+    BackendError::InvalidInput {
+        message: format!("no request {handle:?} is open"),
     }
 }
 
@@ -193,12 +212,18 @@ impl<S: Store> Backend for ReferenceBackend<S> {
             Config::Moin19(c) => Active::Moin19(SessionService::new(store, c.clone(), sids)),
             Config::Moin16(c) => Active::Moin16(M16SessionService::new(store, c.clone(), sids)),
         };
+        self.open.clear();
         let cleared = next.store().clear();
         self.active = Some(next);
         cleared.map_err(|e| backend_error(e.into()))
     }
 
     fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
+        if let Some(handle) = self.open.keys().next() {
+            return Err(BackendError::InvalidInput {
+                message: format!("cannot reconfigure while request {handle:?} is open"),
+            });
+        }
         match (self.active_mut(), config) {
             (Active::Moin19(s), Config::Moin19(c)) => s.set_config(c.clone()),
             (Active::Moin16(s), Config::Moin16(c)) => s.set_config(c.clone()),
@@ -220,6 +245,48 @@ impl<S: Store> Backend for ReferenceBackend<S> {
             Active::Moin16(s) => s.handle(request),
         }
         .map_err(backend_error)
+    }
+
+    fn interleaves(&self) -> bool {
+        true
+    }
+
+    fn open(&mut self, handle: &str, request: &Request) -> Result<Opened, BackendError> {
+        if self.open.contains_key(handle) {
+            return Err(BackendError::InvalidInput {
+                message: format!("request {handle:?} is already open"),
+            });
+        }
+        let (open, opened) = match self.active_mut() {
+            Active::Moin19(s) => s.open(request).map(|(o, r)| (Open::Moin19(o), r)),
+            Active::Moin16(s) => s.open(request).map(|(o, r)| (Open::Moin16(o), r)),
+        }
+        .map_err(backend_error)?;
+        self.open.insert(handle.to_owned(), open);
+        Ok(opened)
+    }
+
+    fn ops(&mut self, handle: &str, ops: &[Op]) -> Result<Vec<Value>, BackendError> {
+        let open = self.open.get_mut(handle).ok_or_else(|| not_open(handle))?;
+        let active = self
+            .active
+            .as_ref()
+            .expect("a reset always puts a service back");
+        match (active, open) {
+            (Active::Moin19(s), Open::Moin19(o)) => s.ops(o, ops),
+            (Active::Moin16(s), Open::Moin16(o)) => s.ops(o, ops),
+            _ => return Err(not_open(handle)),
+        }
+        .map_err(backend_error)
+    }
+
+    fn finish(&mut self, handle: &str, now: OffsetDateTime) -> Result<Finished, BackendError> {
+        let open = self.open.remove(handle).ok_or_else(|| not_open(handle))?;
+        match (self.active_mut(), open) {
+            (Active::Moin19(s), Open::Moin19(o)) => s.finish(o, now).map_err(backend_error),
+            (Active::Moin16(s), Open::Moin16(o)) => Ok(s.finish(o)),
+            _ => Err(not_open(handle)),
+        }
     }
 
     fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {

@@ -21,62 +21,8 @@
 //! - the store and cleanup (section 15): every `r[m16.store.*]` and
 //!   `r[m16.cleanup.*]`, and `r[m16.macro.example]`.
 //!
-//! # What lives where
-//!
-//! Everything a request needs is in the store, under namespaced record ids
-//! ([`check_id`](crate::store::check_id)); nothing is kept in the service
-//! between requests but the configuration and the users' `remember_me`
-//! preferences (in memory, as for moin-1.9).
-//!
-//! | record id | what | listed as a session |
-//! | --- | --- | --- |
-//! | `anon-<hex of the name>` | an anonymous session's data and `expires` | yes, as the anonymous name |
-//! | `login-<r>` | a login's session data and `expires` | yes, as `login:<r>` |
-//! | `key-<id>` | a login: its user, its signing secret, its record `r` | no |
-//! | `lease-<id>` | a login: the latest expiry of any cookie issued for it | no |
-//!
-//! **Anonymous names are keys, never paths** (`r[m16.session.anon-refresh]`).
-//! Any client-sent value without `:` is an anonymous name; its record id is
-//! `anon-` followed by the name's UTF-8 bytes in lowercase hex, so `../x`
-//! is the id `anon-2e2e2f78`, a plain file name. Names longer than
-//! [`MAX_ANON_NAME`] bytes (which a store id cannot hold) are treated like
-//! an absent cookie: `moin_session` ignores them and `moin_anon_session`
-//! replaces them with a fresh name. Fresh names are 40 hexadecimal
-//! characters from the injected [`SidSource`].
-//!
-//! **Listing** (`r[m16.store.list]`) shows session records only: the
-//! anonymous name of each `anon-` record and `login:<r>` for each `login-`
-//! record. The `:` makes a login's listed name differ from every anonymous
-//! name, which never contains one (`r[m16.logincookie.form]`); the login's
-//! id, secret and lease are not sessions and are not listed. Ids of other
-//! forms (a moin-1.9 sid left in a shared directory) are not listed and
-//! never touched.
-//!
-//! # The logged-in cookie
-//!
-//! `<id>:<E>:<tag>`: the login's id (40 hex), the cookie expiry `E` in
-//! whole seconds since 1970, and `tag` = HMAC-SHA256 over `<id>:<E>` (the
-//! bytes as sent) keyed with the login's own 320-bit secret, in lowercase
-//! hex. The secret never leaves the server (`key-<id>`), so:
-//!
-//! - *bound* (`r[m16.logincookie.bound]`): the id names one login, whose
-//!   record holds its user and its session record; the tag ties the value
-//!   to that login's secret;
-//! - *unforgeable* (`r[m16.logincookie.unforgeable]`): changing any
-//!   character changes the id (another secret, or none) or the signed text
-//!   (the tag no longer verifies, checked in constant time); parts of two
-//!   issued values carry one login's id and another's tag; anything that
-//!   does not parse is ignored without touching the store;
-//! - *revocable* (`r[m16.logincookie.revoked]`): logout deletes `key-<id>`;
-//!   every value ever issued for the login then names no secret. Refreshes
-//!   never rewrite `key-<id>` (only the lease), so a refresh racing a
-//!   logout cannot bring the login back;
-//! - *expiring* (`r[m16.logincookie.expiry]`): `E` is signed, and a value
-//!   is ignored when `now > E`.
-//!
-//! The login's session record `login-<r>` is named by a separate random
-//! draw, so neither the cookie nor the listing reveals the other (the
-//! spec's implementer note on record names).
+//! Record ids, listing and the logged-in cookie's form are described in
+//! `m16_keys.rs`.
 //!
 //! **Cleanup** removes session records by their `expires`
 //! (`r[m16.cleanup.expired]`, `r[m16.cleanup.all]`) and, in either mode, the
@@ -94,15 +40,15 @@ use time::OffsetDateTime;
 use crate::clock::Clock;
 use crate::config::M16Config;
 use crate::exchange::{
-    AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, MacroEdition, Op, Request, Response,
+    AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Finished, MacroEdition, Op, Opened,
+    Request, Response,
 };
-use crate::lifetime::FOREVER_SECS;
 use crate::sid::SidSource;
 use crate::store::{Loaded, Record, Store, StoreError};
 
 use hmac::Mac;
 
-use super::m16_cookie::{deletion, issue, M16_COOKIE_NAME};
+use super::m16_cookie::{deletion, floor, issue, logged_in_secs, M16_COOKIE_NAME};
 use super::m16_keys::{expired, is_hex, lease, mac, parse_expiry, sign, unhex, Key};
 use super::pipeline::{first_cookie, run_ops, ServiceError};
 use crate::sid::OsSids;
@@ -150,6 +96,23 @@ struct Honoured {
     user: String,
     secret: String,
     record: String,
+}
+
+/// A moin-1.6 request between its open and its finish
+/// ([`M16SessionService::open`]): its view of the established session and
+/// the cookies its chain made.
+pub struct M16OpenSession {
+    cycle: Cycle,
+    new: bool,
+}
+
+impl fmt::Debug for M16OpenSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("M16OpenSession")
+            .field("new", &self.new)
+            .field("user", &self.cycle.user)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One request's passage through the chain.
@@ -296,9 +259,24 @@ impl<S: Store> M16SessionService<S> {
         })
     }
 
-    /// Runs one request cycle at `request.now`: the chain, the application
-    /// phase, and the store.
+    /// Runs one request cycle at `request.now`: an open and its finish at
+    /// one instant.
     pub fn handle(&mut self, request: &Request) -> Result<Response, ServiceError> {
+        let (open, opened) = self.open(request)?;
+        let finished = self.finish(open);
+        Ok(Response {
+            new: opened.new,
+            user: opened.user,
+            set_cookies: finished.set_cookies,
+            results: opened.results,
+            cache_control: finished.cache_control,
+        })
+    }
+
+    /// Opens a request at `request.now`: the chain (which reads the
+    /// session's record once, `r[m16.overlap.read-once]`, and makes the
+    /// response's cookies), then the request's ops.
+    pub fn open(&mut self, request: &Request) -> Result<(M16OpenSession, Opened), ServiceError> {
         check_request(request)?;
         let cookie = SessionCookie::of(request.cookie_header.as_deref());
         let mut cycle = Cycle {
@@ -320,19 +298,59 @@ impl<S: Store> M16SessionService<S> {
                 _ => {}
             }
         }
-        // r[m16.chain.new-flag]: decided by the chain, not by the ops.
-        let new = cycle.established.is_none();
-        let results = run_ops(&mut cycle.data, new, &request.ops);
-        self.persist(&cycle)?;
-        // r[m16.cookie.uncacheable].
-        let cache_control = (!cycle.set_cookies.is_empty()).then(|| "private".to_owned());
-        Ok(Response {
-            new,
-            user: cycle.user,
-            set_cookies: cycle.set_cookies,
+        // The chain's own writes: the record's new `expires`, a login's
+        // record and the retired anonymous name.
+        self.persist(&cycle, false)?;
+        cycle.retire = None;
+        let mut open = M16OpenSession {
+            // r[m16.chain.new-flag]: decided by the chain, not by the ops.
+            new: cycle.established.is_none(),
+            cycle,
+        };
+        let results = self.ops(&mut open, &request.ops)?;
+        let opened = Opened {
+            new: open.new,
+            user: open.cycle.user.clone(),
             results,
+        };
+        Ok((open, opened))
+    }
+
+    /// Runs more application code in an open request. Each write stores
+    /// the request's whole view at once
+    /// (`r[m16.overlap.write-through-view]`).
+    pub fn ops(&self, open: &mut M16OpenSession, ops: &[Op]) -> Result<Vec<Value>, ServiceError> {
+        check_ops(ops)?;
+        let mut results = Vec::new();
+        for op in ops {
+            let before =
+                matches!(op, Op::Delete { .. } | Op::Macro { .. }).then(|| open.cycle.data.clone());
+            results.extend(run_ops(
+                &mut open.cycle.data,
+                open.new,
+                std::slice::from_ref(op),
+            ));
+            let wrote = match before {
+                None => matches!(op, Op::Set { .. }),
+                Some(before) => before != open.cycle.data,
+            };
+            if wrote {
+                self.persist(&open.cycle, true)?;
+            }
+        }
+        Ok(results)
+    }
+
+    /// Finishes an open request: the cookies its chain made. Nothing is
+    /// stored at the finish (`r[m16.overlap.read-only]`).
+    pub fn finish(&mut self, open: M16OpenSession) -> Finished {
+        let set_cookies = open.cycle.set_cookies;
+        // r[m16.cookie.uncacheable].
+        let cache_control = (!set_cookies.is_empty()).then(|| "private".to_owned());
+        Finished {
+            set_cookies,
             cache_control,
-        })
+        }
     }
 
     /// `moin_login` (`r[m16.login.credentials]`): a login with an enabled
@@ -613,17 +631,19 @@ impl<S: Store> M16SessionService<S> {
         })
     }
 
-    /// The end of the request: the established session's record holds its
-    /// data and `expires`, or does not exist when there is no data
-    /// (`r[m16.store.data-only]`, `r[m16.store.write-through]`,
+    /// Stores the request's whole view: the established session's record
+    /// holds its data and `expires`, or does not exist when there is no
+    /// data (`r[m16.store.data-only]`, `r[m16.store.write-through]`,
     /// `r[m16.store.delete-last-key]`, `r[m16.store.expires-grace]`). The
     /// plain dictionary is never saved (`r[m16.chain.plain-dict]`).
-    fn persist(&self, cycle: &Cycle) -> Result<(), ServiceError> {
+    /// `write` is whether application code wrote; without it (the chain's
+    /// own update) an empty view removes only an entry that was there.
+    fn persist(&self, cycle: &Cycle, write: bool) -> Result<(), ServiceError> {
         if let Some((key, expires)) = &cycle.established {
             if cycle.data.is_empty() {
                 // Only an entry that was there: a request that wrote
                 // nothing never removes a record another request created.
-                if cycle.had_entry {
+                if cycle.had_entry || write {
                     self.store.delete(&key.id())?;
                 }
             } else {
@@ -730,7 +750,18 @@ impl<S: Store> M16SessionService<S> {
 /// The checks of a request before anything runs: no reserved key, nothing
 /// of the other profile.
 fn check_request(request: &Request) -> Result<(), ServiceError> {
-    for op in &request.ops {
+    check_ops(&request.ops)?;
+    if let AuthAction::ChangeUser { .. } = request.auth {
+        return Err(ServiceError::NotInProfile {
+            what: "change user (moin-1.6 leaves setuid out of scope)",
+        });
+    }
+    Ok(())
+}
+
+/// Refuses ops the profile does not have.
+fn check_ops(ops: &[Op]) -> Result<(), ServiceError> {
+    for op in ops {
         match op {
             Op::Set { key, .. } | Op::Get { key } | Op::Delete { key } if key == EXPIRES => {
                 return Err(ServiceError::ReservedKey {
@@ -749,49 +780,5 @@ fn check_request(request: &Request) -> Result<(), ServiceError> {
             _ => {}
         }
     }
-    if let AuthAction::ChangeUser { .. } = request.auth {
-        return Err(ServiceError::NotInProfile {
-            what: "change user (moin-1.6 leaves setuid out of scope)",
-        });
-    }
     Ok(())
-}
-
-/// The logged-in lifetime `L` (`r[m16.lifetime.fraction-dropped]`,
-/// `r[m16.lifetime.zero-forever]`, `r[m16.lifetime.positive]`,
-/// `r[m16.lifetime.positive-remember-me]`, `r[m16.lifetime.negative]`).
-fn logged_in_secs(cookie_lifetime: f64, remember_me: bool) -> i64 {
-    // |cookie_lifetime| <= 876000 (r[m16.config.lifetime-finite]).
-    let s = (cookie_lifetime.trunc() as i64) * 3600;
-    match s {
-        0 => FOREVER_SECS,
-        s if s > 0 && remember_me => FOREVER_SECS,
-        s => s.abs(),
-    }
-}
-
-/// `floor(now)`, in seconds since 1970.
-fn floor(now: OffsetDateTime) -> i64 {
-    now.unix_timestamp()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lifetimes_follow_the_table_of_section_11() {
-        for (hours, off, on) in [
-            (0.0, FOREVER_SECS, FOREVER_SECS),
-            (0.5, FOREVER_SECS, FOREVER_SECS),
-            (-0.5, FOREVER_SECS, FOREVER_SECS),
-            (1.9, 3600, FOREVER_SECS),
-            (12.0, 43_200, FOREVER_SECS),
-            (-2.0, 7200, 7200),
-        ] {
-            assert_eq!(logged_in_secs(hours, false), off, "{hours}");
-            assert_eq!(logged_in_secs(hours, true), on, "{hours}");
-        }
-        assert_eq!((4.35f64 * 3600.0).trunc() as i64, 15_659);
-    }
 }

@@ -5,6 +5,7 @@
 use time::OffsetDateTime;
 
 use crate::config::M16Config;
+use crate::lifetime::FOREVER_SECS;
 
 /// The one cookie name of the profile (`r[m16.cookie.name]`).
 pub const M16_COOKIE_NAME: &str = "MOIN_SESSION";
@@ -64,6 +65,24 @@ fn cookie_date(secs: i64) -> String {
     result.expect("an RFC 850 date can be written for any date of a four-digit year")
 }
 
+/// The logged-in lifetime `L` (`r[m16.lifetime.fraction-dropped]`,
+/// `r[m16.lifetime.zero-forever]`, `r[m16.lifetime.positive]`,
+/// `r[m16.lifetime.positive-remember-me]`, `r[m16.lifetime.negative]`).
+pub(super) fn logged_in_secs(cookie_lifetime: f64, remember_me: bool) -> i64 {
+    // |cookie_lifetime| <= 876000 (r[m16.config.lifetime-finite]).
+    let s = (cookie_lifetime.trunc() as i64) * 3600;
+    match s {
+        0 => FOREVER_SECS,
+        s if s > 0 && remember_me => FOREVER_SECS,
+        s => s.abs(),
+    }
+}
+
+/// `floor(now)`, in seconds since 1970.
+pub(super) fn floor(now: OffsetDateTime) -> i64 {
+    now.unix_timestamp()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +96,21 @@ mod tests {
         assert_eq!(cookie_date(2_524_608_000), "Sat, 01-Jan-2050 00:00:00 GMT");
         // 2070-01-01: a two-digit 70 would read as 1970.
         assert_eq!(cookie_date(3_155_760_000), "Wed, 01-Jan-2070 00:00:00 GMT");
+    }
+
+    #[test]
+    fn lifetimes_follow_the_table_of_section_11() {
+        for (hours, off, on) in [
+            (0.0, FOREVER_SECS, FOREVER_SECS),
+            (0.5, FOREVER_SECS, FOREVER_SECS),
+            (-0.5, FOREVER_SECS, FOREVER_SECS),
+            (1.9, 3600, FOREVER_SECS),
+            (12.0, 43_200, FOREVER_SECS),
+            (-2.0, 7200, 7200),
+        ] {
+            assert_eq!(logged_in_secs(hours, false), off, "{hours}");
+            assert_eq!(logged_in_secs(hours, true), on, "{hours}");
+        }
+        assert_eq!((4.35f64 * 3600.0).trunc() as i64, 15_659);
     }
 }

@@ -4,6 +4,64 @@
 //! value is signed and checked (`r[m16.logincookie.bound]`,
 //! `r[m16.logincookie.unforgeable]`, `r[m16.session.anon-refresh]`: names
 //! are keys, never paths).
+//!
+//! # What lives where
+//!
+//! Everything a request needs is in the store, under namespaced record ids
+//! ([`check_id`](crate::store::check_id)); nothing is kept in the service
+//! between requests but the configuration and the users' `remember_me`
+//! preferences (in memory, as for moin-1.9).
+//!
+//! | record id | what | listed as a session |
+//! | --- | --- | --- |
+//! | `anon-<hex of the name>` | an anonymous session's data and `expires` | yes, as the anonymous name |
+//! | `login-<r>` | a login's session data and `expires` | yes, as `login:<r>` |
+//! | `key-<id>` | a login: its user, its signing secret, its record `r` | no |
+//! | `lease-<id>` | a login: the latest expiry of any cookie issued for it | no |
+//!
+//! **Anonymous names are keys, never paths** (`r[m16.session.anon-refresh]`).
+//! Any client-sent value without `:` is an anonymous name; its record id is
+//! `anon-` followed by the name's UTF-8 bytes in lowercase hex, so `../x`
+//! is the id `anon-2e2e2f78`, a plain file name. Names longer than
+//! [`MAX_ANON_NAME`] bytes (which a store id cannot hold) are treated like
+//! an absent cookie: `moin_session` ignores them and `moin_anon_session`
+//! replaces them with a fresh name. Fresh names are 40 hexadecimal
+//! characters from the injected [`SidSource`](crate::sid::SidSource).
+//!
+//! **Listing** (`r[m16.store.list]`) shows session records only: the
+//! anonymous name of each `anon-` record and `login:<r>` for each `login-`
+//! record. The `:` makes a login's listed name differ from every anonymous
+//! name, which never contains one (`r[m16.logincookie.form]`); the login's
+//! id, secret and lease are not sessions and are not listed. Ids of other
+//! forms (a moin-1.9 sid left in a shared directory) are not listed and
+//! never touched.
+//!
+//! # The logged-in cookie
+//!
+//! `<id>:<E>:<tag>`: the login's id (40 hex), the cookie expiry `E` in
+//! whole seconds since 1970, and `tag` = HMAC-SHA256 over `<id>:<E>` (the
+//! bytes as sent) keyed with the login's own 320-bit secret, in lowercase
+//! hex. The secret never leaves the server (`key-<id>`), so:
+//!
+//! - *bound* (`r[m16.logincookie.bound]`): the id names one login, whose
+//!   record holds its user and its session record; the tag ties the value
+//!   to that login's secret;
+//! - *unforgeable* (`r[m16.logincookie.unforgeable]`): changing any
+//!   character changes the id (another secret, or none) or the signed text
+//!   (the tag no longer verifies, checked in constant time); parts of two
+//!   issued values carry one login's id and another's tag; anything that
+//!   does not parse is ignored without touching the store;
+//! - *revocable* (`r[m16.logincookie.revoked]`): logout deletes `key-<id>`;
+//!   every value ever issued for the login then names no secret. Refreshes
+//!   never rewrite `key-<id>` (only the lease), so a refresh racing a
+//!   logout cannot bring the login back;
+//! - *expiring* (`r[m16.logincookie.expiry]`): `E` is signed, and a value
+//!   is ignored when `now > E`.
+//!
+//! The login's session record `login-<r>` is named by a separate random
+//! draw, so neither the cookie nor the listing reveals the other (the
+//! spec's implementer note on record names).
+//!
 
 use hmac::{Hmac, Mac};
 use serde_json::Value;

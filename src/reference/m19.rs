@@ -51,7 +51,8 @@ use time::OffsetDateTime;
 use crate::clock::Clock;
 use crate::config::M19Config;
 use crate::exchange::{
-    AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Op, Request, Response,
+    AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Finished, Op, Opened, Request,
+    Response,
 };
 use crate::lifetime::session_lifetime_secs;
 use crate::sid::{is_well_formed, SidSource};
@@ -147,6 +148,11 @@ struct Session {
     attribs: Option<Value>,
     /// `setuid` of the loaded record.
     setuid: Option<String>,
+    /// The whole record as loaded (empty when none was), to tell whether
+    /// the request changed it (`r[m19.overlap.changed]`).
+    snapshot: Record,
+    /// Whether application code set a key or removed a present one.
+    touched: bool,
 }
 
 impl Session {
@@ -159,6 +165,8 @@ impl Session {
             method: None,
             attribs: None,
             setuid: None,
+            snapshot: Record::new(),
+            touched: false,
         }
     }
 
@@ -168,6 +176,41 @@ impl Session {
             ..Session::fresh(sid)
         }
     }
+}
+
+/// A moin-1.9 request between its open and its finish
+/// ([`SessionService::open`]): its snapshot of the session with its own
+/// changes, and who it runs as.
+pub struct OpenSession {
+    session: Session,
+    users: Users,
+    /// The real user's `remember_me` preference as it stood at the open.
+    remember_me: Option<bool>,
+    https: bool,
+}
+
+impl fmt::Debug for OpenSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenSession")
+            .field("new", &self.session.new)
+            .field("user", &self.users.effective())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Refuses ops on reserved keys (`r[m19.persist.reserved-keys]`).
+fn check_ops(ops: &[Op]) -> Result<(), ServiceError> {
+    for op in ops {
+        if let Op::Set { key, .. } | Op::Get { key } | Op::Delete { key } = op {
+            if RESERVED.contains(&key.as_str()) {
+                return Err(ServiceError::ReservedKey {
+                    key: key.clone(),
+                    rule: "m19.persist.reserved-keys",
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A valid real user and the method that logged them in.
@@ -260,32 +303,84 @@ impl<S: Store> SessionService<S> {
         })
     }
 
-    /// Runs one request cycle at `request.now`.
+    /// Runs one request cycle at `request.now`: an open and its finish at
+    /// one instant.
     pub fn handle(&mut self, request: &Request) -> Result<Response, ServiceError> {
-        for op in &request.ops {
-            if let Op::Set { key, .. } | Op::Get { key } | Op::Delete { key } = op {
-                if RESERVED.contains(&key.as_str()) {
-                    return Err(ServiceError::ReservedKey {
-                        key: key.clone(),
-                        rule: "m19.persist.reserved-keys",
-                    });
-                }
-            }
-        }
-        let now = request.now;
+        let (open, opened) = self.open(request)?;
+        let finished = self.finish(open, request.now)?;
+        Ok(Response {
+            new: opened.new,
+            user: opened.user,
+            set_cookies: finished.set_cookies,
+            results: opened.results,
+            cache_control: finished.cache_control,
+        })
+    }
+
+    /// Opens a request at `request.now`: load, authentication and the
+    /// request's ops (`r[m19.overlap.read-once]`). Other requests may run
+    /// before [`finish`](SessionService::finish).
+    pub fn open(&mut self, request: &Request) -> Result<(OpenSession, Opened), ServiceError> {
+        check_ops(&request.ops)?;
         let cookie_name = self.config.cookie_full_name();
-        let mut session = self.load(request.cookie_header.as_deref(), &cookie_name, now)?;
+        let session = self.load(request.cookie_header.as_deref(), &cookie_name, request.now)?;
         let mut users = self.authenticate(&session, &request.auth);
         if let AuthAction::ChangeUser { to } = &request.auth {
             self.change_user(&mut users, to);
         }
-        let results = run_ops(&mut session.data, session.new, &request.ops);
-        let set_cookie = self.finalize(&session, &users, request, &cookie_name)?;
-        Ok(Response {
-            new: session.new,
-            user: users.effective().map(str::to_owned),
-            set_cookies: set_cookie.into_iter().collect(),
+        let remember_me = users.real.as_ref().map(|r| self.remember_me(&r.name));
+        let mut open = OpenSession {
+            session,
+            users,
+            remember_me,
+            https: request.https,
+        };
+        let results = self.ops(&mut open, &request.ops)?;
+        let opened = Opened {
+            new: open.session.new,
+            user: open.users.effective().map(str::to_owned),
             results,
+        };
+        Ok((open, opened))
+    }
+
+    /// Runs more application code in an open request, on its own copy of
+    /// the session.
+    pub fn ops(&self, open: &mut OpenSession, ops: &[Op]) -> Result<Vec<Value>, ServiceError> {
+        check_ops(ops)?;
+        let session = &mut open.session;
+        let mut results = Vec::new();
+        for op in ops {
+            let before =
+                matches!(op, Op::Delete { .. } | Op::Macro { .. }).then(|| session.data.clone());
+            results.extend(run_ops(
+                &mut session.data,
+                session.new,
+                std::slice::from_ref(op),
+            ));
+            // r[m19.overlap.changed]: any assignment, even of an equal
+            // value; a removal only of a present key.
+            let changed = match before {
+                None => matches!(op, Op::Set { .. }),
+                Some(before) => before != session.data,
+            };
+            session.touched |= changed;
+        }
+        Ok(results)
+    }
+
+    /// Finishes an open request at `now`: finalize with the finish's clock
+    /// (`r[m19.overlap.save-if-changed]`, `r[m19.overlap.save-replaces]`,
+    /// `r[m19.overlap.destroy-unconditional]`).
+    pub fn finish(
+        &mut self,
+        open: OpenSession,
+        now: OffsetDateTime,
+    ) -> Result<Finished, ServiceError> {
+        let cookie_name = self.config.cookie_full_name();
+        let set_cookie = self.finalize(&open, now, &cookie_name)?;
+        Ok(Finished {
+            set_cookies: set_cookie.into_iter().collect(),
             cache_control: None,
         })
     }
@@ -311,6 +406,7 @@ impl<S: Store> SessionService<S> {
             return Ok(Session::fresh(self.sids.next_sid()));
         }
         let mut session = Session::empty(sid);
+        session.snapshot = record.clone();
         for (key, value) in record {
             match key.as_str() {
                 USER_ID => session.user = value.as_str().map(str::to_owned),
@@ -396,20 +492,20 @@ impl<S: Store> SessionService<S> {
     /// Finalize (sections 14 and 15): the cookie and the record.
     fn finalize(
         &mut self,
-        session: &Session,
-        users: &Users,
-        request: &Request,
+        open: &OpenSession,
+        now: OffsetDateTime,
         cookie_name: &str,
     ) -> Result<Option<String>, ServiceError> {
+        let (session, users) = (&open.session, &open.users);
         let lifetimes = self.config.cookie_lifetime;
-        let lifetime = match &users.real {
-            Some(real) => {
-                session_lifetime_secs(lifetimes.logged_in, true, self.remember_me(&real.name))
+        let lifetime = match (&users.real, open.remember_me) {
+            (Some(_), Some(remember_me)) => {
+                session_lifetime_secs(lifetimes.logged_in, true, remember_me)
             }
-            None => session_lifetime_secs(lifetimes.anonymous, false, false),
+            _ => session_lifetime_secs(lifetimes.anonymous, false, false),
         };
         let killed = users.real.is_none() && session.user.is_some();
-        let cookie = CookieForm::of(&self.config, request.https, cookie_name);
+        let cookie = CookieForm::of(&self.config, open.https, cookie_name);
         if killed || lifetime == 0 {
             if !session.new {
                 self.store.delete(&session.sid)?;
@@ -417,7 +513,7 @@ impl<S: Store> SessionService<S> {
             }
             return Ok(None);
         }
-        let expires_at = minute_floor(request.now) + lifetime;
+        let expires_at = minute_floor(now) + lifetime;
         let stores = !session.new || users.real.is_some();
         if stores {
             let mut record = session.data.clone();
@@ -432,7 +528,11 @@ impl<S: Store> SessionService<S> {
                     record.insert(SETUID.to_owned(), Value::from(target.clone()));
                 }
             }
-            self.store.save(&session.sid, &record)?;
+            // r[m19.overlap.save-if-changed]: only a changed session is
+            // written, and then whole (r[m19.overlap.save-replaces]).
+            if session.touched || record != session.snapshot {
+                self.store.save(&session.sid, &record)?;
+            }
         }
         Ok(Some(cookie.issue(&session.sid, lifetime, expires_at)))
     }

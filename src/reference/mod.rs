@@ -27,9 +27,9 @@ mod m19;
 mod pipeline;
 
 pub use backend::{ReferenceBackend, SidChoice};
-pub use m16::M16SessionService;
+pub use m16::{M16OpenSession, M16SessionService};
 pub use m16_cookie::M16_COOKIE_NAME;
 pub use m16_keys::MAX_ANON_NAME;
-pub use m19::SessionService;
+pub use m19::{OpenSession, SessionService};
 
 pub use pipeline::ServiceError;

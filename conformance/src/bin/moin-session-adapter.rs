@@ -101,6 +101,30 @@ impl<B: Backend> Backend for Broken<B> {
     fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
         self.inner.corrupt(sid)
     }
+    fn interleaves(&self) -> bool {
+        self.inner.interleaves()
+    }
+    fn open(
+        &mut self,
+        handle: &str,
+        request: &Request,
+    ) -> Result<moin_session_spec::Opened, BackendError> {
+        self.inner.open(handle, request)
+    }
+    fn ops(
+        &mut self,
+        handle: &str,
+        ops: &[moin_session_spec::Op],
+    ) -> Result<Vec<serde_json::Value>, BackendError> {
+        self.inner.ops(handle, ops)
+    }
+    fn finish(
+        &mut self,
+        handle: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<moin_session_spec::Finished, BackendError> {
+        self.inner.finish(handle, now)
+    }
 }
 
 fn main() -> ExitCode {
