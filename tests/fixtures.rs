@@ -361,3 +361,46 @@ fn cited_ids(line: &str) -> Vec<String> {
     }
     out
 }
+
+#[test]
+fn interleaved_requests_must_be_opened_once_and_finished() {
+    const OPEN: &str = r#"{"open": {"id": "A"}, "expect": {"new": true, "user": null}}"#;
+    const FINISH: &str = r#"{"finish": "A", "expect": {"set_cookies": []}}"#;
+    const OPS: &str = r#"{"ops": {"id": "B", "ops": []}}"#;
+    const RECONFIGURE: &str = r#"{"reconfigure": {}}"#;
+    let with_steps = |steps: &[&str]| {
+        GOOD_CASE.replace(
+            "{\"list\": {}, \"expect\": {\"sids\": []}}",
+            &steps.join(", "),
+        )
+    };
+    for (name, steps, says) in [
+        ("unfinished", vec![OPEN], "never finished"),
+        ("twice", vec![OPEN, OPEN, FINISH], "still open"),
+        ("finish-unopened", vec![FINISH], "not open"),
+        ("ops-unopened", vec![OPEN, OPS, FINISH], "not open"),
+        (
+            "reconfigure-open",
+            vec![OPEN, RECONFIGURE, FINISH],
+            "reconfigure while",
+        ),
+    ] {
+        let case = with_steps(&steps);
+        let errors = load_errors(name, &[("a.json", &format!("{{\"cases\": [{case}]}}"))]);
+        assert!(
+            errors[0].message.contains("[rule fixture.interleave]")
+                && errors[0].message.contains(says),
+            "{name}: {}",
+            errors[0]
+        );
+    }
+    // A well-formed interleaving loads, and the handle may be reused.
+    let case = with_steps(&[OPEN, FINISH, OPEN, FINISH]);
+    let dir = scratch(
+        "interleave-ok",
+        &[("a.json", &format!("{{\"cases\": [{case}]}}"))],
+    );
+    let loaded = load_corpus(&dir, &Requirements::builtin());
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(loaded.is_ok(), "{:?}", loaded.err());
+}
