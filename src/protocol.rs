@@ -19,11 +19,20 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::exchange::{CleanupOutcome, CleanupRequest, Request, Response};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::exchange::{CleanupOutcome, CleanupRequest, Finished, Op, Opened, Request, Response};
 use crate::profile::Profile;
 
 /// The protocol version this crate speaks (`r[proto.handshake.version]`).
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Version 2 added overlapping requests (`open`, `ops`, `finish`, capability
+/// `interleave`).
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// Every protocol version the runner accepts from an adapter: version 1
+/// adapters run everything but overlapping requests.
+pub const SUPPORTED_VERSIONS: &[u32] = &[1, 2];
 
 /// A message with its sequence number (`r[proto.framing.seq]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,6 +80,29 @@ pub enum Command {
     Corrupt {
         /// The record's id.
         sid: String,
+    },
+    /// Open a request that finishes later (protocol 2, capability
+    /// `interleave`): load, authentication and its ops at `request.now`.
+    Open {
+        /// The handle the runner will name the request by.
+        handle: String,
+        /// The request.
+        request: Request,
+    },
+    /// More application code in an open request (capability `interleave`).
+    Ops {
+        /// The open request's handle.
+        handle: String,
+        /// The ops.
+        ops: Vec<Op>,
+    },
+    /// Finish an open request at `now` (capability `interleave`).
+    Finish {
+        /// The open request's handle.
+        handle: String,
+        /// The instant of the finish.
+        #[serde(with = "time::serde::rfc3339")]
+        now: OffsetDateTime,
     },
     /// The last message: answer `bye` and exit.
     Shutdown {},
@@ -124,6 +156,21 @@ pub enum Reply {
         /// Every stored session id.
         sids: Vec<String>,
     },
+    /// The answer to `open`.
+    Opened {
+        /// What load, authentication and the open's ops gave.
+        opened: Opened,
+    },
+    /// The answer to `ops`.
+    Results {
+        /// One result per op that yields.
+        results: Vec<Value>,
+    },
+    /// The answer to `finish`.
+    Finished {
+        /// The response's headers.
+        finished: Finished,
+    },
     /// The answer to `shutdown`.
     Bye {},
     /// The command could not be carried out.
@@ -150,7 +197,13 @@ pub enum ErrorKind {
 }
 
 /// The capability names the runner knows (`r[proto.handshake.capabilities]`).
-pub const CAPABILITIES: &[&str] = &["corrupt", "cleanup-by-user", "change-user", "https"];
+pub const CAPABILITIES: &[&str] = &[
+    "corrupt",
+    "cleanup-by-user",
+    "change-user",
+    "https",
+    "interleave",
+];
 
 /// Serves `backend` over the protocol: reads commands from `input`, one per
 /// line, and writes one reply per command to `output`, until `shutdown` or
@@ -171,7 +224,7 @@ pub const CAPABILITIES: &[&str] = &["corrupt", "cleanup-by-user", "change-user",
 /// };
 /// serve(&mut Model::new(), info, &[], &input[..], &mut output).unwrap();
 /// let lines: Vec<&str> = std::str::from_utf8(&output).unwrap().lines().collect();
-/// assert!(lines[0].starts_with(r#"{"seq":1,"type":"hello","protocol":1"#));
+/// assert!(lines[0].starts_with(r#"{"seq":1,"type":"hello","protocol":2"#));
 /// assert!(lines[1].contains(r#""kind":"unknown-message""#));
 /// assert_eq!(lines[2], r#"{"seq":3,"type":"bye"}"#);
 /// ```
@@ -219,6 +272,9 @@ pub fn serve(
             "cleanup",
             "list",
             "corrupt",
+            "open",
+            "ops",
+            "finish",
             "shutdown",
         ];
         let ty = value
@@ -282,6 +338,21 @@ pub fn serve(
                         Command::Corrupt { sid } => {
                             to_reply(backend.corrupt(&sid).map(|()| Reply::Ok {}))
                         }
+                        Command::Open { handle, request } => to_reply(
+                            backend
+                                .open(&handle, &request)
+                                .map(|opened| Reply::Opened { opened }),
+                        ),
+                        Command::Ops { handle, ops } => to_reply(
+                            backend
+                                .ops(&handle, &ops)
+                                .map(|results| Reply::Results { results }),
+                        ),
+                        Command::Finish { handle, now } => to_reply(
+                            backend
+                                .finish(&handle, now)
+                                .map(|finished| Reply::Finished { finished }),
+                        ),
                         Command::Shutdown {} => {
                             let reply = Envelope {
                                 seq,
@@ -338,6 +409,25 @@ mod tests {
                 },
             },
             Command::List {},
+            Command::Open {
+                handle: "A".into(),
+                request: Request {
+                    now: time::macros::datetime!(2009-03-01 12:00:30 UTC),
+                    https: false,
+                    path: "/".into(),
+                    cookie_header: Some("MOIN_SESSION_8080_ROOT=x".into()),
+                    auth: AuthAction::Logout,
+                    ops: vec![],
+                },
+            },
+            Command::Ops {
+                handle: "A".into(),
+                ops: vec![crate::Op::Get { key: "k".into() }],
+            },
+            Command::Finish {
+                handle: "A".into(),
+                now: time::macros::datetime!(2009-03-01 12:01:30 UTC),
+            },
             Command::Shutdown {},
         ];
         for (i, c) in commands.into_iter().enumerate() {

@@ -20,12 +20,14 @@ use std::thread;
 use std::time::Duration;
 
 use moin_session_spec::protocol::{
-    Command, Envelope, ErrorKind, Implementation, Reply, PROTOCOL_VERSION,
+    Command, Envelope, ErrorKind, Implementation, Reply, PROTOCOL_VERSION, SUPPORTED_VERSIONS,
 };
 use moin_session_spec::{
     AuthAction, Backend, BackendError, BackendInfo, CleanupOutcome, CleanupRequest, Config,
-    Profile, Request, Response,
+    Finished, Op, Opened, Profile, Request, Response,
 };
+use serde_json::Value;
+use time::OffsetDateTime;
 
 /// How many lines of the adapter's standard error a failure message shows.
 const STDERR_TAIL: usize = 20;
@@ -51,6 +53,8 @@ pub struct Greeting {
     pub profiles: Vec<Profile>,
     /// Its optional abilities.
     pub capabilities: Vec<String>,
+    /// The protocol version it speaks (one of [`SUPPORTED_VERSIONS`]).
+    pub protocol: u32,
 }
 
 struct Running {
@@ -198,10 +202,10 @@ impl AdapterBackend {
                 profiles,
                 capabilities,
             } => {
-                if protocol != PROTOCOL_VERSION {
+                if !SUPPORTED_VERSIONS.contains(&protocol) {
                     // r[proto.handshake.version]
                     let message = format!(
-                        "the adapter speaks protocol version {protocol}; this runner speaks version {PROTOCOL_VERSION}"
+                        "the adapter speaks protocol version {protocol}; this runner speaks version {PROTOCOL_VERSION} and accepts {SUPPORTED_VERSIONS:?}"
                     );
                     self.kill();
                     self.fatal = Some(message.clone());
@@ -211,6 +215,7 @@ impl AdapterBackend {
                     implementation,
                     profiles,
                     capabilities,
+                    protocol,
                 });
                 Ok(())
             }
@@ -388,6 +393,9 @@ fn command_name(c: &Command) -> &'static str {
         Command::Cleanup { .. } => "cleanup",
         Command::List {} => "list",
         Command::Corrupt { .. } => "corrupt",
+        Command::Open { .. } => "open",
+        Command::Ops { .. } => "ops",
+        Command::Finish { .. } => "finish",
         Command::Shutdown {} => "shutdown",
     }
 }
@@ -399,6 +407,9 @@ fn kind(r: &Reply) -> &'static str {
         Reply::Response { .. } => "response",
         Reply::Cleaned { .. } => "cleaned",
         Reply::Listed { .. } => "listed",
+        Reply::Opened { .. } => "opened",
+        Reply::Results { .. } => "results",
+        Reply::Finished { .. } => "finished",
         Reply::Bye {} => "bye",
         Reply::Error { .. } => "error",
     }
@@ -469,6 +480,54 @@ impl Backend for AdapterBackend {
 
     fn loads_configuration(&self) -> bool {
         false
+    }
+
+    /// r[proto.interleave.capability]: only a protocol 2 adapter that
+    /// declares `interleave` is sent overlapping requests. Before the
+    /// first handshake this is not known; the runner asks after `reset`.
+    fn interleaves(&self) -> bool {
+        self.greeting
+            .as_ref()
+            .is_some_and(|g| g.protocol >= 2 && g.capabilities.iter().any(|c| c == "interleave"))
+    }
+
+    fn open(&mut self, handle: &str, request: &Request) -> Result<Opened, BackendError> {
+        self.need("interleave")?;
+        if request.https {
+            self.need("https")?;
+        }
+        if matches!(request.auth, AuthAction::ChangeUser { .. }) {
+            self.need("change-user")?;
+        }
+        match self.command(Command::Open {
+            handle: handle.to_owned(),
+            request: request.clone(),
+        })? {
+            Reply::Opened { opened } => Ok(opened),
+            other => Err(self.broken(format!("expected an opened reply, got {}", kind(&other)))),
+        }
+    }
+
+    fn ops(&mut self, handle: &str, ops: &[Op]) -> Result<Vec<Value>, BackendError> {
+        self.need("interleave")?;
+        match self.command(Command::Ops {
+            handle: handle.to_owned(),
+            ops: ops.to_vec(),
+        })? {
+            Reply::Results { results } => Ok(results),
+            other => Err(self.broken(format!("expected a results reply, got {}", kind(&other)))),
+        }
+    }
+
+    fn finish(&mut self, handle: &str, now: OffsetDateTime) -> Result<Finished, BackendError> {
+        self.need("interleave")?;
+        match self.command(Command::Finish {
+            handle: handle.to_owned(),
+            now,
+        })? {
+            Reply::Finished { finished } => Ok(finished),
+            other => Err(self.broken(format!("expected a finished reply, got {}", kind(&other)))),
+        }
     }
 
     fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {

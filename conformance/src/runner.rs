@@ -39,12 +39,6 @@ pub fn run_case(backend: &mut dyn Backend, loaded: &LoadedCase) -> CaseResult {
         };
         return result;
     }
-    if !backend.interleaves() && case.steps.iter().any(|s| s.action.is_interleaved()) {
-        result.verdict = Verdict::Skipped {
-            reason: NOT_INTERLEAVED.to_owned(),
-        };
-        return result;
-    }
     if let Some(rule) = &case.rejects {
         result.verdict = if backend.loads_configuration() {
             judge_rejection(case.profile, &case.config, rule)
@@ -64,6 +58,13 @@ pub fn run_case(backend: &mut dyn Backend, loaded: &LoadedCase) -> CaseResult {
     };
     if let Err(e) = backend.reset(config) {
         result.verdict = error_verdict(0, e);
+        return result;
+    }
+    // After the reset: an adapter says what it can in its handshake.
+    if !backend.interleaves() && case.steps.iter().any(|s| s.action.is_interleaved()) {
+        result.verdict = Verdict::Skipped {
+            reason: NOT_INTERLEAVED.to_owned(),
+        };
         return result;
     }
     let mut patches = vec![case.config.clone()];
