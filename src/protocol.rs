@@ -11,17 +11,16 @@
 //! ```
 //! use moin_session_spec::protocol::{Command, Envelope, PROTOCOL_VERSION};
 //! let line = serde_json::to_string(&Envelope { seq: 1, body: Command::Hello { protocol: PROTOCOL_VERSION } }).unwrap();
-//! assert_eq!(line, r#"{"seq":1,"type":"hello","protocol":1}"#);
+//! assert_eq!(line, r#"{"seq":1,"type":"hello","protocol":2}"#);
 //! let back: Envelope<Command> = serde_json::from_str(&line).unwrap();
 //! assert_eq!(back.seq, 1);
 //! ```
 
 use serde::{Deserialize, Serialize};
-
-use crate::config::Config;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::config::Config;
 use crate::exchange::{CleanupOutcome, CleanupRequest, Finished, Op, Opened, Request, Response};
 use crate::profile::Profile;
 
