@@ -107,14 +107,16 @@ fn an_adapter_printing_garbage_errors_the_case() {
 /// r[proto.handshake.version], r[proto.handshake.first]
 #[test]
 fn an_adapter_of_another_protocol_version_errors_every_case() {
-    let script = r#"read line; echo '{"seq":1,"type":"hello","protocol":2,"implementation":{"name":"future","version":"9","language":"sh"},"profiles":["moin-1.9"],"capabilities":[]}'; cat >/dev/null"#;
+    let script = r#"read line; echo '{"seq":1,"type":"hello","protocol":3,"implementation":{"name":"future","version":"9","language":"sh"},"profiles":["moin-1.9"],"capabilities":[]}'; cat >/dev/null"#;
     let (code, stdout, _) = check(
         &format!("sh -c '{}'", script.replace('\'', r"'\''")),
         &["--case", "m19.store"],
     );
     assert_eq!(code, Some(1), "{stdout}");
     assert!(
-        stdout.contains("the adapter speaks protocol version 2; this runner speaks version 1"),
+        stdout.contains(
+            "the adapter speaks protocol version 3; this runner speaks version 2 and accepts [1, 2]"
+        ),
         "{stdout}"
     );
     let (passed, _, errored) = summary(&stdout);
@@ -358,4 +360,54 @@ fn a_timed_out_adapter_leaves_no_process_behind() {
         .filter(|c| c.contains("moin-session-adapter") && c.contains(marker))
         .collect();
     assert!(survivors.is_empty(), "adapters left running: {survivors:?}");
+}
+
+/// The lines of a text report's "not passed" part that report skipped
+/// cases (not the per-requirement lines above it).
+fn skip_lines(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("not passed:"))
+        .filter(|l| l.trim_start().starts_with("SKIP"))
+        .collect()
+}
+
+/// r[proto.interleave.capability]: an adapter without `interleave` is sent
+/// no open/ops/finish; its interleaved cases are skipped, never passed,
+/// and the report says so in one line.
+#[test]
+fn an_adapter_without_interleave_skips_interleaved_cases_in_one_line() {
+    let adapter = format!("{ADAPTER} --without interleave");
+    let (code, stdout, stderr) = check(&adapter, &["--case", "m19.overlap"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let (passed, failed, errored) = summary(&stdout);
+    assert_eq!((passed, failed, errored), (0, 0, 0), "{stdout}");
+    assert!(stdout.contains(" 0 errored, 20 skipped"), "{stdout}");
+    let skips = skip_lines(&stdout);
+    assert_eq!(skips.len(), 1, "one line for all of them:\n{stdout}");
+    assert!(
+        skips[0].contains("SKIP 20 case(s)") && skips[0].contains("`interleave`"),
+        "{stdout}"
+    );
+    // With the capability, the same cases run and pass.
+    let (code, stdout, _) = check(ADAPTER, &["--case", "m19.overlap"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert_eq!(summary(&stdout), (20, 0, 0), "{stdout}");
+}
+
+/// r[proto.handshake.version]: a protocol 1 adapter is still run, but never
+/// sent overlapping requests, even if it claims `interleave`.
+#[test]
+fn a_protocol_1_adapter_runs_without_overlapping_requests() {
+    let script = r#"read line; echo '{"seq":1,"type":"hello","protocol":1,"implementation":{"name":"old","version":"1","language":"sh"},"profiles":["moin-1.9"],"capabilities":["interleave"]}'; while read line; do seq=$(echo "$line" | sed 's/.*"seq":\([0-9]*\).*/\1/'); case "$line" in *'"type":"reset"'*) echo "{\"seq\":$seq,\"type\":\"ok\"}";; *) echo "{\"seq\":$seq,\"type\":\"error\",\"kind\":\"unsupported\",\"message\":\"no\"}";; esac; done"#;
+    let (code, stdout, _) = check(
+        &format!("sh -c '{}'", script.replace('\'', r"'\''")),
+        &["--case", "m19.overlap.save-after-logout"],
+    );
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("0 passed, 0 failed, 0 errored, 1 skipped"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("`interleave`"), "{stdout}");
 }

@@ -128,6 +128,7 @@ class SecureCookieBackend(Backend):
         self.directory = None
         self.remember_me = {}  # m19.lifetime.remember-me-preference
         self.seen = set()  # every sid issued or presented, so fresh ones are new
+        self.open_requests = {}  # requests opened and not yet finished, by handle
         atexit.register(self._remove_directory)
 
     # -- store -------------------------------------------------------------
@@ -169,6 +170,7 @@ class SecureCookieBackend(Backend):
         self.store = FilesystemSessionStore(self.directory)
         self.remember_me = {}
         self.seen = set()
+        self.open_requests = {}
 
     def reconfigure(self, config):
         self.settings = Settings(config)
@@ -211,6 +213,37 @@ class SecureCookieBackend(Backend):
         return removed
 
     def request(self, request):
+        """One request cycle: an open and its finish at one instant."""
+        state, opened = self._open(request)
+        finished = self._finish(state, parse_now(request["now"]))
+        return {"new": opened["new"], "user": opened["user"],
+                "set_cookies": finished["set_cookies"], "results": opened["results"],
+                "cache_control": None}
+
+    # Overlapping requests (capability interleave, section 17 of the spec,
+    # "Overlapping requests"): the state of each open request lives here.
+
+    def open(self, handle, request):
+        if handle in self.open_requests:
+            raise InvalidInput("request {!r} is already open".format(handle))
+        state, opened = self._open(request)
+        self.open_requests[handle] = state
+        return opened
+
+    def ops(self, handle, ops):
+        if handle not in self.open_requests:
+            raise InvalidInput("no request {!r} is open".format(handle))
+        return self._ops(self.open_requests[handle], ops)
+
+    def finish(self, handle, now):
+        state = self.open_requests.pop(handle, None)
+        if state is None:
+            raise InvalidInput("no request {!r} is open".format(handle))
+        return self._finish(state, parse_now(now))
+
+    def _open(self, request):
+        """Load, authentication and the request's ops (m19.overlap.read-once):
+        the request's state until its finish, and what it answers now."""
         cfg = self.settings
         now = parse_now(request["now"])
 
@@ -272,11 +305,28 @@ class SecureCookieBackend(Backend):
         elif auth != "none":
             raise InvalidInput("unknown auth action {!r}".format(auth))
 
+        state = {
+            "session": session, "new": new, "record": record, "data": data,
+            "held_user": held_user, "method": method, "attribs": attribs,
+            "real": real, "effective": effective, "setuid": setuid,
+            "https": request["https"], "touched": False,
+            # The user object is loaded at the open, with its preference
+            # (m19.overlap.finalize-at-finish).
+            "lifetime_of_real": self._lifetime(real),
+        }
         # 3. Application.
+        results = self._ops(state, request["ops"])
+        return state, {"new": new, "user": effective, "results": results}
+
+    def _ops(self, state, ops):
+        """Application code on the request's own copy of the session."""
+        data, new = state["data"], state["new"]
         results = []
-        for op in request["ops"]:
+        for op in ops:
+            before = dict(data)
             if "set" in op:
                 data[op["set"]["key"]] = op["set"]["value"]
+                state["touched"] = True  # m19.overlap.changed: any assignment
             elif "get" in op:
                 results.append(data.get(op["get"]["key"]))
             elif "delete" in op:
@@ -285,11 +335,20 @@ class SecureCookieBackend(Backend):
                 results.append(self._macro(data, new, op["macro"]))
             else:
                 raise InvalidInput("unknown op {!r}".format(op))
+            if data != before:
+                state["touched"] = True  # a removal of a present key, a macro's store
+        return results
 
-        # 4. Finalize (sections 14 and 15), for the real user.
-        lifetime = self._lifetime(real)
+    def _finish(self, state, now):
+        """4. Finalize (sections 14 and 15), for the real user, at the
+        finish's instant (m19.overlap.finalize-at-finish)."""
+        cfg = self.settings
+        session, new, data = state["session"], state["new"], state["data"]
+        real, held_user, setuid = state["real"], state["held_user"], state["setuid"]
+        method, attribs = state["method"], state["attribs"]
+        lifetime = state["lifetime_of_real"]
         killed = real is None and held_user is not None  # m19.finalize.kill
-        secure = request["https"] if cfg.cookie_secure is None else cfg.cookie_secure
+        secure = state["https"] if cfg.cookie_secure is None else cfg.cookie_secure
         cookies = []
         if lifetime > 0 and not killed:
             expiry = minute_floor(now) + lifetime
@@ -307,7 +366,10 @@ class SecureCookieBackend(Backend):
                         saved[SETUID] = setuid
                 if not new:  # m19.persist.expires-recorded, login-without-expires
                     saved[EXPIRES] = expiry
-                self.store.save(self.store.session_class(saved, session.sid))
+                # m19.overlap.save-if-changed: like MoinMoin's should_save,
+                # only a changed session is written, and then whole.
+                if state["touched"] or saved != state["record"]:
+                    self.store.save(self.store.session_class(saved, session.sid))
         elif not new:
             # m19.finalize.delete, m19.persist.disabled-destroys, kill-destroys;
             # m19.cookie.delete-form: never Secure, or a client on plain http
@@ -318,8 +380,7 @@ class SecureCookieBackend(Backend):
             self.store.delete(session)
         # else m19.finalize.silent-when-new
 
-        return {"new": new, "user": effective, "set_cookies": cookies,
-                "results": results, "cache_control": None}
+        return {"set_cookies": cookies, "cache_control": None}
 
     # -- helpers -----------------------------------------------------------
 

@@ -32,6 +32,10 @@ struct Cli {
     /// crash-at-request=N, hang-at-request=N, garbage-at-request=N.
     #[arg(long, hide = true, value_name = "HOW")]
     misbehave: Option<String>,
+    /// Leave a capability out of the handshake, for the harness's tests
+    /// (e.g. `--without interleave`); may be given more than once.
+    #[arg(long, hide = true, value_name = "CAPABILITY")]
+    without: Vec<String>,
 }
 
 enum Misbehave {
@@ -163,10 +167,15 @@ fn main() -> ExitCode {
     };
     let stdin = io::stdin();
     let stdout = io::stdout();
+    let capabilities: Vec<&str> = CAPABILITIES
+        .iter()
+        .copied()
+        .filter(|c| !cli.without.iter().any(|w| w == c))
+        .collect();
     match serve(
         backend.as_mut(),
         implementation,
-        CAPABILITIES,
+        &capabilities,
         BufReader::new(stdin.lock()),
         stdout.lock(),
     ) {

@@ -85,6 +85,23 @@ class Response(TypedDict, total=False):
     cache_control: Optional[str]
 
 
+class Opened(TypedDict):
+    """What :meth:`Backend.open` returns: ``new``, ``user`` and ``results``
+    (the response's headers come at the finish)."""
+
+    new: bool
+    user: Optional[str]
+    results: List[Json]
+
+
+class Finished(TypedDict, total=False):
+    """What :meth:`Backend.finish` returns: ``set_cookies`` and optionally
+    ``cache_control``."""
+
+    set_cookies: List[str]
+    cache_control: Optional[str]
+
+
 class Cleanup(TypedDict):
     """A ``cleanup`` payload: ``now``, ``mode`` (``"expired"`` or ``"all"``)
     and ``user`` (str or None)."""
@@ -99,6 +116,8 @@ __all__ = [
     "Request",
     "Response",
     "Cleanup",
+    "Opened",
+    "Finished",
     "Json",
     "PROTOCOL_VERSION",
     "CAPABILITIES",
@@ -117,10 +136,11 @@ __all__ = [
 ]
 
 #: The protocol version this kit speaks (``proto.handshake.version``).
-PROTOCOL_VERSION = 1
+#: Version 2 added overlapping requests (``open``, ``ops``, ``finish``).
+PROTOCOL_VERSION = 2
 
 #: The capability names the runner knows (``proto.handshake.capabilities``).
-CAPABILITIES = ("corrupt", "cleanup-by-user", "change-user", "https")
+CAPABILITIES = ("corrupt", "cleanup-by-user", "change-user", "https", "interleave")
 
 # Every command type and the fields it carries besides `seq` and `type`
 # (proto.framing.type: those fields and no others).
@@ -132,6 +152,9 @@ _COMMANDS = {
     "cleanup": ("cleanup",),
     "list": (),
     "corrupt": ("sid",),
+    "open": ("handle", "request"),
+    "ops": ("handle", "ops"),
+    "finish": ("handle", "now"),
     "shutdown": (),
 }
 
@@ -206,6 +229,23 @@ class Backend:
         """Make the record of ``sid`` unreadable to the store (capability
         ``corrupt``)."""
         raise Unsupported("the corrupt command")
+
+    # Overlapping requests (protocol 2, capability ``interleave``): a request
+    # opened under ``handle`` finishes in a later command, and other
+    # commands may come in between (``proto.interleave.*``).
+
+    def open(self, handle: str, request: Request) -> Opened:
+        """Load, authenticate and run ``request["ops"]`` at
+        ``request["now"]``, and keep the request open under ``handle``."""
+        raise Unsupported("overlapping requests (capability interleave)")
+
+    def ops(self, handle: str, ops: List[Json]) -> List[Json]:
+        """Run ``ops`` in the open request ``handle``; return the results."""
+        raise Unsupported("overlapping requests (capability interleave)")
+
+    def finish(self, handle: str, now: str) -> Finished:
+        """Finalize the open request ``handle`` at ``now`` (RFC 3339)."""
+        raise Unsupported("overlapping requests (capability interleave)")
 
 
 # --------------------------------------------------------------------------
@@ -300,6 +340,23 @@ def _dispatch(backend, kind, command, hello):
     if kind == "corrupt":
         backend.corrupt(command["sid"])
         return {"type": "ok"}
+    if kind == "open":
+        opened = backend.open(command["handle"], command["request"])
+        if not isinstance(opened, dict) or sorted(opened) != ["new", "results", "user"]:
+            raise TypeError("open() must return a dict with new, user and results")
+        return {"type": "opened", "opened": opened}
+    if kind == "ops":
+        results = backend.ops(command["handle"], command["ops"])
+        if not isinstance(results, list):
+            raise TypeError("ops() must return a list")
+        return {"type": "results", "results": results}
+    if kind == "finish":
+        finished = backend.finish(command["handle"], command["now"])
+        if not isinstance(finished, dict) or not isinstance(finished.get("set_cookies"), list):
+            raise TypeError("finish() must return a dict with set_cookies")
+        return {"type": "finished", "finished": {
+            "set_cookies": finished["set_cookies"],
+            "cache_control": finished.get("cache_control")}}
     raise AssertionError(kind)
 
 
