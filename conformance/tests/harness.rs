@@ -34,6 +34,30 @@ impl Backend for NoCorrupt {
     fn list(&mut self) -> Result<Vec<String>, BackendError> {
         self.0.list()
     }
+    fn interleaves(&self) -> bool {
+        self.0.interleaves()
+    }
+    fn open(
+        &mut self,
+        handle: &str,
+        request: &Request,
+    ) -> Result<moin_session_spec::Opened, BackendError> {
+        self.0.open(handle, request)
+    }
+    fn ops(
+        &mut self,
+        handle: &str,
+        ops: &[moin_session_spec::Op],
+    ) -> Result<Vec<serde_json::Value>, BackendError> {
+        self.0.ops(handle, ops)
+    }
+    fn finish(
+        &mut self,
+        handle: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<moin_session_spec::Finished, BackendError> {
+        self.0.finish(handle, now)
+    }
 }
 
 /// Runs the harness's tests with libtest's output in a log file (so that

@@ -45,7 +45,7 @@ fn one_reply_per_command_in_order_with_its_seq_and_type() {
     let replies = run(&input);
     let seqs: Vec<u64> = replies.iter().map(|r| r.seq).collect();
     assert_eq!(seqs, [1, 2, 3, 4]);
-    assert!(matches!(replies[0].body, Reply::Hello { protocol: 1, .. }));
+    assert!(matches!(replies[0].body, Reply::Hello { protocol: 2, .. }));
     assert!(matches!(replies[1].body, Reply::Ok {}));
     assert!(
         matches!(&replies[2].body, Reply::Response { response } if response.set_cookies.len() == 1)
@@ -140,5 +140,66 @@ fn every_protocol_clause_is_cited_by_a_test() {
     assert!(
         uncited.is_empty(),
         "protocol clauses no test cites: {uncited:?}"
+    );
+}
+
+/// r[proto.interleave.open], r[proto.interleave.ops],
+/// r[proto.interleave.finish], r[proto.interleave.unknown-handle]: a
+/// request opened under a handle answers without headers, takes more ops,
+/// and gives its headers at the finish; an unknown or reused handle is
+/// invalid input, and serving goes on.
+#[test]
+fn an_open_request_takes_ops_and_finishes_later() {
+    let open = |seq: u32, handle: &str| {
+        format!(
+            r#"{{"seq":{seq},"type":"open","handle":"{handle}","request":{{"now":"2009-03-01T12:00:30Z","https":false,"path":"/","cookie_header":null,"auth":"none","ops":[{{"get":{{"key":"k"}}}}]}}}}"#
+        )
+    };
+    let input = [
+        r#"{"seq":1,"type":"hello","protocol":2}"#.to_owned(),
+        RESET.to_owned(),
+        open(3, "A"),
+        open(4, "A"),
+        r#"{"seq":5,"type":"ops","handle":"A","ops":[{"set":{"key":"k","value":1}},{"get":{"key":"k"}}]}"#
+            .to_owned(),
+        r#"{"seq":6,"type":"finish","handle":"A","now":"2009-03-01T12:01:30Z"}"#.to_owned(),
+        r#"{"seq":7,"type":"finish","handle":"A","now":"2009-03-01T12:01:30Z"}"#.to_owned(),
+        r#"{"seq":8,"type":"ops","handle":"B","ops":[]}"#.to_owned(),
+    ]
+    .join("\n")
+        + "\n";
+    let replies = run(&input);
+    let seqs: Vec<u64> = replies.iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert!(
+        matches!(&replies[2].body, Reply::Opened { opened } if opened.new && opened.results == [serde_json::Value::Null]),
+        "{:?}",
+        replies[2]
+    );
+    for i in [3, 6, 7] {
+        assert!(
+            matches!(
+                &replies[i].body,
+                Reply::Error {
+                    kind: ErrorKind::InvalidInput,
+                    ..
+                }
+            ),
+            "{:?}",
+            replies[i]
+        );
+    }
+    assert!(
+        matches!(&replies[4].body, Reply::Results { results } if *results == [serde_json::json!(1)]),
+        "{:?}",
+        replies[4]
+    );
+    // Finalized at the finish's instant: 12:01 plus the anonymous hour.
+    assert!(
+        matches!(&replies[5].body, Reply::Finished { finished }
+            if finished.set_cookies.len() == 1
+                && finished.set_cookies[0].contains("Expires=Sun, 01 Mar 2009 13:01:00 GMT")),
+        "{:?}",
+        replies[5]
     );
 }

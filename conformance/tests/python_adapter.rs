@@ -360,7 +360,7 @@ fn kit_declines_unknown_messages_and_goes_on() {
         assert_eq!(r["seq"], i + 1, "{stdout}");
     }
     assert_eq!(replies[0]["type"], "hello");
-    assert_eq!(replies[0]["protocol"], 1);
+    assert_eq!(replies[0]["protocol"], 2);
     assert_eq!(replies[0]["implementation"]["language"], "python");
     assert_eq!(replies[0]["profiles"], serde_json::json!(["moin-1.9"]));
     assert_eq!(replies[1]["type"], "error");
