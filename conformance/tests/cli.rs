@@ -89,7 +89,7 @@ fn check_json_is_one_object_with_summary_and_cases() {
     // Which runner, protocol, spec and corpus the report comes from.
     let versions = &v["versions"];
     assert_eq!(versions["runner"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(versions["protocol"], 1);
+    assert_eq!(versions["protocol"], 2);
     assert_eq!(versions["corpus"], "built-in");
     for profile in ["moin-1.9", "moin-1.6"] {
         let spec = versions["spec"][profile].as_str().expect("a spec version");
