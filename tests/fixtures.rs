@@ -133,6 +133,33 @@ fn the_corpus_loads_and_every_requirement_has_a_case() {
     }
 }
 
+/// The corpus built into the library is exactly the `fixtures/` tree:
+/// the same files, the same text, the same cases in the same order.
+#[test]
+fn the_built_in_corpus_is_the_fixtures_directory() {
+    use moin_session_spec::corpus::{builtin_corpus, BUILTIN_FILES};
+    let on_disk: Vec<(String, String)> = fixture_files()
+        .iter()
+        .map(|f| {
+            let rel = f.strip_prefix(fixtures_dir()).unwrap();
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            (rel, std::fs::read_to_string(f).unwrap())
+        })
+        .collect();
+    let built_in: Vec<(String, String)> = BUILTIN_FILES
+        .iter()
+        .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
+        .collect();
+    assert_eq!(built_in, on_disk);
+    let requirements = Requirements::builtin();
+    let ids = |c: &moin_session_spec::corpus::Corpus| -> Vec<String> {
+        c.cases.iter().map(|c| c.case.id.clone()).collect()
+    };
+    let a = builtin_corpus(&requirements).expect("the built-in corpus loads");
+    let b = load_corpus(&fixtures_dir(), &requirements).expect("the corpus loads");
+    assert_eq!(ids(&a), ids(&b));
+}
+
 /// A scratch fixture directory holding the given files.
 fn scratch(name: &str, files: &[(&str, &str)]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("moin-session-spec-{name}-{}", std::process::id()));

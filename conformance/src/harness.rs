@@ -59,7 +59,7 @@ use crate::expectations::{Expectations, KnownFailure};
 use crate::random::run_random;
 use crate::report::{failure, Outcome};
 use crate::runner::{run_case, CaseResult};
-use crate::{default_fixtures_dir, load, Selection};
+use crate::{load, load_builtin, Selection};
 
 /// The seed random traces start from unless [`Harness::seed`] says.
 pub const DEFAULT_SEED: u64 = 1;
@@ -70,7 +70,8 @@ pub struct Harness {
     make: Arc<dyn Fn() -> Box<dyn Backend> + Send + Sync>,
     profiles: Vec<Profile>,
     known: Vec<KnownFailure>,
-    fixtures: PathBuf,
+    /// `None`: the built-in corpus.
+    fixtures: Option<PathBuf>,
     random: usize,
     seed: u64,
     save_failures: Option<PathBuf>,
@@ -91,7 +92,7 @@ impl Harness {
             make: Arc::new(move || Box::new(make())),
             profiles: Vec::new(),
             known: Vec::new(),
-            fixtures: default_fixtures_dir(),
+            fixtures: None,
             random: 0,
             seed: DEFAULT_SEED,
             save_failures: None,
@@ -139,10 +140,10 @@ impl Harness {
         self
     }
 
-    /// Reads the corpus from `dir` instead of the one this crate was built
-    /// with.
+    /// Reads the corpus from `dir` instead of the one built into this
+    /// crate.
     pub fn fixtures(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.fixtures = dir.into();
+        self.fixtures = Some(dir.into());
         self
     }
 
@@ -187,7 +188,11 @@ impl Harness {
         if !self.problems.is_empty() {
             return Err(self.problems.join("\n"));
         }
-        let (corpus, _) = load(&self.fixtures).map_err(|errors| {
+        let loaded = match &self.fixtures {
+            Some(dir) => load(dir),
+            None => load_builtin(),
+        };
+        let (corpus, _) = loaded.map_err(|errors| {
             let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
             format!("the corpus does not load:\n{}", lines.join("\n"))
         })?;
@@ -312,7 +317,7 @@ mod tests {
     use moin_session_spec::Model;
 
     fn result_of(backend: &mut dyn Backend, id: &str, known: Option<&str>) -> CaseResult {
-        let (corpus, _) = load(&default_fixtures_dir()).expect("the corpus loads");
+        let (corpus, _) = load_builtin().expect("the corpus loads");
         let case = corpus.get(id).expect("the case exists");
         let mut result = [run_case(backend, case)];
         if let Some(reason) = known {

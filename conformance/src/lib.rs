@@ -6,9 +6,9 @@
 //! and reports per requirement ([`report`]) and per case ([`transcript`]).
 //!
 //! ```no_run
-//! use moin_session_conformance::{load, run_all, Selection};
+//! use moin_session_conformance::{run_all, Selection};
 //! use moin_session_spec::Model;
-//! let (corpus, requirements) = load(&moin_session_conformance::default_fixtures_dir()).unwrap();
+//! let (corpus, requirements) = moin_session_conformance::load_builtin().unwrap();
 //! let cases = Selection::default().apply(&corpus);
 //! let results = run_all(&mut Model::new(), &cases, |_, _| {});
 //! assert!(results.iter().all(|r| r.verdict.word() == "pass"));
@@ -38,7 +38,9 @@ use moin_session_spec::{Backend, Profile};
 
 use crate::runner::{run_case, CaseResult};
 
-/// The corpus shipped with this repository.
+/// The `fixtures/` directory of the source tree this crate was built from
+/// (for this repository's own tests and tools; an installed runner uses
+/// the built-in corpus, [`load_builtin`]).
 pub fn default_fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
@@ -53,6 +55,14 @@ pub fn load(dir: &Path) -> Result<(Corpus, Requirements), Vec<FixtureError>> {
     let requirements = Requirements::builtin();
     let dir = readable_path(dir);
     let corpus = load_corpus(&dir, &requirements)?;
+    Ok((corpus, requirements))
+}
+
+/// Loads the corpus built into the library (the `fixtures/` of the source
+/// it was built from) against the compiled-in spec; needs no files.
+pub fn load_builtin() -> Result<(Corpus, Requirements), Vec<FixtureError>> {
+    let requirements = Requirements::builtin();
+    let corpus = moin_session_spec::corpus::builtin_corpus(&requirements)?;
     Ok((corpus, requirements))
 }
 

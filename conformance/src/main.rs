@@ -11,7 +11,7 @@ use moin_session_conformance::backends::BackendChoice;
 use moin_session_conformance::expectations::Expectations;
 use moin_session_conformance::runner::Verdict;
 use moin_session_conformance::{
-    default_fixtures_dir, load, report, run_all, runner::run_case, transcript, Selection,
+    load, load_builtin, report, run_all, runner::run_case, transcript, Selection,
 };
 use moin_session_spec::fixture::Corpus;
 use moin_session_spec::requirements::Requirements;
@@ -170,17 +170,15 @@ fn start_backend(args: &BackendArgs) -> Result<Box<dyn Backend>, ExitCode> {
     Ok(Box::new(AdapterBackend::new(options)))
 }
 
+/// The corpus of `--fixtures DIR`, or the one built into the runner.
 fn load_or_report(fixtures: Option<PathBuf>) -> Result<(Corpus, Requirements), ExitCode> {
-    let dir = fixtures.unwrap_or_else(default_fixtures_dir);
-    load(&dir).map_err(|errors| {
+    let loaded = match &fixtures {
+        Some(dir) => load(dir),
+        None => load_builtin(),
+    };
+    loaded.map_err(|errors| {
         for e in &errors {
             eprintln!("error: {e}");
-        }
-        if errors
-            .iter()
-            .any(|e| e.message.contains("[rule fixture.corpus]"))
-        {
-            eprintln!("(the corpus is read at run time, not built into the binary: pass --fixtures DIR, the fixtures/ directory of a clone)");
         }
         eprintln!("{} fixture error(s); no case was run", errors.len());
         ExitCode::from(2)
@@ -197,7 +195,7 @@ fn check(
     expectations: Option<PathBuf>,
     format: Format,
 ) -> ExitCode {
-    let versions = report::Versions::of_run(&fixtures.clone().unwrap_or_else(default_fixtures_dir));
+    let versions = report::Versions::of_run(fixtures.as_deref());
     let (corpus, requirements) = match load_or_report(fixtures) {
         Ok(x) => x,
         Err(code) => return code,
@@ -482,8 +480,42 @@ fn random(
     }
 }
 
+/// `--version`: the runner, and the spec, protocol and built-in corpus it
+/// judges by.
+fn long_version() -> String {
+    let specs: Vec<String> = Profile::ALL
+        .iter()
+        .map(|p| {
+            format!(
+                "{p} {}",
+                Requirements::spec_version(*p).unwrap_or("(unversioned)")
+            )
+        })
+        .collect();
+    let cases = match load_builtin() {
+        Ok((corpus, _)) => format!("{} cases", corpus.cases.len()),
+        Err(errors) => format!("does not load: {} error(s)", errors.len()),
+    };
+    format!(
+        "{}\nspec: {}\nadapter protocol: {}\ncorpus: built-in ({cases}), goes with the spec versions above",
+        env!("CARGO_PKG_VERSION"),
+        specs.join(", "),
+        moin_session_spec::protocol::PROTOCOL_VERSION
+    )
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let mut command = Cli::command();
+    if std::env::args().skip(1).any(|a| a == "--version" || a == "-V") {
+        // Loading the built-in corpus to count it is only worth it here.
+        command = command.version(&*Box::leak(long_version().into_boxed_str()));
+    }
+    let matches = command.get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     match cli.command {
         Command::Check {
             profile,

@@ -353,18 +353,19 @@ pub struct Versions {
     /// built-in corpus goes with the spec of the same commit (section 20
     /// of each spec).
     pub spec: BTreeMap<String, String>,
-    /// The corpus: `built-in` for the corpus shipped with this runner's
-    /// source, else the directory given with `--fixtures`.
+    /// The corpus: `built-in` for the corpus built into this runner (the
+    /// one of its source tree, which goes with the specs above), else the
+    /// directory given with `--fixtures`.
     pub corpus: String,
 }
 
 impl Versions {
-    /// The versions of this runner, with the corpus read from `fixtures`.
-    pub fn of_run(fixtures: &std::path::Path) -> Versions {
-        let builtin = std::fs::canonicalize(crate::default_fixtures_dir()).ok();
-        let corpus = match (builtin, std::fs::canonicalize(fixtures).ok()) {
-            (Some(a), Some(b)) if a == b => "built-in".to_owned(),
-            _ => fixtures.display().to_string(),
+    /// The versions of this runner, with the corpus read from `fixtures`
+    /// (`None`: the built-in corpus).
+    pub fn of_run(fixtures: Option<&std::path::Path>) -> Versions {
+        let corpus = match fixtures {
+            None => "built-in".to_owned(),
+            Some(dir) => dir.display().to_string(),
         };
         Versions {
             runner: env!("CARGO_PKG_VERSION"),

@@ -224,3 +224,28 @@ fn list_shows_the_selected_cases_without_running_them() {
         "the hint suggests a pattern: {err}"
     );
 }
+
+/// The runner carries its corpus: run from `/`, far from any checkout, it
+/// checks every case of the built-in corpus, and `--version` names the
+/// spec, protocol and corpus it judges by.
+#[test]
+fn the_runner_needs_no_checkout_and_names_its_versions() {
+    let out = bin()
+        .current_dir("/")
+        .args(["check", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["versions"]["corpus"], "built-in");
+    let cases = v["cases"].as_array().unwrap();
+    assert!(cases.len() > 200);
+    assert!(cases
+        .iter()
+        .all(|c| c["file"].as_str().unwrap().starts_with("fixtures/")));
+    let out = bin().arg("--version").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("spec: moin-1.6 "), "{text}");
+    assert!(text.contains("corpus: built-in ("), "{text}");
+}

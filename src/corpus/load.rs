@@ -132,21 +132,40 @@ pub fn load_corpus(dir: &Path, requirements: &Requirements) -> Result<Corpus, Ve
             message: "no fixture files (*.json) found here [rule fixture.corpus]".to_owned(),
         });
     }
+    let mut sources = Vec::new();
+    for file in files {
+        match std::fs::read_to_string(&file) {
+            Ok(text) => sources.push((file, text)),
+            Err(e) => errors.push(FixtureError {
+                file: file.clone(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read: {e} [rule fixture.json]"),
+            }),
+        }
+    }
+    check_sources(sources, errors, requirements)
+}
+
+/// Loads a corpus whose files are already in memory (`(file name, text)`,
+/// in the order the cases are to run), with the same checks as
+/// [`load_corpus`]; the built-in corpus ([`super::builtin_corpus`]) is
+/// loaded this way.
+pub fn load_texts(
+    sources: Vec<(PathBuf, String)>,
+    requirements: &Requirements,
+) -> Result<Corpus, Vec<FixtureError>> {
+    check_sources(sources, Vec::new(), requirements)
+}
+
+fn check_sources(
+    sources: Vec<(PathBuf, String)>,
+    mut errors: Vec<FixtureError>,
+    requirements: &Requirements,
+) -> Result<Corpus, Vec<FixtureError>> {
     let mut corpus = Corpus::default();
     let mut seen: BTreeMap<String, (PathBuf, usize)> = BTreeMap::new();
-    for file in files {
-        let text = match std::fs::read_to_string(&file) {
-            Ok(t) => t,
-            Err(e) => {
-                errors.push(FixtureError {
-                    file: file.clone(),
-                    line: 0,
-                    column: 0,
-                    message: format!("cannot read: {e} [rule fixture.json]"),
-                });
-                continue;
-            }
-        };
+    for (file, text) in sources {
         let parsed = match parse_file(&file, &text) {
             Ok(p) => p,
             Err(e) => {

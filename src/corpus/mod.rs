@@ -8,23 +8,26 @@
 //! | `expect.rs` | what a step sends and expects ([`RequestSpec`], [`RequestExpect`], [`CookieExpect`], …) and the symbols that stand for sids |
 //! | `ids.rs` | semantic ids, clock advances, symbols in text, did-you-mean |
 //! | `requirements.rs` | [`Requirements`]: every `r[...]` clause of `spec/`, compiled in |
+//! | `builtin.rs` | [`builtin_corpus`]: the corpus of this source tree, built into the library |
 //! | `load.rs` | [`load_corpus`]: every file of a tree, validated; [`FixtureError`] names file, line, column and rule |
 //!
 //! `fixtures/README.md` is the guide to the format and
 //! `fixtures/schema.json` its JSON Schema. This module was called
 //! `fixture` (and `requirements`) before; both old paths still work.
 
+mod builtin;
 mod case;
 mod expect;
 mod ids;
 mod load;
 mod requirements;
 
+pub use builtin::{builtin_corpus, BUILTIN_FILES};
 pub use case::{Action, Case, FixtureFile, Step};
 pub use expect::{
     is_latest_symbol, is_symbol, CleanupExpect, CleanupSpec, CookieExpect, CookieSource,
     FinishExpect, OpenExpect, OpenSpec, OpsSpec, RequestExpect, RequestSpec, SidRef,
 };
 pub use ids::{format_duration, is_semantic_id, nearest, parse_advance, symbols_in};
-pub use load::{load_corpus, parse_file, Corpus, FixtureError, LoadedCase};
+pub use load::{load_corpus, load_texts, parse_file, Corpus, FixtureError, LoadedCase};
 pub use requirements::{Requirement, Requirements, SpecError, SPEC_FILES};
