@@ -42,9 +42,14 @@ fn main() {
             .expect("found below fixtures/")
             .to_string_lossy()
             .replace('\\', "/");
-        let _ = writeln!(code, "    ({rel:?}, include_str!({:?})),", file.display().to_string());
+        let _ = writeln!(
+            code,
+            "    ({rel:?}, include_str!({:?})),",
+            file.display().to_string()
+        );
     }
     code.push_str("];\n");
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it")).join("corpus_files.rs");
+    let out =
+        PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it")).join("corpus_files.rs");
     std::fs::write(out, code).expect("OUT_DIR is writable");
 }

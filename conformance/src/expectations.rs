@@ -53,8 +53,14 @@ impl Expectations {
         let mut errors = Vec::new();
         for (i, k) in self.known_failures.iter().enumerate() {
             if corpus.get(&k.case).is_none() {
+                let hint = moin_session_spec::corpus::nearest(
+                    &k.case,
+                    corpus.cases.iter().map(|c| c.case.id.as_str()),
+                )
+                .map(|n| format!("; did you mean {n}?"))
+                .unwrap_or_default();
                 errors.push(format!(
-                    "known_failures[{i}]: {:?} names no case of the corpus",
+                    "known_failures[{i}]: {:?} names no case of the corpus{hint}",
                     k.case
                 ));
             }

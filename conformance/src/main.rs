@@ -202,7 +202,11 @@ fn check(
     };
     if let Some(r) = &requirement {
         if requirements.get(r).is_none() {
-            eprintln!("error: --requirement {r:?} is not a requirement ID of the spec");
+            let hint =
+                moin_session_spec::corpus::nearest(r, requirements.iter().map(|q| q.id.as_str()))
+                    .map(|n| format!("; did you mean {n}?"))
+                    .unwrap_or_else(|| "; `requirements` lists them".to_owned());
+            eprintln!("error: --requirement {r:?} is not a requirement ID of the spec{hint}");
             return ExitCode::from(2);
         }
     }
@@ -378,8 +382,27 @@ fn no_match_hint(case: Option<&str>, requirement: Option<&str>, corpus: &Corpus)
         .is_some()
     {
         message.push_str("; this is a requirement ID: use --requirement");
+    } else if let Some(near) = case_suggestion(pattern, corpus) {
+        message.push_str(&format!("; did you mean {near}?"));
     }
     message
+}
+
+/// The case id, or dotted prefix of case ids (`m19.load`), closest to a
+/// mistyped one.
+fn case_suggestion<'c>(word: &str, corpus: &'c Corpus) -> Option<&'c str> {
+    let mut candidates: Vec<&str> = Vec::new();
+    for c in &corpus.cases {
+        let id = c.case.id.as_str();
+        candidates.push(id);
+        let mut dots = id.match_indices('.').map(|(i, _)| i);
+        if let (Some(_), Some(second)) = (dots.next(), dots.next()) {
+            candidates.push(&id[..second]);
+        }
+    }
+    candidates.sort_unstable();
+    candidates.dedup();
+    moin_session_spec::corpus::nearest(word, candidates.into_iter())
 }
 
 fn random(
@@ -507,7 +530,10 @@ fn long_version() -> String {
 fn main() -> ExitCode {
     use clap::{CommandFactory, FromArgMatches};
     let mut command = Cli::command();
-    if std::env::args().skip(1).any(|a| a == "--version" || a == "-V") {
+    if std::env::args()
+        .skip(1)
+        .any(|a| a == "--version" || a == "-V")
+    {
         // Loading the built-in corpus to count it is only worth it here.
         command = command.version(&*Box::leak(long_version().into_boxed_str()));
     }
@@ -571,8 +597,11 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             let Some(case) = corpus.get(&id) else {
+                let hint = case_suggestion(&id, &corpus)
+                    .map(|n| format!("; did you mean {n}?"))
+                    .unwrap_or_default();
                 eprintln!(
-                    "error: no case with id {id:?} (`check --list --case PATTERN` lists case ids)"
+                    "error: no case with id {id:?}{hint} (`check --list --case PATTERN` lists case ids)"
                 );
                 return ExitCode::from(2);
             };
@@ -581,7 +610,13 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             let result = run_case(backend.as_mut(), case);
+            let config =
+                serde_json::to_string(&case.case.config).expect("a configuration patch serialises");
             out!("{}", transcript::render(&result, &case.case.title));
+            outln!(
+                "\nconfiguration ({}, over the profile's defaults): {config}",
+                case.file.display()
+            );
             if matches!(result.verdict, Verdict::Pass) {
                 ExitCode::SUCCESS
             } else {

@@ -235,7 +235,11 @@ fn the_runner_needs_no_checkout_and_names_its_versions() {
         .args(["check", "--format", "json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["versions"]["corpus"], "built-in");
     let cases = v["cases"].as_array().unwrap();
@@ -248,4 +252,40 @@ fn the_runner_needs_no_checkout_and_names_its_versions() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("spec: moin-1.6 "), "{text}");
     assert!(text.contains("corpus: built-in ("), "{text}");
+}
+
+/// A mistyped case id, prefix or requirement ID gets the nearest real one.
+#[test]
+fn mistyped_ids_get_a_did_you_mean() {
+    for (args, wanted) in [
+        (vec!["check", "--case", "m19.lod"], "did you mean m19.load?"),
+        (
+            vec!["check", "--requirement", "m19.load.no-cooki"],
+            "did you mean m19.load.no-cookie?",
+        ),
+        (
+            vec!["explain", "m19.load.no-cookie-fresh-every-tim"],
+            "did you mean m19.load.no-cookie-fresh-every-time?",
+        ),
+    ] {
+        let out = bin().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(wanted), "{args:?}: {stderr}");
+    }
+}
+
+/// `explain` shows the configuration the case runs with.
+#[test]
+fn explain_shows_the_configuration() {
+    let out = bin()
+        .args(["explain", "m19.cookie.path-configured"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("configuration (") && stdout.contains("\"cookie_path\":\"/wiki\""),
+        "{stdout}"
+    );
 }
