@@ -24,6 +24,8 @@ pub mod faulty;
 pub mod harness;
 pub mod jar;
 pub mod random;
+pub mod random_interleave;
+mod random_symbols;
 pub mod report;
 pub mod runner;
 pub mod trace;

@@ -16,6 +16,7 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 
 use moin_session_conformance::random::{materialize, random_skeleton, shrink, Rng};
+use moin_session_conformance::random_interleave::interleave;
 use moin_session_conformance::runner::{run_case, Verdict};
 use moin_session_conformance::trace::{
     run_differential, CookiePick, HeaderPick, RequestStep, Trace, TraceStep,
@@ -309,25 +310,37 @@ fn cases16() -> usize {
         .unwrap_or(2000)
 }
 
-/// Runs random moin-1.6 traces against `backend`: each skeleton is
+/// Runs random moin-1.6 traces against `backend`.
+fn check16_against(backend: &mut dyn Backend, seed: u64) {
+    check_random_against(backend, Profile::Moin16, seed, cases16());
+}
+
+/// Runs `count` random traces of `profile` against `backend`, every other
+/// one with overlapping requests (`random_interleave`): each skeleton is
 /// materialised by the model into a case (expectations from the model) and
 /// must pass; the first failure is shrunk and shown as a minimal case.
-fn check16_against(backend: &mut dyn Backend, seed: u64) {
+fn check_random_against(backend: &mut dyn Backend, profile: Profile, seed: u64, count: usize) {
     let mut rng = Rng::new(seed);
     let mut ran = 0;
-    for n in 0..cases16() {
-        let skeleton = random_skeleton(Profile::Moin16, &mut rng);
-        let Ok(case) = materialize(&skeleton, "m16.random.differential") else {
+    let id = format!("{}random.differential", profile.id_prefix());
+    for n in 0..count {
+        let skeleton = random_skeleton(profile, &mut rng);
+        let skeleton = if n % 2 == 1 {
+            interleave(skeleton, &mut rng)
+        } else {
+            skeleton
+        };
+        let Ok(case) = materialize(&skeleton, &id) else {
             continue;
         };
         ran += 1;
         let result = run_case(backend, &case);
         if result.verdict != Verdict::Pass {
             let (small, result) = shrink(backend, skeleton, result);
-            let case = materialize(&small, "m16.random.differential")
+            let case = materialize(&small, &id)
                 .expect("a shrunk trace of a representable one is representable");
             panic!(
-                "moin-1.6 trace {n} of seed {seed:#x} diverges from the model; minimised:\n{}\nverdict: {:?}",
+                "{profile} trace {n} of seed {seed:#x} diverges from the model; minimised:\n{}\nverdict: {:?}",
                 serde_json::to_string_pretty(&case.case).expect("a case serialises"),
                 result.verdict
             );
@@ -336,10 +349,45 @@ fn check16_against(backend: &mut dyn Backend, seed: u64) {
     // Nearly every skeleton can be written as a case; a generator change
     // that made most of them unrepresentable would test nothing.
     assert!(
-        ran * 10 >= cases16() * 9,
-        "only {ran} of {} traces were representable",
-        cases16()
+        ran * 10 >= count * 9,
+        "only {ran} of {count} traces were representable"
     );
+}
+
+/// Interleaved moin-1.9 traces (the proptest traces above are sequential):
+/// `MOIN_DIFF19I_CASES` per store, 600 by default.
+fn cases19_interleaved() -> usize {
+    std::env::var("MOIN_DIFF19I_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(600)
+}
+
+#[test]
+fn moin19_interleaved_reference_memory_agrees_with_the_model() {
+    let mut backend = ReferenceBackend::with_sids(
+        "reference-memory",
+        MemoryStore::new(),
+        SidChoice::Seeded(0x5eed),
+    );
+    check_random_against(&mut backend, Profile::Moin19, 0x19, cases19_interleaved());
+}
+
+#[test]
+fn moin19_interleaved_reference_file_agrees_with_the_model() {
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("moin-differential19i-file-{}", std::process::id()));
+    let store = FileStore::open_with(
+        &dir,
+        FileStoreOptions {
+            durability: Durability::None,
+        },
+    )
+    .expect("a temporary directory can be made");
+    let mut backend =
+        ReferenceBackend::with_sids("reference-file", store, SidChoice::Seeded(0x5eed));
+    check_random_against(&mut backend, Profile::Moin19, 0x1919, cases19_interleaved());
+    std::fs::remove_dir_all(&dir).expect("the temporary directory can be removed");
 }
 
 #[test]
