@@ -25,6 +25,7 @@ pub mod harness;
 pub mod jar;
 pub mod random;
 pub mod random_interleave;
+mod random_skeleton;
 mod random_symbols;
 pub mod report;
 pub mod runner;

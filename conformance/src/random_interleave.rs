@@ -7,7 +7,7 @@
 //! or `finish` whose `open` was removed and finishes what is still open at
 //! the end.
 
-use crate::random::{AbstractStep, Rng, Skeleton};
+use crate::random_skeleton::{AbstractStep, Rng, Skeleton};
 
 /// How many requests may be open at once.
 pub const SLOTS: u8 = 2;

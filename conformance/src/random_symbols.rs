@@ -13,8 +13,8 @@ use time::OffsetDateTime;
 
 use crate::compare::is_uncacheable;
 use crate::jar::{is_deletion, Jar};
-use crate::random::{CookiePick, Unrepresentable};
 use crate::random_interleave::handle;
+use crate::random_skeleton::{CookiePick, Unrepresentable};
 
 /// Sid symbols as the model's run assigns them.
 #[derive(Default)]
