@@ -28,6 +28,7 @@ pub mod random_interleave;
 mod random_skeleton;
 mod random_symbols;
 pub mod report;
+pub mod report_html;
 pub mod runner;
 pub mod trace;
 pub mod transcript;

@@ -149,6 +149,9 @@ enum Format {
     Junit,
     /// Markdown, for a CI step summary.
     Markdown,
+    /// One self-contained HTML page to open and browse: the violated
+    /// clauses first, each failing case as its transcript.
+    Html,
 }
 
 /// Starts the backend the arguments name; a failure is the exit code.
@@ -283,6 +286,21 @@ fn check(
             "{}",
             report::markdown(&results, &requirements, &shown, &name)
         ),
+        Format::Html => {
+            let titles = cases
+                .iter()
+                .map(|c| (c.case.id.clone(), c.case.title.clone()))
+                .collect();
+            let page = moin_session_conformance::report_html::HtmlReport {
+                results: &results,
+                titles: &titles,
+                requirements: &requirements,
+                profiles: &shown,
+                backend: &name,
+                versions: &versions,
+            };
+            out!("{}", page.render())
+        }
     }
     if report::Summary::of(&results).ok() {
         ExitCode::SUCCESS

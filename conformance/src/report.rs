@@ -87,7 +87,9 @@ impl Summary {
         self.failed == 0 && self.errored == 0 && self.unexpected_passes == 0
     }
 
-    fn status(&self) -> &'static str {
+    /// The one-word status of a requirement row: FAIL, ERROR, XPASS, XFAIL,
+    /// SKIP (nothing ran) or PASS.
+    pub fn status(&self) -> &'static str {
         if self.failed > 0 {
             "FAIL"
         } else if self.errored > 0 {

@@ -411,3 +411,62 @@ fn a_protocol_1_adapter_runs_without_overlapping_requests() {
     );
     assert!(stdout.contains("`interleave`"), "{stdout}");
 }
+
+/// `--format html` is one self-contained page: it parses as XML, loads
+/// nothing from elsewhere, leads its requirement table with the violated
+/// clause, links each row to the clause's text within the page, and shows
+/// the failing case's transcript with the failing step marked.
+#[test]
+fn html_report_is_one_self_contained_page_leading_with_the_violated_clause() {
+    let (code, stdout, _) = check(
+        &format!("{ADAPTER} --fault max-age-plus-one"),
+        &["--format", "html", "--case", "m19.lifetime"],
+    );
+    assert_eq!(code, Some(1));
+    let body = stdout
+        .strip_prefix("<!DOCTYPE html>\n")
+        .expect("an HTML5 doctype");
+    let doc = roxmltree::Document::parse(body).expect("well-formed");
+    for node in doc.descendants() {
+        for attr in ["src", "href"] {
+            if let Some(v) = node.attribute(attr) {
+                assert!(v.starts_with('#'), "only links within the page: {attr}={v}");
+            }
+        }
+        assert!(
+            !matches!(node.tag_name().name(), "script" | "link" | "img" | "iframe"),
+            "nothing loaded from elsewhere"
+        );
+    }
+    let first_row = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("tr"))
+        .nth(1)
+        .expect("a requirement row");
+    let text: String = first_row
+        .descendants()
+        .filter(|n| n.is_text())
+        .map(|n| n.text().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(text.starts_with("FAIL"), "violated clauses first: {text}");
+    let link = first_row
+        .descendants()
+        .find_map(|n| n.attribute("href"))
+        .expect("the row links to its clause");
+    let target = &link[1..];
+    assert!(
+        doc.descendants().any(|n| n.attribute("id") == Some(target)),
+        "the clause {target} is in the page"
+    );
+    let marked = doc
+        .descendants()
+        .find(|n| n.attribute("class") == Some("failed"))
+        .expect("the failing step is marked");
+    let marked_text: String = marked
+        .descendants()
+        .filter(|n| n.is_text())
+        .map(|n| n.text().unwrap_or(""))
+        .collect();
+    assert!(marked_text.contains("Max-Age="), "{marked_text}");
+}
