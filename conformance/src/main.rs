@@ -420,7 +420,7 @@ fn case_suggestion<'c>(word: &str, corpus: &'c Corpus) -> Option<&'c str> {
     }
     candidates.sort_unstable();
     candidates.dedup();
-    moin_session_spec::corpus::nearest(word, candidates.into_iter())
+    moin_session_spec::corpus::nearest(word, candidates)
 }
 
 fn random(
