@@ -115,6 +115,14 @@ pub trait Backend {
         })
     }
 
+    /// Ends the run: the backend will get no more calls. A backend in
+    /// another process is shut down here and checked (it answered every
+    /// command once and exited cleanly); an error fails the run. The
+    /// default does nothing.
+    fn end_run(&mut self) -> Result<(), BackendError> {
+        Ok(())
+    }
+
     /// Makes the stored record of `sid` unreadable (as a truncated or
     /// garbled file would be). Backends that cannot do this say
     /// [`BackendError::Unsupported`], and cases that need it are skipped.
@@ -196,5 +204,8 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
     }
     fn finish(&mut self, handle: &str, now: OffsetDateTime) -> Result<Finished, BackendError> {
         (**self).finish(handle, now)
+    }
+    fn end_run(&mut self) -> Result<(), BackendError> {
+        (**self).end_run()
     }
 }

@@ -14,10 +14,10 @@ use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdin, Command as Process, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use moin_session_spec::protocol::{
     Command, Envelope, ErrorKind, Implementation, Reply, PROTOCOL_VERSION, SUPPORTED_VERSIONS,
@@ -35,10 +35,37 @@ const STDERR_TAIL: usize = 20;
 /// After this many failed starts in a row, the adapter is not started again.
 const MAX_START_FAILURES: u32 = 3;
 
+/// The longest stderr line a failure message shows, in characters.
+const STDERR_LINE: usize = 300;
+
+/// How long the runner waits for the adapter's standard error to end after
+/// the adapter died or was killed, for the last lines.
+const STDERR_GRACE: Duration = Duration::from_millis(300);
+
+/// How long an adapter has to exit after its `bye` (`r[proto.command.shutdown]`).
+const EXIT_GRACE: Duration = Duration::from_secs(3);
+
+/// What the stderr reader has gathered: the last lines (decoded lossily),
+/// and whether the stream has ended.
+#[derive(Default)]
+struct StderrTail {
+    lines: VecDeque<String>,
+    ended: bool,
+}
+
+type SharedTail = Arc<(Mutex<StderrTail>, Condvar)>;
+
+/// A line of the adapter's standard output, as bytes (`None`: the stream
+/// ended).
+type Line = Option<Vec<u8>>;
+
 /// How the runner talks to an adapter.
 #[derive(Debug, Clone)]
 pub struct AdapterOptions {
-    /// The shell command that starts the adapter (run with `sh -c`).
+    /// The command that starts the adapter: words separated by spaces are
+    /// run directly (the runner then reads the adapter's own standard
+    /// output); a command with shell syntax (quotes, `$`, `|`, `;`,
+    /// redirections, `VAR=value` prefixes, …) is run with `sh -c`.
     pub command: String,
     /// How long to wait for each reply.
     pub step_timeout: Duration,
@@ -59,9 +86,10 @@ pub struct Greeting {
 
 struct Running {
     child: Child,
-    stdin: ChildStdin,
-    lines: Receiver<Option<String>>,
-    stderr: Arc<Mutex<VecDeque<String>>>,
+    /// `None` once closed after `bye`.
+    stdin: Option<ChildStdin>,
+    lines: Receiver<Line>,
+    stderr: SharedTail,
     seq: u64,
 }
 
@@ -108,9 +136,19 @@ impl AdapterBackend {
     }
 
     fn spawn(&self) -> Result<Running, BackendError> {
-        let mut child = Process::new("sh")
-            .arg("-c")
-            .arg(&self.options.command)
+        let mut process = match direct_argv(&self.options.command) {
+            Some(argv) => {
+                let mut p = Process::new(&argv[0]);
+                p.args(&argv[1..]);
+                p
+            }
+            None => {
+                let mut p = Process::new("sh");
+                p.arg("-c").arg(&self.options.command);
+                p
+            }
+        };
+        let mut child = process
             .process_group(0)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -127,32 +165,59 @@ impl AdapterBackend {
         let stderr_pipe = child.stderr.take().expect("stderr is piped");
         let (tx, lines) = mpsc::channel();
         thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                match line {
-                    Ok(l) => {
-                        if tx.send(Some(l)).is_err() {
+            // Bytes, not text: an invalid byte is the call's error to name,
+            // not a reason to stop reading.
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let mut line = Vec::new();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        if line.last() == Some(&b'\n') {
+                            line.pop();
+                            if line.last() == Some(&b'\r') {
+                                line.pop();
+                            }
+                        }
+                        if tx.send(Some(line)).is_err() {
                             return;
                         }
                     }
-                    Err(_) => break,
                 }
             }
             let _ = tx.send(None);
         });
-        let stderr = Arc::new(Mutex::new(VecDeque::new()));
+        let stderr: SharedTail = Arc::default();
         let tail = Arc::clone(&stderr);
         thread::spawn(move || {
-            for line in BufReader::new(stderr_pipe).lines().map_while(Result::ok) {
-                let mut t = tail.lock().expect("stderr tail lock is never poisoned");
-                if t.len() == STDERR_TAIL {
-                    t.pop_front();
+            // Drain to the end whatever the bytes are (an adapter blocked
+            // on a full stderr pipe would hang), keeping the last lines.
+            let mut reader = BufReader::new(stderr_pipe);
+            loop {
+                let mut line = Vec::new();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        let text = String::from_utf8_lossy(&line);
+                        let text = text.trim_end_matches(['\n', '\r']);
+                        let (lock, _) = &*tail;
+                        let mut t = lock.lock().expect("stderr tail lock is never poisoned");
+                        if t.lines.len() == STDERR_TAIL {
+                            t.lines.pop_front();
+                        }
+                        t.lines.push_back(cut(text, STDERR_LINE));
+                    }
                 }
-                t.push_back(line);
             }
+            let (lock, ended) = &*tail;
+            lock.lock()
+                .expect("stderr tail lock is never poisoned")
+                .ended = true;
+            ended.notify_all();
         });
         Ok(Running {
             child,
-            stdin,
+            stdin: Some(stdin),
             lines,
             stderr,
             seq: 0,
@@ -223,76 +288,88 @@ impl AdapterBackend {
         }
     }
 
-    /// Kills the adapter's whole process group (the `sh -c` wrapper and
-    /// whatever it started), so no hung adapter outlives its case.
-    fn kill(&mut self) {
-        if let Some(mut r) = self.running.take() {
-            if let Ok(pid) = i32::try_from(r.child.id()) {
-                // SAFETY: kill(2) with a negative pid signals the process
-                // group the adapter leads (spawn made it a group leader);
-                // it touches no memory of ours.
-                unsafe {
-                    libc::kill(-pid, libc::SIGKILL);
-                }
-            }
-            let _ = r.child.kill();
-            let _ = r.child.wait();
-        }
-    }
-
-    fn stderr_tail(&self) -> String {
-        let Some(r) = &self.running else {
+    /// Kills the adapter's whole process group (the `sh -c` wrapper, if
+    /// any, and whatever it started), so no hung adapter outlives its case;
+    /// returns what it wrote last to its standard error.
+    fn kill(&mut self) -> String {
+        let Some(mut r) = self.running.take() else {
             return String::new();
         };
-        // Give the stderr reader a moment to catch the last lines.
-        thread::sleep(Duration::from_millis(50));
-        let t = r.stderr.lock().expect("stderr tail lock is never poisoned");
-        if t.is_empty() {
-            "\n  (the adapter wrote nothing to stderr)".to_owned()
-        } else {
-            let mut s = String::from("\n  adapter stderr (last lines):");
-            for l in t.iter() {
-                s.push_str("\n    | ");
-                s.push_str(l);
+        if let Ok(pid) = i32::try_from(r.child.id()) {
+            // SAFETY: kill(2) with a negative pid signals the process
+            // group the adapter leads (spawn made it a group leader);
+            // it touches no memory of ours.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
             }
-            s
         }
+        let _ = r.child.kill();
+        let _ = r.child.wait();
+        stderr_tail(&r.stderr)
     }
 
     /// Marks the adapter broken: the message with the stderr tail; the
     /// process is killed and restarted at the next reset.
     fn broken(&mut self, what: String) -> BackendError {
-        let message = format!("{what}{}", self.stderr_tail());
-        self.kill();
-        failed(message)
+        let tail = self.kill();
+        failed(format!("{what}{tail}"))
+    }
+
+    /// Takes a line that arrived when no command was waiting: a reply
+    /// nobody asked for (`r[proto.framing.one-reply]`).
+    fn unrequested(&mut self, before: &str) -> Option<BackendError> {
+        let r = self.running.as_mut()?;
+        let line = match r.lines.try_recv() {
+            Ok(Some(line)) => line,
+            Ok(None) | Err(TryRecvError::Empty | TryRecvError::Disconnected) => return None,
+        };
+        let last = r.seq;
+        let what = describe_extra(&line, last);
+        Some(self.broken(format!(
+            "the adapter sent {what} before {before} [r[proto.framing.one-reply]]"
+        )))
     }
 
     fn call(&mut self, command: Command) -> Result<Reply, BackendError> {
         let name = command_name(&command);
         let timeout = self.options.step_timeout;
+        if let Some(e) = self.unrequested(&format!("`{name}` was sent")) {
+            return Err(e);
+        }
         let r = self.running.as_mut().expect("call needs a running adapter");
         r.seq += 1;
         let seq = r.seq;
         let line = serde_json::to_string(&Envelope { seq, body: command })
             .expect("commands always serialise");
-        if let Err(e) = writeln!(r.stdin, "{line}").and_then(|()| r.stdin.flush()) {
+        let sent = match r.stdin.as_mut() {
+            Some(stdin) => writeln!(stdin, "{line}").and_then(|()| stdin.flush()),
+            None => Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe)),
+        };
+        if let Err(e) = sent {
             return Err(self.broken(format!(
                 "cannot send `{name}` to the adapter: {e} (it has probably exited)"
             )));
         }
         let got = r.lines.recv_timeout(timeout);
-        let text = match got {
-            Ok(Some(text)) => text,
+        let bytes = match got {
+            Ok(Some(bytes)) => bytes,
             Ok(None) | Err(RecvTimeoutError::Disconnected) => {
-                let status = r
-                    .child
-                    .try_wait()
-                    .ok()
-                    .flatten()
-                    .map(|s| format!(" ({s})"))
-                    .unwrap_or_default();
+                // Give a dying adapter a moment, to report how it ended.
+                let deadline = Instant::now() + Duration::from_millis(200);
+                let mut status = None;
+                while Instant::now() < deadline {
+                    if let Ok(Some(s)) = r.child.try_wait() {
+                        status = Some(s);
+                        break;
+                    }
+                    thread::sleep(Duration::from_millis(5));
+                }
+                let how = match status {
+                    Some(s) => format!("; it exited ({s})"),
+                    None => "; it is still running".to_owned(),
+                };
                 return Err(self.broken(format!(
-                    "the adapter closed its output before answering `{name}` (seq {seq}){status}"
+                    "the adapter closed its standard output before answering `{name}` (seq {seq}){how}"
                 )));
             }
             Err(RecvTimeoutError::Timeout) => {
@@ -302,18 +379,36 @@ impl AdapterBackend {
                 )));
             }
         };
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let bytes = e.into_bytes();
+                let shown = cut(&String::from_utf8_lossy(&bytes), 200);
+                return Err(self.broken(format!(
+                    "the adapter's answer to `{name}` (seq {seq}) is not UTF-8: byte 0x{:02x} at offset {at} is invalid, and every message is a line of JSON in UTF-8 [r[proto.framing.json-lines]]: {shown:?}",
+                    bytes[at]
+                )));
+            }
+        };
         let reply: Envelope<Reply> = match serde_json::from_str(&text) {
             Ok(r) => r,
             Err(e) => {
-                let shown: String = text.chars().take(200).collect();
+                let shown = cut(&text, 200);
                 return Err(self.broken(format!(
                     "the adapter's answer to `{name}` (seq {seq}) is not a protocol reply ({e}): {shown:?}"
                 )));
             }
         };
+        if reply.seq < seq {
+            return Err(self.broken(format!(
+                "the adapter sent a second reply to seq {} (a duplicate reply) when `{name}` (seq {seq}) was waiting [r[proto.framing.one-reply]]",
+                reply.seq
+            )));
+        }
         if reply.seq != seq {
             return Err(self.broken(format!(
-                "the adapter answered seq {} when `{name}` (seq {seq}) was waiting",
+                "the adapter answered seq {} when `{name}` (seq {seq}) was waiting [r[proto.framing.seq]]",
                 reply.seq
             )));
         }
@@ -362,22 +457,134 @@ impl AdapterBackend {
     }
 }
 
+impl AdapterBackend {
+    /// `r[proto.command.shutdown]`: checks that nothing is left unread,
+    /// asks for `bye`, and waits for a clean exit; the first problem is the
+    /// error. The adapter is gone afterwards either way.
+    fn shut_down(&mut self) -> Result<(), BackendError> {
+        if self.running.is_none() {
+            return Ok(());
+        }
+        // A reply written after the last one needs a moment to arrive.
+        thread::sleep(Duration::from_millis(20));
+        if let Some(e) = self.unrequested("`shutdown` was sent") {
+            return Err(e);
+        }
+        match self.call(Command::Shutdown {})? {
+            Reply::Bye {} => {}
+            other => {
+                return Err(self.broken(format!(
+                    "expected a bye reply to `shutdown`, got {}",
+                    kind(&other)
+                )))
+            }
+        }
+        let r = self.running.as_mut().expect("call keeps a running adapter");
+        // End of input, so that a wrapper (a shell pipeline) ends too.
+        r.stdin = None;
+        let deadline = Instant::now() + EXIT_GRACE;
+        loop {
+            match r.child.try_wait() {
+                Ok(Some(status)) if status.success() => break,
+                Ok(Some(status)) => {
+                    return Err(self.broken(format!(
+                        "the adapter said bye and then exited with {status}; it must exit with status 0 [r[proto.command.shutdown]]"
+                    )))
+                }
+                _ if Instant::now() >= deadline => {
+                    return Err(self.broken(format!(
+                        "the adapter said bye but had not exited {} s later; it was killed [r[proto.command.shutdown]]",
+                        EXIT_GRACE.as_secs()
+                    )))
+                }
+                _ => thread::sleep(Duration::from_millis(10)),
+            }
+        }
+        let extra = r.lines.try_recv();
+        if let Ok(Some(line)) = extra {
+            let last = r.seq;
+            let what = describe_extra(&line, last);
+            return Err(self.broken(format!(
+                "the adapter wrote {what} after its bye [r[proto.framing.one-reply]]"
+            )));
+        }
+        self.kill();
+        Ok(())
+    }
+}
+
 impl Drop for AdapterBackend {
     fn drop(&mut self) {
-        if self.running.is_some() {
-            // r[proto.command.shutdown]: ask politely, then make sure.
-            let _ = self.call(Command::Shutdown {});
-            if let Some(r) = self.running.as_mut() {
-                for _ in 0..50 {
-                    if matches!(r.child.try_wait(), Ok(Some(_))) {
-                        break;
-                    }
-                    thread::sleep(Duration::from_millis(20));
-                }
-            }
-            self.kill();
-        }
+        // r[proto.command.shutdown]: ask politely, then make sure.
+        let _ = self.shut_down();
+        self.kill();
     }
+}
+
+/// The adapter's own argv, when `command` needs no shell: plain words
+/// separated by whitespace, none of them shell syntax.
+///
+/// ```text
+/// python3 adapter.py --flag   -> ["python3", "adapter.py", "--flag"]
+/// sh -c 'x'; A=1 cmd; a | b   -> None (run with sh -c)
+/// ```
+fn direct_argv(command: &str) -> Option<Vec<String>> {
+    const SHELL: &[char] = &[
+        '|', '&', ';', '<', '>', '(', ')', '$', '`', '\\', '"', '\'', '*', '?', '[', ']', '#', '~',
+        '{', '}', '!',
+    ];
+    if command.contains(SHELL) {
+        return None;
+    }
+    let argv: Vec<String> = command.split_whitespace().map(str::to_owned).collect();
+    let first = argv.first()?;
+    if first.contains('=') {
+        return None;
+    }
+    Some(argv)
+}
+
+/// What an unrequested line is: a duplicate reply to the last seq, a reply
+/// to some other seq, or text.
+fn describe_extra(line: &[u8], last: u64) -> String {
+    let text = String::from_utf8_lossy(line);
+    let seq = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("seq").and_then(serde_json::Value::as_u64));
+    match seq {
+        Some(s) if s == last => format!("a duplicate reply to seq {s}"),
+        Some(s) => format!("an extra reply (seq {s}; the last command was seq {last})"),
+        None => format!("an extra line {:?}", cut(&text, 200)),
+    }
+}
+
+/// The last lines of the adapter's standard error, after waiting a short
+/// while for the stream to end (it ends at once when the adapter died).
+fn stderr_tail(tail: &SharedTail) -> String {
+    let (lock, ended) = &**tail;
+    let guard = lock.lock().expect("stderr tail lock is never poisoned");
+    let (t, _) = ended
+        .wait_timeout_while(guard, STDERR_GRACE, |t| !t.ended)
+        .expect("stderr tail lock is never poisoned");
+    if t.lines.is_empty() {
+        "\n  (the adapter wrote nothing to stderr)".to_owned()
+    } else {
+        let mut s = String::from("\n  adapter stderr (last lines):");
+        for l in &t.lines {
+            s.push_str("\n    | ");
+            s.push_str(l);
+        }
+        s
+    }
+}
+
+/// `text` cut to `max` characters, with its full size when cut.
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let head: String = text.chars().take(max).collect();
+    format!("{head}… ({} bytes in all)", text.len())
 }
 
 fn failed(message: String) -> BackendError {
@@ -528,6 +735,10 @@ impl Backend for AdapterBackend {
             Reply::Finished { finished } => Ok(finished),
             other => Err(self.broken(format!("expected a finished reply, got {}", kind(&other)))),
         }
+    }
+
+    fn end_run(&mut self) -> Result<(), BackendError> {
+        self.shut_down()
     }
 
     fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {

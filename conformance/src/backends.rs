@@ -123,6 +123,19 @@ impl Backend for TempFileBackend {
 
 fn file_backend(dir: Option<&PathBuf>) -> Result<Box<dyn Backend>, String> {
     let (dir, temporary) = match dir {
+        // The runner empties record files in DIR; it never makes a tree
+        // the user did not ask for (a typo would otherwise pass silently).
+        Some(dir) if !dir.is_dir() => {
+            return Err(format!(
+                "reference-file:{}: {}; create the directory first",
+                dir.display(),
+                if dir.exists() {
+                    "not a directory"
+                } else {
+                    "no such directory"
+                }
+            ))
+        }
         Some(dir) => (dir.clone(), false),
         None => {
             // A directory nobody else has: create_dir fails on an existing one.

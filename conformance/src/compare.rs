@@ -10,7 +10,7 @@ use cookie::Cookie;
 use moin_session_spec::fixture::{
     is_latest_symbol, is_symbol, CookieExpect, RequestExpect, SidRef,
 };
-use moin_session_spec::Response;
+use moin_session_spec::{Profile, Response};
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -22,12 +22,37 @@ use crate::jar::is_deletion;
 pub struct Bindings {
     by_symbol: BTreeMap<String, String>,
     seen: BTreeSet<String>,
+    /// The profile whose value forms issued cookies are judged by.
+    form: Option<Profile>,
 }
 
 impl Bindings {
     /// No bindings.
     pub fn new() -> Self {
         Bindings::default()
+    }
+
+    /// No bindings; every session cookie value the backend issues (each
+    /// first binding of a `$s` symbol, every `$l` value) is also judged by
+    /// `profile`'s value form (`r[m19.cookie.sid-form]`,
+    /// `r[m16.anon.name-form]`, `r[m16.logincookie.form]`,
+    /// `r[m16.logincookie.size]`).
+    pub fn for_profile(profile: Profile) -> Self {
+        Bindings {
+            form: Some(profile),
+            ..Bindings::default()
+        }
+    }
+
+    /// Why an observed value that `expected` would bind has the wrong
+    /// form for the profile, if it does.
+    fn form_problem(&self, expected: &str, observed: &str) -> Option<&'static str> {
+        let profile = self.form?;
+        let binds = is_latest_symbol(expected)
+            || (is_symbol(expected) && !self.by_symbol.contains_key(expected));
+        binds
+            .then(|| moin_session_spec::sid::issued_value_problem(profile, observed))
+            .flatten()
     }
 
     /// The sid a symbol is bound to.
@@ -139,8 +164,27 @@ fn diff(
 ) -> Difference {
     Difference {
         what: what.into(),
-        expected: expected.to_string(),
-        observed: observed.to_string(),
+        expected: cut(&expected.to_string()),
+        observed: cut(&observed.to_string()),
+    }
+}
+
+/// The most characters of one value a difference shows.
+pub const SHOWN_CHARS: usize = 200;
+
+/// `text` cut to [`SHOWN_CHARS`] characters, with its size when cut, so a
+/// hostile 10 MB value stays readable in every report.
+///
+/// ```
+/// use moin_session_conformance::compare::cut;
+/// assert_eq!(cut("short"), "short");
+/// let long = "x".repeat(1000);
+/// assert!(cut(&long).ends_with("… (1000 bytes in all)"));
+/// ```
+pub fn cut(text: &str) -> String {
+    match text.char_indices().nth(SHOWN_CHARS) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}… ({} bytes in all)", &text[..end], text.len()),
     }
 }
 
@@ -320,6 +364,9 @@ fn compare_cookie(
     }
     if !e.deleted {
         if let Some(value) = &e.value {
+            if let Some(problem) = bindings.form_problem(value, c.value()) {
+                out.push(diff(at("value"), problem, format!("{:?}", c.value())));
+            }
             if let Err(expected) = bindings.check(value, c.value()) {
                 out.push(diff(at("value"), expected, bindings.symbolize(c.value())));
             }

@@ -11,7 +11,7 @@
 //! A listed case that fails or errors is reported as an *expected failure*
 //! and does not fail the run. A listed case that passes is reported as an
 //! *unexpected pass* and fails the run, so the list is kept true. A listed
-//! id that names no case is an error.
+//! id that names no case, or a case listed twice, is an error.
 
 use std::path::Path;
 
@@ -34,11 +34,34 @@ impl Expectations {
     pub fn load(path: &Path) -> Result<Expectations, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| {
+        Expectations::parse(path, &text)
+    }
+
+    /// Parses the text of an expectations file read from `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Expectations, String> {
+        serde_json::from_str(text).map_err(|e| {
             let mut m = e.to_string();
             if let Some(i) = m.rfind(" at line ") {
                 m.truncate(i);
             }
+            if m.contains("recursion limit exceeded") {
+                m = "the JSON nests deeper than 128 levels".to_owned();
+            }
+            for (serde, ours) in [
+                (
+                    "struct Expectations",
+                    "an object {\"known_failures\": [...]}",
+                ),
+                (
+                    "struct KnownFailure",
+                    "a known failure {\"case\": ..., \"reason\": ...}",
+                ),
+                ("a sequence", "a list"),
+                ("a map", "an object"),
+            ] {
+                m = m.replace(serde, ours);
+            }
+            let m = without_element_count(&m);
             format!(
                 "{}:{}:{}: {m} (expectations file)",
                 path.display(),
@@ -51,7 +74,16 @@ impl Expectations {
     /// Checks that every listed case exists in the corpus.
     pub fn check(&self, corpus: &Corpus) -> Result<(), Vec<String>> {
         let mut errors = Vec::new();
+        let mut first: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
         for (i, k) in self.known_failures.iter().enumerate() {
+            if let Some(j) = first.get(k.case.as_str()) {
+                errors.push(format!(
+                    "known_failures[{i}]: {:?} is listed twice (first at known_failures[{j}]); list each case once",
+                    k.case
+                ));
+            } else {
+                first.insert(&k.case, i);
+            }
             if corpus.get(&k.case).is_none() {
                 let hint = moin_session_spec::corpus::nearest(
                     &k.case,
@@ -86,4 +118,35 @@ impl Expectations {
             }
         }
     }
+}
+
+/// Drops serde's " with N elements" (a Rust struct's field count).
+fn without_element_count(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(" with ") {
+        let after = &rest[i + 6..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        let tail = after[digits..].strip_prefix(' ').unwrap_or("");
+        let word = ["elements", "element"]
+            .into_iter()
+            .find(|w| digits > 0 && tail.starts_with(w));
+        out.push_str(&rest[..i]);
+        match word {
+            Some(w) => rest = &tail[w.len()..],
+            None => {
+                out.push_str(" with ");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    // serde reads a list given for an object field by field: "invalid
+    // length N" then only means "a list where an object belongs".
+    if let Some(rest) = out.strip_prefix("invalid length ") {
+        if let Some(i) = rest.find(", expected ") {
+            return format!("found a list, expected {}", &rest[i + 11..]);
+        }
+    }
+    out
 }

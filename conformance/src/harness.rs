@@ -56,7 +56,7 @@ use moin_session_spec::store::Store;
 use moin_session_spec::{Backend, Profile, ReferenceBackend, SidChoice};
 
 use crate::expectations::{Expectations, KnownFailure};
-use crate::random::run_random;
+use crate::random::{run_random, RandomOptions};
 use crate::report::{failure, Outcome};
 use crate::runner::{run_case, CaseResult};
 use crate::{load, load_builtin, Selection};
@@ -259,25 +259,18 @@ impl Harness {
         let profiles = profiles.to_vec();
         Trial::test(name, move || {
             let mut backend = make();
-            match run_random(backend.as_mut(), &profiles, count, seed, save.as_deref(), |_, _| {}) {
+            let options = RandomOptions {
+                count,
+                seed,
+                save: save.clone(),
+                max_failures: None,
+            };
+            match run_random(backend.as_mut(), &profiles, &options, |_, _| {}) {
                 Err(e) => Err(Failed::from(format!("random traces could not run: {e}"))),
-                Ok((_, found)) if found.is_empty() => Ok(()),
-                Ok((ran, found)) => {
-                    let mut out = format!(
-                        "{} of {ran} random traces (seed {seed}) diverged from the model; each is shrunk to a minimal case:\n",
-                        found.len(),
-                    );
-                    for d in &found {
-                        out.push_str(&failure(&d.result));
-                        out.push('\n');
-                        if let Some(file) = &d.saved {
-                            let dir = file.parent().map(|p| p.display().to_string()).unwrap_or_default();
-                            out.push_str(&format!(
-                                "       saved as {} (replay: moin-session-conformance check --fixtures {dir})\n",
-                                file.display()
-                            ));
-                        }
-                    }
+                Ok(run) if run.ok() => Ok(()),
+                Ok(run) => {
+                    let name = backend.info().name;
+                    let mut out = crate::random_run::text(&run, &name, &profiles, seed);
                     out.push_str("  The expectations come from the model: read the cited clause to decide which side is wrong.");
                     Err(Failed::from(out))
                 }

@@ -109,7 +109,12 @@ impl Jar {
             return Ok(Received::Removed);
         }
         let expires = match c.max_age() {
-            Some(age) => Some(now + age),
+            // RFC 6265 §5.2.2: an expiry past the latest representable
+            // date is the latest one (a hostile Max-Age never overflows).
+            Some(age) => Some(
+                now.checked_add(age)
+                    .unwrap_or(time::macros::datetime!(9999-12-31 23:59:59 UTC)),
+            ),
             None => c.expires_datetime(),
         };
         let created = match existing {

@@ -27,6 +27,7 @@ pub mod random;
 pub mod random_interleave;
 mod random_skeleton;
 mod random_symbols;
+pub mod random_run;
 pub mod report;
 pub mod report_html;
 pub mod runner;

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use moin_session_conformance::adapter::{AdapterBackend, AdapterOptions};
 use moin_session_conformance::backends::BackendChoice;
 use moin_session_conformance::expectations::Expectations;
+use moin_session_conformance::random::RandomOptions;
 use moin_session_conformance::runner::Verdict;
 use moin_session_conformance::{
     load, load_builtin, report, run_all, runner::run_case, transcript, Selection,
@@ -48,7 +49,9 @@ macro_rules! outln {
 ///
 /// Exit status: 0 when every selected case passed, 1 when a case failed or
 /// errored (or a known failure passed), 2 for bad usage, a malformed
-/// fixture or a malformed expectations file.
+/// fixture or a malformed expectations file, 3 when nothing failed or
+/// errored but nothing of a selected profile was checked (every case or
+/// random trace of it skipped).
 #[derive(Parser)]
 #[command(name = "moin-session-conformance", version, about, long_about)]
 struct Cli {
@@ -71,8 +74,9 @@ struct BackendArgs {
     /// profiles the adapter declares.
     #[arg(long, value_name = "COMMAND", conflicts_with = "backend")]
     adapter: Option<String>,
-    /// How long to wait for each adapter reply, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    /// How long to wait for each adapter reply, in seconds (more than 0,
+    /// at most 86400).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, allow_negative_numbers = true, value_parser = parse_step_timeout)]
     step_timeout: f64,
 }
 
@@ -105,17 +109,26 @@ enum Command {
         #[arg(long, conflicts_with = "random")]
         list: bool,
         /// Instead of the corpus: run this many random traces per profile,
-        /// compare the backend with the model step by step, and shrink each
-        /// divergence to a minimal case.
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        /// compare the backend with the model step by step, group the
+        /// divergences by clause and field, and shrink each group to a
+        /// minimal case. (The corpus options --fixtures, --case,
+        /// --requirement and --expectations do not apply.)
+        #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_count,
+              conflicts_with_all = ["fixtures", "case", "requirement", "expectations"])]
         random: Option<u32>,
         /// The seed of the random traces (the same seed gives the same traces).
-        #[arg(long, value_name = "S", default_value_t = 1, requires = "random")]
+        #[arg(long, value_name = "S", default_value_t = 1, requires = "random", allow_negative_numbers = true, value_parser = parse_seed)]
         seed: u64,
-        /// Write each minimal diverging case here as a fixture file, which
-        /// `check --fixtures DIR` then replays on its own.
+        /// Write each group's minimal diverging case here as a fixture file,
+        /// which `check --fixtures DIR` then replays on its own. Checked
+        /// before the run: a directory, or one that can be made in an
+        /// existing parent.
         #[arg(long, value_name = "DIR", requires = "random")]
         save_failures: Option<PathBuf>,
+        /// With --random: stop after this many traces that did not agree
+        /// with the model (diverged or errored).
+        #[arg(long, value_name = "N", requires = "random", allow_negative_numbers = true, value_parser = parse_count)]
+        max_failures: Option<u32>,
     },
     /// Prints the transcript of one case run against the backend.
     Explain {
@@ -138,7 +151,49 @@ enum Command {
     },
 }
 
-/// A built-in backend.
+/// `--step-timeout`: a number of seconds a `Duration` and a deadline can hold.
+fn parse_step_timeout(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if v.is_finite() && v > 0.0 && v <= 86_400.0 {
+        Ok(v)
+    } else {
+        Err(format!(
+            "{s} is out of range: a step timeout is more than 0 and at most 86400 seconds (one day)"
+        ))
+    }
+}
+
+/// A count: a whole number from 1 to 4294967295.
+fn parse_count(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<i128>() {
+        Ok(n) if (1..=i128::from(u32::MAX)).contains(&n) => Ok(n as u32),
+        Ok(_) => Err(format!(
+            "{s} is out of range: a count is a whole number from 1 to {}",
+            u32::MAX
+        )),
+        Err(_) => Err(format!("{s:?} is not a whole number")),
+    }
+}
+
+/// A seed: a whole number from 0 to 18446744073709551615.
+fn parse_seed(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<i128>() {
+        Ok(n) if (0..=i128::from(u64::MAX)).contains(&n) => Ok(n as u64),
+        Ok(_) => Err(format!(
+            "{s} is out of range: a seed is a whole number from 0 to {}",
+            u64::MAX
+        )),
+        Err(_) => Err(format!("{s:?} is not a whole number")),
+    }
+}
+
+/// The exit status of a run that checked nothing of a selected profile.
+const NOTHING_CHECKED: u8 = 3;
+
+/// The output format.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// A per-requirement summary for people.
@@ -162,10 +217,6 @@ fn start_backend(args: &BackendArgs) -> Result<Box<dyn Backend>, ExitCode> {
             ExitCode::from(2)
         });
     };
-    if !(args.step_timeout.is_finite() && args.step_timeout > 0.0) {
-        eprintln!("error: --step-timeout must be a positive number of seconds");
-        return Err(ExitCode::from(2));
-    }
     let options = AdapterOptions {
         command: command.clone(),
         step_timeout: Duration::from_secs_f64(args.step_timeout),
@@ -265,6 +316,7 @@ fn check(
     if progress {
         eprint!("\r\x1b[K");
     }
+    let finished = backend.end_run();
     drop(backend);
     if let Some(e) = &expectations {
         e.apply(&mut results);
@@ -302,10 +354,23 @@ fn check(
             out!("{}", page.render())
         }
     }
-    if report::Summary::of(&results).ok() {
-        ExitCode::SUCCESS
-    } else {
+    let unchecked = report::unchecked_profiles(&results);
+    for p in &unchecked {
+        let n = results.iter().filter(|r| r.profile == *p).count();
+        eprintln!(
+            "error: nothing was checked: none of the {n} selected case(s) of {p} ran to a verdict (each was skipped or errored); a backend must carry out some case of every profile it declares"
+        );
+    }
+    if let Err(e) = &finished {
+        eprintln!("error: at shutdown: {e}");
+    }
+    let summary = report::Summary::of(&results);
+    if summary.failed + summary.errored + summary.unexpected_passes > 0 || finished.is_err() {
         ExitCode::from(1)
+    } else if !unchecked.is_empty() || !summary.ok() {
+        ExitCode::from(NOTHING_CHECKED)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -427,13 +492,17 @@ fn random(
     profile: Vec<Profile>,
     backend_args: BackendArgs,
     format: Format,
-    count: usize,
-    seed: u64,
-    save: Option<PathBuf>,
+    options: RandomOptions,
 ) -> ExitCode {
     if !matches!(format, Format::Text | Format::Json) {
         eprintln!("error: --random reports as text or json");
         return ExitCode::from(2);
+    }
+    if let Some(dir) = &options.save {
+        if let Err(e) = moin_session_conformance::random_run::check_save_dir(dir) {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
     }
     let mut backend = match start_backend(&backend_args) {
         Ok(b) => b,
@@ -448,9 +517,7 @@ fn random(
     let outcome = moin_session_conformance::random::run_random(
         backend.as_mut(),
         &profiles,
-        count,
-        seed,
-        save.as_deref(),
+        &options,
         |done, total| {
             if progress {
                 eprint!("\r\x1b[K[{done}/{total}] random traces");
@@ -460,63 +527,41 @@ fn random(
     if progress {
         eprint!("\r\x1b[K");
     }
+    let finished = backend.end_run();
     drop(backend);
-    let (ran, found) = match outcome {
+    let run = match outcome {
         Ok(x) => x,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
-    let names: Vec<&str> = profiles.iter().map(|p| p.name()).collect();
+    use moin_session_conformance::random_run;
     if format == Format::Json {
-        let divergences: Vec<serde_json::Value> = found
-            .iter()
-            .map(|d| {
-                serde_json::json!({
-                    "id": d.case.case.id,
-                    "requirements": d.case.case.covers,
-                    "file": d.saved.as_ref().map(|p| p.display().to_string()),
-                    "verdict": d.result.verdict,
-                    "steps": d.case.case.steps.len(),
-                })
-            })
-            .collect();
-        let v = serde_json::json!({
-            "random": { "traces": ran, "seed": seed, "profiles": names, "backend": info.name },
-            "divergences": divergences,
-        });
+        let v = random_run::json(&run, &info.name, &profiles, options.seed);
         outln!("{}", serde_json::to_string_pretty(&v).expect("serialises"));
     } else {
-        outln!("backend: {}", info.name);
-        outln!(
-            "random: {ran} trace(s) of {} from seed {seed}",
-            names.join(", ")
+        out!(
+            "{}",
+            random_run::text(&run, &info.name, &profiles, options.seed)
         );
-        for d in &found {
-            let mut r = d.result.clone();
-            r.id = d.case.case.id.clone();
-            r.blamed = d.case.case.covers.clone();
-            outln!();
-            outln!("{}", report::failure(&r));
-            outln!("       minimal trace: {} step(s)", d.case.case.steps.len());
-            match &d.saved {
-                Some(p) => outln!(
-                    "       saved: {} (replay it: check --fixtures {})",
-                    p.display(),
-                    p.parent()
-                        .map(|d| d.display().to_string())
-                        .unwrap_or_default()
-                ),
-                None => outln!("       (add --save-failures DIR to keep it as a fixture)"),
-            }
-        }
-        outln!();
-        outln!("{ran} trace(s), {} divergence(s)", found.len());
     }
-    if found.is_empty() {
+    let unchecked = run.unchecked_profiles();
+    for p in &unchecked {
+        eprintln!("error: nothing was checked: no random trace of {p} ran to a verdict (each was skipped, errored or not run)");
+    }
+    if let Err(e) = &finished {
+        eprintln!("error: at shutdown: {e}");
+    }
+    let total = run.total();
+    if total.diverged + total.errored > 0 || finished.is_err() {
+        ExitCode::from(1)
+    } else if !unchecked.is_empty() {
+        ExitCode::from(NOTHING_CHECKED)
+    } else if run.ok() {
         ExitCode::SUCCESS
     } else {
+        // Skipped traces: not agreeing, though something was checked.
         ExitCode::from(1)
     }
 }
@@ -568,14 +613,18 @@ fn main() -> ExitCode {
             random: Some(count),
             seed,
             save_failures,
+            max_failures,
             ..
         } => random(
             profile,
             backend,
             format,
-            count as usize,
-            seed,
-            save_failures,
+            RandomOptions {
+                count: count as usize,
+                seed,
+                save: save_failures,
+                max_failures: max_failures.map(|m| m as usize),
+            },
         ),
         Command::Check {
             fixtures,

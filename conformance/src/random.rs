@@ -16,7 +16,7 @@
 //! start reading the spec.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use moin_session_spec::fixture::{
     Action, Case, CleanupExpect, CleanupSpec, LoadedCase, OpenExpect, OpenSpec, OpsSpec,
@@ -32,9 +32,13 @@ use time::{Duration, OffsetDateTime};
 pub use crate::random_skeleton::{AbstractStep, CookiePick, Rng, Skeleton, Unrepresentable};
 
 use crate::compare::is_uncacheable;
-use crate::random_interleave::{handle, interleave};
+use crate::random_interleave::handle;
+#[cfg(test)]
+use crate::random_interleave::interleave;
 use crate::random_symbols::{finish, Browser};
-use crate::runner::{run_case, CaseResult, Verdict};
+#[cfg(test)]
+use crate::runner::{run_case, Verdict};
+pub use crate::random_run::{run_random, shrink, Divergence, RandomOptions, RandomRun, Tally};
 
 const USERS: &[&str] = &["alice", "bob", "admin"];
 
@@ -412,82 +416,6 @@ pub fn materialize(skeleton: &Skeleton, id: &str) -> Result<LoadedCase, Unrepres
     })
 }
 
-fn diverges(backend: &mut dyn Backend, skeleton: &Skeleton) -> Option<CaseResult> {
-    let case = materialize(skeleton, "random").ok()?;
-    let r = run_case(backend, &case);
-    matches!(r.verdict, Verdict::Fail { .. } | Verdict::Errored { .. }).then_some(r)
-}
-
-/// Removes steps and operations while the backend still diverges from the
-/// model; returns the smallest skeleton found and its result.
-pub fn shrink(
-    backend: &mut dyn Backend,
-    skeleton: Skeleton,
-    result: CaseResult,
-) -> (Skeleton, CaseResult) {
-    let mut best = skeleton;
-    let mut best_result = result;
-    loop {
-        let mut improved = false;
-        // Drop whole steps, from the end (later steps rarely matter).
-        let mut i = best.steps.len();
-        while i > 0 {
-            i -= 1;
-            let mut candidate = best.clone();
-            candidate.steps.remove(i);
-            if let Some(r) = diverges(backend, &candidate) {
-                best = candidate;
-                best_result = r;
-                improved = true;
-            }
-        }
-        // Simplify requests: drop ops, then the auth action, then the cookie choice.
-        for i in 0..best.steps.len() {
-            let AbstractStep::Request {
-                ops, auth, cookies, ..
-            } = &best.steps[i]
-            else {
-                continue;
-            };
-            let mut tries: Vec<AbstractStep> = Vec::new();
-            for j in 0..ops.len() {
-                let mut s = best.steps[i].clone();
-                if let AbstractStep::Request { ops, .. } = &mut s {
-                    ops.remove(j);
-                }
-                tries.push(s);
-            }
-            if *auth != AuthAction::None {
-                let mut s = best.steps[i].clone();
-                if let AbstractStep::Request { auth, .. } = &mut s {
-                    *auth = AuthAction::None;
-                }
-                tries.push(s);
-            }
-            if *cookies != CookiePick::Jar {
-                let mut s = best.steps[i].clone();
-                if let AbstractStep::Request { cookies, .. } = &mut s {
-                    *cookies = CookiePick::Jar;
-                }
-                tries.push(s);
-            }
-            for t in tries {
-                let mut candidate = best.clone();
-                candidate.steps[i] = t;
-                if let Some(r) = diverges(backend, &candidate) {
-                    best = candidate;
-                    best_result = r;
-                    improved = true;
-                    break;
-                }
-            }
-        }
-        if !improved {
-            return (best, best_result);
-        }
-    }
-}
-
 /// The requirement IDs a difference touches, by what differed.
 pub fn requirements_touched(profile: Profile, differences: &[String]) -> Vec<String> {
     let mut out = BTreeSet::new();
@@ -535,91 +463,6 @@ pub fn requirements_touched(profile: Profile, differences: &[String]) -> Vec<Str
         );
     }
     out.into_iter().collect()
-}
-
-/// One divergence found by a random run.
-#[derive(Debug, Clone)]
-pub struct Divergence {
-    /// The minimal case (expectations from the model).
-    pub case: LoadedCase,
-    /// The backend's result on it.
-    pub result: CaseResult,
-    /// Where it was saved, if it was.
-    pub saved: Option<PathBuf>,
-}
-
-/// Runs `count` random traces of each profile against `backend`, starting
-/// from `seed`; shrinks every divergence and, with `save`, writes each
-/// minimal case as a fixture file there. `progress(done, total)` is called
-/// after each trace.
-pub fn run_random(
-    backend: &mut dyn Backend,
-    profiles: &[Profile],
-    count: usize,
-    seed: u64,
-    save: Option<&Path>,
-    mut progress: impl FnMut(usize, usize),
-) -> Result<(usize, Vec<Divergence>), String> {
-    let mut rng = Rng::new(seed);
-    let mut found = Vec::new();
-    let mut ran = 0;
-    let total = count * profiles.len();
-    for profile in profiles {
-        for n in 0..count {
-            let skeleton = random_skeleton(*profile, &mut rng);
-            // Overlapping requests only for a backend that runs them (an
-            // adapter says so in its handshake, after its first reset), and
-            // from a generator of their own, so that the plain traces of a
-            // seed stay what they were.
-            let skeleton = if backend.interleaves() {
-                interleave(skeleton, &mut Rng::new(seed ^ ((n as u64) << 8) ^ 0x0e))
-            } else {
-                skeleton
-            };
-            ran += 1;
-            progress(ran, total);
-            let Some(result) = diverges(backend, &skeleton) else {
-                continue;
-            };
-            let (small, result) = shrink(backend, skeleton, result);
-            let id = format!("{}random.seed-{seed}-trace-{n}", profile.id_prefix());
-            let Ok(mut case) = materialize(&small, &id) else {
-                continue;
-            };
-            let (step, differences) = match &result.verdict {
-                Verdict::Fail { step, differences } => (*step, differences.clone()),
-                Verdict::Errored { step, message } => (*step, vec![message.clone()]),
-                _ => (0, Vec::new()),
-            };
-            let touched = requirements_touched(*profile, &differences);
-            case.case.covers = touched.clone();
-            case.case.title = format!(
-                "random trace {n} of seed {seed}, minimised: the backend diverged from the model at step {step}"
-            );
-            if let Some(s) = case.case.steps.get_mut(step.saturating_sub(1)) {
-                s.covers = touched;
-                s.note = Some(format!("diverged here: {}", differences.join("; ")));
-            }
-            let saved = match save {
-                Some(dir) => {
-                    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-                    let file = dir.join(format!("{id}.json"));
-                    let body = serde_json::json!({ "cases": [case.case] });
-                    let text = serde_json::to_string_pretty(&body).expect("a case serialises");
-                    std::fs::write(&file, text + "\n")
-                        .map_err(|e| format!("{}: {e}", file.display()))?;
-                    Some(file)
-                }
-                None => None,
-            };
-            found.push(Divergence {
-                case,
-                result,
-                saved,
-            });
-        }
-    }
-    Ok((ran, found))
 }
 
 #[cfg(test)]

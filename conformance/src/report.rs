@@ -81,10 +81,18 @@ impl Summary {
         }
     }
 
-    /// Whether the run is a success: nothing failed or errored unexpectedly,
-    /// and no known failure passed.
+    /// Whether the run is a success: something was checked (a case passed
+    /// or failed), nothing failed or errored unexpectedly, and no known
+    /// failure passed. A run of skips only is not a success; see also
+    /// [`unchecked_profiles`].
     pub fn ok(&self) -> bool {
-        self.failed == 0 && self.errored == 0 && self.unexpected_passes == 0
+        self.failed == 0 && self.errored == 0 && self.unexpected_passes == 0 && self.checked() > 0
+    }
+
+    /// Cases that ran to a verdict on the backend's behaviour: passed or
+    /// failed, known failures included.
+    pub fn checked(&self) -> usize {
+        self.passed + self.failed + self.expected_failures + self.unexpected_passes
     }
 
     /// The one-word status of a requirement row: FAIL, ERROR, XPASS, XFAIL,
@@ -390,6 +398,20 @@ struct JsonReport<'a> {
     summary: Summary,
     cases: Vec<JsonCase<'a>>,
     requirements: Vec<JsonRequirement<'a>>,
+}
+
+/// The profiles of `results` none of whose cases was checked (every one
+/// skipped or errored): a run that checks nothing of a profile must not
+/// pass.
+pub fn unchecked_profiles(results: &[CaseResult]) -> Vec<Profile> {
+    let mut by: BTreeMap<Profile, Summary> = BTreeMap::new();
+    for r in results {
+        by.entry(r.profile).or_default().add(Outcome::of(r));
+    }
+    by.into_iter()
+        .filter(|(_, s)| s.checked() == 0)
+        .map(|(p, _)| p)
+        .collect()
 }
 
 /// The JSON report: one object with `summary`, `cases` and `requirements`.

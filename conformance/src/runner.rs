@@ -30,7 +30,7 @@ pub fn run_case(backend: &mut dyn Backend, loaded: &LoadedCase) -> CaseResult {
         file: loaded.file.display().to_string(),
         verdict: Verdict::Pass,
         steps: Vec::new(),
-        bindings: Bindings::new(),
+        bindings: Bindings::for_profile(case.profile),
         known_failure: None,
     };
     if !backend.info().profiles.contains(&case.profile) {
@@ -214,7 +214,18 @@ fn run_step(
 ) -> StepOutcome {
     match &step.action {
         Action::Advance(d) => {
-            *w.now += *d;
+            // The loader keeps a corpus clock in range (`fixture.clock`);
+            // a case built by hand gets an error, never an overflow.
+            *w.now = w
+                .now
+                .checked_add(*d)
+                .ok_or_else(|| BackendError::InvalidInput {
+                    message: format!(
+                        "the virtual clock cannot advance {} past {} [rule fixture.clock]",
+                        moin_session_spec::fixture::format_duration(*d),
+                        w.now
+                    ),
+                })?;
             Ok((Observed::Nothing, Vec::new()))
         }
         Action::Reconfigure(patch) => {

@@ -250,7 +250,7 @@ pub fn run_differential(
         .cookie_full_name();
     let mut now = trace.start;
     let mut symbols = Symbols::default();
-    let mut bindings = Bindings::new();
+    let mut bindings = Bindings::for_profile(moin_session_spec::Profile::Moin19);
     let (mut model_jar, mut backend_jar) = (Jar::new(), Jar::new());
     for (i, step) in trace.steps.iter().enumerate() {
         let number = i + 1;

@@ -39,12 +39,19 @@ fn help_describes_commands_and_exit_status() {
     let out = bin().arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    for word in ["check", "explain", "requirements", "Exit status"] {
+    for word in [
+        "check",
+        "explain",
+        "requirements",
+        "Exit status",
+        "3 when nothing failed",
+    ] {
         assert!(text.contains(word), "{word} missing from --help:\n{text}");
     }
     let out = bin().args(["check", "--help"]).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("--format") && text.contains("--profile") && text.contains("--case"));
+    assert!(text.contains("--max-failures"), "{text}");
 }
 
 #[test]

@@ -23,16 +23,27 @@ pub fn is_semantic_id(id: &str) -> bool {
         })
 }
 
-/// Parses an advance like `59s`, `+1h`, `1h30m`, `2d`, `250ms`.
+/// The longest advance one step may make: 3,650,000 days. (Where the
+/// clock may go in all is the loader's rule `fixture.clock`.)
+pub const MAX_ADVANCE: Duration = Duration::days(3_650_000);
+
+/// Parses an advance like `59s`, `+1h`, `1h30m`, `2d`, `250ms`. Parts add
+/// up; a number or a sum too large for [`MAX_ADVANCE`] is an error, never
+/// an overflow.
 ///
 /// ```
 /// use moin_session_spec::fixture::parse_advance;
 /// assert_eq!(parse_advance("+1h30m").unwrap(), time::Duration::minutes(90));
 /// assert!(parse_advance("-1h").is_err());
+/// assert!(parse_advance("99999999999999999999d").is_err());
+/// assert!(parse_advance("9000000000000000h9000000000000000h").is_err());
 /// ```
 pub fn parse_advance(text: &str) -> Result<Duration, String> {
     let bad = || {
         format!("advance {text:?} is not a positive duration such as 59s, 1h30m, 2d or 250ms [rule fixture.advance]")
+    };
+    let too_long = || {
+        format!("advance {text:?} is longer than the longest advance, 3650000d (about 10,000 years) [rule fixture.advance]")
     };
     let body = text.strip_prefix('+').unwrap_or(text);
     if body.is_empty() {
@@ -50,15 +61,19 @@ pub fn parse_advance(text: &str) -> Result<Duration, String> {
         let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
-        let part = match unit {
-            "d" => Duration::days(n),
-            "h" => Duration::hours(n),
-            "m" => Duration::minutes(n),
-            "s" => Duration::seconds(n),
-            "ms" => Duration::milliseconds(n),
+        let millis_per_unit: i64 = match unit {
+            "d" => 86_400_000,
+            "h" => 3_600_000,
+            "m" => 60_000,
+            "s" => 1000,
+            "ms" => 1,
             _ => return Err(bad()),
         };
-        total += part;
+        total = n
+            .checked_mul(millis_per_unit)
+            .and_then(|ms| total.checked_add(Duration::milliseconds(ms)))
+            .filter(|t| *t <= MAX_ADVANCE)
+            .ok_or_else(too_long)?;
     }
     if total <= Duration::ZERO {
         return Err(bad());

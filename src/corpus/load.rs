@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use time::OffsetDateTime;
+
 use crate::config::Config;
 
 use super::case::profile_problems;
@@ -88,6 +90,7 @@ pub fn parse_file(file: &Path, text: &str) -> Result<FixtureFile, FixtureError> 
         if let Some(i) = message.rfind(" at line ") {
             message.truncate(i);
         }
+        let (mut message, rule) = fixture_wording(&message, rule);
         if !message.contains("[rule ") {
             message.push_str(&format!(" [rule {rule}]"));
         }
@@ -100,20 +103,127 @@ pub fn parse_file(file: &Path, text: &str) -> Result<FixtureFile, FixtureError> 
     })
 }
 
+/// serde's wording, said in terms of the fixture format: serde names Rust
+/// types and untagged enums, which a fixture author never sees.
+fn fixture_wording(message: &str, rule: &'static str) -> (String, &'static str) {
+    if message.contains("recursion limit exceeded") {
+        return (
+            "the JSON nests deeper than 128 levels, which no fixture needs".to_owned(),
+            "fixture.json",
+        );
+    }
+    if message.contains("untagged enum LifetimeSetting") {
+        return (
+            "`cookie_lifetime` must be a number of hours or a list of numbers of hours".to_owned(),
+            rule,
+        );
+    }
+    let mut out = message.to_owned();
+    for (serde, ours) in [
+        (
+            "struct FixtureFile",
+            "a fixture file object ({\"cases\": [...]})",
+        ),
+        ("struct Case", "a case object"),
+        ("struct RawStep", "a step object"),
+        ("struct RawExpect", "an `expect` object"),
+        ("struct RequestSpec", "a `request` object"),
+        ("struct CookieExpect", "a cookie expectation object"),
+        ("struct CleanupSpec", "a `cleanup` object"),
+        ("struct ConfigPatch", "a configuration object"),
+        ("struct SitePatch", "a `site` object"),
+        ("struct Empty", "an empty object {}"),
+        ("enum AuthAction", "an `auth` value"),
+        ("enum Op", "an op"),
+        ("enum CookieSource", "a `cookies` value"),
+        ("enum Profile", "a profile name"),
+        ("enum CleanupMode", "a cleanup mode"),
+        ("enum MacroEdition", "a macro edition"),
+        ("a sequence", "a list"),
+        ("a map", "an object"),
+        ("type: sequence", "type: a list"),
+        ("type: map", "type: an object"),
+    ] {
+        out = out.replace(serde, ours);
+    }
+    (without_element_count(&out), rule)
+}
+
+/// Drops serde's " with N elements" (a Rust struct's field count).
+fn without_element_count(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(" with ") {
+        let after = &rest[i + 6..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        let tail = after[digits..].strip_prefix(' ').unwrap_or("");
+        let word = ["elements", "element"]
+            .into_iter()
+            .find(|w| digits > 0 && tail.starts_with(w));
+        out.push_str(&rest[..i]);
+        match word {
+            Some(w) => rest = &tail[w.len()..],
+            None => {
+                out.push_str(" with ");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    // serde reads a list given for an object field by field: "invalid
+    // length N" then only means "a list where an object belongs".
+    if let Some(rest) = out.strip_prefix("invalid length ") {
+        if let Some(i) = rest.find(", expected ") {
+            return format!("found a list, expected {}", &rest[i + 11..]);
+        }
+    }
+    out
+}
+
+/// Line starts of a text, for turning byte offsets into lines and columns
+/// in logarithmic time (a file of many cases loads in time linear in its
+/// size).
+struct Lines {
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    fn of(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Lines { starts }
+    }
+
+    /// The 1-based line and column of byte `at`.
+    fn position(&self, at: usize) -> (usize, usize) {
+        let line = self.starts.partition_point(|s| *s <= at);
+        let start = self.starts[line.saturating_sub(1)];
+        (line, at - start + 1)
+    }
+}
+
 /// The 1-based line and column of the first `needle` in `text` at or after
 /// byte `from`, or (0, 0).
+#[cfg(test)]
 fn locate(text: &str, needle: &str, from: usize) -> (usize, usize) {
+    locate_in(&Lines::of(text), text, needle, from)
+}
+
+fn locate_in(lines: &Lines, text: &str, needle: &str, from: usize) -> (usize, usize) {
     match text.get(from..).and_then(|t| t.find(needle)) {
-        Some(i) => {
-            let at = from + i;
-            let before = &text[..at];
-            let line = before.matches('\n').count() + 1;
-            let column = at - before.rfind('\n').map_or(0, |n| n + 1) + 1;
-            (line, column)
-        }
+        Some(i) => lines.position(from + i),
         None => (0, 0),
     }
 }
+
+/// The earliest instant a corpus clock may show: the epoch (the specs'
+/// `now` is never negative).
+pub const EARLIEST_INSTANT: OffsetDateTime = time::macros::datetime!(1970-01-01 00:00:00 UTC);
+
+/// The latest instant a corpus clock may show: the year 9000 leaves room
+/// for every instant a backend computes from now (lifetimes of up to 100
+/// years, grace periods) within four-digit years.
+pub const LATEST_INSTANT: OffsetDateTime = time::macros::datetime!(9000-01-01 00:00:00 UTC);
 
 /// Loads every `*.json` file under `dir` (recursively, skipping
 /// `schema.json`), validating each case against the format, the
@@ -134,10 +244,24 @@ pub fn load_corpus(dir: &Path, requirements: &Requirements) -> Result<Corpus, Ve
     }
     let mut sources = Vec::new();
     for file in files {
-        match std::fs::read_to_string(&file) {
-            Ok(text) => sources.push((file, text)),
+        match std::fs::read(&file) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => sources.push((file, text)),
+                Err(e) => {
+                    let at = e.utf8_error().valid_up_to();
+                    let text = String::from_utf8_lossy(e.as_bytes());
+                    let (line, column) = Lines::of(&text).position(at);
+                    errors.push(FixtureError {
+                        file,
+                        line,
+                        column,
+                        message: "a fixture file is UTF-8 text, and this byte is not UTF-8 [rule fixture.json]"
+                            .to_owned(),
+                    });
+                }
+            },
             Err(e) => errors.push(FixtureError {
-                file: file.clone(),
+                file,
                 line: 0,
                 column: 0,
                 message: format!("cannot read: {e} [rule fixture.json]"),
@@ -173,10 +297,13 @@ fn check_sources(
                 continue;
             }
         };
+        let text = text.as_str();
+        let lines = Lines::of(text);
+        let locate = |text: &str, needle: &str, from: usize| locate_in(&lines, text, needle, from);
         let mut cursor = 0;
         for case in parsed.cases {
             let id_needle = format!("\"{}\"", case.id);
-            let (line, column) = locate(&text, &id_needle, cursor);
+            let (line, column) = locate(text, &id_needle, cursor);
             if let Some(i) = text.get(cursor..).and_then(|t| t.find(&id_needle)) {
                 cursor += i + id_needle.len();
             }
@@ -231,7 +358,7 @@ fn check_sources(
                                 .map(|n| format!("; did you mean {n:?}?"))
                                 .unwrap_or_default()
                         ),
-                        locate(&text, &format!("\"{req}\""), case_start),
+                        locate(text, &format!("\"{req}\""), case_start),
                     ));
                     case_ok = false;
                 }
@@ -287,15 +414,41 @@ fn check_sources(
                     None
                 }
             };
+            let clock_error = |at: &str| {
+                format!(
+                    "{at} the virtual clock outside {} to {} [rule fixture.clock]",
+                    EARLIEST_INSTANT.date(),
+                    LATEST_INSTANT.date()
+                )
+            };
+            let in_range = |t: OffsetDateTime| (EARLIEST_INSTANT..=LATEST_INSTANT).contains(&t);
+            let mut now = Some(case.start).filter(|t| in_range(*t));
+            if now.is_none() {
+                errors.push(err(
+                    clock_error("`start` puts"),
+                    locate(text, "\"start\"", case_start),
+                ));
+                case_ok = false;
+            }
             let mut bound: BTreeSet<String> = BTreeSet::new();
             // Requests opened and not yet finished, by handle.
             let mut open: BTreeSet<String> = BTreeSet::new();
             for (n, step) in case.steps.iter().enumerate() {
                 let step_no = n + 1;
+                if let (Action::Advance(d), Some(t)) = (&step.action, now) {
+                    now = t.checked_add(*d).filter(|t| in_range(*t));
+                    if now.is_none() {
+                        errors.push(err(
+                            clock_error(&format!("step {step_no}: this advance takes")),
+                            locate(text, "\"advance\"", case_start),
+                        ));
+                        case_ok = false;
+                    }
+                }
                 for (needle, problem) in profile_problems(case.profile, &step.action) {
                     errors.push(err(
                         format!("step {step_no}: {problem}"),
-                        locate(&text, &needle, case_start),
+                        locate(text, &needle, case_start),
                     ));
                     case_ok = false;
                 }
@@ -303,7 +456,7 @@ fn check_sources(
                     if is_symbol(sym) && !bound.contains(sym) {
                         errors.push(err(
                             format!("step {step_no}: {where_} uses {sym}, which no earlier step bound [rule fixture.unbound-symbol]"),
-                            locate(&text, sym, case_start),
+                            locate(text, sym, case_start),
                         ));
                         case_ok = false;
                     }
@@ -327,7 +480,7 @@ fn check_sources(
                         if let Some(problem) = bind_sid_set(&e.removed, &mut bound) {
                             errors.push(err(
                                 format!("step {step_no}: `removed` {problem}"),
-                                locate(&text, "removed", case_start),
+                                locate(text, "removed", case_start),
                             ));
                             case_ok = false;
                         }
@@ -336,7 +489,7 @@ fn check_sources(
                         if let Some(problem) = bind_sid_set(sids, &mut bound) {
                             errors.push(err(
                                 format!("step {step_no}: `sids` {problem}"),
-                                locate(&text, "sids", case_start),
+                                locate(text, "sids", case_start),
                             ));
                             case_ok = false;
                         }
@@ -351,7 +504,7 @@ fn check_sources(
                         if !open.insert(spec.id.clone()) {
                             errors.push(err(
                                 format!("step {step_no}: request {:?} is opened while it is still open [rule fixture.interleave]", spec.id),
-                                locate(&text, "\"open\"", case_start),
+                                locate(text, "\"open\"", case_start),
                             ));
                             case_ok = false;
                         }
@@ -360,7 +513,7 @@ fn check_sources(
                         if !open.contains(&spec.id) {
                             errors.push(err(
                                 format!("step {step_no}: `ops` names request {:?}, which is not open [rule fixture.interleave]", spec.id),
-                                locate(&text, "\"ops\"", case_start),
+                                locate(text, "\"ops\"", case_start),
                             ));
                             case_ok = false;
                         }
@@ -369,7 +522,7 @@ fn check_sources(
                         if !open.remove(id) {
                             errors.push(err(
                                 format!("step {step_no}: `finish` names request {id:?}, which is not open [rule fixture.interleave]"),
-                                locate(&text, "\"finish\"", case_start),
+                                locate(text, "\"finish\"", case_start),
                             ));
                             case_ok = false;
                         }
@@ -385,7 +538,7 @@ fn check_sources(
                         if let Some(id) = open.iter().next() {
                             errors.push(err(
                                 format!("step {step_no}: reconfigure while request {id:?} is open; a wiki restarts between requests [rule fixture.interleave]"),
-                                locate(&text, "\"reconfigure\"", case_start),
+                                locate(text, "\"reconfigure\"", case_start),
                             ));
                             case_ok = false;
                         }
@@ -468,9 +621,27 @@ fn collect_json(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<FixtureEr
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        if path.is_dir() {
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_symlink() {
+            // A link could lead outside the corpus or round in a loop: the
+            // corpus is the tree itself (rule fixture.corpus).
+            errors.push(FixtureError {
+                file: path.clone(),
+                line: 0,
+                column: 0,
+                message: format!(
+                    "a symbolic link{}; the loader does not follow links, so a corpus never reads outside its directory or loops: copy the file or directory in instead [rule fixture.corpus]",
+                    std::fs::read_link(&path)
+                        .map(|t| format!(" to {}", t.display()))
+                        .unwrap_or_default()
+                ),
+            });
+        } else if kind.is_dir() {
             collect_json(&path, files, errors);
-        } else if path.extension().is_some_and(|e| e == "json")
+        } else if kind.is_file()
+            && path.extension().is_some_and(|e| e == "json")
             && path.file_name().is_some_and(|n| n != "schema.json")
         {
             files.push(path);

@@ -28,6 +28,9 @@ pub use expect::{
     is_latest_symbol, is_symbol, CleanupExpect, CleanupSpec, CookieExpect, CookieSource,
     FinishExpect, OpenExpect, OpenSpec, OpsSpec, RequestExpect, RequestSpec, SidRef,
 };
-pub use ids::{format_duration, is_semantic_id, nearest, parse_advance, symbols_in};
-pub use load::{load_corpus, load_texts, parse_file, Corpus, FixtureError, LoadedCase};
+pub use ids::{format_duration, is_semantic_id, nearest, parse_advance, symbols_in, MAX_ADVANCE};
+pub use load::{
+    load_corpus, load_texts, parse_file, Corpus, FixtureError, LoadedCase, EARLIEST_INSTANT,
+    LATEST_INSTANT,
+};
 pub use requirements::{Requirement, Requirements, SpecError, SPEC_FILES};

@@ -26,7 +26,7 @@ use crate::exchange::{
     Response,
 };
 use crate::lifetime::m16_logged_in_secs as logged_in_secs;
-use crate::sid::SidSource;
+use crate::sid::{is_cookie_octet, SidSource};
 
 use super::macros::macro_text;
 
@@ -103,6 +103,8 @@ fn sent_cookie(header: Option<&str>) -> Sent {
         // An empty value is no session name (a departure: the original failed).
         Some(v) if v.is_empty() => Sent::None,
         Some(v) if v.contains(':') => Sent::LoggedIn(v),
+        // r[m16.session.anon-name-octets]: never echoed, no session.
+        Some(v) if !v.bytes().all(is_cookie_octet) => Sent::None,
         Some(v) => Sent::Anonymous(v),
     }
 }

@@ -43,7 +43,7 @@ use crate::exchange::{
     AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Finished, MacroEdition, Op, Opened,
     Request, Response,
 };
-use crate::sid::SidSource;
+use crate::sid::{is_cookie_octet, SidSource};
 use crate::store::{Loaded, Record, Store, StoreError};
 
 use hmac::Mac;
@@ -84,6 +84,9 @@ impl<'h> SessionCookie<'h> {
     fn of(header: Option<&'h str>) -> SessionCookie<'h> {
         match header.and_then(|h| first_cookie(h, M16_COOKIE_NAME)) {
             Some(v) if v.contains(':') => SessionCookie::LoggedIn(v),
+            // r[m16.session.anon-name-octets]: a value a cookie cannot hold
+            // is no cookie, so it is never echoed.
+            Some(v) if !v.bytes().all(is_cookie_octet) => SessionCookie::Absent,
             Some(v) if Key::anon(v).is_some() => SessionCookie::Anon(v),
             _ => SessionCookie::Absent,
         }

@@ -2,7 +2,90 @@
 //! ([`SeededSids`]) and the production source ([`OsSids`], in `os.rs`, the
 //! one file outside the model that draws ambient randomness).
 //!
-//! Implements the sid form of `r[m19.load.malformed-sid]`.
+//! Implements the sid form of `r[m19.load.malformed-sid]` and
+//! `r[m19.cookie.sid-form]`, the forms of moin-1.6 values
+//! (`r[m16.anon.name-form]`, `r[m16.logincookie.form]`,
+//! `r[m16.logincookie.size]`), and RFC 6265's cookie octets
+//! (`r[m16.session.anon-name-octets]`).
+
+use crate::profile::Profile;
+
+/// The longest fresh moin-1.6 anonymous name, in characters
+/// (`r[m16.anon.name-form]`).
+pub const M16_ANON_NAME_MAX: usize = 100;
+
+/// The longest moin-1.6 logged-in cookie value, in octets
+/// (`r[m16.logincookie.size]`).
+pub const M16_LOGIN_VALUE_MAX: usize = 4000;
+
+/// Whether `b` is an RFC 6265 `cookie-octet`: a visible US-ASCII
+/// character other than `"`, `,`, `;` and `\`.
+///
+/// ```
+/// use moin_session_spec::sid::is_cookie_octet;
+/// assert!(is_cookie_octet(b'a') && is_cookie_octet(b':') && is_cookie_octet(b'='));
+/// assert!(!is_cookie_octet(b' ') && !is_cookie_octet(b'"') && !is_cookie_octet(0));
+/// assert!(!is_cookie_octet(0xc3));
+/// ```
+pub fn is_cookie_octet(b: u8) -> bool {
+    matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E)
+}
+
+/// Whether `v` is an RFC 6265 `cookie-value`: cookie octets, optionally
+/// in double quotes.
+///
+/// ```
+/// use moin_session_spec::sid::is_cookie_value;
+/// assert!(is_cookie_value("abc:def") && is_cookie_value("\"abc\"") && is_cookie_value(""));
+/// assert!(!is_cookie_value("a b") && !is_cookie_value("a\"b") && !is_cookie_value("\"ab"));
+/// ```
+pub fn is_cookie_value(v: &str) -> bool {
+    let inner = v
+        .strip_prefix('"')
+        .and_then(|x| x.strip_suffix('"'))
+        .unwrap_or(v);
+    inner.bytes().all(is_cookie_octet)
+}
+
+/// Why a session cookie value a backend issued (not one the client sent
+/// first) has the wrong form for `profile`; `None` when the form is right.
+/// The reason ends with the clause it breaks.
+///
+/// ```
+/// use moin_session_spec::sid::issued_value_problem;
+/// use moin_session_spec::Profile;
+/// assert_eq!(issued_value_problem(Profile::Moin19, &"0a".repeat(20)), None);
+/// assert!(issued_value_problem(Profile::Moin19, "SESS-1").unwrap().contains("m19.cookie.sid-form"));
+/// assert_eq!(issued_value_problem(Profile::Moin16, "Abc_9-x"), None);
+/// assert!(issued_value_problem(Profile::Moin16, "SESS.1").unwrap().contains("m16.anon.name-form"));
+/// assert_eq!(issued_value_problem(Profile::Moin16, "login:1:x"), None);
+/// assert!(issued_value_problem(Profile::Moin16, "a b:c").unwrap().contains("m16.logincookie.form"));
+/// ```
+pub fn issued_value_problem(profile: Profile, value: &str) -> Option<&'static str> {
+    match profile {
+        Profile::Moin19 => (!is_well_formed(value))
+            .then_some("a well-formed sid: 40 characters of 0-9 and a-f [r[m19.cookie.sid-form]]"),
+        Profile::Moin16 if value.contains(':') => {
+            if !is_cookie_value(value) {
+                Some("a logged-in value of RFC 6265 cookie octets [r[m16.logincookie.form]]")
+            } else if value.len() > M16_LOGIN_VALUE_MAX {
+                Some("a logged-in value of at most 4000 octets [r[m16.logincookie.size]]")
+            } else {
+                None
+            }
+        }
+        Profile::Moin16 => {
+            let ok = !value.is_empty()
+                && value.len() <= M16_ANON_NAME_MAX
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            (!ok).then_some(
+                "a fresh anonymous name: 1 to 100 characters of A-Z, a-z, 0-9, _ and - [r[m16.anon.name-form]]",
+            )
+        }
+    }
+}
 
 /// Whether `sid` has the form of a moin-1.9 session id: exactly 40
 /// lowercase hexadecimal characters.

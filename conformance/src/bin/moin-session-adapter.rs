@@ -5,7 +5,7 @@
 //! adapter does. `--fault` adds a deliberate semantic fault; the hidden
 //! `--misbehave` makes it break the protocol on purpose.
 
-use std::io::{self, BufReader};
+use std::io::{self, BufReader, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -29,7 +29,12 @@ struct Cli {
     #[arg(long, value_name = "FAULT")]
     fault: Option<Fault>,
     /// Break the protocol on purpose, for the harness's tests:
-    /// crash-at-request=N, hang-at-request=N, garbage-at-request=N.
+    /// crash-at-request=N, hang-at-request=N, garbage-at-request=N,
+    /// latin1-stdout-at-request=N, close-stdout-at-request=N,
+    /// duplicate-reply=N (the Nth reply line, counting hello's, twice),
+    /// latin1-stderr (Latin-1 text on stderr at every request),
+    /// bad-sids (issues `SESS.N` in place of each session value, and maps
+    /// it back, so only the form is wrong).
     #[arg(long, hide = true, value_name = "HOW")]
     misbehave: Option<String>,
     /// Leave a capability out of the handshake, for the harness's tests
@@ -42,9 +47,19 @@ enum Misbehave {
     Crash(u64),
     Hang(u64),
     Garbage(u64),
+    Latin1Stdout(u64),
+    CloseStdout(u64),
+    Duplicate(u64),
+    Latin1Stderr,
+    BadSids,
 }
 
 fn parse_misbehave(s: &str) -> Result<Misbehave, String> {
+    match s {
+        "latin1-stderr" => return Ok(Misbehave::Latin1Stderr),
+        "bad-sids" => return Ok(Misbehave::BadSids),
+        _ => {}
+    }
     let (what, n) = s
         .split_once('=')
         .ok_or_else(|| format!("--misbehave {s:?}: expected HOW=N"))?;
@@ -55,7 +70,115 @@ fn parse_misbehave(s: &str) -> Result<Misbehave, String> {
         "crash-at-request" => Ok(Misbehave::Crash(n)),
         "hang-at-request" => Ok(Misbehave::Hang(n)),
         "garbage-at-request" => Ok(Misbehave::Garbage(n)),
+        "latin1-stdout-at-request" => Ok(Misbehave::Latin1Stdout(n)),
+        "close-stdout-at-request" => Ok(Misbehave::CloseStdout(n)),
+        "duplicate-reply" => Ok(Misbehave::Duplicate(n)),
         _ => Err(format!("--misbehave {s:?}: unknown kind {what:?}")),
+    }
+}
+
+/// Writes the Nth line twice (`duplicate-reply=N`).
+struct Duplicating<W> {
+    inner: W,
+    at: u64,
+    lines: u64,
+    line: Vec<u8>,
+}
+
+impl<W: Write> Write for Duplicating<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        for &b in buf {
+            self.line.push(b);
+            if b == b'\n' {
+                self.lines += 1;
+                self.inner.write_all(&self.line)?;
+                if self.lines == self.at {
+                    self.inner.write_all(&self.line)?;
+                }
+                self.line.clear();
+            }
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Issues `SESS.<n>` for every session cookie value and maps it back in
+/// `Cookie` headers, lists and cleanups (`bad-sids`): a backend whose only
+/// fault is the form of what it issues.
+struct Renamed<B> {
+    inner: B,
+    /// (real, shown), in order of first issue.
+    names: Vec<(String, String)>,
+}
+
+impl<B> Renamed<B> {
+    fn shown(&mut self, real: &str) -> String {
+        if let Some((_, s)) = self.names.iter().find(|(r, _)| r == real) {
+            return s.clone();
+        }
+        let s = format!("SESS.{}", self.names.len() + 1);
+        self.names.push((real.to_owned(), s.clone()));
+        s
+    }
+    fn real(&self, shown: &str) -> String {
+        self.names
+            .iter()
+            .find(|(_, s)| s == shown)
+            .map_or_else(|| shown.to_owned(), |(r, _)| r.clone())
+    }
+}
+
+impl<B: Backend> Backend for Renamed<B> {
+    fn info(&self) -> BackendInfo {
+        self.inner.info()
+    }
+    fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
+        self.names.clear();
+        self.inner.reset(config)
+    }
+    fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
+        self.inner.reconfigure(config)
+    }
+    fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
+        let mut request = request.clone();
+        request.cookie_header = request.cookie_header.map(|h| {
+            h.split("; ")
+                .map(|pair| match pair.split_once('=') {
+                    Some((k, v)) => format!("{k}={}", self.real(v)),
+                    None => pair.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
+        let mut response = self.inner.request(&request)?;
+        for header in &mut response.set_cookies {
+            let Some((pair, rest)) = header.split_once(';') else {
+                continue;
+            };
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
+            if !value.is_empty() && !value.contains(':') {
+                *header = format!("{name}={};{rest}", self.shown(value));
+            }
+        }
+        Ok(response)
+    }
+    fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
+        let mut out = self.inner.cleanup(request)?;
+        out.removed = out.removed.iter().map(|s| self.shown(s)).collect();
+        Ok(out)
+    }
+    fn list(&mut self) -> Result<Vec<String>, BackendError> {
+        let sids = self.inner.list()?;
+        Ok(sids.iter().map(|s| self.shown(s)).collect())
+    }
+    fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
+        let real = self.real(sid);
+        self.inner.corrupt(&real)
     }
 }
 
@@ -91,6 +214,26 @@ impl<B: Backend> Backend for Broken<B> {
             }
             Misbehave::Garbage(n) if n == self.requests => {
                 println!("this is not a protocol reply");
+            }
+            Misbehave::Latin1Stdout(n) if n == self.requests => {
+                let mut out = io::stdout().lock();
+                let _ = out.write_all(b"{\"caf\xe9\": 1}\n");
+                let _ = out.flush();
+            }
+            Misbehave::CloseStdout(n) if n == self.requests => {
+                eprintln!("adapter: closing stdout on purpose at request {n}");
+                // SAFETY: closing our own standard output; nothing of ours
+                // writes to it afterwards (we sleep until killed).
+                unsafe {
+                    libc::close(1);
+                }
+                loop {
+                    std::thread::sleep(Duration::from_secs(3600));
+                }
+            }
+            Misbehave::Latin1Stderr => {
+                let _ =
+                    io::stderr().write_all(b"adapter: caf\xe9 cr\xe8me br\xfbl\xe9e (Latin-1)\n");
             }
             _ => {}
         }
@@ -151,12 +294,23 @@ fn main() -> ExitCode {
         Some(f) => Box::new(Faulty::new(inner, f)),
         None => inner,
     };
-    if let Some(how) = misbehave {
-        backend = Box::new(Broken {
-            inner: backend,
-            how,
-            requests: 0,
-        });
+    let mut duplicate_at = None;
+    match misbehave {
+        Some(Misbehave::BadSids) => {
+            backend = Box::new(Renamed {
+                inner: backend,
+                names: Vec::new(),
+            })
+        }
+        Some(Misbehave::Duplicate(n)) => duplicate_at = Some(n),
+        Some(how) => {
+            backend = Box::new(Broken {
+                inner: backend,
+                how,
+                requests: 0,
+            })
+        }
+        None => {}
     }
     let info = backend.info();
     let implementation = Implementation {
@@ -172,12 +326,21 @@ fn main() -> ExitCode {
         .copied()
         .filter(|c| !cli.without.iter().any(|w| w == c))
         .collect();
+    let output: Box<dyn Write> = match duplicate_at {
+        Some(at) => Box::new(Duplicating {
+            inner: stdout.lock(),
+            at,
+            lines: 0,
+            line: Vec::new(),
+        }),
+        None => Box::new(stdout.lock()),
+    };
     match serve(
         backend.as_mut(),
         implementation,
         &capabilities,
         BufReader::new(stdin.lock()),
-        stdout.lock(),
+        output,
     ) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
