@@ -58,6 +58,9 @@ pub enum AuthAction {
         /// The account to act as.
         to: String,
     },
+    /// Ends every other session of the request's logged-in user, keeping
+    /// this one (hardened only: `r[hard.end.others]`).
+    EndOtherSessions,
 }
 
 /// One thing application code does with the session.

@@ -39,8 +39,8 @@ pub use corpus as requirements;
 
 pub use backend::{Backend, BackendError, BackendInfo};
 pub use config::{
-    Config, ConfigError, ConfigPatch, LifetimeSetting, Lifetimes, M16Config, M19Config, Site,
-    SitePatch, M16_AUTH_METHODS, MAX_LIFETIME_HOURS,
+    Config, ConfigError, ConfigPatch, HardenedConfig, LifetimeSetting, Lifetimes, M16Config,
+    M19Config, SameSite, Site, SitePatch, M16_AUTH_METHODS, MAX_LIFETIME_HOURS,
 };
 pub use exchange::{
     AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Finished, MacroEdition, Op, Opened,
@@ -49,8 +49,8 @@ pub use exchange::{
 pub use model::{Model, MODEL_SID_SEED};
 pub use profile::{Profile, UnknownProfile};
 pub use reference::{
-    M16OpenSession, M16SessionService, OpenSession, ReferenceBackend, ServiceError, SessionService,
-    SidChoice, M16_COOKIE_NAME, MAX_ANON_NAME,
+    HardenedSessionService, M16OpenSession, M16SessionService, OpenSession, ReferenceBackend,
+    ServiceError, SessionService, SidChoice, M16_COOKIE_NAME, MAX_ANON_NAME,
 };
 pub use sid::OsSids;
 pub use store::{Durability, FileStore, FileStoreOptions, MemoryStore, FILE_FORMAT, TEMP_PREFIX};

@@ -79,3 +79,28 @@ pub fn m16_logged_in_secs(hours: f64, remember_me: bool) -> i64 {
         secs.abs()
     }
 }
+
+/// The longest a cookie may live, in seconds: 400 days, the limit RFC
+/// 6265bis lets clients apply (`r[hard.cookie.400-days]`).
+pub const COOKIE_CAP_SECS: i64 = 400 * 24 * 3600;
+
+/// The hardened idle lifetime in seconds, before the 400-day cap and the
+/// absolute deadline (`r[hard.timeout.idle]`, `r[hard.timeout.remember-me]`):
+/// the element's whole seconds; for a valid user with `remember_me` and a
+/// logged-in element of at least one second, the absolute timeout instead.
+///
+/// ```
+/// use moin_session_spec::lifetime::hardened_idle_secs;
+/// assert_eq!(hardened_idle_secs(12.0, true, false, 720.0), 43_200);
+/// assert_eq!(hardened_idle_secs(12.0, true, true, 720.0), 2_592_000);
+/// assert_eq!(hardened_idle_secs(0.0, true, true, 720.0), 0);
+/// assert_eq!(hardened_idle_secs(1.0, false, true, 720.0), 3_600);
+/// ```
+pub fn hardened_idle_secs(hours: f64, valid: bool, remember_me: bool, absolute_hours: f64) -> i64 {
+    let secs = hours_to_secs(hours).max(0);
+    if valid && remember_me && secs > 0 {
+        hours_to_secs(absolute_hours)
+    } else {
+        secs
+    }
+}

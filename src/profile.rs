@@ -18,11 +18,15 @@ pub enum Profile {
     /// The MoinMoin 1.9 session service (`spec/moin-1.9.md`).
     #[serde(rename = "moin-1.9")]
     Moin19,
+    /// MoinMoin 1.9's semantics with today's session security, a delta on
+    /// moin-1.9 (`spec/hardened.md`).
+    #[serde(rename = "hardened")]
+    Hardened,
 }
 
 impl Profile {
     /// Every profile, in reading order.
-    pub const ALL: &'static [Profile] = &[Profile::Moin16, Profile::Moin19];
+    pub const ALL: &'static [Profile] = &[Profile::Moin16, Profile::Moin19, Profile::Hardened];
 
     /// The profile's name as written in fixtures and on the command line.
     ///
@@ -33,6 +37,7 @@ impl Profile {
         match self {
             Profile::Moin16 => "moin-1.6",
             Profile::Moin19 => "moin-1.9",
+            Profile::Hardened => "hardened",
         }
     }
 
@@ -48,6 +53,14 @@ impl Profile {
                 "user.auth_attribs",
                 "setuid",
             ],
+            Profile::Hardened => &[
+                "expires",
+                "user.id",
+                "user.auth_method",
+                "user.auth_attribs",
+                "user.auth_at",
+                "setuid",
+            ],
         }
     }
 
@@ -56,6 +69,7 @@ impl Profile {
         match self {
             Profile::Moin16 => "m16.",
             Profile::Moin19 => "m19.",
+            Profile::Hardened => "hard.",
         }
     }
 }

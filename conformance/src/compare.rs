@@ -409,6 +409,16 @@ fn compare_cookie(
             out.push(diff(at("httponly"), httponly, !httponly));
         }
     }
+    if let Some(samesite) = &e.samesite {
+        let observed = c.same_site().map(|s| s.to_string());
+        if observed.as_deref() != Some(samesite.as_str()) {
+            out.push(diff(
+                at("samesite"),
+                samesite,
+                show_opt(observed.as_deref()),
+            ));
+        }
+    }
     out
 }
 
@@ -485,6 +495,7 @@ mod tests {
             domain: None,
             secure: Some(false),
             httponly: Some(false),
+            samesite: None,
         }
     }
 
@@ -580,6 +591,7 @@ mod tests {
             domain: None,
             secure: None,
             httponly: None,
+            samesite: None,
         };
         let mut b = Bindings::new();
         for form in [

@@ -93,6 +93,17 @@ impl Jar {
         if c.secure() == Some(true) && !https {
             return Ok(Received::Ignored("a Secure cookie set over plain http"));
         }
+        // RFC 6265bis, cookie name prefixes.
+        if c.name().starts_with("__Secure-") && c.secure() != Some(true) {
+            return Ok(Received::Ignored("a __Secure- cookie without Secure"));
+        }
+        if c.name().starts_with("__Host-")
+            && (c.secure() != Some(true) || c.domain().is_some() || c.path() != Some("/"))
+        {
+            return Ok(Received::Ignored(
+                "a __Host- cookie without Secure, with a Domain, or with a Path other than /",
+            ));
+        }
         let path = match c.path() {
             Some(p) if p.starts_with('/') => p.to_owned(),
             _ => default_path(request_path),
@@ -108,6 +119,8 @@ impl Jar {
             }
             return Ok(Received::Removed);
         }
+        // RFC 6265bis: a client keeps a cookie for at most 400 days.
+        let cap = now + time::Duration::days(400);
         let expires = match c.max_age() {
             // RFC 6265 §5.2.2: an expiry past the latest representable
             // date is the latest one (a hostile Max-Age never overflows).
@@ -116,7 +129,8 @@ impl Jar {
                     .unwrap_or(time::macros::datetime!(9999-12-31 23:59:59 UTC)),
             ),
             None => c.expires_datetime(),
-        };
+        }
+        .map(|e| e.min(cap));
         let created = match existing {
             Some(i) => self.cookies.remove(i).created,
             None => {

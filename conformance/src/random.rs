@@ -35,10 +35,10 @@ use crate::compare::is_uncacheable;
 use crate::random_interleave::handle;
 #[cfg(test)]
 use crate::random_interleave::interleave;
+pub use crate::random_run::{run_random, shrink, Divergence, RandomOptions, RandomRun, Tally};
 use crate::random_symbols::{finish, Browser};
 #[cfg(test)]
 use crate::runner::{run_case, Verdict};
-pub use crate::random_run::{run_random, shrink, Divergence, RandomOptions, RandomRun, Tally};
 
 const USERS: &[&str] = &["alice", "bob", "admin"];
 
@@ -62,6 +62,33 @@ fn random_config(profile: Profile, rng: &mut Rng) -> ConfigPatch {
             superusers: Some(vec!["admin".to_owned()]),
             ..ConfigPatch::default()
         },
+        Profile::Hardened => {
+            let prefix = rng.chance(15);
+            ConfigPatch {
+                cookie_lifetime: Some(LifetimeSetting::Pair(vec![
+                    rng.pick(&[0.0, 0.0, 1.0, 0.5, 0.0002]),
+                    rng.pick(&[12.0, 1.0, 0.0, 0.25]),
+                ])),
+                absolute_timeout: rng
+                    .chance(60)
+                    .then(|| rng.pick(&[720.0, 2.0, 0.5, 24.0, 12_000.0])),
+                cookie_secure: if prefix {
+                    Some(Some(true))
+                } else {
+                    rng.chance(20).then(|| rng.pick(&[None, Some(true)]))
+                },
+                cookie_samesite: rng
+                    .chance(20)
+                    .then(|| rng.pick(&["Lax", "Strict"]).to_owned()),
+                cookie_host_prefix: prefix.then_some(true),
+                cookie_path: (!prefix && rng.chance(10)).then(|| Some("/wiki".to_owned())),
+                cookie_domain: (!prefix && rng.chance(10)).then(|| Some("example.org".to_owned())),
+                users,
+                disabled_users,
+                superusers: Some(vec!["admin".to_owned()]),
+                ..ConfigPatch::default()
+            }
+        }
         Profile::Moin16 => ConfigPatch {
             cookie_lifetime: Some(LifetimeSetting::Scalar(
                 rng.pick(&[12.0, 1.0, 0.0, -2.0, 0.5]),
@@ -96,7 +123,7 @@ fn random_step(profile: Profile, rng: &mut Rng) -> AbstractStep {
         ));
     }
     if roll < 26 {
-        let user = (profile == Profile::Moin19 && rng.chance(30))
+        let user = (profile != Profile::Moin16 && rng.chance(30))
             .then(|| rng.pick(&["alice", "admin", "nobody"]).to_owned());
         return AbstractStep::Cleanup(
             rng.pick(&[CleanupMode::Expired, CleanupMode::Expired, CleanupMode::All]),
@@ -119,6 +146,14 @@ fn random_step(profile: Profile, rng: &mut Rng) -> AbstractStep {
                 cookie_lifetime: Some(LifetimeSetting::Scalar(rng.pick(&[12.0, 1.0, -1.0]))),
                 ..ConfigPatch::default()
             },
+            Profile::Hardened => ConfigPatch {
+                cookie_lifetime: Some(LifetimeSetting::Pair(vec![
+                    rng.pick(&[0.0, 1.0]),
+                    rng.pick(&[12.0, 0.0, 1.0]),
+                ])),
+                absolute_timeout: rng.chance(50).then(|| rng.pick(&[1.0, 720.0])),
+                ..ConfigPatch::default()
+            },
         };
         let patch = if rng.chance(30) {
             ConfigPatch {
@@ -131,7 +166,7 @@ fn random_step(profile: Profile, rng: &mut Rng) -> AbstractStep {
         };
         return AbstractStep::Reconfigure(Box::new(patch));
     }
-    if roll < 34 && profile == Profile::Moin19 {
+    if roll < 34 && profile != Profile::Moin16 {
         return AbstractStep::Corrupt;
     }
     let cookies = match rng.below(100) {
@@ -147,16 +182,21 @@ fn random_step(profile: Profile, rng: &mut Rng) -> AbstractStep {
     let auth = match rng.below(100) {
         0..=59 => AuthAction::None,
         60..=74 => AuthAction::Login {
-            user: rng
-                .pick(&["alice", "bob", "admin", "carol", "nobody"])
-                .to_owned(),
+            user: if profile == Profile::Hardened && rng.chance(50) {
+                // Several sessions of one user, for ending the others.
+                "alice".to_owned()
+            } else {
+                rng.pick(&["alice", "bob", "admin", "carol", "nobody"])
+                    .to_owned()
+            },
             remember_me: rng.chance(50),
         },
         75..=79 => AuthAction::FailedLogin {
             user: "alice".to_owned(),
         },
+        80..=85 if profile == Profile::Hardened => AuthAction::EndOtherSessions,
         80..=91 => AuthAction::Logout,
-        _ if profile == Profile::Moin19 => AuthAction::ChangeUser {
+        _ if profile != Profile::Moin16 => AuthAction::ChangeUser {
             to: rng.pick(&["bob", "carol", "nobody"]).to_owned(),
         },
         _ => AuthAction::None,
@@ -172,7 +212,7 @@ fn random_step(profile: Profile, rng: &mut Rng) -> AbstractStep {
             1 => Op::Get { key },
             2 => Op::Delete { key },
             _ => Op::Macro {
-                edition: if profile == Profile::Moin19 && rng.chance(50) {
+                edition: if profile != Profile::Moin16 && rng.chance(50) {
                     MacroEdition::V19
                 } else {
                     MacroEdition::V16
@@ -192,12 +232,30 @@ fn random_step(profile: Profile, rng: &mut Rng) -> AbstractStep {
 /// Draws a random trace of `profile`.
 pub fn random_skeleton(profile: Profile, rng: &mut Rng) -> Skeleton {
     let n = 3 + rng.below(14);
+    let config = random_config(profile, rng);
+    let start = OffsetDateTime::from_unix_timestamp(1_235_908_800 + rng.below(86_400) as i64)
+        .expect("a 2009 instant");
+    let mut steps = Vec::new();
+    for _ in 0..n {
+        let step = random_step(profile, rng);
+        // What ending other sessions did shows only in the store: look.
+        let look = matches!(
+            &step,
+            AbstractStep::Request {
+                auth: AuthAction::EndOtherSessions,
+                ..
+            }
+        );
+        steps.push(step);
+        if look {
+            steps.push(AbstractStep::List);
+        }
+    }
     Skeleton {
         profile,
-        config: random_config(profile, rng),
-        start: OffsetDateTime::from_unix_timestamp(1_235_908_800 + rng.below(86_400) as i64)
-            .expect("a 2009 instant"),
-        steps: (0..n).map(|_| random_step(profile, rng)).collect(),
+        config,
+        start,
+        steps,
     }
 }
 
@@ -205,6 +263,7 @@ fn cookie_name(config: &Config) -> String {
     match config {
         Config::Moin19(c) => c.cookie_full_name(),
         Config::Moin16(_) => "MOIN_SESSION".to_owned(),
+        Config::Hardened(c) => c.cookie_full_name(),
     }
 }
 
@@ -224,6 +283,7 @@ pub fn materialize(skeleton: &Skeleton, id: &str) -> Result<LoadedCase, Unrepres
     let path = |config: &Config| match config {
         Config::Moin19(c) => c.effective_path().to_owned(),
         Config::Moin16(c) => c.effective_path().to_owned(),
+        Config::Hardened(c) => c.effective_path().to_owned(),
     };
     for step in &skeleton.steps {
         let action = match step {
@@ -450,6 +510,18 @@ pub fn requirements_touched(profile: Profile, differences: &[String]) -> Vec<Str
             (Profile::Moin16, "removed") => "m16.cleanup.expired",
             (Profile::Moin16, "sids") => "m16.store.list",
             (Profile::Moin16, _) => "m16.chain.order",
+            (Profile::Hardened, "new") => "hard.load.unknown-sid-refused",
+            (Profile::Hardened, "user") => "hard.timeout.absolute",
+            (Profile::Hardened, f) if f.starts_with("results") => "hard.rotate.carry-data",
+            (Profile::Hardened, "value") => "hard.rotate.login",
+            (Profile::Hardened, "max_age" | "expires") => "hard.cookie.max-age-within",
+            (Profile::Hardened, "path" | "domain") => "hard.cookie.host-prefix",
+            (Profile::Hardened, "secure") => "hard.cookie.secure",
+            (Profile::Hardened, "httponly") => "hard.cookie.httponly",
+            (Profile::Hardened, "samesite") => "hard.cookie.samesite",
+            (Profile::Hardened, "kind") => "hard.finalize.delete-presented",
+            (Profile::Hardened, "removed") => "hard.end.expiry",
+            (Profile::Hardened, _) => "hard.persist.issue-stores",
         };
         out.insert(id.to_owned());
     }
@@ -458,6 +530,7 @@ pub fn requirements_touched(profile: Profile, differences: &[String]) -> Vec<Str
             match profile {
                 Profile::Moin19 => "m19.finalize.issue",
                 Profile::Moin16 => "m16.chain.order",
+                Profile::Hardened => "hard.persist.issue-stores",
             }
             .to_owned(),
         );

@@ -7,6 +7,8 @@
 //! or `finish` whose `open` was removed and finishes what is still open at
 //! the end.
 
+use moin_session_spec::Profile;
+
 use crate::random_skeleton::{AbstractStep, Rng, Skeleton};
 
 /// How many requests may be open at once.
@@ -33,6 +35,11 @@ pub fn handle(slot: u8) -> String {
 /// assert!(opened > 0);
 /// ```
 pub fn interleave(skeleton: Skeleton, rng: &mut Rng) -> Skeleton {
+    // The hardened profile states no rules for overlapping requests yet
+    // (spec/hardened.md): its traces stay sequential.
+    if skeleton.profile == Profile::Hardened {
+        return skeleton;
+    }
     let mut steps = Vec::new();
     // Steps to insert later: (steps still to wait, the step).
     let mut pending: Vec<(usize, AbstractStep)> = Vec::new();

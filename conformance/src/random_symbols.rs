@@ -145,6 +145,7 @@ impl Browser {
                     domain,
                     secure: None,
                     httponly: None,
+                    samesite: None,
                 });
             } else {
                 let v = c.value().to_owned();
@@ -167,6 +168,7 @@ impl Browser {
                     domain,
                     secure: Some(c.secure().unwrap_or(false)),
                     httponly: Some(c.http_only().unwrap_or(false)),
+                    samesite: c.same_site().map(|s| s.to_string()),
                 });
             }
             let _ = self.jar.receive(h, path, https, now);

@@ -74,7 +74,7 @@ pub enum TraceStep {
     List,
     /// The operator edits the configuration (a patch over the current one).
     /// Skipped when the result does not validate.
-    Reconfigure(ConfigPatch),
+    Reconfigure(Box<ConfigPatch>),
     /// Makes the record of the n-th sid (modulo how many there are)
     /// unreadable, when the model lists it; skipped otherwise.
     Corrupt(usize),
@@ -208,6 +208,11 @@ fn expectation(response: &Response, now: OffsetDateTime, symbols: &mut Symbols) 
             domain: c.domain().map(str::to_owned),
             secure: (!deleted).then(|| c.secure().unwrap_or(false)),
             httponly: (!deleted).then(|| c.http_only().unwrap_or(false)),
+            samesite: if deleted {
+                None
+            } else {
+                c.same_site().map(|s| s.to_string())
+            },
         });
     }
     RequestExpect {
@@ -257,7 +262,7 @@ pub fn run_differential(
         match step {
             TraceStep::AdvanceMillis(ms) => now += Duration::milliseconds(*ms),
             TraceStep::Reconfigure(patch) => {
-                patches.push(patch.clone());
+                patches.push((**patch).clone());
                 let Ok(config) = Config::build(Profile::Moin19, &patches) else {
                     patches.pop();
                     continue;

@@ -30,6 +30,7 @@ fn auth_line(auth: &AuthAction) -> Option<String> {
         }
         AuthAction::Logout => Some("logout".to_owned()),
         AuthAction::ChangeUser { to } => Some(format!("change user to {to}")),
+        AuthAction::EndOtherSessions => Some("end all other sessions of this user".to_owned()),
     }
 }
 

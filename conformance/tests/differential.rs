@@ -10,7 +10,9 @@
 //! (`moin_session_conformance::random`): each trace is materialised by the
 //! model into a case and run against the reference service over each store;
 //! a divergence is shrunk and reported as a minimal case. The number of
-//! traces per store is `MOIN_DIFF16_CASES` (default 2000).
+//! traces per store is `MOIN_DIFF16_CASES` (default 2000). The hardened
+//! profile is compared the same way, `MOIN_DIFFHARD_CASES` traces per store
+//! (default 2000).
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -231,7 +233,7 @@ fn step() -> impl Strategy<Value = TraceStep> {
         )
             .prop_map(|(mode, user)| TraceStep::Cleanup { mode, user }),
         1 => Just(TraceStep::List),
-        1 => patch(false).prop_map(TraceStep::Reconfigure),
+        1 => patch(false).prop_map(|p| TraceStep::Reconfigure(Box::new(p))),
         1 => any::<usize>().prop_map(TraceStep::Corrupt),
     ]
 }
@@ -303,8 +305,8 @@ fn reference_file_agrees_with_the_model() {
     std::fs::remove_dir_all(&dir).expect("the temporary directory can be removed");
 }
 
-fn cases16() -> usize {
-    std::env::var("MOIN_DIFF16_CASES")
+fn cases_of(variable: &str) -> usize {
+    std::env::var(variable)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2000)
@@ -312,7 +314,12 @@ fn cases16() -> usize {
 
 /// Runs random moin-1.6 traces against `backend`.
 fn check16_against(backend: &mut dyn Backend, seed: u64) {
-    check_random_against(backend, Profile::Moin16, seed, cases16());
+    check_random_against(
+        backend,
+        Profile::Moin16,
+        seed,
+        cases_of("MOIN_DIFF16_CASES"),
+    );
 }
 
 /// Runs `count` random traces of `profile` against `backend`, every other
@@ -414,5 +421,36 @@ fn moin16_reference_file_agrees_with_the_model() {
     let mut backend =
         ReferenceBackend::with_sids("reference-file", store, SidChoice::Seeded(0x5eed));
     check16_against(&mut backend, 0x1616);
+    std::fs::remove_dir_all(&dir).expect("the temporary directory can be removed");
+}
+
+#[test]
+fn hardened_reference_memory_agrees_with_the_model() {
+    let mut backend = ReferenceBackend::with_sids(
+        "reference-memory",
+        MemoryStore::new(),
+        SidChoice::Seeded(0x5eed),
+    );
+    let cases = cases_of("MOIN_DIFFHARD_CASES");
+    check_random_against(&mut backend, Profile::Hardened, 0x4a7d, cases);
+}
+
+#[test]
+fn hardened_reference_file_agrees_with_the_model() {
+    let dir: PathBuf = std::env::temp_dir().join(format!(
+        "moin-differential-hard-file-{}",
+        std::process::id()
+    ));
+    let store = FileStore::open_with(
+        &dir,
+        FileStoreOptions {
+            durability: Durability::None,
+        },
+    )
+    .expect("a temporary directory can be made");
+    let mut backend =
+        ReferenceBackend::with_sids("reference-file", store, SidChoice::Seeded(0x5eed));
+    let cases = cases_of("MOIN_DIFFHARD_CASES");
+    check_random_against(&mut backend, Profile::Hardened, 0x4a7d4a7d, cases);
     std::fs::remove_dir_all(&dir).expect("the temporary directory can be removed");
 }

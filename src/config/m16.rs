@@ -107,6 +107,9 @@ pub(super) fn build_m16(patches: &[ConfigPatch]) -> Result<M16Config, ConfigErro
         if let Some((field, _)) = foreign.iter().find(|(_, here)| *here) {
             return Err(not_here(field));
         }
+        if let Some(field) = patch.hardened_only() {
+            return Err(not_here(field));
+        }
         match &patch.cookie_lifetime {
             None => {}
             Some(LifetimeSetting::Scalar(h)) => config.cookie_lifetime = *h,

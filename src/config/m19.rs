@@ -138,6 +138,13 @@ pub(super) fn build_m19(patches: &[ConfigPatch]) -> Result<M19Config, ConfigErro
                 rule: Some("m19.config.not-in-profile"),
             });
         }
+        if let Some(field) = patch.hardened_only() {
+            return Err(ConfigError::NotInProfile {
+                field,
+                profile: Profile::Moin19,
+                rule: Some("m19.config.not-in-profile"),
+            });
+        }
         if let Some(v) = &patch.cookie_lifetime {
             lifetime = Some(v.clone());
         }

@@ -12,11 +12,13 @@
 //! | `site.rs` | [`Site`], [`SitePatch`]: where the wiki is mounted |
 //! | `m19.rs` | [`M19Config`] and the moin-1.9 rules (`r[m19.config.*]`) |
 //! | `m16.rs` | [`M16Config`] and the moin-1.6 rules (`r[m16.config.*]`) |
+//! | `hardened.rs` | [`HardenedConfig`] and the hardened rules (`r[hard.config.*]`) |
 //! | `checks.rs` | the checks both profiles share |
 //! | `error.rs` | [`ConfigError`]: the rule broken, by requirement ID |
 
 mod checks;
 mod error;
+mod hardened;
 mod m16;
 mod m19;
 mod patch;
@@ -28,6 +30,10 @@ use crate::profile::Profile;
 
 pub use crate::lifetime::MAX_LIFETIME_HOURS;
 pub use error::ConfigError;
+pub use hardened::{
+    HardenedConfig, SameSite, COOKIE_ATTRIBUTE_LIMIT, COOKIE_PAIR_LIMIT, DEFAULT_ABSOLUTE_HOURS,
+    DEFAULT_MAX_COOKIE_HEADER, HOST_PREFIX_NAME, MAX_COOKIE_HEADER_RANGE,
+};
 pub use m16::{M16Config, M16_AUTH_METHODS};
 pub use m19::{Lifetimes, M19Config};
 pub use patch::{ConfigPatch, LifetimeSetting};
@@ -43,6 +49,9 @@ pub enum Config {
     /// The moin-1.9 session service.
     #[serde(rename = "moin-1.9")]
     Moin19(M19Config),
+    /// The hardened profile.
+    #[serde(rename = "hardened")]
+    Hardened(HardenedConfig),
 }
 
 impl Config {
@@ -51,6 +60,15 @@ impl Config {
         match self {
             Config::Moin16(_) => Profile::Moin16,
             Config::Moin19(_) => Profile::Moin19,
+            Config::Hardened(_) => Profile::Hardened,
+        }
+    }
+
+    /// The hardened configuration, if this is one.
+    pub fn as_hardened(&self) -> Option<&HardenedConfig> {
+        match self {
+            Config::Hardened(c) => Some(c),
+            _ => None,
         }
     }
 
@@ -86,6 +104,7 @@ impl Config {
         match profile {
             Profile::Moin16 => m16::build_m16(patches).map(Config::Moin16),
             Profile::Moin19 => m19::build_m19(patches).map(Config::Moin19),
+            Profile::Hardened => hardened::build_hardened(patches).map(Config::Hardened),
         }
     }
 }

@@ -76,6 +76,37 @@ pub struct ConfigPatch {
     /// Names with superuser rights (the "change user" feature).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub superusers: Option<Vec<String>>,
+    /// hardened: hours from authentication after which a logged-in session
+    /// ends, whatever its activity (`r[hard.timeout.absolute]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub absolute_timeout: Option<f64>,
+    /// hardened: the cookie's SameSite value, `"Lax"` or `"Strict"`
+    /// (`r[hard.cookie.samesite]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie_samesite: Option<String>,
+    /// hardened: whether the cookie name carries the `__Host-` prefix
+    /// (`r[hard.cookie.host-prefix]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie_host_prefix: Option<bool>,
+    /// hardened: the longest `Cookie` header, in bytes, that is read
+    /// (`r[hard.load.cookie-header-limit]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cookie_header: Option<u64>,
+}
+
+impl ConfigPatch {
+    /// The settings of this patch that only the `hardened` profile has, by
+    /// name, for the other profiles' "not in profile" checks.
+    pub(super) fn hardened_only(&self) -> Option<&'static str> {
+        [
+            ("absolute_timeout", self.absolute_timeout.is_some()),
+            ("cookie_samesite", self.cookie_samesite.is_some()),
+            ("cookie_host_prefix", self.cookie_host_prefix.is_some()),
+            ("max_cookie_header", self.max_cookie_header.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(name, here)| here.then_some(name))
+    }
 }
 
 /// A patch field that may be absent (unchanged), `null` (set to null) or a

@@ -472,6 +472,22 @@ fn check_ops(ops: &[Op]) -> Result<(), String> {
 /// have (`fixture.reserved-key`, `fixture.profile-action`).
 pub(super) fn profile_problems(profile: Profile, action: &Action) -> Vec<(String, String)> {
     let mut out = Vec::new();
+    let cookies = match action {
+        Action::Request(_, expect) => &expect.set_cookies[..],
+        Action::Finish(_, expect) => &expect.set_cookies[..],
+        _ => &[][..],
+    };
+    if profile == Profile::Hardened {
+        for cookie in cookies
+            .iter()
+            .filter(|c| !c.deleted && c.samesite.is_none())
+        {
+            out.push((
+                format!("\"{}\"", cookie.name),
+                format!("expected cookie {:?} of a hardened case must give samesite [rule fixture.cookie-complete]", cookie.name),
+            ));
+        }
+    }
     let (auth, ops) = match action {
         Action::Request(spec, _) => (Some(&spec.auth), &spec.ops[..]),
         Action::Open(spec, _) => (Some(&spec.auth), &spec.ops[..]),
@@ -501,6 +517,12 @@ pub(super) fn profile_problems(profile: Profile, action: &Action) -> Vec<(String
                         format!("{key:?} is a reserved session key of {profile}; conformance never touches it [rule fixture.reserved-key]"),
                     ));
                 }
+            }
+            if profile != Profile::Hardened && matches!(auth, Some(AuthAction::EndOtherSessions)) {
+                out.push((
+                    "\"end_other_sessions\"".to_owned(),
+                    format!("ending other sessions is a hardened request action, not part of profile {profile} [rule fixture.profile-action]"),
+                ));
             }
             if profile == Profile::Moin16 && matches!(auth, Some(AuthAction::ChangeUser { .. })) {
                 out.push((

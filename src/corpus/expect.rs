@@ -125,6 +125,10 @@ pub struct CookieExpect {
     /// HttpOnly (checked when given; required unless `deleted`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub httponly: Option<bool>,
+    /// SameSite, `"Lax"`, `"Strict"` or `"None"` (checked when given;
+    /// required on an issued cookie of a `hardened` case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samesite: Option<String>,
 }
 
 /// A field that must be present but may be null.

@@ -22,6 +22,11 @@ pub const SPEC_FILES: &[(Profile, &str, &str)] = &[
         "spec/moin-1.9.md",
         include_str!("../../spec/moin-1.9.md"),
     ),
+    (
+        Profile::Hardened,
+        "spec/hardened.md",
+        include_str!("../../spec/hardened.md"),
+    ),
 ];
 
 /// One normative clause.

@@ -249,6 +249,11 @@ pub(crate) fn open(
             message: "change user is not part of profile moin-1.6".to_owned(),
         });
     }
+    if matches!(req.auth, AuthAction::EndOtherSessions) {
+        return Err(BackendError::InvalidInput {
+            message: "ending other sessions is not part of profile moin-1.6".to_owned(),
+        });
+    }
     let sent = sent_cookie(req.cookie_header.as_deref());
     let chain = state.config.auth.clone();
     let mut cycle = Cycle {

@@ -118,7 +118,7 @@ fn nanos(t: OffsetDateTime) -> i128 {
 }
 
 /// `expires < now`, exact (`r[m19.load.expiry-boundary]`).
-fn is_expired(expires: i64, now: OffsetDateTime) -> bool {
+pub(crate) fn is_expired(expires: i64, now: OffsetDateTime) -> bool {
     i128::from(expires) * 1_000_000_000 < nanos(now)
 }
 
@@ -128,7 +128,7 @@ fn stored_expires(data: &Map<String, Value>) -> Option<i64> {
 
 /// Picks the value of the first cookie called `name` in a Cookie header
 /// (`r[m19.load.first-cookie]`).
-fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     header.split(';').find_map(|pair| {
         let pair = pair.trim();
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -235,8 +235,8 @@ fn authenticate(
                 user = Some(account(config, name, LOGIN_METHOD));
             }
         }
-        // r[m19.auth.failed-login]
-        AuthAction::FailedLogin { .. } => {}
+        // r[m19.auth.failed-login]; ending other sessions is refused in `request`.
+        AuthAction::FailedLogin { .. } | AuthAction::EndOtherSessions => {}
         AuthAction::Logout => {
             if let Some(u) = user.as_mut() {
                 if u.auth_method == SETUID_METHOD {
@@ -348,6 +348,11 @@ pub(crate) fn open(
     req: &Request,
     sids: &mut dyn SidSource,
 ) -> Result<(Open, Opened), BackendError> {
+    if matches!(req.auth, AuthAction::EndOtherSessions) {
+        return Err(BackendError::InvalidInput {
+            message: "ending other sessions is not part of profile moin-1.9".to_owned(),
+        });
+    }
     let cookie_name = state.config.cookie_full_name();
     let sent = req
         .cookie_header

@@ -10,6 +10,7 @@
 //! | `mod.rs` | [`Model`]: the profiles behind one [`Backend`] |
 //! | `m19.rs` | the moin-1.9 session service, as a pure step function |
 //! | `m16.rs` | the moin-1.6 authentication chain, as a pure step function |
+//! | `hardened.rs` | the hardened profile, as a pure step function |
 //! | `macros.rs` | the HelpOnSessions example macros both profiles run |
 
 use std::collections::BTreeMap;
@@ -23,6 +24,7 @@ use crate::exchange::{CleanupOutcome, CleanupRequest, Finished, Op, Opened, Requ
 use crate::profile::Profile;
 use crate::sid::SeededSids;
 
+mod hardened;
 mod m16;
 mod m19;
 mod macros;
@@ -55,6 +57,7 @@ enum OpenRequest {
 enum ProfileState {
     Moin16(m16::State),
     Moin19(m19::State),
+    Hardened(hardened::State),
 }
 
 impl Model {
@@ -103,6 +106,7 @@ impl Backend for Model {
         self.state = Some(match config {
             Config::Moin16(c) => ProfileState::Moin16(m16::State::new(c.clone())),
             Config::Moin19(c) => ProfileState::Moin19(m19::State::new(c.clone())),
+            Config::Hardened(c) => ProfileState::Hardened(hardened::State::new(c.clone())),
         });
         Ok(())
     }
@@ -118,6 +122,7 @@ impl Backend for Model {
         match (self.state()?, config) {
             (ProfileState::Moin16(s), Config::Moin16(c)) => s.config = c.clone(),
             (ProfileState::Moin19(s), Config::Moin19(c)) => s.config = c.clone(),
+            (ProfileState::Hardened(s), Config::Hardened(c)) => hardened::reconfigure(s, c.clone()),
             (_, other) => {
                 return Err(BackendError::InvalidInput {
                     message: format!(
@@ -135,6 +140,7 @@ impl Backend for Model {
         match state.as_mut() {
             Some(ProfileState::Moin16(s)) => m16::request(s, request, sids),
             Some(ProfileState::Moin19(s)) => m19::request(s, request, sids),
+            Some(ProfileState::Hardened(s)) => hardened::request(s, request, sids),
             None => Err(BackendError::InvalidInput {
                 message: "the model was not reset with a configuration".to_owned(),
             }),
@@ -160,6 +166,11 @@ impl Backend for Model {
             Some(ProfileState::Moin19(s)) => {
                 let (o, opened) = m19::open(s, request, sids)?;
                 (OpenRequest::Moin19(o), opened)
+            }
+            Some(ProfileState::Hardened(_)) => {
+                return Err(BackendError::Unsupported {
+                    what: "overlapping requests in profile hardened (not specified yet)".to_owned(),
+                })
             }
             None => {
                 return Err(BackendError::InvalidInput {
@@ -194,6 +205,7 @@ impl Backend for Model {
         match self.state()? {
             ProfileState::Moin16(s) => m16::cleanup(s, request),
             ProfileState::Moin19(s) => Ok(m19::cleanup(s, request)),
+            ProfileState::Hardened(s) => Ok(hardened::cleanup(s, request)),
         }
     }
 
@@ -201,6 +213,7 @@ impl Backend for Model {
         match self.state()? {
             ProfileState::Moin16(s) => Ok(s.records.keys().cloned().collect()),
             ProfileState::Moin19(s) => Ok(s.records.keys().cloned().collect()),
+            ProfileState::Hardened(s) => Ok(s.records.keys().cloned().collect()),
         }
     }
 
@@ -214,6 +227,7 @@ impl Backend for Model {
                 })
             }
             ProfileState::Moin19(s) => m19::corrupt(s, sid),
+            ProfileState::Hardened(s) => hardened::corrupt(s, sid),
         }
         Ok(())
     }

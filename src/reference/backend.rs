@@ -1,6 +1,7 @@
 //! The reference services as one [`Backend`]: [`ReferenceBackend`] runs
-//! the moin-1.9 [`SessionService`] or the moin-1.6 [`M16SessionService`]
-//! over one store, as each reset's configuration says.
+//! the moin-1.9 [`SessionService`], the moin-1.6 [`M16SessionService`] or
+//! the [`HardenedSessionService`] over one store, as each reset's
+//! configuration says.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,6 +16,7 @@ use crate::profile::Profile;
 use crate::sid::{SeededSids, SidSource};
 use crate::store::{Store, StoreError};
 
+use super::hardened::HardenedSessionService;
 use super::m16::{M16OpenSession, M16SessionService};
 use super::m19::{OpenSession, SessionService};
 use super::pipeline::ServiceError;
@@ -50,6 +52,7 @@ impl SidSource for Box<dyn SidSource + Send> {
 enum Active<S: Store> {
     Moin19(SessionService<S>),
     Moin16(M16SessionService<S>),
+    Hardened(HardenedSessionService<S>),
 }
 
 impl<S: Store> Active<S> {
@@ -57,6 +60,7 @@ impl<S: Store> Active<S> {
         match self {
             Active::Moin19(s) => s.store(),
             Active::Moin16(s) => s.store(),
+            Active::Hardened(s) => s.store(),
         }
     }
 
@@ -64,6 +68,7 @@ impl<S: Store> Active<S> {
         match self {
             Active::Moin19(s) => s.into_store(),
             Active::Moin16(s) => s.into_store(),
+            Active::Hardened(s) => s.into_store(),
         }
     }
 }
@@ -76,7 +81,7 @@ impl<S: Store> Active<S> {
 /// use moin_session_spec::{Backend, MemoryStore, Profile, ReferenceBackend};
 /// let backend = ReferenceBackend::new("reference-memory", MemoryStore::new());
 /// assert_eq!(backend.info().name, "reference-memory");
-/// assert_eq!(backend.info().profiles, vec![Profile::Moin16, Profile::Moin19]);
+/// assert_eq!(backend.info().profiles, Profile::ALL.to_vec());
 /// ```
 pub struct ReferenceBackend<S: Store> {
     name: String,
@@ -101,6 +106,7 @@ impl<S: Store> fmt::Debug for ReferenceBackend<S> {
         match &self.active {
             Some(Active::Moin19(s)) => d.field("service", s),
             Some(Active::Moin16(s)) => d.field("service", s),
+            Some(Active::Hardened(s)) => d.field("service", s),
             None => d.field("service", &"none"),
         };
         d.finish()
@@ -150,7 +156,7 @@ impl<S: Store> ReferenceBackend<S> {
     pub fn service(&self) -> Option<&SessionService<S>> {
         match self.active() {
             Active::Moin19(s) => Some(s),
-            Active::Moin16(_) => None,
+            Active::Moin16(_) | Active::Hardened(_) => None,
         }
     }
 
@@ -158,7 +164,15 @@ impl<S: Store> ReferenceBackend<S> {
     pub fn service16(&self) -> Option<&M16SessionService<S>> {
         match self.active() {
             Active::Moin16(s) => Some(s),
-            Active::Moin19(_) => None,
+            Active::Moin19(_) | Active::Hardened(_) => None,
+        }
+    }
+
+    /// The hardened service, when the last reset was to hardened.
+    pub fn service_hardened(&self) -> Option<&HardenedSessionService<S>> {
+        match self.active() {
+            Active::Hardened(s) => Some(s),
+            Active::Moin19(_) | Active::Moin16(_) => None,
         }
     }
 
@@ -196,7 +210,7 @@ impl<S: Store> Backend for ReferenceBackend<S> {
         BackendInfo {
             name: self.name.clone(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            profiles: vec![Profile::Moin16, Profile::Moin19],
+            profiles: vec![Profile::Moin16, Profile::Moin19, Profile::Hardened],
         }
     }
 
@@ -211,6 +225,9 @@ impl<S: Store> Backend for ReferenceBackend<S> {
         let next = match config {
             Config::Moin19(c) => Active::Moin19(SessionService::new(store, c.clone(), sids)),
             Config::Moin16(c) => Active::Moin16(M16SessionService::new(store, c.clone(), sids)),
+            Config::Hardened(c) => {
+                Active::Hardened(HardenedSessionService::new(store, c.clone(), sids))
+            }
         };
         self.open.clear();
         let cleared = next.store().clear();
@@ -227,6 +244,9 @@ impl<S: Store> Backend for ReferenceBackend<S> {
         match (self.active_mut(), config) {
             (Active::Moin19(s), Config::Moin19(c)) => s.set_config(c.clone()),
             (Active::Moin16(s), Config::Moin16(c)) => s.set_config(c.clone()),
+            (Active::Hardened(s), Config::Hardened(c)) => {
+                return s.set_config(c.clone()).map_err(backend_error)
+            }
             _ => {
                 return Err(BackendError::Unsupported {
                     what: format!(
@@ -243,6 +263,7 @@ impl<S: Store> Backend for ReferenceBackend<S> {
         match self.active_mut() {
             Active::Moin19(s) => s.handle(request),
             Active::Moin16(s) => s.handle(request),
+            Active::Hardened(s) => s.handle(request),
         }
         .map_err(backend_error)
     }
@@ -260,6 +281,9 @@ impl<S: Store> Backend for ReferenceBackend<S> {
         let (open, opened) = match self.active_mut() {
             Active::Moin19(s) => s.open(request).map(|(o, r)| (Open::Moin19(o), r)),
             Active::Moin16(s) => s.open(request).map(|(o, r)| (Open::Moin16(o), r)),
+            Active::Hardened(_) => Err(ServiceError::NotInProfile {
+                what: "overlapping requests in profile hardened (not specified yet)",
+            }),
         }
         .map_err(backend_error)?;
         self.open.insert(handle.to_owned(), open);
@@ -293,6 +317,7 @@ impl<S: Store> Backend for ReferenceBackend<S> {
         match self.active_mut() {
             Active::Moin19(s) => s.cleanup(request),
             Active::Moin16(s) => s.cleanup(request),
+            Active::Hardened(s) => s.cleanup(request),
         }
         .map_err(backend_error)
     }
@@ -301,6 +326,7 @@ impl<S: Store> Backend for ReferenceBackend<S> {
         match self.active() {
             Active::Moin19(s) => s.list(),
             Active::Moin16(s) => s.list(),
+            Active::Hardened(s) => s.list(),
         }
         .map_err(backend_error)
     }
@@ -309,6 +335,7 @@ impl<S: Store> Backend for ReferenceBackend<S> {
         match self.active() {
             Active::Moin19(s) => s.store().corrupt(sid).map_err(ServiceError::from),
             Active::Moin16(s) => s.corrupt(sid),
+            Active::Hardened(s) => s.store().corrupt(sid).map_err(ServiceError::from),
         }
         .map_err(backend_error)
     }

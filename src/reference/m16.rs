@@ -405,7 +405,8 @@ impl<S: Store> M16SessionService<S> {
                 SessionCookie::Anon(name) => self.anon_refresh(cycle, name, now),
                 SessionCookie::Absent => Ok(()),
             },
-            AuthAction::None | AuthAction::ChangeUser { .. } => match cookie {
+            // No action: change user and ending other sessions are refused first.
+            _ => match cookie {
                 // r[m16.session.no-cookie].
                 SessionCookie::Absent => Ok(()),
                 SessionCookie::Anon(name) => self.anon_refresh(cycle, name, now),
@@ -754,9 +755,9 @@ impl<S: Store> M16SessionService<S> {
 /// of the other profile.
 fn check_request(request: &Request) -> Result<(), ServiceError> {
     check_ops(&request.ops)?;
-    if let AuthAction::ChangeUser { .. } = request.auth {
+    if let AuthAction::ChangeUser { .. } | AuthAction::EndOtherSessions = request.auth {
         return Err(ServiceError::NotInProfile {
-            what: "change user (moin-1.6 leaves setuid out of scope)",
+            what: "change user or ending other sessions (moin-1.6 has neither)",
         });
     }
     Ok(())

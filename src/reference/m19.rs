@@ -321,6 +321,11 @@ impl<S: Store> SessionService<S> {
     /// request's ops (`r[m19.overlap.read-once]`). Other requests may run
     /// before [`finish`](SessionService::finish).
     pub fn open(&mut self, request: &Request) -> Result<(OpenSession, Opened), ServiceError> {
+        if let AuthAction::EndOtherSessions = request.auth {
+            return Err(ServiceError::NotInProfile {
+                what: "ending other sessions (a hardened request action)",
+            });
+        }
         check_ops(&request.ops)?;
         let cookie_name = self.config.cookie_full_name();
         let session = self.load(request.cookie_header.as_deref(), &cookie_name, request.now)?;
@@ -467,7 +472,10 @@ impl<S: Store> SessionService<S> {
                     users.real = None;
                 }
             }
-            AuthAction::None | AuthAction::FailedLogin { .. } | AuthAction::ChangeUser { .. } => {}
+            AuthAction::None
+            | AuthAction::FailedLogin { .. }
+            | AuthAction::ChangeUser { .. }
+            | AuthAction::EndOtherSessions => {}
         }
         users
     }

@@ -6,12 +6,13 @@
 //!
 //! | file | what |
 //! | --- | --- |
-//! | `pipeline.rs` | what both services share: [`ServiceError`], reading the session cookie, the application phase |
+//! | `pipeline.rs` | what the services share: [`ServiceError`], reading the session cookie, the application phase |
 //! | `m19.rs` | [`SessionService`], the moin-1.9 session service |
 //! | `m16.rs` | [`M16SessionService`], the moin-1.6 authentication chain |
 //! | `m16_cookie.rs` | the moin-1.6 service's `Set-Cookie` values |
 //! | `m16_keys.rs` | the moin-1.6 service's record ids and signed logged-in values |
-//! | `backend.rs` | [`ReferenceBackend`]: both services behind one [`Backend`](crate::Backend) |
+//! | `hardened.rs` | [`HardenedSessionService`], the hardened profile |
+//! | `backend.rs` | [`ReferenceBackend`]: the three services behind one [`Backend`](crate::Backend) |
 //!
 //! The services read no clock of their own (`now` comes with every request;
 //! [`SystemClock`](crate::clock::SystemClock) is the production wrapper)
@@ -19,6 +20,7 @@
 //! `remember_me` preferences, so several services may share one store.
 
 mod backend;
+mod hardened;
 mod m16;
 mod m16_cookie;
 mod m16_keys;
@@ -27,6 +29,7 @@ mod m19;
 mod pipeline;
 
 pub use backend::{ReferenceBackend, SidChoice};
+pub use hardened::HardenedSessionService;
 pub use m16::{M16OpenSession, M16SessionService};
 pub use m16_cookie::M16_COOKIE_NAME;
 pub use m16_keys::MAX_ANON_NAME;

@@ -65,6 +65,9 @@ pub fn issued_value_problem(profile: Profile, value: &str) -> Option<&'static st
     match profile {
         Profile::Moin19 => (!is_well_formed(value))
             .then_some("a well-formed sid: 40 characters of 0-9 and a-f [r[m19.cookie.sid-form]]"),
+        Profile::Hardened => (!is_well_formed(value)).then_some(
+            "a fresh sid: 40 characters of 0-9 and a-f, 160 random bits [r[hard.sid.entropy]]",
+        ),
         Profile::Moin16 if value.contains(':') => {
             if !is_cookie_value(value) {
                 Some("a logged-in value of RFC 6265 cookie octets [r[m16.logincookie.form]]")

@@ -1,0 +1,467 @@
+//! The executable model of the hardened profile: one request cycle, one
+//! cleanup and one reconfiguration as pure functions of (state, input).
+//!
+//! The profile is a delta on moin-1.9 (`spec/hardened.md`): every moin-1.9
+//! clause holds unless a hardened clause replaces it. Implements
+//! `r[hard.sid.entropy]` (through the injected source),
+//! `r[hard.load.unknown-sid-refused]`, `r[hard.load.malformed-before-store]`,
+//! `r[hard.load.unreadable-destroyed]`, `r[hard.load.cookie-header-limit]`,
+//! every `r[hard.rotate.*]`, `r[hard.timeout.*]`, `r[hard.cookie.*]`,
+//! `r[hard.finalize.delete-presented]`, `r[hard.persist.*]` and
+//! `r[hard.end.*]`, with the moin-1.9 clauses they leave standing
+//! (authentication, change user, cleanup, the store). Each step cites its
+//! clause.
+
+use std::collections::BTreeMap;
+
+use cookie::{Cookie, SameSite as CookieSameSite};
+use serde_json::{Map, Value};
+use time::{Duration, OffsetDateTime};
+
+use crate::backend::BackendError;
+use crate::config::{HardenedConfig, SameSite};
+use crate::exchange::{
+    AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Op, Request, Response,
+};
+use crate::lifetime::{hardened_idle_secs, hours_to_secs, COOKIE_CAP_SECS};
+use crate::sid::{is_well_formed, SidSource};
+
+use super::m19::{cookie_value, is_expired, Record};
+use super::macros::macro_text;
+
+const KEY_EXPIRES: &str = "expires";
+const KEY_USER_ID: &str = "user.id";
+const KEY_AUTH_METHOD: &str = "user.auth_method";
+const KEY_AUTH_ATTRIBS: &str = "user.auth_attribs";
+const KEY_AUTH_AT: &str = "user.auth_at";
+const KEY_SETUID: &str = "setuid";
+const RESERVED_KEYS: &[&str] = &[
+    KEY_EXPIRES,
+    KEY_USER_ID,
+    KEY_AUTH_METHOD,
+    KEY_AUTH_ATTRIBS,
+    KEY_AUTH_AT,
+    KEY_SETUID,
+];
+const LOGIN_METHOD: &str = "moin";
+
+/// Everything the hardened model remembers between steps.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct State {
+    pub(crate) config: HardenedConfig,
+    pub(crate) records: BTreeMap<String, Record>,
+    /// Each account's "remember login information" preference.
+    pub(crate) remember_me: BTreeMap<String, bool>,
+}
+
+impl State {
+    pub(crate) fn new(config: HardenedConfig) -> Self {
+        State {
+            config,
+            records: BTreeMap::new(),
+            remember_me: BTreeMap::new(),
+        }
+    }
+}
+
+/// The session during one request.
+struct Session {
+    sid: String,
+    /// Application keys and reserved keys, as loaded and changed.
+    data: Map<String, Value>,
+    new: bool,
+}
+
+/// The valid real user of a request.
+#[derive(Debug, Clone)]
+struct RealUser {
+    name: String,
+    method: String,
+    /// The instant of authentication, whole seconds (`r[hard.timeout.absolute]`).
+    auth_at: i64,
+}
+
+/// Who a request runs as after authentication.
+struct Users {
+    real: Option<RealUser>,
+    /// The target of an active change user.
+    setuid: Option<String>,
+    /// The session's sid must change (`r[hard.rotate.*]`).
+    rotate: bool,
+}
+
+/// `ceil(now)`: the request's instant rounded up to a whole second.
+fn whole_second(now: OffsetDateTime) -> i64 {
+    let secs = now.unix_timestamp();
+    if now.nanosecond() > 0 {
+        secs + 1
+    } else {
+        secs
+    }
+}
+
+/// Load (`r[hard.load.*]` and the moin-1.9 load clauses they leave).
+fn load(
+    state: &mut State,
+    sid: Option<&str>,
+    now: OffsetDateTime,
+    sids: &mut dyn SidSource,
+) -> Session {
+    let fresh = |sids: &mut dyn SidSource| Session {
+        sid: sids.next_sid(),
+        data: Map::new(),
+        new: true,
+    };
+    let Some(sid) = sid else {
+        return fresh(sids);
+    };
+    // r[hard.load.malformed-before-store]: the store is not consulted.
+    if !is_well_formed(sid) {
+        return fresh(sids);
+    }
+    let data = match state.records.get(sid) {
+        // r[hard.load.unknown-sid-refused]
+        None => return fresh(sids),
+        // r[hard.load.unreadable-destroyed]
+        Some(Record::Unreadable) => {
+            state.records.remove(sid);
+            return fresh(sids);
+        }
+        Some(Record::Data(data)) => data.clone(),
+    };
+    if let Some(expires) = data.get(KEY_EXPIRES).and_then(Value::as_i64) {
+        if is_expired(expires, now) {
+            // r[m19.load.expired-destroyed], r[hard.end.expiry]
+            state.records.remove(sid);
+            return fresh(sids);
+        }
+    }
+    Session {
+        sid: sid.to_owned(),
+        data,
+        new: false,
+    }
+}
+
+/// Whether the user the request runs as (a valid user) is a superuser.
+fn is_superuser(config: &HardenedConfig, name: &str) -> bool {
+    config.superusers.iter().any(|s| s == name)
+}
+
+/// Authentication (moin-1.9 sections 12 and 13, with rotation).
+fn authenticate(state: &mut State, session: &Session, req: &Request) -> Users {
+    let config = &state.config;
+    let data = &session.data;
+    let mut users = Users {
+        real: None,
+        setuid: None,
+        rotate: false,
+    };
+    // r[m19.auth.restore]; a record without its authentication instant
+    // holds no authentication.
+    if let (Some(Value::String(id)), Some(Value::String(method)), Some(auth_at)) = (
+        data.get(KEY_USER_ID),
+        data.get(KEY_AUTH_METHOD),
+        data.get(KEY_AUTH_AT).and_then(Value::as_i64),
+    ) {
+        if config.auth.contains(method) && config.account_enabled(id) {
+            users.real = Some(RealUser {
+                name: id.clone(),
+                method: method.clone(),
+                auth_at,
+            });
+        }
+    }
+    // r[m19.setuid.restore], r[m19.setuid.lost-superuser]
+    if let (Some(real), Some(Value::String(target))) = (&users.real, data.get(KEY_SETUID)) {
+        if is_superuser(config, &real.name) && config.account_exists(target) {
+            users.setuid = Some(target.clone());
+        }
+    }
+    match &req.auth {
+        AuthAction::None | AuthAction::FailedLogin { .. } => {}
+        AuthAction::Login { user, remember_me } => {
+            // r[m19.auth.login-while-logged-in]: ignored when a user is valid.
+            if users.real.is_none()
+                && config.auth.iter().any(|m| m == LOGIN_METHOD)
+                && config.account_enabled(user)
+            {
+                state.remember_me.insert(user.clone(), *remember_me);
+                users.real = Some(RealUser {
+                    name: user.clone(),
+                    method: LOGIN_METHOD.to_owned(),
+                    auth_at: whole_second(req.now),
+                });
+                // r[hard.rotate.login]
+                users.rotate = true;
+            }
+        }
+        AuthAction::Logout => {
+            if users.setuid.is_some() {
+                // r[m19.setuid.logout-reverts], r[hard.rotate.change-user-end]
+                users.setuid = None;
+                users.rotate = true;
+            } else {
+                // r[m19.auth.logout]: finalize kills the session.
+                users.real = None;
+            }
+        }
+        AuthAction::ChangeUser { to } => {
+            let runs_as = users
+                .setuid
+                .clone()
+                .or_else(|| users.real.as_ref().map(|r| r.name.clone()));
+            if let Some(runs_as) = runs_as {
+                if is_superuser(config, &runs_as) && config.account_exists(to) {
+                    // r[m19.setuid.change-user], r[hard.rotate.change-user]
+                    users.setuid = Some(to.clone());
+                    users.rotate = true;
+                }
+            }
+        }
+        AuthAction::EndOtherSessions => {
+            // r[hard.end.others]: the real user's other records go now.
+            if let Some(real) = &users.real {
+                let name = Value::from(real.name.clone());
+                state.records.retain(|sid, record| {
+                    *sid == session.sid
+                        || !matches!(record, Record::Data(d) if d.get(KEY_USER_ID) == Some(&name))
+                });
+            }
+        }
+    }
+    users
+}
+
+fn run_ops(session: &mut Session, ops: &[Op]) -> Result<Vec<Value>, BackendError> {
+    let mut results = Vec::new();
+    let mut ignored = false;
+    for op in ops {
+        let key = match op {
+            Op::Set { key, .. } | Op::Get { key } | Op::Delete { key } => Some(key),
+            Op::Macro { .. } => None,
+        };
+        if let Some(key) = key {
+            if RESERVED_KEYS.contains(&key.as_str()) {
+                return Err(BackendError::InvalidInput {
+                    message: format!(
+                        "{key:?} is a reserved session key (r[m19.persist.reserved-keys])"
+                    ),
+                });
+            }
+        }
+        match op {
+            Op::Set { key, value } => {
+                if value.is_null() {
+                    return Err(BackendError::InvalidInput {
+                        message: format!(
+                            "the value stored under {key:?} is null, which the spec does not allow"
+                        ),
+                    });
+                }
+                session.data.insert(key.clone(), value.clone());
+            }
+            Op::Get { key } => results.push(session.data.get(key).cloned().unwrap_or(Value::Null)),
+            Op::Delete { key } => {
+                session.data.remove(key);
+            }
+            Op::Macro { edition, random } => results.push(Value::String(macro_text(
+                &mut session.data,
+                &mut ignored,
+                session.new,
+                *edition,
+                *random,
+            ))),
+        }
+    }
+    Ok(results)
+}
+
+/// One request cycle of the hardened profile.
+pub(crate) fn request(
+    state: &mut State,
+    req: &Request,
+    sids: &mut dyn SidSource,
+) -> Result<Response, BackendError> {
+    let name = state.config.cookie_full_name();
+    // r[hard.load.cookie-header-limit]: an oversized header is not read.
+    let header = req
+        .cookie_header
+        .as_deref()
+        .filter(|h| h.len() as u64 <= state.config.max_cookie_header);
+    let sent = header.and_then(|h| cookie_value(h, &name));
+    let presented = sent.is_some();
+    let mut session = load(state, sent, req.now, sids);
+    let new = session.new;
+    let users = authenticate(state, &session, req);
+    let results = run_ops(&mut session, &req.ops)?;
+    let user = users
+        .setuid
+        .clone()
+        .or_else(|| users.real.as_ref().map(|r| r.name.clone()));
+    let set_cookies = finalize(state, &mut session, &users, req, presented, sids);
+    Ok(Response {
+        new,
+        user,
+        set_cookies,
+        results,
+        cache_control: None,
+    })
+}
+
+/// Finalize: the cookie and the record.
+fn finalize(
+    state: &mut State,
+    session: &mut Session,
+    users: &Users,
+    req: &Request,
+    presented: bool,
+    sids: &mut dyn SidSource,
+) -> Vec<String> {
+    let config = &state.config;
+    let valid = users.real.is_some();
+    let remember_me = users
+        .real
+        .as_ref()
+        .is_some_and(|r| state.remember_me.get(&r.name).copied().unwrap_or(true));
+    let hours = if valid {
+        config.cookie_lifetime.logged_in
+    } else {
+        config.cookie_lifetime.anonymous
+    };
+    // r[hard.timeout.idle], r[hard.timeout.remember-me], r[hard.cookie.400-days]
+    let lifetime =
+        hardened_idle_secs(hours, valid, remember_me, config.absolute_timeout).min(COOKIE_CAP_SECS);
+    // r[m19.finalize.kill]
+    let kill = !valid && session.data.contains_key(KEY_USER_ID);
+    let t = whole_second(req.now);
+    let mut expires_at = t + lifetime;
+    if let Some(real) = &users.real {
+        // r[hard.timeout.absolute]
+        expires_at = expires_at.min(real.auth_at + hours_to_secs(config.absolute_timeout));
+    }
+    // r[hard.rotate.old-destroyed], r[hard.rotate.carry-data]
+    if users.rotate && !session.new {
+        state.records.remove(&session.sid);
+        session.sid = sids.next_sid();
+    }
+    let issue = lifetime > 0 && !kill;
+    let name = config.cookie_full_name();
+    let secure = config.cookie_secure.unwrap_or(req.https);
+    let samesite = match config.cookie_samesite {
+        SameSite::Lax => CookieSameSite::Lax,
+        SameSite::Strict => CookieSameSite::Strict,
+    };
+    let build = |value: String, max_age: i64, expires: i64| {
+        let mut c = Cookie::build((name.clone(), value))
+            .max_age(Duration::seconds(max_age))
+            .expires(OffsetDateTime::from_unix_timestamp(expires).expect("bounded by validation"))
+            .path(config.effective_path().to_owned())
+            .secure(secure)
+            .http_only(true)
+            .same_site(samesite);
+        if let Some(domain) = &config.cookie_domain {
+            c = c.domain(domain.clone());
+        }
+        c.build().to_string()
+    };
+    let mut set_cookies = Vec::new();
+    if issue {
+        // r[hard.cookie.max-age-within]
+        set_cookies.push(build(session.sid.clone(), expires_at - t, expires_at));
+        // r[hard.persist.issue-stores], r[hard.persist.expires-at-once]
+        let mut record = if session.new && !valid {
+            // r[m19.persist.anon-first-request]: the writes are lost.
+            Map::new()
+        } else {
+            session.data.clone()
+        };
+        for key in RESERVED_KEYS {
+            record.remove(*key);
+        }
+        record.insert(KEY_EXPIRES.to_owned(), Value::from(expires_at));
+        if let Some(real) = &users.real {
+            record.insert(KEY_USER_ID.to_owned(), Value::from(real.name.clone()));
+            record.insert(KEY_AUTH_METHOD.to_owned(), Value::from(real.method.clone()));
+            record.insert(KEY_AUTH_ATTRIBS.to_owned(), Value::Object(Map::new()));
+            record.insert(KEY_AUTH_AT.to_owned(), Value::from(real.auth_at));
+            if let Some(target) = &users.setuid {
+                record.insert(KEY_SETUID.to_owned(), Value::from(target.clone()));
+            }
+        }
+        state
+            .records
+            .insert(session.sid.clone(), Record::Data(record));
+    } else {
+        // r[m19.persist.disabled-destroys], r[m19.persist.kill-destroys]
+        state.records.remove(&session.sid);
+        // r[hard.finalize.delete-presented], r[hard.cookie.delete-form]
+        if presented {
+            set_cookies.push(build(String::new(), 0, 0));
+        }
+    }
+    set_cookies
+}
+
+/// Takes a new configuration; every record of an account that no longer
+/// exists or is disabled is destroyed (`r[hard.end.account-disabled]`).
+pub(crate) fn reconfigure(state: &mut State, config: HardenedConfig) {
+    state.records.retain(|_, record| match record {
+        Record::Data(d) => match d.get(KEY_USER_ID) {
+            Some(Value::String(user)) => config.account_enabled(user),
+            _ => true,
+        },
+        Record::Unreadable => true,
+    });
+    state.config = config;
+}
+
+/// Cleanup: the moin-1.9 rules (`r[m19.cleanup.*]`).
+pub(crate) fn cleanup(state: &mut State, req: &CleanupRequest) -> CleanupOutcome {
+    if let Some(name) = &req.user {
+        if !state.config.account_exists(name) {
+            return CleanupOutcome::default();
+        }
+    }
+    let mut removed = Vec::new();
+    let sids: Vec<String> = state.records.keys().cloned().collect();
+    for sid in sids {
+        let data = match state.records.get(&sid) {
+            Some(Record::Data(d)) => d.clone(),
+            Some(Record::Unreadable) => Map::new(),
+            None => continue,
+        };
+        let expires = data.get(KEY_EXPIRES).and_then(Value::as_i64);
+        let expired = expires.is_some_and(|e| is_expired(e, req.now));
+        let mode_ok = match req.mode {
+            CleanupMode::All => true,
+            CleanupMode::Expired => expires.is_none(),
+        };
+        let user_ok = match &req.user {
+            None => true,
+            Some(name) => data.get(KEY_USER_ID) == Some(&Value::from(name.clone())),
+        };
+        if expired || (mode_ok && user_ok) {
+            state.records.remove(&sid);
+            removed.push(sid);
+        }
+    }
+    CleanupOutcome { removed }
+}
+
+/// Marks a stored record unreadable.
+pub(crate) fn corrupt(state: &mut State, sid: &str) {
+    state.records.insert(sid.to_owned(), Record::Unreadable);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_seconds_round_up() {
+        let t = OffsetDateTime::from_unix_timestamp(100).unwrap();
+        assert_eq!(whole_second(t), 100);
+        assert_eq!(whole_second(t + Duration::milliseconds(1)), 101);
+    }
+}

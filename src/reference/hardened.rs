@@ -1,0 +1,492 @@
+//! The reference service of the hardened profile over a [`Store`]:
+//! [`HardenedSessionService`].
+//!
+//! Written from `spec/hardened.md` (a delta on `spec/moin-1.9.md`)
+//! independently of the model. Implements, by section of the spec:
+//!
+//! - identifiers and load: `r[hard.sid.entropy]` (with [`OsSids`]),
+//!   `r[hard.load.unknown-sid-refused]`, `r[hard.load.malformed-before-store]`,
+//!   `r[hard.load.unreadable-destroyed]`, `r[hard.load.cookie-header-limit]`;
+//! - rotation: `r[hard.rotate.login]`, `r[hard.rotate.change-user]`,
+//!   `r[hard.rotate.change-user-end]`, `r[hard.rotate.carry-data]`,
+//!   `r[hard.rotate.old-destroyed]`;
+//! - timeouts: `r[hard.timeout.idle]`, `r[hard.timeout.absolute]`,
+//!   `r[hard.timeout.remember-me]`;
+//! - the cookie: `r[hard.cookie.400-days]`, `r[hard.cookie.max-age-within]`,
+//!   `r[hard.cookie.httponly]`, `r[hard.cookie.samesite]`,
+//!   `r[hard.cookie.secure]`, `r[hard.cookie.host-prefix]`,
+//!   `r[hard.cookie.delete-form]`, `r[hard.finalize.delete-presented]`;
+//! - persistence: `r[hard.persist.issue-stores]`, `r[hard.persist.expires-at-once]`;
+//! - termination: `r[hard.end.logout]`, `r[hard.end.expiry]`,
+//!   `r[hard.end.account-disabled]`, `r[hard.end.others]`;
+//! - and the moin-1.9 clauses no hardened clause replaces (authentication,
+//!   change user, cleanup, the store).
+//!
+//! The record under a sid holds the application's keys and the reserved
+//! keys `expires`, `user.id`, `user.auth_method`, `user.auth_attribs`,
+//! `user.auth_at` (the instant of authentication) and `setuid`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::config::HardenedConfig;
+use crate::exchange::{
+    AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Op, Request, Response,
+};
+use crate::lifetime::{hours_to_secs, COOKIE_CAP_SECS};
+use crate::sid::{is_well_formed, OsSids, SidSource};
+use crate::store::{Loaded, Record, Store};
+
+use super::pipeline::{first_cookie, run_ops, ServiceError};
+
+const EXPIRES: &str = "expires";
+const USER_ID: &str = "user.id";
+const USER_METHOD: &str = "user.auth_method";
+const USER_ATTRIBS: &str = "user.auth_attribs";
+const AUTH_AT: &str = "user.auth_at";
+const SETUID: &str = "setuid";
+const RESERVED: [&str; 6] = [EXPIRES, USER_ID, USER_METHOD, USER_ATTRIBS, AUTH_AT, SETUID];
+const LOGIN_METHOD: &str = "moin";
+
+/// The hardened session service over a store.
+///
+/// ```
+/// use moin_session_spec::{
+///     AuthAction, Config, ConfigPatch, HardenedSessionService, MemoryStore, Profile, Request,
+///     sid::SeededSids, store::Store,
+/// };
+/// let config = Config::build(Profile::Hardened, &[ConfigPatch {
+///     users: Some(vec!["alice".into()]),
+///     ..ConfigPatch::default()
+/// }]).unwrap();
+/// let mut service = HardenedSessionService::new(
+///     MemoryStore::new(),
+///     config.as_hardened().unwrap().clone(),
+///     SeededSids::new(1),
+/// );
+/// // A client-chosen sid is never adopted: the login gets a fresh one.
+/// let planted = "0123456789abcdef0123456789abcdef01234567";
+/// let response = service.handle(&Request {
+///     now: time::macros::datetime!(2023-11-14 22:13:50 UTC),
+///     https: true,
+///     path: "/".into(),
+///     cookie_header: Some(format!("MOIN_SESSION_8080_ROOT={planted}")),
+///     auth: AuthAction::Login { user: "alice".into(), remember_me: false },
+///     ops: vec![],
+/// }).unwrap();
+/// assert_eq!(response.user.as_deref(), Some("alice"));
+/// assert!(!response.set_cookies[0].contains(planted));
+/// assert!(response.set_cookies[0].contains("HttpOnly"));
+/// assert!(response.set_cookies[0].contains("SameSite=Lax"));
+/// assert!(!service.store().list().unwrap().contains(&planted.to_owned()));
+/// ```
+pub struct HardenedSessionService<S: Store> {
+    store: S,
+    config: HardenedConfig,
+    sids: Box<dyn SidSource + Send>,
+    /// Users' `remember_me` preferences; absent means on.
+    preferences: BTreeMap<String, bool>,
+}
+
+impl<S: Store> fmt::Debug for HardenedSessionService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HardenedSessionService")
+            .field("config", &self.config)
+            .field("preferences", &self.preferences)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What load produced.
+struct Loaded2 {
+    sid: String,
+    new: bool,
+    /// Application keys only.
+    data: Record,
+    /// The reserved keys of the loaded record.
+    reserved: Record,
+}
+
+/// The authenticated real user.
+#[derive(Clone)]
+struct Real {
+    name: String,
+    method: String,
+    auth_at: i64,
+}
+
+impl<S: Store> HardenedSessionService<S> {
+    /// A service over `store` with `config`, drawing fresh sids from `sids`.
+    pub fn new(store: S, config: HardenedConfig, sids: impl SidSource + Send + 'static) -> Self {
+        HardenedSessionService {
+            store,
+            config,
+            sids: Box::new(sids),
+            preferences: BTreeMap::new(),
+        }
+    }
+
+    /// A service for production: sids from the OS CSPRNG (`r[hard.sid.entropy]`).
+    pub fn with_os_sids(store: S, config: HardenedConfig) -> Self {
+        HardenedSessionService::new(store, config, OsSids::new())
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The store, taking the service apart.
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &HardenedConfig {
+        &self.config
+    }
+
+    /// Takes a new configuration, keeping the store and the preferences,
+    /// and ends every session of an account the new configuration no
+    /// longer has or has disabled (`r[hard.end.account-disabled]`).
+    pub fn set_config(&mut self, config: HardenedConfig) -> Result<(), ServiceError> {
+        self.config = config;
+        let config = &self.config;
+        for sid in self.store.list()? {
+            let gone = |loaded: &Loaded| match loaded {
+                Loaded::Record(r) => r
+                    .get(USER_ID)
+                    .and_then(Value::as_str)
+                    .is_some_and(|user| !config.account_enabled(user)),
+                Loaded::Unreadable => false,
+            };
+            self.store.delete_if(&sid, &gone)?;
+        }
+        Ok(())
+    }
+
+    /// A user's `remember_me` preference: on until a login sets it.
+    pub fn remember_me(&self, user: &str) -> bool {
+        self.preferences.get(user).copied().unwrap_or(true)
+    }
+
+    /// Runs one request cycle at `request.now`.
+    pub fn handle(&mut self, request: &Request) -> Result<Response, ServiceError> {
+        for op in &request.ops {
+            if let Op::Set { key, .. } | Op::Get { key } | Op::Delete { key } = op {
+                if RESERVED.contains(&key.as_str()) {
+                    return Err(ServiceError::ReservedKey {
+                        key: key.clone(),
+                        rule: "m19.persist.reserved-keys",
+                    });
+                }
+            }
+        }
+        let name = self.config.cookie_full_name();
+        let limit = self.config.max_cookie_header;
+        let value = request
+            .cookie_header
+            .as_deref()
+            .filter(|h| u64::try_from(h.len()).is_ok_and(|n| n <= limit))
+            .and_then(|h| first_cookie(h, &name));
+        let presented = value.is_some();
+        let mut session = self.load(value, request.now)?;
+        let second = ceil_second(request.now);
+        let mut real = self.restore(&session);
+        let mut setuid = real
+            .as_ref()
+            .filter(|r| self.is_superuser(&r.name))
+            .and_then(|_| session.reserved.get(SETUID).and_then(Value::as_str))
+            .filter(|target| self.config.account_exists(target))
+            .map(str::to_owned);
+        let mut rotate = false;
+        match &request.auth {
+            AuthAction::Login { user, remember_me } => {
+                if real.is_none()
+                    && self.config.auth.iter().any(|m| m == LOGIN_METHOD)
+                    && self.config.account_enabled(user)
+                {
+                    self.preferences.insert(user.clone(), *remember_me);
+                    real = Some(Real {
+                        name: user.clone(),
+                        method: LOGIN_METHOD.to_owned(),
+                        auth_at: second,
+                    });
+                    rotate = true;
+                }
+            }
+            AuthAction::Logout => {
+                if setuid.take().is_some() {
+                    rotate = true;
+                } else {
+                    real = None;
+                }
+            }
+            AuthAction::ChangeUser { to } => {
+                let runs_as = setuid.clone().or(real.as_ref().map(|r| r.name.clone()));
+                if runs_as.is_some_and(|u| self.is_superuser(&u)) && self.config.account_exists(to)
+                {
+                    setuid = Some(to.clone());
+                    rotate = true;
+                }
+            }
+            AuthAction::EndOtherSessions => {
+                if let Some(r) = &real {
+                    self.end_others(&r.name, &session.sid)?;
+                }
+            }
+            AuthAction::None | AuthAction::FailedLogin { .. } => {}
+        }
+        let results = run_ops(&mut session.data, session.new, &request.ops);
+        let effective = setuid.clone().or(real.as_ref().map(|r| r.name.clone()));
+        let cookie = self.finalize(&mut session, real, setuid, rotate, presented, request)?;
+        Ok(Response {
+            new: session.new,
+            user: effective,
+            set_cookies: cookie.into_iter().collect(),
+            results,
+            cache_control: None,
+        })
+    }
+
+    fn is_superuser(&self, name: &str) -> bool {
+        self.config.superusers.iter().any(|s| s == name)
+    }
+
+    /// Load: only a sid with a readable, unexpired record is used.
+    fn load(&mut self, value: Option<&str>, now: OffsetDateTime) -> Result<Loaded2, ServiceError> {
+        let Some(sid) = value.filter(|v| is_well_formed(v)) else {
+            return Ok(self.fresh());
+        };
+        let record = match self.store.load(sid)? {
+            None => return Ok(self.fresh()),
+            Some(Loaded::Unreadable) => {
+                self.store.delete(sid)?;
+                return Ok(self.fresh());
+            }
+            Some(Loaded::Record(record)) => record,
+        };
+        let expires = record.get(EXPIRES).and_then(Value::as_i64);
+        if expires.is_some_and(|e| i128::from(e) * 1_000_000_000 < now.unix_timestamp_nanos()) {
+            self.store.delete(sid)?;
+            return Ok(self.fresh());
+        }
+        let (reserved, data) = record
+            .into_iter()
+            .partition(|(k, _)| RESERVED.contains(&k.as_str()));
+        Ok(Loaded2 {
+            sid: sid.to_owned(),
+            new: false,
+            data,
+            reserved,
+        })
+    }
+
+    fn fresh(&mut self) -> Loaded2 {
+        Loaded2 {
+            sid: self.sids.next_sid(),
+            new: true,
+            data: Record::new(),
+            reserved: Record::new(),
+        }
+    }
+
+    fn restore(&self, session: &Loaded2) -> Option<Real> {
+        let r = &session.reserved;
+        let name = r.get(USER_ID)?.as_str()?;
+        let method = r.get(USER_METHOD)?.as_str()?;
+        let auth_at = r.get(AUTH_AT)?.as_i64()?;
+        (self.config.auth.iter().any(|m| m == method) && self.config.account_enabled(name)).then(
+            || Real {
+                name: name.to_owned(),
+                method: method.to_owned(),
+                auth_at,
+            },
+        )
+    }
+
+    /// Destroys every record of `user` but `keep`.
+    fn end_others(&mut self, user: &str, keep: &str) -> Result<(), ServiceError> {
+        for sid in self.store.list()? {
+            if sid == keep {
+                continue;
+            }
+            let holds = |loaded: &Loaded| matches!(loaded, Loaded::Record(r) if r.get(USER_ID).and_then(Value::as_str) == Some(user));
+            self.store.delete_if(&sid, &holds)?;
+        }
+        Ok(())
+    }
+
+    fn finalize(
+        &mut self,
+        session: &mut Loaded2,
+        real: Option<Real>,
+        setuid: Option<String>,
+        rotate: bool,
+        presented: bool,
+        request: &Request,
+    ) -> Result<Option<String>, ServiceError> {
+        let killed = real.is_none() && session.reserved.contains_key(USER_ID);
+        let absolute = hours_to_secs(self.config.absolute_timeout);
+        let idle = match &real {
+            None => hours_to_secs(self.config.cookie_lifetime.anonymous),
+            Some(r) => {
+                let s = hours_to_secs(self.config.cookie_lifetime.logged_in);
+                if s > 0 && self.remember_me(&r.name) {
+                    absolute
+                } else {
+                    s
+                }
+            }
+        };
+        let lifetime = idle.clamp(0, COOKIE_CAP_SECS);
+        if rotate && !session.new {
+            self.store.delete(&session.sid)?;
+            session.sid = self.sids.next_sid();
+        }
+        let form = Form::of(&self.config, request.https);
+        if killed || lifetime == 0 {
+            self.store.delete(&session.sid)?;
+            return Ok(presented.then(|| form.deletion()));
+        }
+        let second = ceil_second(request.now);
+        let mut expires = second + lifetime;
+        if let Some(r) = &real {
+            expires = expires.min(r.auth_at + absolute);
+        }
+        let mut record = if session.new && real.is_none() {
+            Record::new()
+        } else {
+            session.data.clone()
+        };
+        record.insert(EXPIRES.to_owned(), Value::from(expires));
+        if let Some(r) = &real {
+            record.insert(USER_ID.to_owned(), Value::from(r.name.clone()));
+            record.insert(USER_METHOD.to_owned(), Value::from(r.method.clone()));
+            record.insert(USER_ATTRIBS.to_owned(), Value::Object(Default::default()));
+            record.insert(AUTH_AT.to_owned(), Value::from(r.auth_at));
+            if let Some(target) = setuid {
+                record.insert(SETUID.to_owned(), Value::from(target));
+            }
+        }
+        self.store.save(&session.sid, &record)?;
+        Ok(Some(form.issue(&session.sid, expires - second, expires)))
+    }
+
+    /// Runs a cleanup: the moin-1.9 rules (`r[m19.cleanup.*]`).
+    pub fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, ServiceError> {
+        if let Some(user) = &request.user {
+            if !self.config.account_exists(user) {
+                return Ok(CleanupOutcome::default());
+            }
+        }
+        let mut removed = Vec::new();
+        for sid in self.store.list()? {
+            let decide = |loaded: &Loaded| removes(loaded, request);
+            if self.store.delete_if(&sid, &decide)? {
+                removed.push(sid);
+            }
+        }
+        Ok(CleanupOutcome { removed })
+    }
+
+    /// The sids of every stored record.
+    pub fn list(&self) -> Result<Vec<String>, ServiceError> {
+        Ok(self.store.list()?)
+    }
+}
+
+fn removes(loaded: &Loaded, request: &CleanupRequest) -> bool {
+    let Loaded::Record(record) = loaded else {
+        return request.user.is_none();
+    };
+    let expires = record.get(EXPIRES).and_then(Value::as_i64);
+    if expires.is_some_and(|e| i128::from(e) * 1_000_000_000 < request.now.unix_timestamp_nanos()) {
+        return true;
+    }
+    if let Some(user) = &request.user {
+        if record.get(USER_ID).and_then(Value::as_str) != Some(user.as_str()) {
+            return false;
+        }
+    }
+    request.mode == CleanupMode::All || expires.is_none()
+}
+
+/// The request's instant rounded up to a whole second.
+fn ceil_second(now: OffsetDateTime) -> i64 {
+    now.unix_timestamp() + i64::from(now.nanosecond() > 0)
+}
+
+/// The attributes of the session cookie in one response.
+struct Form<'a> {
+    name: String,
+    path: &'a str,
+    domain: Option<&'a str>,
+    secure: bool,
+    samesite: &'static str,
+}
+
+impl<'a> Form<'a> {
+    fn of(config: &'a HardenedConfig, https: bool) -> Form<'a> {
+        Form {
+            name: config.cookie_full_name(),
+            path: config.effective_path(),
+            domain: config.cookie_domain.as_deref(),
+            secure: config.cookie_secure.unwrap_or(https),
+            samesite: config.cookie_samesite.as_str(),
+        }
+    }
+
+    fn render(&self, value: &str, max_age: i64, expires: i64) -> String {
+        let mut out = format!(
+            "{}={value}; Max-Age={max_age}; Expires={}; Path={}",
+            self.name,
+            http_date(expires),
+            self.path
+        );
+        if let Some(domain) = self.domain {
+            out.push_str("; Domain=");
+            out.push_str(domain);
+        }
+        if self.secure {
+            out.push_str("; Secure");
+        }
+        out.push_str("; HttpOnly; SameSite=");
+        out.push_str(self.samesite);
+        out
+    }
+
+    fn issue(&self, sid: &str, max_age: i64, expires: i64) -> String {
+        self.render(sid, max_age, expires)
+    }
+
+    fn deletion(&self) -> String {
+        self.render("", 0, 0)
+    }
+}
+
+/// An IMF-fixdate.
+fn http_date(secs: i64) -> String {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    OffsetDateTime::from_unix_timestamp(secs)
+        .expect("expiry instants are within 100 years of now (r[m19.config.lifetime-finite])")
+        .format(&format)
+        .expect("an IMF-fixdate can be written for any date of a four-digit year")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_round_up() {
+        let t = OffsetDateTime::from_unix_timestamp(7).unwrap();
+        assert_eq!(ceil_second(t), 7);
+        assert_eq!(ceil_second(t + time::Duration::nanoseconds(1)), 8);
+    }
+}
