@@ -254,7 +254,7 @@ fn cookie_parsing_never_panics() {
         })
         .unwrap();
     // The backends' side: a Cookie header into the model and the
-    // reference service of both profiles.
+    // reference service of every profile.
     let headers = vec![
         "MOIN_SESSION_8080_ROOT=0123456789abcdef0123456789abcdef01234567; other=1".to_owned(),
         "MOIN_SESSION=\"login:abc:123:def\"; MOIN_SESSION=anon-name".to_owned(),
@@ -263,7 +263,7 @@ fn cookie_parsing_never_panics() {
         .iter()
         .map(|p| {
             let patch = match p {
-                Profile::Moin19 => ConfigPatch {
+                Profile::Moin19 | Profile::Hardened => ConfigPatch {
                     cookie_lifetime: Some(LifetimeSetting::Pair(vec![1.0, 12.0])),
                     ..ConfigPatch::default()
                 },
