@@ -275,6 +275,17 @@ fn a_library_random_run_reports_case_ids_and_clauses() {
         "{:?}",
         g.result.blamed
     );
+    // The configuration is shrunk as well as the steps: a lifetime fault
+    // needs at most the users and the lifetime.
+    let config = serde_json::to_value(&g.case.case.config).unwrap();
+    let fields = config.as_object().unwrap();
+    assert!(fields.len() <= 2, "{config}");
+    assert_eq!(
+        g.count,
+        run.total().diverged,
+        "one group: {:?}",
+        run.groups.len()
+    );
     let text = moin_session_conformance::report::failure(&g.result);
     assert!(text.contains("requirements: m19.cookie.max-age"), "{text}");
 }
