@@ -75,6 +75,7 @@ fn kit_files() -> String {
         "requirements.txt",
         "moin_session_adapter/__init__.py",
         "secure_cookie_adapter.py",
+        "hardened_adapter.py",
     ] {
         let body = std::fs::read_to_string(kit_dir().join(file))
             .unwrap_or_else(|e| panic!("{file} of the Python kit is readable: {e}"));
@@ -244,6 +245,73 @@ fn installed_secure_cookie_example_passes_the_moin_19_corpus() {
         passed > 100 && failed == 0 && errored == 0 && skipped == rejects,
         "{stdout}"
     );
+}
+
+/// The kit's hardened example (`hardened_adapter.py`, a third derivation of
+/// `spec/hardened.md`), run with the installed kit, passes every hardened
+/// case an adapter can run; only the rejected configurations are skipped.
+#[test]
+fn hardened_example_passes_the_hardened_corpus() {
+    let venv = venv();
+    let adapter = format!(
+        "{} {}",
+        sh_quote(&venv_python(&venv).display().to_string()),
+        sh_quote(&kit_dir().join("hardened_adapter.py").display().to_string())
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .env_remove("PYTHONPATH")
+        .args(["check", "--profile", "hardened", "--adapter", &adapter])
+        .output()
+        .expect("the CLI runs");
+    let (code, stdout, stderr) = (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let [passed, failed, errored, skipped] = summary(&stdout);
+    let rejects = std::fs::read_dir(workspace().join("fixtures/hardened"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .map(|t| t.matches("\"rejects\":").count())
+        .sum::<usize>();
+    assert!(
+        passed >= 40 && failed == 0 && errored == 0 && skipped == rejects,
+        "{stdout}"
+    );
+}
+
+/// The secure-cookie example declares moin-1.9 only: asked for the
+/// hardened profile, the runner refuses the selection (exit status 2) and
+/// sends it no case; never a pass.
+#[test]
+fn a_moin_19_adapter_is_not_run_on_hardened_cases() {
+    let python = venv_python(&venv());
+    let adapter = format!(
+        "{} {}",
+        sh_quote(&python.display().to_string()),
+        sh_quote(
+            &kit_dir()
+                .join("secure_cookie_adapter.py")
+                .display()
+                .to_string()
+        )
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .env_remove("PYTHONPATH")
+        .args(["check", "--profile", "hardened", "--adapter", &adapter])
+        .output()
+        .expect("the CLI runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("implements moin-1.9") && stderr.contains("hardened"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains(" passed, "), "{stdout}");
 }
 
 /// A deliberately wrong backend on the kit: a `KeyError` raised in the

@@ -29,9 +29,19 @@ Errors: raise :class:`Unsupported` (the case is skipped) or
 traceback goes to standard error, which the runner shows when a case errors.
 
 Besides the loop, the module has the helpers most backends need:
-:func:`parse_now`, :func:`minute_floor`, :func:`http_date`,
-:func:`set_cookie`, :func:`deletion_cookie`, :func:`parse_cookie_header` and
-:func:`first_cookie`.
+:func:`parse_now`, :func:`minute_floor`, :func:`request_second`,
+:func:`http_date`, :func:`set_cookie`, :func:`deletion_cookie`,
+:func:`parse_cookie_header` and :func:`first_cookie`.
+
+Profiles: ``moin-1.6``, ``moin-1.9`` and ``hardened`` (``spec/hardened.md``,
+a delta on moin-1.9). A backend declares the ones it implements in
+:func:`serve`; the runner never sends it a case of another. For
+``hardened`` the kit has what its cookies need: ``samesite`` in
+:func:`set_cookie` and :func:`deletion_cookie`, and :func:`request_second`
+(the request's instant rounded up to a whole second, from which
+``Max-Age`` and ``Expires`` are computed). Its request action
+``"end_other_sessions"`` arrives as the ``auth`` of a request;
+``hardened_adapter.py`` next to this package is a complete hardened backend.
 """
 
 import calendar
@@ -128,6 +138,7 @@ __all__ = [
     "serve",
     "parse_now",
     "minute_floor",
+    "request_second",
     "http_date",
     "set_cookie",
     "deletion_cookie",
@@ -508,6 +519,18 @@ def minute_floor(now: Fraction) -> int:
     return int((Fraction(now) // 60) * 60)
 
 
+def request_second(now: Fraction) -> int:
+    """``ceil(now)`` as an int: the request's instant rounded up to a whole
+    second (the hardened profile's request second ``t``).
+
+    >>> request_second(parse_now("2009-03-01T12:00:30Z"))
+    1235908830
+    >>> request_second(parse_now("2009-03-01T12:00:30.25Z"))
+    1235908831
+    """
+    return int(-((-Fraction(now)) // 1))
+
+
 def http_date(seconds: int) -> str:
     """An IMF-fixdate (``Sun, 06 Nov 1994 08:49:37 GMT``) for whole seconds
     since the epoch.
@@ -528,10 +551,11 @@ def set_cookie(
     domain: Optional[str] = None,
     secure: bool = False,
     httponly: bool = False,
+    samesite: Optional[str] = None,
 ) -> str:
     """Renders a ``Set-Cookie`` header value (without the ``Set-Cookie:``
     part). ``expires`` is whole seconds since the epoch; attributes that are
-    None or False are left out.
+    None or False are left out; ``samesite`` is ``"Lax"`` or ``"Strict"``.
 
     >>> set_cookie("MOIN_SESSION_8080_ROOT", "ab", max_age=3600, expires=1700003580, path="/")
     'MOIN_SESSION_8080_ROOT=ab; Max-Age=3600; Expires=Tue, 14 Nov 2023 23:13:00 GMT; Path=/'
@@ -549,6 +573,8 @@ def set_cookie(
         parts.append("Secure")
     if httponly:
         parts.append("HttpOnly")
+    if samesite is not None:
+        parts.append("SameSite={}".format(samesite))
     return "; ".join(parts)
 
 
@@ -558,17 +584,20 @@ def deletion_cookie(
     domain: Optional[str] = None,
     secure: bool = False,
     httponly: bool = False,
+    samesite: Optional[str] = None,
 ) -> str:
     """The ``Set-Cookie`` value that deletes cookie ``name``: an empty
-    value, ``Max-Age=0`` and an ``Expires`` at the epoch. Leave ``secure``
-    off for session cookies: a client ignores a ``Secure`` cookie set over
-    plain http, so the deletion would not happen (m19.cookie.delete-form).
+    value, ``Max-Age=0`` and an ``Expires`` at the epoch. In moin-1.9 leave
+    ``secure`` off: a client ignores a ``Secure`` cookie set over plain
+    http, so the deletion would not happen (m19.cookie.delete-form); in
+    hardened give the attributes of the issued cookie
+    (hard.cookie.delete-form).
 
     >>> deletion_cookie("S", path="/")
     'S=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/'
     """
     return set_cookie(name, "", max_age=0, expires=0, path=path, domain=domain,
-                      secure=secure, httponly=httponly)
+                      secure=secure, httponly=httponly, samesite=samesite)
 
 
 def parse_cookie_header(header: Optional[str]) -> List[Tuple[str, str]]:
