@@ -277,7 +277,12 @@ fn skip_reason(reason: &str) -> String {
 /// requirements and the expected vs observed differences.
 pub fn failure(r: &CaseResult) -> String {
     let mut out = String::new();
-    let reqs = r.blamed.join(", ");
+    // A random trace's error blames no clause: say so instead of an empty list.
+    let reqs = if r.blamed.is_empty() {
+        "none (an error of the backend, not a difference)".to_owned()
+    } else {
+        r.blamed.join(", ")
+    };
     let outcome = Outcome::of(r);
     let label = match outcome {
         Outcome::ExpectedFailure => "XFAIL",
