@@ -144,7 +144,7 @@ impl AdapterBackend {
             }
             None => {
                 let mut p = Process::new("sh");
-                p.arg("-c").arg(&self.options.command);
+                p.arg("-c").arg(shell_script(&self.options.command));
                 p
             }
         };
@@ -542,6 +542,30 @@ fn direct_argv(command: &str) -> Option<Vec<String>> {
         return None;
     }
     Some(argv)
+}
+
+/// The script `sh -c` runs for `command`: a single simple command (quotes
+/// and expansions allowed, no `;`, `&`, `|`, parentheses, backquotes or
+/// newlines, not a shell keyword or builtin) is prefixed with `exec`, so
+/// that the shell becomes the adapter and the runner reads the adapter's
+/// own standard output.
+///
+/// ```text
+/// python3 "my adapter.py"   -> exec python3 "my adapter.py"
+/// cd x && python3 a.py      -> cd x && python3 a.py
+/// ```
+fn shell_script(command: &str) -> String {
+    const COMPOUND: &[char] = &[';', '&', '|', '(', ')', '`', '\n', '{', '}', '!'];
+    const KEYWORDS: &[&str] = &[
+        "if", "for", "while", "until", "case", "cd", "export", "set", "unset", ".", "source",
+        "exec", "eval", "ulimit", "umask", "trap", "alias", "read", "wait",
+    ];
+    let first = command.split_whitespace().next().unwrap_or("");
+    if command.contains(COMPOUND) || first.contains('=') || KEYWORDS.contains(&first) {
+        command.to_owned()
+    } else {
+        format!("exec {command}")
+    }
 }
 
 /// What an unrequested line is: a duplicate reply to the last seq, a reply

@@ -165,6 +165,21 @@ fn a_closed_stdout_is_noticed_at_once() {
         "{stdout}"
     );
     assert!(started.elapsed() < Duration::from_secs(10), "{stdout}");
+    // A command that needs the shell (quotes) is exec'd by it: the same.
+    let started = Instant::now();
+    let quoted = format!("'{ADAPTER}' --misbehave close-stdout-at-request=1");
+    let (code, stdout, _) = run(&[
+        "check",
+        "--case",
+        "m19.store",
+        "--step-timeout",
+        "20",
+        "--adapter",
+        &quoted,
+    ]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("closed its standard output"), "{stdout}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{stdout}");
 }
 
 /// Random mode against an adapter that crashes on every request: errors
