@@ -221,7 +221,16 @@ fn start_backend(args: &BackendArgs) -> Result<Box<dyn Backend>, ExitCode> {
         command: command.clone(),
         step_timeout: Duration::from_secs_f64(args.step_timeout),
     };
-    Ok(Box::new(AdapterBackend::new(options)))
+    // An adapter that cannot start and shake hands is one error, not an
+    // ERROR per case: nothing could be checked.
+    match AdapterBackend::start(options) {
+        Ok(backend) => Ok(Box::new(backend)),
+        Err(e) => {
+            eprintln!("error: the adapter `{command}` did not start: {e}");
+            eprintln!("no case was run; try the command by hand, or see `moin-session-conformance check --help` on --adapter");
+            Err(ExitCode::from(2))
+        }
+    }
 }
 
 /// The corpus of `--fixtures DIR`, or the one built into the runner.

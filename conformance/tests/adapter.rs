@@ -104,37 +104,49 @@ fn an_adapter_printing_garbage_errors_the_case() {
     );
 }
 
-/// r[proto.handshake.version], r[proto.handshake.first]
+/// r[proto.handshake.version], r[proto.handshake.first]: an adapter of
+/// another protocol version is refused at the handshake: one error naming
+/// the versions, no case run, exit status 2.
 #[test]
-fn an_adapter_of_another_protocol_version_errors_every_case() {
+fn an_adapter_of_another_protocol_version_is_refused_before_any_case() {
     let script = r#"read line; echo '{"seq":1,"type":"hello","protocol":3,"implementation":{"name":"future","version":"9","language":"sh"},"profiles":["moin-1.9"],"capabilities":[]}'; cat >/dev/null"#;
-    let (code, stdout, _) = check(
+    let (code, stdout, stderr) = check(
         &format!("sh -c '{}'", script.replace('\'', r"'\''")),
         &["--case", "m19.store"],
     );
-    assert_eq!(code, Some(1), "{stdout}");
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    assert!(stdout.is_empty(), "no report: {stdout}");
     assert!(
-        stdout.contains(
+        stderr.contains(
             "the adapter speaks protocol version 3; this runner speaks version 2 and accepts [1, 2]"
         ),
-        "{stdout}"
+        "{stderr}"
     );
-    let (passed, _, errored) = summary(&stdout);
-    assert_eq!(passed, 0, "{stdout}");
-    assert!(errored >= 2, "{stdout}");
+    assert_eq!(stderr.matches("error:").count(), 1, "one error: {stderr}");
 }
 
+/// An adapter that never starts is one clear error naming the command, its
+/// exit status and its last stderr lines, and exit status 2; not an ERROR
+/// per case.
 #[test]
-fn an_adapter_that_cannot_start_errors_every_case() {
-    let (code, stdout, _) = check("/nonexistent/adapter-binary", &["--case", "m19.store"]);
-    assert_eq!(code, Some(1), "{stdout}");
-    let (passed, _, errored) = summary(&stdout);
-    assert_eq!(passed, 0);
-    assert!(errored >= 2, "{stdout}");
+fn an_adapter_that_cannot_start_is_one_error_and_exit_status_2() {
+    let (code, stdout, stderr) = check("/nonexistent/adapter-binary", &["--case", "m19.store"]);
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    assert!(stdout.is_empty(), "no report: {stdout}");
     assert!(
-        stdout.contains("cannot start adapter `/nonexistent/adapter-binary`"),
-        "the reason is shown: {stdout}"
+        stderr.contains("cannot start adapter `/nonexistent/adapter-binary`"),
+        "the reason is shown: {stderr}"
     );
+    let (code, stdout, stderr) = check(
+        "sh -c 'echo first-words >&2; echo last-words >&2; exit 7'",
+        &[],
+    );
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    assert!(stdout.is_empty(), "no report: {stdout}");
+    assert!(stderr.contains("did not start"), "{stderr}");
+    assert!(stderr.contains("exit status: 7"), "{stderr}");
+    assert!(stderr.contains("last-words"), "{stderr}");
+    assert_eq!(stderr.matches("error:").count(), 1, "one error: {stderr}");
 }
 
 /// r[proto.handshake.capabilities], r[proto.errors.kinds]: a capability the
@@ -237,13 +249,19 @@ fn junit_output_is_well_formed_xml_with_one_test_per_case() {
 
 #[test]
 fn junit_escapes_hostile_text() {
-    // An adapter whose stderr holds markup and control characters.
-    let script = r#"echo '<b>&"boom"</b>' >&2; printf '\001\033[31m' >&2; exit 1"#;
+    // An adapter that greets, then writes markup and control characters to
+    // its stderr and dies at the first command after the handshake.
+    let script = r#"read line; echo '{"seq":1,"type":"hello","protocol":2,"implementation":{"name":"hostile","version":"0","language":"sh"},"profiles":["moin-1.9"],"capabilities":[]}'; read line; echo '<b>&"boom"</b>' >&2; printf '\001\033[31m' >&2; exit 1"#;
     let (_, stdout, _) = check(
         &format!("sh -c '{}'", script.replace('\'', r"'\''")),
         &["--format", "junit", "--case", "m19.store"],
     );
-    roxmltree::Document::parse(&stdout).expect("well-formed XML despite hostile stderr");
+    let doc =
+        roxmltree::Document::parse(&stdout).expect("well-formed XML despite hostile stderr");
+    assert!(
+        doc.descendants().any(|n| n.has_tag_name("error")),
+        "the cases errored: {stdout}"
+    );
 }
 
 #[test]
