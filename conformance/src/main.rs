@@ -12,7 +12,7 @@ use moin_session_conformance::expectations::Expectations;
 use moin_session_conformance::random::RandomOptions;
 use moin_session_conformance::runner::Verdict;
 use moin_session_conformance::{
-    load, load_builtin, report, run_all, runner::run_case, transcript, Selection,
+    load, load_builtin, report, run_parallel, runner::run_case, transcript, Selection,
 };
 use moin_session_spec::fixture::Corpus;
 use moin_session_spec::requirements::Requirements;
@@ -108,6 +108,12 @@ enum Command {
         /// List the selected cases (id, profile, title) instead of running them.
         #[arg(long, conflicts_with = "random")]
         list: bool,
+        /// Run the cases over this many adapter processes at once (1 to
+        /// 64); the report is the same as a serial run's. Only with
+        /// --adapter: the built-in backends run in this process.
+        #[arg(long, value_name = "N", default_value_t = 1, requires = "adapter",
+              conflicts_with = "random", allow_negative_numbers = true, value_parser = parse_jobs)]
+        jobs: u32,
         /// Instead of the corpus: run this many random traces per profile,
         /// compare the backend with the model step by step, group the
         /// divergences by clause and field, and shrink each group to a
@@ -209,6 +215,34 @@ enum Format {
     Html,
 }
 
+/// A progress bar on standard error when it is a terminal; hidden (and
+/// silent) otherwise.
+fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    let style = indicatif::ProgressStyle::with_template(&format!(
+        "{{bar:30}} {{pos}}/{{len}} {what} {{msg}}"
+    ))
+    .expect("the template is valid");
+    bar.set_style(style);
+    bar
+}
+
+/// `--jobs`: 1 to 64.
+fn parse_jobs(text: &str) -> Result<u32, String> {
+    match text.parse::<i64>() {
+        Ok(n) if (1..=64).contains(&n) => Ok(n as u32),
+        Ok(n) => Err(format!(
+            "{n} is out of range: --jobs takes 1 to 64 adapter processes"
+        )),
+        Err(_) => Err(format!(
+            "{text:?} is not a whole number (--jobs takes 1 to 64)"
+        )),
+    }
+}
+
 /// Starts the backend the arguments name; a failure is the exit code.
 fn start_backend(args: &BackendArgs) -> Result<Box<dyn Backend>, ExitCode> {
     let Some(command) = &args.adapter else {
@@ -257,6 +291,7 @@ fn check(
     backend_args: BackendArgs,
     expectations: Option<PathBuf>,
     format: Format,
+    jobs: usize,
 ) -> ExitCode {
     let versions = report::Versions::of_run(fixtures.as_deref());
     let (corpus, requirements) = match load_or_report(fixtures) {
@@ -315,18 +350,24 @@ fn check(
     } else {
         format!("{} {}", info.name, info.version)
     };
-    let progress = std::io::stderr().is_terminal();
-    let total = cases.len();
-    let mut results = run_all(backend.as_mut(), &cases, |done, r| {
-        if progress {
-            eprint!("\r\x1b[K[{done}/{total}] {} {}", r.verdict.word(), r.id);
-        }
-    });
-    if progress {
-        eprint!("\r\x1b[K");
-    }
-    let finished = backend.end_run();
+    let bar = progress_bar(cases.len() as u64, "cases");
+    let start_more = || start_backend(&backend_args).map_err(|_| "see above".to_owned());
+    let (mut results, job_errors) = run_parallel(
+        backend.as_mut(),
+        jobs.saturating_sub(1),
+        &start_more,
+        &cases,
+        &|r| {
+            bar.set_message(format!("{} {}", r.verdict.word(), r.id));
+            bar.inc(1);
+        },
+    );
+    bar.finish_and_clear();
+    let mut finished = backend.end_run().map_err(|e| e.to_string());
     drop(backend);
+    if let (Ok(()), Some(e)) = (&finished, job_errors.first()) {
+        finished = Err(e.clone());
+    }
     if let Some(e) = &expectations {
         e.apply(&mut results);
     }
@@ -522,20 +563,17 @@ fn random(
         Ok(p) => p,
         Err(code) => return code,
     };
-    let progress = std::io::stderr().is_terminal();
+    let bar = progress_bar(0, "random traces");
     let outcome = moin_session_conformance::random::run_random(
         backend.as_mut(),
         &profiles,
         &options,
         |done, total| {
-            if progress {
-                eprint!("\r\x1b[K[{done}/{total}] random traces");
-            }
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
         },
     );
-    if progress {
-        eprint!("\r\x1b[K");
-    }
+    bar.finish_and_clear();
     let finished = backend.end_run();
     drop(backend);
     let run = match outcome {
@@ -653,6 +691,7 @@ fn main() -> ExitCode {
             format,
             random: None,
             list: false,
+            jobs,
             ..
         } => check(
             fixtures,
@@ -662,6 +701,7 @@ fn main() -> ExitCode {
             backend,
             expectations,
             format,
+            jobs as usize,
         ),
         Command::Explain {
             id,

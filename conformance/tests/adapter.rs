@@ -256,8 +256,7 @@ fn junit_escapes_hostile_text() {
         &format!("sh -c '{}'", script.replace('\'', r"'\''")),
         &["--format", "junit", "--case", "m19.store"],
     );
-    let doc =
-        roxmltree::Document::parse(&stdout).expect("well-formed XML despite hostile stderr");
+    let doc = roxmltree::Document::parse(&stdout).expect("well-formed XML despite hostile stderr");
     assert!(
         doc.descendants().any(|n| n.has_tag_name("error")),
         "the cases errored: {stdout}"
@@ -494,4 +493,28 @@ fn html_report_is_one_self_contained_page_leading_with_the_violated_clause() {
         .map(|n| n.text().unwrap_or(""))
         .collect();
     assert!(marked_text.contains("Max-Age="), "{marked_text}");
+}
+
+/// `--jobs N` runs the cases over N adapter processes and reports exactly
+/// what a serial run reports.
+#[test]
+fn jobs_give_the_report_of_a_serial_run() {
+    let adapter = format!("{ADAPTER} --fault max-age-plus-one");
+    let (code1, serial, _) = check(&adapter, &["--format", "json", "--case", "m19.lifetime"]);
+    let (code3, parallel, stderr) = check(
+        &adapter,
+        &["--format", "json", "--case", "m19.lifetime", "--jobs", "3"],
+    );
+    assert_eq!((code1, code3), (Some(1), Some(1)), "{stderr}");
+    let cases = |text: &str| {
+        let v: serde_json::Value = serde_json::from_str(text).unwrap();
+        v["cases"].clone()
+    };
+    assert_eq!(cases(&serial), cases(&parallel));
+    let out = cli()
+        .args(["check", "--jobs", "0", "--adapter", ADAPTER])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--jobs takes 1 to 64"));
 }
