@@ -47,9 +47,10 @@
 //! its one case, in libtest's threads (`--test-threads=1` runs them one at
 //! a time).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use moin_session_spec::store::Store;
@@ -78,6 +79,8 @@ pub struct Harness {
     /// Problems found while configuring (an unreadable expectations file);
     /// reported by [`Harness::trials`] before any test runs.
     problems: Vec<String>,
+    /// Per profile: cases run, and of them those that reached a verdict.
+    tally: Arc<Mutex<BTreeMap<Profile, (usize, usize)>>>,
 }
 
 impl Harness {
@@ -97,6 +100,7 @@ impl Harness {
             seed: DEFAULT_SEED,
             save_failures: None,
             problems: Vec::new(),
+            tally: Arc::default(),
         }
     }
 
@@ -169,15 +173,43 @@ impl Harness {
 
     /// Runs the tests with the command line's arguments and returns the
     /// process's exit code.
+    ///
+    /// When no case of a profile whose cases ran reached a verdict on the
+    /// backend (each was skipped, or judged only the configuration
+    /// loader), nothing of that profile was checked: the run fails
+    /// with exit status 3, as the CLI's does, even though libtest saw no
+    /// failed test.
     pub fn run(self) -> ExitCode {
         let args = Arguments::from_args();
-        match self.trials() {
-            Ok(trials) => libtest_mimic::run(&args, trials).exit_code(),
+        let trials = match self.trials() {
+            Ok(trials) => trials,
             Err(message) => {
                 eprintln!("moin-session conformance harness: {message}");
-                ExitCode::from(2)
+                return ExitCode::from(2);
             }
+        };
+        let conclusion = libtest_mimic::run(&args, trials);
+        let unchecked = self.unchecked();
+        for profile in &unchecked {
+            eprintln!(
+                "moin-session conformance harness: nothing was checked: no case of {profile} that ran reached a verdict (each was skipped)"
+            );
         }
+        if conclusion.has_failed() || unchecked.is_empty() {
+            conclusion.exit_code()
+        } else {
+            ExitCode::from(3)
+        }
+    }
+
+    /// The profiles of which some case ran but none reached a verdict.
+    pub fn unchecked(&self) -> Vec<Profile> {
+        let tally = self.tally.lock().unwrap_or_else(|e| e.into_inner());
+        tally
+            .iter()
+            .filter(|(_, (ran, judged))| *ran > 0 && *judged == 0)
+            .map(|(p, _)| *p)
+            .collect()
     }
 
     /// The tests, one per case of the selected profiles (plus the random
@@ -230,12 +262,22 @@ impl Harness {
             let make = Arc::clone(&self.make);
             let known = expectations.clone();
             let kind = case.case.profile.to_string();
+            let tally = Arc::clone(&self.tally);
             trials.push(
                 Trial::ignorable_test(case.case.id.clone(), move || {
                     let mut backend = make();
                     let mut result = [run_case(backend.as_mut(), &case)];
                     known.apply(&mut result);
                     let [result] = result;
+                    // A case about a rejected configuration judges the
+                    // library's loader, not the backend: it checks nothing.
+                    let judged = !result.steps.is_empty()
+                        && !matches!(result.verdict, crate::runner::Verdict::Skipped { .. });
+                    let mut tally = tally.lock().unwrap_or_else(|e| e.into_inner());
+                    let entry = tally.entry(case.case.profile).or_default();
+                    entry.0 += 1;
+                    entry.1 += usize::from(judged);
+                    drop(tally);
                     judge(&result)
                 })
                 .with_kind(kind),

@@ -407,11 +407,15 @@ struct JsonReport<'a> {
 
 /// The profiles of `results` none of whose cases was checked (every one
 /// skipped or errored): a run that checks nothing of a profile must not
-/// pass.
+/// pass. A case about a rejected configuration checks the configuration
+/// loader, not the backend (it runs no step), so it does not count.
 pub fn unchecked_profiles(results: &[CaseResult]) -> Vec<Profile> {
     let mut by: BTreeMap<Profile, Summary> = BTreeMap::new();
     for r in results {
-        by.entry(r.profile).or_default().add(Outcome::of(r));
+        let summary = by.entry(r.profile).or_default();
+        if !r.steps.is_empty() {
+            summary.add(Outcome::of(r));
+        }
     }
     by.into_iter()
         .filter(|(_, s)| s.checked() == 0)

@@ -64,16 +64,7 @@ impl Backend for NoCorrupt {
 /// the expected failures of a faulty backend do not read as this suite's
 /// own); returns the conclusion and the log.
 fn run(harness: Harness, log: &str) -> (Conclusion, String) {
-    let trials = harness.trials().expect("the harness is configured well");
-    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("harness-{log}.log"));
-    let args = Arguments {
-        test_threads: Some(2),
-        logfile: Some(path.display().to_string()),
-        ..Arguments::default()
-    };
-    let conclusion = libtest_mimic::run(&args, trials);
-    let text = std::fs::read_to_string(&path).expect("libtest wrote its log");
-    (conclusion, text)
+    run_keeping(&harness, log)
 }
 
 /// Whether libtest's log reports test `name` with `outcome`.
@@ -153,4 +144,64 @@ fn a_known_failure_naming_no_case_is_refused_before_any_test() {
         panic!("refused");
     };
     assert!(e.contains("m19.no.such-case"), "{e}");
+}
+
+/// The model, but every request is "unsupported": nothing can be checked.
+struct Nothing(Model);
+
+impl Backend for Nothing {
+    fn info(&self) -> BackendInfo {
+        self.0.info()
+    }
+    fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
+        self.0.reset(config)
+    }
+    fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
+        self.0.reconfigure(config)
+    }
+    fn request(&mut self, _: &Request) -> Result<Response, BackendError> {
+        Err(BackendError::Unsupported {
+            what: "anything".to_owned(),
+        })
+    }
+    fn cleanup(&mut self, _: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
+        Err(BackendError::Unsupported {
+            what: "anything".to_owned(),
+        })
+    }
+    fn list(&mut self) -> Result<Vec<String>, BackendError> {
+        Err(BackendError::Unsupported {
+            what: "anything".to_owned(),
+        })
+    }
+}
+
+/// A backend that implements nothing is not green: every case is ignored,
+/// and the harness names the profile of which nothing was checked.
+#[test]
+fn a_backend_that_checks_nothing_does_not_turn_the_run_green() {
+    let harness = Harness::new("nothing", || Nothing(Model::new())).profiles(&[Profile::Moin19]);
+    let (c, _) = run_keeping(&harness, "nothing");
+    assert_eq!(c.num_failed, 0, "{c:?}");
+    // Only the cases about rejected configurations pass: they judge the
+    // library's loader, not the backend.
+    assert!(c.num_passed < 20, "{c:?}");
+    assert_eq!(harness.unchecked(), vec![Profile::Moin19]);
+    let ok = Harness::for_store("memory", MemoryStore::new).profiles(&[Profile::Moin19]);
+    let (c, _) = run_keeping(&ok, "memory-tally");
+    assert_eq!(c.num_failed, 0);
+    assert!(ok.unchecked().is_empty());
+}
+
+fn run_keeping(harness: &Harness, log: &str) -> (Conclusion, String) {
+    let trials = harness.trials().expect("the harness is configured well");
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("harness-{log}.log"));
+    let args = Arguments {
+        test_threads: Some(2),
+        logfile: Some(path.display().to_string()),
+        ..Arguments::default()
+    };
+    let conclusion = libtest_mimic::run(&args, trials);
+    let text = std::fs::read_to_string(&path).expect("libtest wrote its log");
+    (conclusion, text)
 }
