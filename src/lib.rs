@@ -53,4 +53,7 @@ pub use reference::{
     ServiceError, SessionService, SidChoice, M16_COOKIE_NAME, MAX_ANON_NAME,
 };
 pub use sid::OsSids;
-pub use store::{Durability, FileStore, FileStoreOptions, MemoryStore, FILE_FORMAT, TEMP_PREFIX};
+pub use store::{
+    redacted_url, Durability, FileStore, FileStoreOptions, MemoryStore, RedisStore,
+    RedisStoreOptions, SqliteStore, SqliteStoreOptions, FILE_FORMAT, NO_EXPIRY, TEMP_PREFIX,
+};

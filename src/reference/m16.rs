@@ -677,9 +677,8 @@ impl<S: Store> M16SessionService<S> {
         logged_in_secs(self.config.cookie_lifetime, self.remember_me(user))
     }
 
-    /// Runs a cleanup (section 15): the names of the session records it
-    /// removed. Each record is tested and removed in one step
-    /// ([`Store::delete_if`]). Expired logins go too, unreported.
+    /// Runs a cleanup (section 15): the session records it removed, each
+    /// tested and removed in one step. Expired logins go too, unreported.
     pub fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, ServiceError> {
         if request.user.is_some() {
             return Err(ServiceError::NotInProfile {
@@ -687,29 +686,33 @@ impl<S: Store> M16SessionService<S> {
             });
         }
         let now = request.now;
+        let remove = |id: &str, loaded: &Loaded| match Key::parse(id) {
+            // r[m16.cleanup.all], r[m16.cleanup.expired], r[m16.cleanup.grace].
+            Some(Key::Anon(_) | Key::Login(_)) => {
+                request.mode == CleanupMode::All || expired(loaded, now)
+            }
+            Some(Key::Lease(_)) => expired(loaded, now),
+            Some(Key::Secret(_)) | None => false,
+        };
+        let gone = match request.mode {
+            // Only `expired` ones go: never an integer `expires > now`.
+            CleanupMode::Expired => self.store.delete_expired_if(floor(now) + 1, &remove)?,
+            CleanupMode::All => {
+                let mut gone = Vec::new();
+                for id in self.store.list()? {
+                    if self.store.delete_if(&id, &|loaded| remove(&id, loaded))? {
+                        gone.push(id);
+                    }
+                }
+                gone
+            }
+        };
         let mut removed = Vec::new();
-        for id in self.store.list()? {
-            let Some(key) = Key::parse(&id) else {
-                continue;
-            };
-            match &key {
-                Key::Anon(_) | Key::Login(_) => {
-                    let remove = |loaded: &Loaded| match request.mode {
-                        // r[m16.cleanup.all].
-                        CleanupMode::All => true,
-                        // r[m16.cleanup.expired], r[m16.cleanup.grace].
-                        CleanupMode::Expired => expired(loaded, now),
-                    };
-                    if self.store.delete_if(&id, &remove)? {
-                        removed.extend(key.listed());
-                    }
-                }
-                Key::Lease(login) => {
-                    if self.store.delete_if(&id, &|l| expired(l, now))? {
-                        self.store.delete(&Key::Secret(login.clone()).id())?;
-                    }
-                }
-                Key::Secret(_) => {}
+        for id in gone {
+            match Key::parse(&id) {
+                Some(Key::Lease(login)) => self.store.delete(&Key::Secret(login).id())?,
+                Some(key) => removed.extend(key.listed()),
+                None => {}
             }
         }
         Ok(CleanupOutcome { removed })

@@ -559,6 +559,15 @@ impl<S: Store> SessionService<S> {
             }
         }
         let mut removed = Vec::new();
+        if request.mode == CleanupMode::Expired && request.user.is_none() {
+            // A record with an integer `expires >= floor(now) + 1` is neither
+            // expired nor without `expires`: `cleanup_removes` keeps it, so
+            // the store may skip it unread (its expiry index).
+            let before = request.now.unix_timestamp() + 1;
+            let remove = |_: &str, loaded: &Loaded| cleanup_removes(loaded, request);
+            removed = self.store.delete_expired_if(before, &remove)?;
+            return Ok(CleanupOutcome { removed });
+        }
         for sid in self.store.list()? {
             let remove = |loaded: &Loaded| cleanup_removes(loaded, request);
             if self.store.delete_if(&sid, &remove)? {

@@ -27,9 +27,13 @@ use serde_json::Value;
 
 mod file;
 mod memory;
+mod redis;
+mod sqlite;
 
 pub use file::{Durability, FileStore, FileStoreOptions, FILE_FORMAT, TEMP_PREFIX};
 pub use memory::MemoryStore;
+pub use redis::{redacted_url, RedisStore, RedisStoreOptions};
+pub use sqlite::{SqliteStore, SqliteStoreOptions, NO_EXPIRY};
 
 /// One stored record: the session's data, reserved keys included, as JSON
 /// values by key.
@@ -69,8 +73,14 @@ pub enum Loaded {
 /// can land between its test and its removal, so a record renewed after
 /// another process saw it expired is never lost to that process's cleanup.
 ///
-/// **Expiry.** The store knows nothing of expiry: it never drops a record
-/// on its own. The service reads the record's `expires` and decides.
+/// **Expiry.** The store never decides that a record has expired: the
+/// service reads the record's `expires` and decides. A store may *index*
+/// records by their `expires` ([`index_expiry`]) so that
+/// [`delete_expired_if`](Store::delete_expired_if), the cleanup's call,
+/// looks only at records that can have expired; the default implementation
+/// looks at every listed entry, so a store without an index still keeps the
+/// contract. Whatever the store indexes, every removal is decided by the
+/// service's condition.
 ///
 /// # A complete custom store
 ///
@@ -179,6 +189,42 @@ pub trait Store {
     /// Removes every entry (a fresh, empty store).
     fn clear(&self) -> Result<(), StoreError>;
 
+    /// Removes every entry for which `condition(id, entry)` holds, each
+    /// tested and removed as one atomic step with respect to
+    /// [`save`](Store::save), exactly as [`delete_if`](Store::delete_if)
+    /// does; returns the ids it removed, in any order. This is the call of
+    /// a cleanup of expired sessions.
+    ///
+    /// **The caller's promise.** `condition` is false for every record
+    /// whose [`index_expiry`] is an integer `>= before`. A store may
+    /// therefore skip those records without reading them: a store with an
+    /// expiry index looks only at unreadable entries, records without an
+    /// integer `expires`, and records whose `expires < before`, so the
+    /// cost of a cleanup follows what can have expired, not what is
+    /// stored. It may look at more (the default looks at every listed
+    /// entry); looking at more changes no result, since `condition`
+    /// decides.
+    ///
+    /// A record renewed after the store chose what to look at is judged by
+    /// its renewal (the removal re-tests it atomically); a record whose
+    /// renewal moved its `expires` *below* `before` while the call ran may
+    /// be left for the next cleanup, as a record saved after a listing is
+    /// by a cleanup that lists.
+    fn delete_expired_if(
+        &self,
+        before: i64,
+        condition: &dyn Fn(&str, &Loaded) -> bool,
+    ) -> Result<Vec<String>, StoreError> {
+        let _ = before;
+        let mut removed = Vec::new();
+        for id in self.list()? {
+            if self.delete_if(&id, &|loaded| condition(&id, loaded))? {
+                removed.push(id);
+            }
+        }
+        Ok(removed)
+    }
+
     /// Makes the entry under `sid` unreadable, as damage would, for tests of
     /// `r[m19.load.unreadable-record]`. Stores that cannot say
     /// [`StoreError::Unsupported`] (the default).
@@ -213,6 +259,13 @@ impl<T: Store + ?Sized> Store for &T {
     fn clear(&self) -> Result<(), StoreError> {
         (**self).clear()
     }
+    fn delete_expired_if(
+        &self,
+        before: i64,
+        condition: &dyn Fn(&str, &Loaded) -> bool,
+    ) -> Result<Vec<String>, StoreError> {
+        (**self).delete_expired_if(before, condition)
+    }
     fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
         (**self).corrupt(sid)
     }
@@ -245,6 +298,15 @@ pub enum StoreError {
         /// Why.
         message: String,
     },
+    /// A database (SQLite, Redis) refused or failed a call.
+    Database {
+        /// What the store was doing, e.g. `save a record`.
+        op: &'static str,
+        /// Where: the database file's path or the server's address.
+        place: String,
+        /// The database's error.
+        message: String,
+    },
     /// The store does not offer this call.
     Unsupported {
         /// What it does not offer.
@@ -264,6 +326,9 @@ impl fmt::Display for StoreError {
             StoreError::Encode { sid, message } => {
                 write!(f, "store: cannot encode the record of {sid}: {message}")
             }
+            StoreError::Database { op, place, message } => {
+                write!(f, "store: cannot {op} at {place}: {message}")
+            }
             StoreError::Unsupported { what } => write!(f, "store: unsupported: {what}"),
         }
     }
@@ -276,6 +341,28 @@ impl std::error::Error for StoreError {
             _ => None,
         }
     }
+}
+
+/// The key of a record that stores with an expiry index read
+/// ([`index_expiry`]).
+pub const EXPIRES_KEY: &str = "expires";
+
+/// The expiry a store indexes `record` by: its `expires` when that is a
+/// JSON integer that fits an `i64` (seconds since 1970), `None` otherwise
+/// (no `expires`, a fraction, a string, a number out of range). An entry
+/// indexed `None`, and an unreadable entry, is one that
+/// [`Store::delete_expired_if`] always looks at.
+///
+/// ```
+/// use moin_session_spec::store::{index_expiry, Record};
+/// let r = |v: serde_json::Value| Record::from([("expires".to_owned(), v)]);
+/// assert_eq!(index_expiry(&r(1_700_000_000.into())), Some(1_700_000_000));
+/// assert_eq!(index_expiry(&r(1.5.into())), None);
+/// assert_eq!(index_expiry(&r("1700000000".into())), None);
+/// assert_eq!(index_expiry(&Record::new()), None);
+/// ```
+pub fn index_expiry(record: &Record) -> Option<i64> {
+    record.get(EXPIRES_KEY).and_then(serde_json::Value::as_i64)
 }
 
 /// The longest namespaced record id (see [`check_id`]): short enough that

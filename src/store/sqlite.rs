@@ -1,0 +1,475 @@
+//! [`SqliteStore`]: a [`Store`] in one SQLite database file, with an index
+//! on each record's expiry.
+//!
+//! Implements the store contract of [`Store`] (`r[m19.store.list]`,
+//! `r[m19.load.unreadable-record]` through [`Store::corrupt`], the spec's
+//! implementer notes on atomic saves and idempotent deletes) with the
+//! embedded SQLite that `rusqlite` bundles: no server, one file.
+//!
+//! # Schema
+//!
+//! ```sql
+//! CREATE TABLE records (
+//!     id      TEXT PRIMARY KEY,  -- a record id (store::check_id)
+//!     expires INTEGER NOT NULL,  -- store::index_expiry, or NO_EXPIRY
+//!     body    BLOB NOT NULL      -- the record as a JSON object
+//! ) WITHOUT ROWID;
+//! CREATE INDEX records_expires ON records (expires);
+//! ```
+//!
+//! One row per record. `expires` is the record's integer `expires`
+//! ([`index_expiry`]) or [`NO_EXPIRY`] (the smallest `i64`) for a record
+//! without one and for an unreadable entry, so the one range
+//! `expires < ?` of the index finds every entry that a cleanup of expired
+//! sessions must look at ([`Store::delete_expired_if`]), and none that it
+//! need not: the cost of a cleanup follows what expired. A `body` that is
+//! not a JSON object loads as [`Loaded::Unreadable`].
+//!
+//! # Atomicity, concurrency and durability
+//!
+//! A save is one `INSERT OR REPLACE`: atomic, and readers (this process or
+//! another sharing the file) see the old row or the new one.
+//! [`Store::delete_if`] and [`Store::delete_expired_if`] run in one
+//! `BEGIN IMMEDIATE` transaction, which holds the database's write lock
+//! from the test to the removal: no save lands in between. The journal is
+//! WAL (readers never wait for the writer), and a writer waits up to
+//! [`SqliteStoreOptions::busy_timeout`] for another process's transaction.
+//!
+//! | [`Durability`] | SQLite setting | process killed (`kill -9`) | power loss / OS crash |
+//! | --- | --- | --- | --- |
+//! | [`Durability::Fsync`] (default) | `synchronous=FULL` | every committed save kept | every committed save kept (the WAL is flushed at each commit) |
+//! | [`Durability::None`] | `synchronous=NORMAL` | every committed save kept | the database stays whole, but the latest commits since the last checkpoint may be lost |
+//!
+//! In both settings a commit is atomic: a crash at any point leaves each
+//! record whole (the old or the new) or absent, never torn.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use super::{check_id, index_expiry, Durability, Loaded, Record, Store, StoreError};
+
+/// The `expires` column of an entry without an integer `expires` (and of
+/// an unreadable one): below every instant, so every cleanup of expired
+/// sessions looks at it.
+pub const NO_EXPIRY: i64 = i64::MIN;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS records (
+    id      TEXT PRIMARY KEY,
+    expires INTEGER NOT NULL,
+    body    BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_expires ON records (expires);
+";
+
+/// The bytes [`Store::corrupt`] stores: not a JSON object.
+const GARBAGE: &[u8] = b"\x00\xffnot a record {\"expires\": 1";
+
+/// Options of a [`SqliteStore`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SqliteStoreOptions {
+    /// `synchronous=FULL` ([`Durability::Fsync`], the default) or
+    /// `synchronous=NORMAL` ([`Durability::None`]); see the module
+    /// documentation for what each survives.
+    pub durability: Durability,
+    /// How long a write waits for another connection's transaction
+    /// before it fails.
+    pub busy_timeout: Duration,
+}
+
+impl Default for SqliteStoreOptions {
+    fn default() -> Self {
+        SqliteStoreOptions {
+            durability: Durability::Fsync,
+            busy_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A store keeping one row per record in an SQLite database (see the
+/// module documentation for the schema, durability and concurrency).
+///
+/// ```
+/// use moin_session_spec::{SqliteStore, store::{Loaded, Record, Store}};
+/// let path = std::env::temp_dir().join(format!("moin-doc-sqlite-{}.db", std::process::id()));
+/// let store = SqliteStore::open(&path).unwrap();
+/// let sid = "0123456789abcdef0123456789abcdef01234567";
+/// let record = Record::from([("expires".to_owned(), 1_700_000_000.into())]);
+/// store.save(sid, &record).unwrap();
+/// assert_eq!(store.load(sid).unwrap(), Some(Loaded::Record(record)));
+/// // A cleanup looks only at what can have expired before the instant.
+/// assert!(store.delete_expired_if(1_700_000_000, &|_, _| true).unwrap().is_empty());
+/// assert_eq!(store.delete_expired_if(1_700_000_001, &|_, _| true).unwrap(), vec![sid.to_owned()]);
+/// # drop(store);
+/// # for ext in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{ext}", path.display())); }
+/// ```
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// The store in the database file `path`, created (with the schema)
+    /// when missing, with default options (full durability).
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(path, SqliteStoreOptions::default())
+    }
+
+    /// The store in the database file `path` with `options`. The file's
+    /// directory must exist.
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        options: SqliteStoreOptions,
+    ) -> Result<SqliteStore, StoreError> {
+        let path = path.as_ref().to_owned();
+        let err = |op: &'static str| {
+            let place = path.display().to_string();
+            move |e: rusqlite::Error| StoreError::Database {
+                op,
+                place: place.clone(),
+                message: e.to_string(),
+            }
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                return Err(StoreError::Io {
+                    op: "open the database's directory",
+                    path: dir.to_owned(),
+                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory"),
+                });
+            }
+        }
+        let conn = Connection::open(&path).map_err(err("open the database"))?;
+        conn.busy_timeout(options.busy_timeout)
+            .map_err(err("set the busy timeout"))?;
+        // journal_mode answers with the mode in force: a row, not a
+        // plain execute.
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))
+            .map_err(err("switch the journal to WAL"))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Database {
+                op: "switch the journal to WAL",
+                place: path.display().to_string(),
+                message: format!("the database stays in journal mode {mode:?}"),
+            });
+        }
+        let synchronous = match options.durability {
+            Durability::Fsync => "FULL",
+            Durability::None => "NORMAL",
+        };
+        conn.execute_batch(&format!("PRAGMA synchronous={synchronous};"))
+            .map_err(err("set the durability"))?;
+        conn.execute_batch(SCHEMA)
+            .map_err(err("create the schema"))?;
+        Ok(SqliteStore {
+            path,
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// How many entries it holds.
+    pub fn len(&self) -> Result<usize, StoreError> {
+        let n: i64 = self
+            .conn()
+            .query_row("SELECT count(*) FROM records", [], |row| row.get(0))
+            .map_err(self.err("count the records"))?;
+        Ok(usize::try_from(n).expect("a count is never negative"))
+    }
+
+    /// Whether it holds no entry.
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Writes the WAL back into the database file and truncates it (what
+    /// SQLite does on its own every 1000 pages), e.g. before measuring the
+    /// file's size.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.conn()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(self.err("checkpoint the WAL"))
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // Every use of the connection is a whole statement or a whole
+        // transaction (rolled back on drop): a panic leaves it usable.
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn err(&self, op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        move |e| StoreError::Database {
+            op,
+            place: self.path.display().to_string(),
+            message: e.to_string(),
+        }
+    }
+
+    fn put(&self, id: &str, expires: i64, body: &[u8]) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached(
+                "INSERT OR REPLACE INTO records (id, expires, body) VALUES (?1, ?2, ?3)",
+            )
+            .and_then(|mut s| s.execute(params![id, expires, body]))
+            .map_err(self.err("save a record"))?;
+        Ok(())
+    }
+}
+
+fn decode(body: &[u8]) -> Loaded {
+    match serde_json::from_slice::<Record>(body) {
+        Ok(record) => Loaded::Record(record),
+        Err(_) => Loaded::Unreadable,
+    }
+}
+
+fn load_in(conn: &Connection, id: &str) -> rusqlite::Result<Option<Loaded>> {
+    conn.prepare_cached("SELECT body FROM records WHERE id = ?1")?
+        .query_row([id], |row| {
+            row.get_ref(0)
+                .map(|v| decode(v.as_bytes_or_null().ok().flatten().unwrap_or_default()))
+        })
+        .optional()
+}
+
+impl Store for SqliteStore {
+    fn load(&self, sid: &str) -> Result<Option<Loaded>, StoreError> {
+        check_id(sid)?;
+        load_in(&self.conn(), sid).map_err(self.err("load a record"))
+    }
+
+    fn save(&self, sid: &str, record: &Record) -> Result<(), StoreError> {
+        check_id(sid)?;
+        let body = serde_json::to_vec(record).map_err(|e| StoreError::Encode {
+            sid: sid.to_owned(),
+            message: e.to_string(),
+        })?;
+        self.put(sid, index_expiry(record).unwrap_or(NO_EXPIRY), &body)
+    }
+
+    fn delete(&self, sid: &str) -> Result<(), StoreError> {
+        check_id(sid)?;
+        self.conn()
+            .prepare_cached("DELETE FROM records WHERE id = ?1")
+            .and_then(|mut s| s.execute([sid]))
+            .map_err(self.err("delete a record"))?;
+        Ok(())
+    }
+
+    fn delete_if(
+        &self,
+        sid: &str,
+        condition: &dyn Fn(&Loaded) -> bool,
+    ) -> Result<bool, StoreError> {
+        check_id(sid)?;
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(self.err("begin a conditional delete"))?;
+        let holds = load_in(&tx, sid)
+            .map_err(self.err("load a record for a conditional delete"))?
+            .is_some_and(|loaded| condition(&loaded));
+        if holds {
+            tx.prepare_cached("DELETE FROM records WHERE id = ?1")
+                .and_then(|mut s| s.execute([sid]))
+                .map_err(self.err("delete a record"))?;
+            tx.commit()
+                .map_err(self.err("commit a conditional delete"))?;
+        }
+        Ok(holds)
+    }
+
+    fn delete_expired_if(
+        &self,
+        before: i64,
+        condition: &dyn Fn(&str, &Loaded) -> bool,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(self.err("begin a cleanup"))?;
+        let mut removed = Vec::new();
+        {
+            let mut select = tx
+                .prepare_cached("SELECT id, body FROM records WHERE expires < ?1")
+                .map_err(self.err("find the records that can have expired"))?;
+            let mut rows = select
+                .query([before])
+                .map_err(self.err("find the records that can have expired"))?;
+            while let Some(row) = rows
+                .next()
+                .map_err(self.err("read a record that can have expired"))?
+            {
+                let id: String = row.get(0).map_err(self.err("read a record id"))?;
+                let body = row
+                    .get_ref(1)
+                    .map_err(self.err("read a record"))?
+                    .as_bytes_or_null()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                if condition(&id, &decode(body)) {
+                    removed.push(id);
+                }
+            }
+            let mut delete = tx
+                .prepare_cached("DELETE FROM records WHERE id = ?1")
+                .map_err(self.err("delete an expired record"))?;
+            for id in &removed {
+                delete
+                    .execute([id])
+                    .map_err(self.err("delete an expired record"))?;
+            }
+        }
+        tx.commit().map_err(self.err("commit a cleanup"))?;
+        Ok(removed)
+    }
+
+    fn list(&self) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn();
+        let mut select = conn
+            .prepare_cached("SELECT id FROM records")
+            .map_err(self.err("list the records"))?;
+        let ids = select
+            .query_map([], |row| row.get::<_, String>(0))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(self.err("list the records"))?;
+        Ok(ids)
+    }
+
+    fn clear(&self) -> Result<(), StoreError> {
+        self.conn()
+            .execute("DELETE FROM records", [])
+            .map_err(self.err("clear the records"))?;
+        Ok(())
+    }
+
+    fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
+        check_id(sid)?;
+        self.put(sid, NO_EXPIRY, GARBAGE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_db(tag: &str) -> PathBuf {
+        let path =
+            std::env::temp_dir().join(format!("moin-sqlite-unit-{tag}-{}.db", std::process::id()));
+        remove_db(&path);
+        path
+    }
+
+    fn remove_db(path: &Path) {
+        for ext in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+        }
+    }
+
+    fn sid(c: char) -> String {
+        c.to_string().repeat(40)
+    }
+
+    fn with_expires(e: serde_json::Value) -> Record {
+        Record::from([("expires".to_owned(), e), ("k".to_owned(), 1.into())])
+    }
+
+    #[test]
+    fn the_contract_holds() {
+        let path = temp_db("contract");
+        let s = SqliteStore::open(&path).expect("opens");
+        assert_eq!(s.load(&sid('a')).unwrap(), None);
+        s.delete(&sid('a')).unwrap();
+        let r = Record::from([("x".to_owned(), serde_json::json!([1, "two", {"é": null}]))]);
+        s.save(&sid('a'), &r).unwrap();
+        s.save("anon-2e2e", &Record::new()).unwrap();
+        assert_eq!(s.load(&sid('a')).unwrap(), Some(Loaded::Record(r)));
+        let mut listed = s.list().unwrap();
+        listed.sort();
+        assert_eq!(listed, vec![sid('a'), "anon-2e2e".to_owned()]);
+        s.corrupt("anon-2e2e").unwrap();
+        assert_eq!(s.load("anon-2e2e").unwrap(), Some(Loaded::Unreadable));
+        assert!(!s.delete_if(&sid('c'), &|_| true).unwrap());
+        assert!(!s
+            .delete_if(&sid('a'), &|l| *l == Loaded::Unreadable)
+            .unwrap());
+        assert!(s
+            .delete_if("anon-2e2e", &|l| *l == Loaded::Unreadable)
+            .unwrap());
+        s.clear().unwrap();
+        assert!(s.is_empty().unwrap());
+        for bad in ["../x", "", &"G".repeat(40)] {
+            assert!(matches!(s.load(bad), Err(StoreError::InvalidId { .. })));
+            assert!(matches!(
+                s.save(bad, &Record::new()),
+                Err(StoreError::InvalidId { .. })
+            ));
+            assert!(matches!(s.corrupt(bad), Err(StoreError::InvalidId { .. })));
+        }
+        drop(s);
+        remove_db(&path);
+    }
+
+    #[test]
+    fn cleanup_looks_only_at_what_can_have_expired() {
+        let path = temp_db("index");
+        let s = SqliteStore::open_with(
+            &path,
+            SqliteStoreOptions {
+                durability: Durability::None,
+                ..SqliteStoreOptions::default()
+            },
+        )
+        .expect("opens");
+        s.save(&sid('1'), &with_expires(100.into())).unwrap();
+        s.save(&sid('2'), &with_expires(200.into())).unwrap();
+        s.save(&sid('3'), &with_expires(150.5.into())).unwrap();
+        s.save(&sid('4'), &Record::new()).unwrap();
+        s.save(&sid('5'), &with_expires(serde_json::Value::from(u64::MAX)))
+            .unwrap();
+        s.corrupt(&sid('6')).unwrap();
+        let seen = std::cell::RefCell::new(Vec::new());
+        let removed = s
+            .delete_expired_if(150, &|id, _| {
+                seen.borrow_mut().push(id.to_owned());
+                id != sid('3')
+            })
+            .unwrap();
+        let mut seen = seen.into_inner();
+        seen.sort();
+        assert_eq!(seen, vec![sid('1'), sid('3'), sid('4'), sid('5'), sid('6')]);
+        assert_eq!(removed.len(), 4);
+        let mut left = s.list().unwrap();
+        left.sort();
+        assert_eq!(left, vec![sid('2'), sid('3')]);
+        drop(s);
+        remove_db(&path);
+    }
+
+    #[test]
+    fn errors_name_the_database() {
+        let e = SqliteStore::open("/nonexistent-dir-for-moin/s.db").unwrap_err();
+        assert!(e.to_string().contains("/nonexistent-dir-for-moin"), "{e}");
+        let dir = std::env::temp_dir().join(format!("moin-sqlite-notadb-{}", std::process::id()));
+        std::fs::write(
+            &dir,
+            b"this is not a database, just some text of enough length to look at",
+        )
+        .unwrap();
+        let e = SqliteStore::open(&dir).unwrap_err();
+        assert!(e.to_string().contains(&dir.display().to_string()), "{e}");
+        std::fs::remove_file(&dir).unwrap();
+    }
+}
