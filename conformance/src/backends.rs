@@ -1,12 +1,18 @@
 //! The built-in backends by name, as the command-line tools take them:
-//! `model`, `reference-memory`, `reference-file[:DIR]`.
+//! `model`, `reference-memory`, `reference-file[:DIR]`,
+//! `reference-sqlite[:PATH]` and `reference-redis[:URL]`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use moin_session_spec::store::Store;
 use moin_session_spec::{
-    Backend, BackendError, BackendInfo, CleanupOutcome, CleanupRequest, Config, FileStore,
-    MemoryStore, Model, ReferenceBackend, Request, Response,
+    redacted_url, Backend, BackendError, BackendInfo, CleanupOutcome, CleanupRequest, Config,
+    FileStore, MemoryStore, Model, RedisStore, RedisStoreOptions, ReferenceBackend, Request,
+    Response, SqliteStore,
 };
+
+/// The server `reference-redis` uses when no URL is given.
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379/";
 
 /// A built-in backend.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,11 +24,24 @@ pub enum BackendChoice {
     /// The reference service over a `FileStore` in this directory, or in
     /// a fresh temporary one removed afterwards.
     ReferenceFile(Option<PathBuf>),
+    /// The reference service over an `SqliteStore` in this database file,
+    /// or in a fresh temporary one removed afterwards.
+    ReferenceSqlite(Option<PathBuf>),
+    /// The reference service over a `RedisStore` on the server at this URL
+    /// (by default [`DEFAULT_REDIS_URL`]), under a key prefix of its own
+    /// that it clears afterwards.
+    ReferenceRedis(Option<String>),
 }
 
+const EXPECTED: &str = "expected model, reference-memory, reference-file[:DIR], \
+                        reference-sqlite[:PATH] or reference-redis[:URL]";
+
 impl BackendChoice {
-    /// Parses `model`, `reference-memory`, `reference-file` or
-    /// `reference-file:DIR`.
+    /// Parses `model`, `reference-memory`, `reference-file[:DIR]`,
+    /// `reference-sqlite[:PATH]` or `reference-redis[:URL]`. A URL must be
+    /// `redis://`, `rediss://` or `unix://`; whether the path or server can
+    /// be used is checked by [`start`](BackendChoice::start), before any
+    /// case runs.
     ///
     /// ```
     /// use moin_session_conformance::backends::BackendChoice;
@@ -31,23 +50,50 @@ impl BackendChoice {
     ///     BackendChoice::parse("reference-file:/tmp/s"),
     ///     Ok(BackendChoice::ReferenceFile(Some("/tmp/s".into())))
     /// );
+    /// assert_eq!(
+    ///     BackendChoice::parse("reference-redis:redis://127.0.0.1:6380/2"),
+    ///     Ok(BackendChoice::ReferenceRedis(Some("redis://127.0.0.1:6380/2".into())))
+    /// );
+    /// assert!(BackendChoice::parse("reference-redis:127.0.0.1").is_err());
     /// assert!(BackendChoice::parse("reference").is_err());
     /// ```
     pub fn parse(s: &str) -> Result<BackendChoice, String> {
         match s {
-            "model" => Ok(BackendChoice::Model),
-            "reference-memory" => Ok(BackendChoice::ReferenceMemory),
-            "reference-file" => Ok(BackendChoice::ReferenceFile(None)),
-            _ => match s.strip_prefix("reference-file:") {
-                Some(dir) if !dir.is_empty() => Ok(BackendChoice::ReferenceFile(Some(dir.into()))),
-                _ => Err(format!(
-                    "{s:?} is not a backend; expected model, reference-memory, reference-file or reference-file:DIR"
-                )),
-            },
+            "model" => return Ok(BackendChoice::Model),
+            "reference-memory" => return Ok(BackendChoice::ReferenceMemory),
+            "reference-file" => return Ok(BackendChoice::ReferenceFile(None)),
+            "reference-sqlite" => return Ok(BackendChoice::ReferenceSqlite(None)),
+            "reference-redis" => return Ok(BackendChoice::ReferenceRedis(None)),
+            _ => {}
         }
+        if let Some(dir) = s.strip_prefix("reference-file:").filter(|d| !d.is_empty()) {
+            return Ok(BackendChoice::ReferenceFile(Some(dir.into())));
+        }
+        if let Some(path) = s
+            .strip_prefix("reference-sqlite:")
+            .filter(|p| !p.is_empty())
+        {
+            return Ok(BackendChoice::ReferenceSqlite(Some(path.into())));
+        }
+        if let Some(url) = s.strip_prefix("reference-redis:").filter(|u| !u.is_empty()) {
+            if !["redis://", "rediss://", "unix://"]
+                .iter()
+                .any(|scheme| url.starts_with(scheme))
+            {
+                return Err(format!(
+                    "reference-redis: {:?} is not a Redis URL; expected redis://HOST[:PORT][/DB] \
+                     (or rediss://, unix://PATH)",
+                    redacted_url(url)
+                ));
+            }
+            return Ok(BackendChoice::ReferenceRedis(Some(url.to_owned())));
+        }
+        Err(format!("{s:?} is not a backend; {EXPECTED}"))
     }
 
     /// Starts the backend. Each case's reset starts it from an empty store.
+    /// A path that cannot hold a database, or a server that does not
+    /// answer, is an error here, naming it.
     pub fn start(&self) -> Result<Box<dyn Backend>, String> {
         Ok(match self {
             BackendChoice::Model => Box::new(Model::new()),
@@ -56,44 +102,54 @@ impl BackendChoice {
                 MemoryStore::new(),
             )),
             BackendChoice::ReferenceFile(dir) => file_backend(dir.as_ref())?,
+            BackendChoice::ReferenceSqlite(path) => sqlite_backend(path.as_ref())?,
+            BackendChoice::ReferenceRedis(url) => redis_backend(url.as_deref())?,
         })
     }
 }
 
-/// The reference service over a file store in a temporary directory that
-/// it removes when dropped.
-struct TempFileBackend {
-    inner: ReferenceBackend<FileStore>,
-    dir: PathBuf,
+/// The reference service over a store with something to remove when
+/// dropped (a temporary directory, a key prefix on a server).
+struct Owned<S: Store> {
+    inner: Option<ReferenceBackend<S>>,
+    cleanup: Box<dyn FnMut(&S)>,
 }
 
-impl Drop for TempFileBackend {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+impl<S: Store> Owned<S> {
+    fn inner(&mut self) -> &mut ReferenceBackend<S> {
+        self.inner.as_mut().expect("present until dropped")
     }
 }
 
-impl Backend for TempFileBackend {
+impl<S: Store> Drop for Owned<S> {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.take() {
+            (self.cleanup)(inner.store());
+        }
+    }
+}
+
+impl<S: Store> Backend for Owned<S> {
     fn info(&self) -> BackendInfo {
-        self.inner.info()
+        self.inner.as_ref().expect("present until dropped").info()
     }
     fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
-        self.inner.reset(config)
+        self.inner().reset(config)
     }
     fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
-        self.inner.reconfigure(config)
+        self.inner().reconfigure(config)
     }
     fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
-        self.inner.request(request)
+        self.inner().request(request)
     }
     fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
-        self.inner.cleanup(request)
+        self.inner().cleanup(request)
     }
     fn list(&mut self) -> Result<Vec<String>, BackendError> {
-        self.inner.list()
+        self.inner().list()
     }
     fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
-        self.inner.corrupt(sid)
+        self.inner().corrupt(sid)
     }
     fn interleaves(&self) -> bool {
         self.inner.interleaves()
@@ -121,6 +177,17 @@ impl Backend for TempFileBackend {
     }
 }
 
+/// A fresh directory under the system's temporary directory.
+fn temp_dir(what: &str) -> Result<PathBuf, String> {
+    // A directory nobody else has: create_dir fails on an existing one.
+    let base = std::env::temp_dir();
+    let pid = std::process::id();
+    (0u32..1000)
+        .map(|n| base.join(format!("moin-session-conformance-{pid}-{n}")))
+        .find(|dir| std::fs::create_dir(dir).is_ok())
+        .ok_or_else(|| format!("{what}: cannot create a directory under {}", base.display()))
+}
+
 fn file_backend(dir: Option<&PathBuf>) -> Result<Box<dyn Backend>, String> {
     let (dir, temporary) = match dir {
         // The runner empties record files in DIR; it never makes a tree
@@ -137,27 +204,87 @@ fn file_backend(dir: Option<&PathBuf>) -> Result<Box<dyn Backend>, String> {
             ))
         }
         Some(dir) => (dir.clone(), false),
-        None => {
-            // A directory nobody else has: create_dir fails on an existing one.
-            let base = std::env::temp_dir();
-            let pid = std::process::id();
-            let dir = (0u32..1000)
-                .map(|n| base.join(format!("moin-session-conformance-{pid}-{n}")))
-                .find(|dir| std::fs::create_dir(dir).is_ok())
-                .ok_or_else(|| {
-                    format!(
-                        "reference-file: cannot create a directory under {}",
-                        base.display()
-                    )
-                })?;
-            (dir, true)
-        }
+        None => (temp_dir("reference-file")?, true),
     };
     let store = FileStore::open(&dir).map_err(|e| format!("reference-file: {e}"))?;
     let inner = ReferenceBackend::new("reference-file", store);
     Ok(if temporary {
-        Box::new(TempFileBackend { inner, dir })
+        Box::new(Owned {
+            inner: Some(inner),
+            cleanup: Box::new(move |_| {
+                let _ = std::fs::remove_dir_all(&dir);
+            }),
+        })
     } else {
         Box::new(inner)
     })
+}
+
+/// Checks that `path` can name an SQLite database: not a directory, in a
+/// directory that exists.
+fn check_sqlite_path(path: &Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err(format!(
+            "reference-sqlite: {} is a directory; give the path of a database file, e.g. {}",
+            path.display(),
+            path.join("sessions.db").display()
+        ));
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            return Err(format!(
+                "reference-sqlite: the directory {} of {} does not exist",
+                dir.display(),
+                path.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn sqlite_backend(path: Option<&PathBuf>) -> Result<Box<dyn Backend>, String> {
+    let (path, temp) = match path {
+        Some(path) => (path.clone(), None),
+        None => {
+            let dir = temp_dir("reference-sqlite")?;
+            (dir.join("sessions.db"), Some(dir))
+        }
+    };
+    check_sqlite_path(&path)?;
+    let store = SqliteStore::open(&path).map_err(|e| format!("reference-sqlite: {e}"))?;
+    let inner = ReferenceBackend::new("reference-sqlite", store);
+    Ok(match temp {
+        Some(dir) => Box::new(Owned {
+            inner: Some(inner),
+            cleanup: Box::new(move |_| {
+                let _ = std::fs::remove_dir_all(&dir);
+            }),
+        }),
+        None => Box::new(inner),
+    })
+}
+
+fn redis_backend(url: Option<&str>) -> Result<Box<dyn Backend>, String> {
+    let url = url.unwrap_or(DEFAULT_REDIS_URL);
+    // A prefix of this run's own: other runs and other data on the server
+    // are never touched, and this run's keys are removed at the end.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let options = RedisStoreOptions {
+        prefix: format!("moin-conformance-{}-{nanos}:", std::process::id()),
+        ..RedisStoreOptions::default()
+    };
+    let store = RedisStore::open(url, options).map_err(|e| {
+        format!(
+            "reference-redis: {e}\n  start a server (e.g. `redis-server --port 6379`, Debian package \
+             redis-server) or name one with --backend reference-redis:redis://HOST:PORT/DB"
+        )
+    })?;
+    Ok(Box::new(Owned {
+        inner: Some(ReferenceBackend::new("reference-redis", store)),
+        cleanup: Box::new(|store| {
+            let _ = store.clear();
+        }),
+    }))
 }

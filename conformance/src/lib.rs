@@ -28,6 +28,7 @@ pub mod random_interleave;
 pub mod random_run;
 mod random_skeleton;
 mod random_symbols;
+pub mod redis_server;
 pub mod report;
 pub mod report_html;
 pub mod runner;

@@ -64,9 +64,12 @@ struct Cli {
 struct BackendArgs {
     /// The built-in backend to check: `model` (the oracle),
     /// `reference-memory` (the reference service over an in-memory store),
-    /// or `reference-file[:DIR]` (over a file store in DIR; without DIR, a
-    /// fresh temporary directory removed afterwards). Each case starts from
-    /// an empty store.
+    /// `reference-file[:DIR]` (over a file store in DIR; without DIR, a
+    /// fresh temporary directory removed afterwards),
+    /// `reference-sqlite[:PATH]` (over an SQLite database file; without
+    /// PATH, a temporary one) or `reference-redis[:URL]` (over a Redis
+    /// server, by default redis://127.0.0.1:6379/, under a key prefix of
+    /// its own). Each case starts from an empty store.
     #[arg(long, value_name = "BACKEND", value_parser = BackendChoice::parse, default_value = "reference-memory")]
     backend: BackendChoice,
     /// Check a backend in another process instead: the shell command that

@@ -22,7 +22,8 @@ use moin_session_spec::{
 #[command(name = "moin-session-adapter", version, about)]
 struct Cli {
     /// The backend to serve: `reference-memory` (the reference service over
-    /// an in-memory store), `reference-file[:DIR]`, or `model`.
+    /// an in-memory store), `reference-file[:DIR]`,
+    /// `reference-sqlite[:PATH]`, `reference-redis[:URL]`, or `model`.
     #[arg(long, value_name = "BACKEND", value_parser = BackendChoice::parse, default_value = "reference-memory")]
     backend: BackendChoice,
     /// A deliberate fault to add to the backend.
