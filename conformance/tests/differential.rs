@@ -13,20 +13,26 @@
 //! traces per store is `MOIN_DIFF16_CASES` (default 2000). The hardened
 //! profile is compared the same way, `MOIN_DIFFHARD_CASES` traces per store
 //! (default 2000).
+//!
+//! The Redis store runs against a real `redis-server` started for the test
+//! (`moin_session_conformance::redis_server`); each of its requests is a
+//! network round trip, so it runs `MOIN_DIFF_REDIS_CASES` traces per
+//! profile (default 1000).
 
 use std::cell::RefCell;
 use std::path::PathBuf;
 
 use moin_session_conformance::random::{materialize, random_skeleton, shrink, Rng};
 use moin_session_conformance::random_interleave::interleave;
+use moin_session_conformance::redis_server::RedisServer;
 use moin_session_conformance::runner::{run_case, Verdict};
 use moin_session_conformance::trace::{
     run_differential, CookiePick, HeaderPick, RequestStep, Trace, TraceStep,
 };
 use moin_session_spec::{
     AuthAction, Backend, CleanupMode, ConfigPatch, Durability, FileStore, FileStoreOptions,
-    LifetimeSetting, MacroEdition, MemoryStore, Model, Op, Profile, ReferenceBackend, SidChoice,
-    SitePatch,
+    LifetimeSetting, MacroEdition, MemoryStore, Model, Op, Profile, RedisStore, RedisStoreOptions,
+    ReferenceBackend, SidChoice, SitePatch, SqliteStore, SqliteStoreOptions,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, TestRunner};
@@ -251,9 +257,20 @@ fn trace() -> impl Strategy<Value = Trace> {
         })
 }
 
+fn redis_cases() -> u32 {
+    std::env::var("MOIN_DIFF_REDIS_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000)
+}
+
 fn check_against(backend: &mut dyn Backend, regressions: &'static str) {
+    check_n_against(backend, regressions, cases());
+}
+
+fn check_n_against(backend: &mut dyn Backend, regressions: &'static str, cases: u32) {
     let config = ProptestConfig {
-        cases: cases(),
+        cases,
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(regressions))),
         ..ProptestConfig::default()
     };
@@ -453,4 +470,86 @@ fn hardened_reference_file_agrees_with_the_model() {
     let cases = cases_of("MOIN_DIFFHARD_CASES");
     check_random_against(&mut backend, Profile::Hardened, 0x4a7d4a7d, cases);
     std::fs::remove_dir_all(&dir).expect("the temporary directory can be removed");
+}
+fn sqlite_backend(tag: &str) -> (ReferenceBackend<SqliteStore>, PathBuf) {
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("moin-differential-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temporary directory can be made");
+    // synchronous=NORMAL: commits stay atomic; fsync would dominate.
+    let store = SqliteStore::open_with(
+        dir.join("sessions.db"),
+        SqliteStoreOptions {
+            durability: Durability::None,
+            ..SqliteStoreOptions::default()
+        },
+    )
+    .expect("a temporary database can be made");
+    let backend = ReferenceBackend::with_sids("reference-sqlite", store, SidChoice::Seeded(0x5eed));
+    (backend, dir)
+}
+
+fn redis_backend(server: &RedisServer) -> ReferenceBackend<RedisStore> {
+    let store = RedisStore::open(&server.url(), RedisStoreOptions::default())
+        .expect("the test server answers");
+    ReferenceBackend::with_sids("reference-redis", store, SidChoice::Seeded(0x5eed))
+}
+
+fn redis_server() -> RedisServer {
+    RedisServer::start().unwrap_or_else(|e| panic!("no Redis server for the tests: {e}"))
+}
+
+#[test]
+fn reference_sqlite_agrees_with_the_model() {
+    let (mut backend, dir) = sqlite_backend("sqlite");
+    check_against(&mut backend, "proptest-regressions/differential-sqlite.txt");
+    drop(backend);
+    std::fs::remove_dir_all(&dir).expect("the temporary directory can be removed");
+}
+
+#[test]
+fn moin16_reference_sqlite_agrees_with_the_model() {
+    let (mut backend, dir) = sqlite_backend("sqlite16");
+    check16_against(&mut backend, 0x1617);
+    drop(backend);
+    std::fs::remove_dir_all(&dir).expect("the temporary directory can be removed");
+}
+
+#[test]
+fn reference_redis_agrees_with_the_model() {
+    let server = redis_server();
+    let mut backend = redis_backend(&server);
+    check_n_against(
+        &mut backend,
+        "proptest-regressions/differential-redis.txt",
+        redis_cases(),
+    );
+}
+
+#[test]
+fn moin16_reference_redis_agrees_with_the_model() {
+    let server = redis_server();
+    let mut backend = redis_backend(&server);
+    check_random_against(&mut backend, Profile::Moin16, 0x1618, redis_cases() as usize);
+}
+
+#[test]
+fn hardened_reference_sqlite_agrees_with_the_model() {
+    let (mut backend, dir) = sqlite_backend("sqlite-hard");
+    let cases = cases_of("MOIN_DIFFHARD_CASES");
+    check_random_against(&mut backend, Profile::Hardened, 0x4a7e, cases);
+    drop(backend);
+    std::fs::remove_dir_all(&dir).expect("the temporary directory can be removed");
+}
+
+#[test]
+fn hardened_reference_redis_agrees_with_the_model() {
+    let server = redis_server();
+    let mut backend = redis_backend(&server);
+    check_random_against(
+        &mut backend,
+        Profile::Hardened,
+        0x4a7f,
+        redis_cases() as usize,
+    );
 }
