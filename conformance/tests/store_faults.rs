@@ -10,7 +10,7 @@
 //!   seen as expired.
 
 use std::path::PathBuf;
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,6 +59,7 @@ fn spawn_writer(
     if !fsync {
         command.env("TORTURE_NO_FSYNC", "1");
     }
+    command.stdout(Stdio::null());
     command.spawn().expect("the helper binary starts")
 }
 
