@@ -55,5 +55,6 @@ pub use reference::{
 pub use sid::OsSids;
 pub use store::{
     redacted_url, Durability, FileStore, FileStoreOptions, MemoryStore, RedisStore,
-    RedisStoreOptions, SqliteStore, SqliteStoreOptions, FILE_FORMAT, NO_EXPIRY, TEMP_PREFIX,
+    RedisStoreOptions, SqliteStore, SqliteStoreOptions, FILE_FORMAT, MTIME_MARK_NANOS, NO_EXPIRY,
+    TEMP_PREFIX,
 };

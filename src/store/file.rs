@@ -41,6 +41,20 @@
 //! leading `.`) before any path is built, so no input can name a file
 //! outside the directory.
 //!
+//! # The expiry in the modification time
+//!
+//! A save sets the record file's modification time, once it is in place,
+//! to its integer
+//! `expires` ([`index_expiry`]), marked by [`MTIME_MARK_NANOS`] in the
+//! nanoseconds; a record without one (and an unreadable one) gets the
+//! epoch. A cleanup of expired sessions ([`Store::delete_expired_if`])
+//! then reads only the directory and each file's metadata, and opens only
+//! the files that can have expired: those whose time is not marked, or
+//! marked below its instant. A file whose time something else changed
+//! (`touch`, a copy without `-p`, a file system with coarse timestamps)
+//! loses the mark and is simply opened. Its cost follows the listing, not
+//! the reading and parsing of every record.
+//!
 //! [`Store::delete_if`] takes an exclusive `flock` on `<dir>/.lock` around
 //! its test and removal; saves take it shared around their rename. So a
 //! save that renews a record either lands before the test (and is seen) or
@@ -51,11 +65,12 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{check_id, Loaded, Record, Store, StoreError};
+use super::{check_id, index_expiry, is_valid_id, Loaded, Record, Store, StoreError};
 
 /// The value of the `format` field this store writes and reads.
 pub const FILE_FORMAT: u32 = 1;
@@ -64,6 +79,37 @@ pub const FILE_FORMAT: u32 = 1;
 pub const TEMP_PREFIX: &str = ".tmp-";
 
 const LOCK_NAME: &str = ".lock";
+
+/// The nanoseconds of a record file's modification time that mark its
+/// seconds as the record's `expires` (see the module documentation).
+pub const MTIME_MARK_NANOS: u32 = 271_828_182;
+
+/// Marked modification times stay below this many seconds since 1970
+/// (year 2242), which every common file system can hold.
+const MTIME_MAX_SECS: i64 = 1 << 33;
+
+/// How many candidates a cleanup tests and removes per hold of the lock.
+const CLEANUP_BATCH: usize = 256;
+
+/// The modification time a record file gets: its marked `expires`, or the
+/// epoch (always looked at).
+fn mtime_of(expires: Option<i64>) -> SystemTime {
+    match expires {
+        Some(e) if (0..MTIME_MAX_SECS).contains(&e) => {
+            UNIX_EPOCH + Duration::new(e as u64, MTIME_MARK_NANOS)
+        }
+        _ => UNIX_EPOCH,
+    }
+}
+
+/// Whether a file with modification time `mtime` is marked as expiring at
+/// or after `before`: a cleanup of expired sessions need not open it.
+fn marked_not_before(mtime: SystemTime, before: i64) -> bool {
+    match mtime.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.subsec_nanos() == MTIME_MARK_NANOS && (d.as_secs() as i64) >= before,
+        Err(_) => false,
+    }
+}
 
 /// Distinguishes the temporary files of one process.
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -230,7 +276,13 @@ impl FileStore {
     }
 
     /// Writes `bytes` to a temporary file and renames it over `target`.
-    fn replace(&self, sid: &str, target: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    fn replace(
+        &self,
+        sid: &str,
+        target: &Path,
+        bytes: &[u8],
+        expires: Option<i64>,
+    ) -> Result<(), StoreError> {
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let temp = self
             .dir
@@ -244,16 +296,19 @@ impl FileStore {
             if self.options.durability == Durability::Fsync {
                 file.sync_all()?;
             }
-            Ok(())
+            Ok(file)
         })();
-        if let Err(source) = written {
-            let _ = fs::remove_file(&temp);
-            return Err(StoreError::Io {
-                op: "write a temporary file",
-                path: temp,
-                source,
-            });
-        }
+        let file = match written {
+            Ok(file) => file,
+            Err(source) => {
+                let _ = fs::remove_file(&temp);
+                return Err(StoreError::Io {
+                    op: "write a temporary file",
+                    path: temp,
+                    source,
+                });
+            }
+        };
         let renamed = {
             let _lock = DirLock::acquire(&self.dir, LockKind::Shared)?;
             fs::rename(&temp, target)
@@ -266,6 +321,17 @@ impl FileStore {
                 source,
             });
         }
+        // The expiry mark, set only now: a temporary file keeps the time
+        // it was written, by which stale ones are found
+        // (`cleanup_stale_temp`). Until it is set the record is merely
+        // unmarked, which a cleanup opens; if a later save has already
+        // replaced the file, this marks the replaced one, harmlessly.
+        file.set_modified(mtime_of(expires))
+            .map_err(|source| StoreError::Io {
+                op: "set the modification time of a record",
+                path: target.to_owned(),
+                source,
+            })?;
         self.sync_dir()
     }
 
@@ -330,7 +396,7 @@ impl Store for FileStore {
             sid: sid.to_owned(),
             message: e.to_string(),
         })?;
-        self.replace(sid, &path, &bytes)
+        self.replace(sid, &path, &bytes, index_expiry(record))
     }
 
     fn delete(&self, sid: &str) -> Result<(), StoreError> {
@@ -360,6 +426,50 @@ impl Store for FileStore {
         Ok(removed)
     }
 
+    fn delete_expired_if(
+        &self,
+        before: i64,
+        condition: &dyn Fn(&str, &Loaded) -> bool,
+    ) -> Result<Vec<String>, StoreError> {
+        // The listing and each file's metadata: no record is opened whose
+        // marked expiry says it cannot have expired.
+        let mut candidates = Vec::new();
+        for (name, path) in self.entries()? {
+            if !is_valid_id(&name) {
+                continue;
+            }
+            match fs::symlink_metadata(&path).and_then(|m| m.modified()) {
+                Ok(mtime) if marked_not_before(mtime, before) => {}
+                Ok(_) => candidates.push((name, path)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => {
+                    return Err(StoreError::Io {
+                        op: "read the modification time of a record",
+                        path,
+                        source,
+                    })
+                }
+            }
+        }
+        let mut removed = Vec::new();
+        for batch in candidates.chunks(CLEANUP_BATCH) {
+            // One hold of the lock per batch: each test and removal is
+            // still one step with respect to saves.
+            let _lock = DirLock::acquire(&self.dir, LockKind::Exclusive)?;
+            for (name, path) in batch {
+                if let Some(loaded) = read(path)? {
+                    if condition(name, &loaded) && remove_if_present(path, "remove a record")? {
+                        removed.push(name.clone());
+                    }
+                }
+            }
+        }
+        if !removed.is_empty() {
+            self.sync_dir()?;
+        }
+        Ok(removed)
+    }
+
     fn list(&self) -> Result<Vec<String>, StoreError> {
         Ok(self
             .entries()?
@@ -380,7 +490,12 @@ impl Store for FileStore {
 
     fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
         let path = self.path_of(sid)?;
-        self.replace(sid, &path, b"\x00\xffnot a record {\"format\": 1, \"da")
+        self.replace(
+            sid,
+            &path,
+            b"\x00\xffnot a record {\"format\": 1, \"da",
+            None,
+        )
     }
 }
 
@@ -520,6 +635,39 @@ mod tests {
             assert!(matches!(s.delete(bad), Err(StoreError::InvalidId { .. })));
             assert!(matches!(s.corrupt(bad), Err(StoreError::InvalidId { .. })));
         }
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn cleanup_opens_only_what_can_have_expired() {
+        let (s, dir) = temp_store("mtime");
+        let at = |e: i64| Record::from([("expires".to_owned(), e.into())]);
+        s.save(&sid('1'), &at(100)).unwrap();
+        s.save(&sid('2'), &at(200)).unwrap();
+        s.save(&sid('3'), &Record::new()).unwrap();
+        s.corrupt(&sid('4')).unwrap();
+        s.save(&sid('5'), &at(300)).unwrap();
+        // Touched by something else: the mark is gone, the file is opened.
+        File::options()
+            .write(true)
+            .open(dir.join(sid('5')))
+            .unwrap()
+            .set_modified(SystemTime::now())
+            .unwrap();
+        let seen = std::cell::RefCell::new(Vec::new());
+        let removed = s
+            .delete_expired_if(150, &|id, _| {
+                seen.borrow_mut().push(id.to_owned());
+                id != sid('5')
+            })
+            .unwrap();
+        let mut seen = seen.into_inner();
+        seen.sort();
+        assert_eq!(seen, vec![sid('1'), sid('3'), sid('4'), sid('5')]);
+        assert_eq!(removed.len(), 3);
+        let mut left = s.list().unwrap();
+        left.sort();
+        assert_eq!(left, vec![sid('2'), sid('5')]);
         fs::remove_dir_all(dir).unwrap();
     }
 

@@ -30,7 +30,9 @@ mod memory;
 mod redis;
 mod sqlite;
 
-pub use file::{Durability, FileStore, FileStoreOptions, FILE_FORMAT, TEMP_PREFIX};
+pub use file::{
+    Durability, FileStore, FileStoreOptions, FILE_FORMAT, MTIME_MARK_NANOS, TEMP_PREFIX,
+};
 pub use memory::MemoryStore;
 pub use redis::{redacted_url, RedisStore, RedisStoreOptions};
 pub use sqlite::{SqliteStore, SqliteStoreOptions, NO_EXPIRY};
