@@ -493,6 +493,32 @@ fn html_report_is_one_self_contained_page_leading_with_the_violated_clause() {
         .map(|n| n.text().unwrap_or(""))
         .collect();
     assert!(marked_text.contains("Max-Age="), "{marked_text}");
+
+/// The adapter binary serves the database stores too: SQLite in a
+/// temporary file, Redis on a server started for the test.
+#[test]
+fn the_adapter_serves_the_sqlite_and_redis_stores() {
+    let server = moin_session_conformance::redis_server::RedisServer::start()
+        .unwrap_or_else(|e| panic!("no Redis server for the tests: {e}"));
+    for backend in [
+        "reference-sqlite".to_owned(),
+        format!("reference-redis:{}", server.url()),
+    ] {
+        let adapter = format!("{ADAPTER} --backend {backend}");
+        let (code, stdout, stderr) = check(&adapter, &[]);
+        assert_eq!(code, Some(0), "{backend}: {stdout}\n{stderr}");
+        let (passed, failed, errored) = summary(&stdout);
+        assert!(passed > 100 && failed == 0 && errored == 0, "{stdout}");
+    }
+    // A bad choice is refused by the adapter before it speaks.
+    let out = Command::new(ADAPTER)
+        .args(["--backend", "reference-sqlite:/nonexistent-moin-dir/s.db"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/nonexistent-moin-dir"), "{stderr}");
 }
 
 /// `--jobs N` runs the cases over N adapter processes and reports exactly

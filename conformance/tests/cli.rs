@@ -295,4 +295,66 @@ fn explain_shows_the_configuration() {
         stdout.contains("configuration (") && stdout.contains("\"cookie_path\":\"/wiki\""),
         "{stdout}"
     );
+
+#[test]
+fn database_backends_are_checked_before_any_case_runs() {
+    // A database path whose directory does not exist: named, exit 2.
+    let out = bin()
+        .args([
+            "check",
+            "--backend",
+            "reference-sqlite:/nonexistent-moin-dir/s.db",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("/nonexistent-moin-dir"), "{stderr}");
+    // A directory given as a database file.
+    let out = bin()
+        .args(["check", "--backend"])
+        .arg(format!(
+            "reference-sqlite:{}",
+            std::env::temp_dir().display()
+        ))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is a directory"), "{stderr}");
+    // Not a Redis URL: refused while parsing the arguments.
+    let out = bin()
+        .args(["check", "--backend", "reference-redis:localhost:6379"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("not a Redis URL"), "{stderr}");
+    // A server that does not answer (port 1 on loopback): named, with how
+    // to start one.
+    let out = bin()
+        .args(["check", "--backend", "reference-redis:redis://127.0.0.1:1/"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("redis://127.0.0.1:1/"), "{stderr}");
+    assert!(stderr.contains("redis-server"), "{stderr}");
+}
+
+#[test]
+fn the_sqlite_backend_runs_the_corpus_from_the_command_line() {
+    let dir = std::env::temp_dir().join(format!("moin-cli-sqlite-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = bin()
+        .args(["check", "--backend"])
+        .arg(format!("reference-sqlite:{}", dir.join("s.db").display()))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.starts_with("backend: reference-sqlite"), "{stdout}");
+    assert!(dir.join("s.db").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
 }
