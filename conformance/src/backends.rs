@@ -152,28 +152,31 @@ impl<S: Store> Backend for Owned<S> {
         self.inner().corrupt(sid)
     }
     fn interleaves(&self) -> bool {
-        self.inner.interleaves()
+        self.inner
+            .as_ref()
+            .expect("present until dropped")
+            .interleaves()
     }
     fn open(
         &mut self,
         handle: &str,
         request: &Request,
     ) -> Result<moin_session_spec::Opened, BackendError> {
-        self.inner.open(handle, request)
+        self.inner().open(handle, request)
     }
     fn ops(
         &mut self,
         handle: &str,
         ops: &[moin_session_spec::Op],
     ) -> Result<Vec<serde_json::Value>, BackendError> {
-        self.inner.ops(handle, ops)
+        self.inner().ops(handle, ops)
     }
     fn finish(
         &mut self,
         handle: &str,
         now: time::OffsetDateTime,
     ) -> Result<moin_session_spec::Finished, BackendError> {
-        self.inner.finish(handle, now)
+        self.inner().finish(handle, now)
     }
 }
 

@@ -493,6 +493,7 @@ fn html_report_is_one_self_contained_page_leading_with_the_violated_clause() {
         .map(|n| n.text().unwrap_or(""))
         .collect();
     assert!(marked_text.contains("Max-Age="), "{marked_text}");
+}
 
 /// The adapter binary serves the database stores too: SQLite in a
 /// temporary file, Redis on a server started for the test.

@@ -295,6 +295,7 @@ fn explain_shows_the_configuration() {
         stdout.contains("configuration (") && stdout.contains("\"cookie_path\":\"/wiki\""),
         "{stdout}"
     );
+}
 
 #[test]
 fn database_backends_are_checked_before_any_case_runs() {

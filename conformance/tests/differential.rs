@@ -530,7 +530,12 @@ fn reference_redis_agrees_with_the_model() {
 fn moin16_reference_redis_agrees_with_the_model() {
     let server = redis_server();
     let mut backend = redis_backend(&server);
-    check_random_against(&mut backend, Profile::Moin16, 0x1618, redis_cases() as usize);
+    check_random_against(
+        &mut backend,
+        Profile::Moin16,
+        0x1618,
+        redis_cases() as usize,
+    );
 }
 
 #[test]
