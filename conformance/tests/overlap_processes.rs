@@ -1,4 +1,5 @@
-//! Overlapping requests across real OS processes on one shared file store
+//! Overlapping requests across real OS processes on one shared store (the
+//! file store, SQLite and a real Redis server)
 //! (`m19.overlap.*`, `m16.overlap.*`): two `overlap-worker` processes, each
 //! the reference services over the same directory, take turns at the
 //! requests of one browser, so a request opened in one process finishes
@@ -14,7 +15,7 @@
 //! matter.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use moin_session_conformance::adapter::{AdapterBackend, AdapterOptions};
@@ -22,6 +23,7 @@ use moin_session_conformance::random::{
     materialize, random_skeleton, AbstractStep, CookiePick, Rng, Skeleton,
 };
 use moin_session_conformance::random_interleave::interleave;
+use moin_session_conformance::redis_server::RedisServer;
 use moin_session_conformance::runner::{run_case, Verdict};
 use moin_session_spec::{
     AuthAction, Backend, BackendError, BackendInfo, CleanupMode, CleanupOutcome, CleanupRequest,
@@ -42,12 +44,14 @@ struct Pool {
 }
 
 impl Pool {
-    fn start(dir: &Path, n: usize, buggy: bool) -> Pool {
+    /// `n` workers on the store `store` names (a directory, `sqlite:PATH`
+    /// or `redis:URL`).
+    fn start(store: &str, n: usize, buggy: bool) -> Pool {
         let bug = if buggy { " --resurrecting-cache" } else { "" };
         let workers = (0..n)
             .map(|_| {
                 AdapterBackend::start(AdapterOptions {
-                    command: format!("{WORKER} {}{bug}", dir.display()),
+                    command: format!("{WORKER} {store}{bug}"),
                     step_timeout: Duration::from_secs(20),
                 })
                 .expect("the worker starts")
@@ -230,30 +234,54 @@ fn cleanup_then_return(profile: Profile) -> Skeleton {
     }
 }
 
-#[test]
-fn two_processes_on_one_file_store_keep_the_overlap_rules() {
-    let dir = fresh_dir("good");
-    let mut pool = Pool::start(&dir, 2, false);
+/// Two workers on the store `store` names keep the rules; the scenario and
+/// random interleaved traces all match the model.
+fn two_processes_keep_the_overlap_rules(store: &str) {
+    let mut pool = Pool::start(store, 2, false);
     for profile in Profile::ALL {
         let case = materialize(&cleanup_then_return(*profile), "m19.processes.cleanup")
             .expect("the scenario is representable");
         let r = run_case(&mut pool, &case);
-        assert_eq!(r.verdict, Verdict::Pass, "{profile}: {:?}", r.verdict);
+        assert_eq!(
+            r.verdict,
+            Verdict::Pass,
+            "{store}, {profile}: {:?}",
+            r.verdict
+        );
     }
     let found = divergences(&mut pool, 0x6f76, 60);
     assert!(
         found.is_empty(),
-        "the workers diverged from the model:\n{}",
+        "the workers on {store} diverged from the model:\n{}",
         found.join("\n")
     );
-    drop(pool);
+}
+
+#[test]
+fn two_processes_on_one_file_store_keep_the_overlap_rules() {
+    let dir = fresh_dir("good");
+    two_processes_keep_the_overlap_rules(&dir.display().to_string());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn two_processes_on_one_sqlite_store_keep_the_overlap_rules() {
+    let dir = fresh_dir("sqlite");
+    two_processes_keep_the_overlap_rules(&format!("sqlite:{}", dir.join("sessions.db").display()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn two_processes_on_one_redis_store_keep_the_overlap_rules() {
+    let server = RedisServer::start().unwrap_or_else(|e| panic!("{e}"));
+    two_processes_keep_the_overlap_rules(&format!("redis:{}", server.url()));
 }
 
 #[test]
 fn a_store_that_resurrects_fails() {
     let dir = fresh_dir("buggy");
-    let mut pool = Pool::start(&dir, 2, true);
+    let store = dir.display().to_string();
+    let mut pool = Pool::start(&store, 2, true);
     for profile in Profile::ALL {
         let case = materialize(&cleanup_then_return(*profile), "m19.processes.cleanup")
             .expect("the scenario is representable");
@@ -278,7 +306,7 @@ fn a_store_that_resurrects_fails() {
     drop(pool);
     // One such process alone is coherent (it evicts what it destroys), so
     // the scenario passes there: only several processes show the bug.
-    let mut alone = Pool::start(&dir, 1, true);
+    let mut alone = Pool::start(&store, 1, true);
     for profile in Profile::ALL {
         let case = materialize(&cleanup_then_return(*profile), "m19.processes.cleanup")
             .expect("the scenario is representable");

@@ -1,7 +1,8 @@
-//! `overlap-worker DIR [--resurrecting-cache]`: one wiki process of the
+//! `overlap-worker STORE [--resurrecting-cache]`: one wiki process of the
 //! multi-process overlap test (`conformance/tests/overlap_processes.rs`).
-//! It serves the reference services (both profiles) over the file store in
-//! `DIR`, which other workers share, behind the adapter protocol with the
+//! It serves the reference services (every profile) over the store that
+//! `STORE` names and other workers share (`sqlite:PATH`, `redis:URL`, or a
+//! directory for the file store), behind the adapter protocol with the
 //! capability `interleave`; sids come from the OS.
 //!
 //! `--resurrecting-cache` puts a deliberate bug between the service and the
@@ -18,6 +19,7 @@ use std::sync::Mutex;
 
 use moin_session_spec::protocol::{serve, Implementation, CAPABILITIES};
 use moin_session_spec::store::{Loaded, Record, Store, StoreError};
+use moin_session_spec::store::{RedisStore, RedisStoreOptions, SqliteStore};
 use moin_session_spec::{Backend, Durability, FileStore, FileStoreOptions, ReferenceBackend};
 
 /// A store with a stale per-process read cache: the deliberate bug.
@@ -78,23 +80,10 @@ impl<S: Store> Store for ResurrectingCache<S> {
     }
 }
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some(dir) = args.first() else {
-        eprintln!("usage: overlap-worker DIR [--resurrecting-cache]");
-        return ExitCode::from(2);
-    };
-    let options = FileStoreOptions {
-        durability: Durability::None,
-    };
-    let store = match FileStore::open_with(dir, options) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("overlap-worker: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let mut backend: Box<dyn Backend> = if args.iter().any(|a| a == "--resurrecting-cache") {
+/// The reference services over `store`, with the deliberate bug when
+/// `buggy`.
+fn backend_over<S: Store + 'static>(store: S, buggy: bool) -> Box<dyn Backend> {
+    if buggy {
         Box::new(ReferenceBackend::new(
             "overlap-worker with a resurrecting cache",
             ResurrectingCache {
@@ -104,6 +93,32 @@ fn main() -> ExitCode {
         ))
     } else {
         Box::new(ReferenceBackend::new("overlap-worker", store))
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(spec) = args.first() else {
+        eprintln!("usage: overlap-worker STORE [--resurrecting-cache]  (STORE: sqlite:PATH, redis:URL or a directory)");
+        return ExitCode::from(2);
+    };
+    let buggy = args.iter().any(|a| a == "--resurrecting-cache");
+    let opened = if let Some(path) = spec.strip_prefix("sqlite:") {
+        SqliteStore::open(path).map(|s| backend_over(s, buggy))
+    } else if let Some(url) = spec.strip_prefix("redis:") {
+        RedisStore::open(url, RedisStoreOptions::default()).map(|s| backend_over(s, buggy))
+    } else {
+        let options = FileStoreOptions {
+            durability: Durability::None,
+        };
+        FileStore::open_with(spec, options).map(|s| backend_over(s, buggy))
+    };
+    let mut backend = match opened {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("overlap-worker: {e}");
+            return ExitCode::from(2);
+        }
     };
     let info = backend.info();
     let implementation = Implementation {
