@@ -153,3 +153,107 @@ fn random_traces_of_a_profile_the_backend_lacks_are_refused() {
         "{err}"
     );
 }
+
+/// The model, but a finished open request sends no `Set-Cookie`: wrong
+/// only when requests overlap (`m19.overlap.*`, `m16.overlap.*`), right
+/// for every plain request.
+struct SilentFinish(moin_session_spec::Model);
+
+impl moin_session_spec::Backend for SilentFinish {
+    fn info(&self) -> moin_session_spec::BackendInfo {
+        self.0.info()
+    }
+    fn reset(
+        &mut self,
+        c: &moin_session_spec::Config,
+    ) -> Result<(), moin_session_spec::BackendError> {
+        self.0.reset(c)
+    }
+    fn reconfigure(
+        &mut self,
+        c: &moin_session_spec::Config,
+    ) -> Result<(), moin_session_spec::BackendError> {
+        self.0.reconfigure(c)
+    }
+    fn request(
+        &mut self,
+        r: &moin_session_spec::Request,
+    ) -> Result<moin_session_spec::Response, moin_session_spec::BackendError> {
+        self.0.request(r)
+    }
+    fn cleanup(
+        &mut self,
+        r: &moin_session_spec::CleanupRequest,
+    ) -> Result<moin_session_spec::CleanupOutcome, moin_session_spec::BackendError> {
+        self.0.cleanup(r)
+    }
+    fn list(&mut self) -> Result<Vec<String>, moin_session_spec::BackendError> {
+        self.0.list()
+    }
+    fn interleaves(&self) -> bool {
+        true
+    }
+    fn open(
+        &mut self,
+        h: &str,
+        r: &moin_session_spec::Request,
+    ) -> Result<moin_session_spec::Opened, moin_session_spec::BackendError> {
+        self.0.open(h, r)
+    }
+    fn ops(
+        &mut self,
+        h: &str,
+        ops: &[moin_session_spec::Op],
+    ) -> Result<Vec<serde_json::Value>, moin_session_spec::BackendError> {
+        self.0.ops(h, ops)
+    }
+    fn finish(
+        &mut self,
+        h: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<moin_session_spec::Finished, moin_session_spec::BackendError> {
+        let mut f = self.0.finish(h, now)?;
+        f.set_cookies.clear();
+        Ok(f)
+    }
+}
+
+/// Random mode interleaves requests for a backend that runs overlapping
+/// ones, finds a fault only overlap shows, and shrinks it like any other to
+/// a small case that still opens and finishes a request.
+#[test]
+fn an_overlap_only_fault_is_found_and_shrunk_to_an_interleaved_case() {
+    use moin_session_conformance::random_run::{run_random, RandomOptions};
+    use moin_session_spec::fixture::Action;
+    let options = RandomOptions {
+        count: 40,
+        seed: 5,
+        save: None,
+        max_failures: Some(3),
+    };
+    let run = run_random(
+        &mut SilentFinish(moin_session_spec::Model::new()),
+        &[moin_session_spec::Profile::Moin19],
+        &options,
+        |_, _| {},
+    )
+    .expect("the run completes");
+    let found = run
+        .groups
+        .iter()
+        .find(|g| {
+            matches!(
+                g.result.verdict,
+                moin_session_conformance::runner::Verdict::Fail { .. }
+            )
+        })
+        .expect("the fault is found");
+    let steps = &found.case.case.steps;
+    assert!(
+        steps.iter().any(|s| matches!(s.action, Action::Open(..)))
+            && steps.iter().any(|s| matches!(s.action, Action::Finish(..))),
+        "{:#?}",
+        found.case.case
+    );
+    assert!(steps.len() <= 4, "shrunk: {:#?}", found.case.case);
+}
