@@ -49,8 +49,8 @@ pub use exchange::{
 pub use model::{Model, MODEL_SID_SEED};
 pub use profile::{Profile, UnknownProfile};
 pub use reference::{
-    HardenedSessionService, M16OpenSession, M16SessionService, OpenSession, ReferenceBackend,
-    ServiceError, SessionService, SidChoice, M16_COOKIE_NAME, MAX_ANON_NAME,
+    HardenedOpen, HardenedSessionService, M16OpenSession, M16SessionService, OpenSession,
+    ReferenceBackend, ServiceError, SessionService, SidChoice, M16_COOKIE_NAME, MAX_ANON_NAME,
 };
 pub use sid::OsSids;
 pub use store::{

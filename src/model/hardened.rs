@@ -21,7 +21,8 @@ use time::{Duration, OffsetDateTime};
 use crate::backend::BackendError;
 use crate::config::{HardenedConfig, SameSite};
 use crate::exchange::{
-    AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Op, Request, Response,
+    AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Finished, Op, Opened, Request,
+    Response,
 };
 use crate::lifetime::{hardened_idle_secs, hours_to_secs, COOKIE_CAP_SECS};
 use crate::sid::{is_well_formed, SidSource};
@@ -44,6 +45,8 @@ const RESERVED_KEYS: &[&str] = &[
     KEY_SETUID,
 ];
 const LOGIN_METHOD: &str = "moin";
+/// The key the HelpOnSessions example macro stores.
+const MACRO_KEY: &str = "test";
 
 /// Everything the hardened model remembers between steps.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,11 +68,15 @@ impl State {
 }
 
 /// The session during one request.
+#[derive(Debug, Clone)]
 struct Session {
     sid: String,
     /// Application keys and reserved keys, as loaded and changed.
     data: Map<String, Value>,
     new: bool,
+    /// The write set (`r[hard.overlap.write-set]`): per key, the last set
+    /// (`Some`) or delete (`None`).
+    writes: BTreeMap<String, Option<Value>>,
 }
 
 /// The valid real user of a request.
@@ -82,7 +89,10 @@ struct RealUser {
 }
 
 /// Who a request runs as after authentication.
+#[derive(Debug, Clone)]
 struct Users {
+    /// This request's login succeeded (`r[hard.overlap.stale-login]`).
+    logged_in: bool,
     real: Option<RealUser>,
     /// The target of an active change user.
     setuid: Option<String>,
@@ -111,6 +121,7 @@ fn load(
         sid: sids.next_sid(),
         data: Map::new(),
         new: true,
+        writes: BTreeMap::new(),
     };
     let Some(sid) = sid else {
         return fresh(sids);
@@ -140,6 +151,7 @@ fn load(
         sid: sid.to_owned(),
         data,
         new: false,
+        writes: BTreeMap::new(),
     }
 }
 
@@ -153,6 +165,7 @@ fn authenticate(state: &mut State, session: &Session, req: &Request) -> Users {
     let config = &state.config;
     let data = &session.data;
     let mut users = Users {
+        logged_in: false,
         real: None,
         setuid: None,
         rotate: false,
@@ -194,6 +207,7 @@ fn authenticate(state: &mut State, session: &Session, req: &Request) -> Users {
                 });
                 // r[hard.rotate.login]
                 users.rotate = true;
+                users.logged_in = true;
             }
         }
         AuthAction::Logout => {
@@ -260,29 +274,49 @@ fn run_ops(session: &mut Session, ops: &[Op]) -> Result<Vec<Value>, BackendError
                     });
                 }
                 session.data.insert(key.clone(), value.clone());
+                session.writes.insert(key.clone(), Some(value.clone()));
             }
             Op::Get { key } => results.push(session.data.get(key).cloned().unwrap_or(Value::Null)),
             Op::Delete { key } => {
                 session.data.remove(key);
+                session.writes.insert(key.clone(), None);
             }
-            Op::Macro { edition, random } => results.push(Value::String(macro_text(
-                &mut session.data,
-                &mut ignored,
-                session.new,
-                *edition,
-                *random,
-            ))),
+            Op::Macro { edition, random } => {
+                let before = session.data.get(MACRO_KEY).cloned();
+                results.push(Value::String(macro_text(
+                    &mut session.data,
+                    &mut ignored,
+                    session.new,
+                    *edition,
+                    *random,
+                )));
+                let after = session.data.get(MACRO_KEY).cloned();
+                if after != before {
+                    session.writes.insert(MACRO_KEY.to_owned(), after);
+                }
+            }
         }
     }
     Ok(results)
 }
 
-/// One request cycle of the hardened profile.
-pub(crate) fn request(
+/// A request between its open and its finish (`r[hard.overlap.snapshot]`).
+#[derive(Debug, Clone)]
+pub(crate) struct Open {
+    session: Session,
+    users: Users,
+    presented: bool,
+    https: bool,
+    /// The real user's `remember_me` preference at the open.
+    remember_me: bool,
+}
+
+/// Opens a request: load, authentication and the request's ops.
+pub(crate) fn open(
     state: &mut State,
     req: &Request,
     sids: &mut dyn SidSource,
-) -> Result<Response, BackendError> {
+) -> Result<(Open, Opened), BackendError> {
     let name = state.config.cookie_full_name();
     // r[hard.load.cookie-header-limit]: an oversized header is not read.
     let header = req
@@ -299,31 +333,126 @@ pub(crate) fn request(
         .setuid
         .clone()
         .or_else(|| users.real.as_ref().map(|r| r.name.clone()));
-    let set_cookies = finalize(state, &mut session, &users, req, presented, sids);
-    Ok(Response {
-        new,
-        user,
+    let remember_me = users
+        .real
+        .as_ref()
+        .is_some_and(|r| state.remember_me.get(&r.name).copied().unwrap_or(true));
+    let open = Open {
+        session,
+        users,
+        presented,
+        https: req.https,
+        remember_me,
+    };
+    Ok((open, Opened { new, user, results }))
+}
+
+/// More application code in an open request.
+pub(crate) fn ops(open: &mut Open, ops: &[Op]) -> Result<Vec<Value>, BackendError> {
+    run_ops(&mut open.session, ops)
+}
+
+/// Finishes an open request at `now`: stale or a commit
+/// (`r[hard.overlap.stale]`, `r[hard.overlap.stale-login]`,
+/// `r[hard.overlap.commit]`).
+pub(crate) fn finish(
+    state: &mut State,
+    open: Open,
+    now: OffsetDateTime,
+    sids: &mut dyn SidSource,
+) -> Finished {
+    let Open {
+        mut session,
+        users,
+        presented,
+        https,
+        remember_me,
+    } = open;
+    if !session.new {
+        let current = match state.records.get(&session.sid) {
+            Some(Record::Data(d))
+                if !d
+                    .get(KEY_EXPIRES)
+                    .and_then(Value::as_i64)
+                    .is_some_and(|e| is_expired(e, now)) =>
+            {
+                Some(d.clone())
+            }
+            _ => None,
+        };
+        match current {
+            Some(mut data) => {
+                // r[hard.overlap.commit]: the write set over the stored record.
+                for (key, write) in &session.writes {
+                    match write {
+                        Some(v) => data.insert(key.clone(), v.clone()),
+                        None => data.remove(key),
+                    };
+                }
+                session.data = data;
+            }
+            None if users.logged_in => {
+                // r[hard.overlap.stale-login]: a fresh session of the write set.
+                session.sid = sids.next_sid();
+                session.new = true;
+                session.data = session
+                    .writes
+                    .iter()
+                    .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v)))
+                    .collect();
+            }
+            // r[hard.overlap.stale]: nothing stored, destroyed or sent.
+            None => return Finished::default(),
+        }
+    }
+    let set_cookies = finalize(
+        state,
+        &mut session,
+        &users,
+        remember_me,
+        now,
+        https,
+        presented,
+        sids,
+    );
+    Finished {
         set_cookies,
-        results,
+        cache_control: None,
+    }
+}
+
+/// One request cycle of the hardened profile: an open and its finish at
+/// one instant.
+pub(crate) fn request(
+    state: &mut State,
+    req: &Request,
+    sids: &mut dyn SidSource,
+) -> Result<Response, BackendError> {
+    let (open, opened) = open(state, req, sids)?;
+    let finished = finish(state, open, req.now, sids);
+    Ok(Response {
+        new: opened.new,
+        user: opened.user,
+        set_cookies: finished.set_cookies,
+        results: opened.results,
         cache_control: None,
     })
 }
 
 /// Finalize: the cookie and the record.
+#[allow(clippy::too_many_arguments)]
 fn finalize(
     state: &mut State,
     session: &mut Session,
     users: &Users,
-    req: &Request,
+    remember_me: bool,
+    now: OffsetDateTime,
+    https: bool,
     presented: bool,
     sids: &mut dyn SidSource,
 ) -> Vec<String> {
     let config = &state.config;
     let valid = users.real.is_some();
-    let remember_me = users
-        .real
-        .as_ref()
-        .is_some_and(|r| state.remember_me.get(&r.name).copied().unwrap_or(true));
     let hours = if valid {
         config.cookie_lifetime.logged_in
     } else {
@@ -334,7 +463,7 @@ fn finalize(
         hardened_idle_secs(hours, valid, remember_me, config.absolute_timeout).min(COOKIE_CAP_SECS);
     // r[m19.finalize.kill]
     let kill = !valid && session.data.contains_key(KEY_USER_ID);
-    let t = whole_second(req.now);
+    let t = whole_second(now);
     let mut expires_at = t + lifetime;
     if let Some(real) = &users.real {
         // r[hard.timeout.absolute]
@@ -347,7 +476,7 @@ fn finalize(
     }
     let issue = lifetime > 0 && !kill;
     let name = config.cookie_full_name();
-    let secure = config.cookie_secure.unwrap_or(req.https);
+    let secure = config.cookie_secure.unwrap_or(https);
     let samesite = match config.cookie_samesite {
         SameSite::Lax => CookieSameSite::Lax,
         SameSite::Strict => CookieSameSite::Strict,

@@ -49,6 +49,7 @@ pub struct Model {
 
 #[derive(Debug, Clone)]
 enum OpenRequest {
+    Hardened(hardened::Open),
     Moin16(m16::Open),
     Moin19(m19::Open),
 }
@@ -167,10 +168,9 @@ impl Backend for Model {
                 let (o, opened) = m19::open(s, request, sids)?;
                 (OpenRequest::Moin19(o), opened)
             }
-            Some(ProfileState::Hardened(_)) => {
-                return Err(BackendError::Unsupported {
-                    what: "overlapping requests in profile hardened (not specified yet)".to_owned(),
-                })
+            Some(ProfileState::Hardened(s)) => {
+                let (o, opened) = hardened::open(s, request, sids)?;
+                (OpenRequest::Hardened(o), opened)
             }
             None => {
                 return Err(BackendError::InvalidInput {
@@ -188,15 +188,22 @@ impl Backend for Model {
             (_, None) => Err(not_open(handle)),
             (Some(ProfileState::Moin16(s)), Some(OpenRequest::Moin16(o))) => m16::ops(s, o, ops),
             (Some(ProfileState::Moin19(_)), Some(OpenRequest::Moin19(o))) => m19::ops(o, ops),
+            (Some(ProfileState::Hardened(_)), Some(OpenRequest::Hardened(o))) => {
+                hardened::ops(o, ops)
+            }
             _ => Err(not_open(handle)),
         }
     }
 
     fn finish(&mut self, handle: &str, now: OffsetDateTime) -> Result<Finished, BackendError> {
         let open = self.open.remove(handle).ok_or_else(|| not_open(handle))?;
-        match (self.state()?, open) {
-            (ProfileState::Moin16(_), OpenRequest::Moin16(o)) => Ok(m16::finish(o)),
-            (ProfileState::Moin19(s), OpenRequest::Moin19(o)) => Ok(m19::finish(s, o, now)),
+        let Model { state, sids, .. } = self;
+        match (state.as_mut(), open) {
+            (Some(ProfileState::Moin16(_)), OpenRequest::Moin16(o)) => Ok(m16::finish(o)),
+            (Some(ProfileState::Moin19(s)), OpenRequest::Moin19(o)) => Ok(m19::finish(s, o, now)),
+            (Some(ProfileState::Hardened(s)), OpenRequest::Hardened(o)) => {
+                Ok(hardened::finish(s, o, now, sids))
+            }
             _ => Err(not_open(handle)),
         }
     }

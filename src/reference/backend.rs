@@ -16,7 +16,7 @@ use crate::profile::Profile;
 use crate::sid::{SeededSids, SidSource};
 use crate::store::{Store, StoreError};
 
-use super::hardened::HardenedSessionService;
+use super::hardened::{HardenedOpen, HardenedSessionService};
 use super::m16::{M16OpenSession, M16SessionService};
 use super::m19::{OpenSession, SessionService};
 use super::pipeline::ServiceError;
@@ -93,10 +93,11 @@ pub struct ReferenceBackend<S: Store> {
     open: BTreeMap<String, Open>,
 }
 
-/// A request between its open and its finish, of either profile.
+/// A request between its open and its finish, of any profile.
 enum Open {
     Moin19(OpenSession),
     Moin16(M16OpenSession),
+    Hardened(HardenedOpen),
 }
 
 impl<S: Store> fmt::Debug for ReferenceBackend<S> {
@@ -281,9 +282,7 @@ impl<S: Store> Backend for ReferenceBackend<S> {
         let (open, opened) = match self.active_mut() {
             Active::Moin19(s) => s.open(request).map(|(o, r)| (Open::Moin19(o), r)),
             Active::Moin16(s) => s.open(request).map(|(o, r)| (Open::Moin16(o), r)),
-            Active::Hardened(_) => Err(ServiceError::NotInProfile {
-                what: "overlapping requests in profile hardened (not specified yet)",
-            }),
+            Active::Hardened(s) => s.open(request).map(|(o, r)| (Open::Hardened(o), r)),
         }
         .map_err(backend_error)?;
         self.open.insert(handle.to_owned(), open);
@@ -299,6 +298,7 @@ impl<S: Store> Backend for ReferenceBackend<S> {
         match (active, open) {
             (Active::Moin19(s), Open::Moin19(o)) => s.ops(o, ops),
             (Active::Moin16(s), Open::Moin16(o)) => s.ops(o, ops),
+            (Active::Hardened(s), Open::Hardened(o)) => s.ops(o, ops),
             _ => return Err(not_open(handle)),
         }
         .map_err(backend_error)
@@ -309,6 +309,7 @@ impl<S: Store> Backend for ReferenceBackend<S> {
         match (self.active_mut(), open) {
             (Active::Moin19(s), Open::Moin19(o)) => s.finish(o, now).map_err(backend_error),
             (Active::Moin16(s), Open::Moin16(o)) => Ok(s.finish(o)),
+            (Active::Hardened(s), Open::Hardened(o)) => s.finish(o, now).map_err(backend_error),
             _ => Err(not_open(handle)),
         }
     }

@@ -36,6 +36,7 @@ use crate::config::HardenedConfig;
 use crate::exchange::{
     AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Op, Request, Response,
 };
+use crate::exchange::{Finished, Opened};
 use crate::lifetime::{hours_to_secs, COOKIE_CAP_SECS};
 use crate::sid::{is_well_formed, OsSids, SidSource};
 use crate::store::{Loaded, Record, Store};
@@ -99,6 +100,50 @@ impl<S: Store> fmt::Debug for HardenedSessionService<S> {
             .finish_non_exhaustive()
     }
 }
+
+/// A hardened request between its open and its finish
+/// ([`HardenedSessionService::open`]): its snapshot, who it runs as, and
+/// its write set.
+pub struct HardenedOpen {
+    session: Loaded2,
+    real: Option<Real>,
+    setuid: Option<String>,
+    rotate: bool,
+    logged_in: bool,
+    presented: bool,
+    https: bool,
+    /// The real user's `remember_me` preference at the open.
+    remember_me: bool,
+    /// Per key, the last set (`Some`) or delete (`None`).
+    writes: BTreeMap<String, Option<Value>>,
+}
+
+impl fmt::Debug for HardenedOpen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HardenedOpen")
+            .field("new", &self.session.new)
+            .field("writes", &self.writes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Refuses ops on reserved keys (`r[m19.persist.reserved-keys]`).
+fn check_ops(ops: &[Op]) -> Result<(), ServiceError> {
+    for op in ops {
+        if let Op::Set { key, .. } | Op::Get { key } | Op::Delete { key } = op {
+            if RESERVED.contains(&key.as_str()) {
+                return Err(ServiceError::ReservedKey {
+                    key: key.clone(),
+                    rule: "m19.persist.reserved-keys",
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The key the HelpOnSessions example macro stores.
+const MACRO_KEY: &str = "test";
 
 /// What load produced.
 struct Loaded2 {
@@ -173,18 +218,24 @@ impl<S: Store> HardenedSessionService<S> {
         self.preferences.get(user).copied().unwrap_or(true)
     }
 
-    /// Runs one request cycle at `request.now`.
+    /// Runs one request cycle at `request.now`: an open and its finish at
+    /// one instant.
     pub fn handle(&mut self, request: &Request) -> Result<Response, ServiceError> {
-        for op in &request.ops {
-            if let Op::Set { key, .. } | Op::Get { key } | Op::Delete { key } = op {
-                if RESERVED.contains(&key.as_str()) {
-                    return Err(ServiceError::ReservedKey {
-                        key: key.clone(),
-                        rule: "m19.persist.reserved-keys",
-                    });
-                }
-            }
-        }
+        let (open, opened) = self.open(request)?;
+        let finished = self.finish(open, request.now)?;
+        Ok(Response {
+            new: opened.new,
+            user: opened.user,
+            set_cookies: finished.set_cookies,
+            results: opened.results,
+            cache_control: None,
+        })
+    }
+
+    /// Opens a request at `request.now`: load, authentication and the
+    /// request's ops (`r[hard.overlap.snapshot]`).
+    pub fn open(&mut self, request: &Request) -> Result<(HardenedOpen, Opened), ServiceError> {
+        check_ops(&request.ops)?;
         let name = self.config.cookie_full_name();
         let limit = self.config.max_cookie_header;
         let value = request
@@ -193,7 +244,7 @@ impl<S: Store> HardenedSessionService<S> {
             .filter(|h| u64::try_from(h.len()).is_ok_and(|n| n <= limit))
             .and_then(|h| first_cookie(h, &name));
         let presented = value.is_some();
-        let mut session = self.load(value, request.now)?;
+        let session = self.load(value, request.now)?;
         let second = ceil_second(request.now);
         let mut real = self.restore(&session);
         let mut setuid = real
@@ -203,6 +254,7 @@ impl<S: Store> HardenedSessionService<S> {
             .filter(|target| self.config.account_exists(target))
             .map(str::to_owned);
         let mut rotate = false;
+        let mut logged_in = false;
         match &request.auth {
             AuthAction::Login { user, remember_me } => {
                 if real.is_none()
@@ -216,6 +268,7 @@ impl<S: Store> HardenedSessionService<S> {
                         auth_at: second,
                     });
                     rotate = true;
+                    logged_in = true;
                 }
             }
             AuthAction::Logout => {
@@ -240,14 +293,115 @@ impl<S: Store> HardenedSessionService<S> {
             }
             AuthAction::None | AuthAction::FailedLogin { .. } => {}
         }
-        let results = run_ops(&mut session.data, session.new, &request.ops);
-        let effective = setuid.clone().or(real.as_ref().map(|r| r.name.clone()));
-        let cookie = self.finalize(&mut session, real, setuid, rotate, presented, request)?;
-        Ok(Response {
-            new: session.new,
+        let remember_me = real.as_ref().is_some_and(|r| self.remember_me(&r.name));
+        let mut open = HardenedOpen {
+            session,
+            real,
+            setuid,
+            rotate,
+            logged_in,
+            presented,
+            https: request.https,
+            remember_me,
+            writes: BTreeMap::new(),
+        };
+        let results = self.ops(&mut open, &request.ops)?;
+        let effective = open
+            .setuid
+            .clone()
+            .or(open.real.as_ref().map(|r| r.name.clone()));
+        let opened = Opened {
+            new: open.session.new,
             user: effective,
-            set_cookies: cookie.into_iter().collect(),
             results,
+        };
+        Ok((open, opened))
+    }
+
+    /// Runs more application code in an open request, recording its write
+    /// set (`r[hard.overlap.write-set]`).
+    pub fn ops(&self, open: &mut HardenedOpen, ops: &[Op]) -> Result<Vec<Value>, ServiceError> {
+        check_ops(ops)?;
+        let session = &mut open.session;
+        let mut results = Vec::new();
+        for op in ops {
+            let before = session.data.get(MACRO_KEY).cloned();
+            results.extend(run_ops(
+                &mut session.data,
+                session.new,
+                std::slice::from_ref(op),
+            ));
+            match op {
+                Op::Set { key, value } => {
+                    open.writes.insert(key.clone(), Some(value.clone()));
+                }
+                Op::Delete { key } => {
+                    open.writes.insert(key.clone(), None);
+                }
+                Op::Macro { .. } => {
+                    let after = session.data.get(MACRO_KEY).cloned();
+                    if after != before {
+                        open.writes.insert(MACRO_KEY.to_owned(), after);
+                    }
+                }
+                Op::Get { .. } => {}
+            }
+        }
+        Ok(results)
+    }
+
+    /// Finishes an open request at `now`: a stale request stores, destroys
+    /// and sends nothing (`r[hard.overlap.stale]`) unless it logged in
+    /// (`r[hard.overlap.stale-login]`); any other commits its write set into
+    /// the record as stored now (`r[hard.overlap.commit]`).
+    pub fn finish(
+        &mut self,
+        mut open: HardenedOpen,
+        now: OffsetDateTime,
+    ) -> Result<Finished, ServiceError> {
+        if !open.session.new {
+            let live = match self.store.load(&open.session.sid)? {
+                Some(Loaded::Record(record))
+                    if !record
+                        .get(EXPIRES)
+                        .and_then(Value::as_i64)
+                        .is_some_and(|e| {
+                            i128::from(e) * 1_000_000_000 < now.unix_timestamp_nanos()
+                        }) =>
+                {
+                    Some(record)
+                }
+                _ => None,
+            };
+            match live {
+                Some(record) => {
+                    let mut data: Record = record
+                        .into_iter()
+                        .filter(|(k, _)| !RESERVED.contains(&k.as_str()))
+                        .collect();
+                    for (key, write) in &open.writes {
+                        match write {
+                            Some(v) => data.insert(key.clone(), v.clone()),
+                            None => data.remove(key),
+                        };
+                    }
+                    open.session.data = data;
+                }
+                None if open.logged_in => {
+                    open.session.sid = self.sids.next_sid();
+                    open.session.new = true;
+                    open.session.data = open
+                        .writes
+                        .iter()
+                        .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v)))
+                        .collect();
+                }
+                None => return Ok(Finished::default()),
+            }
+        }
+        let cookie = self.finalize(&mut open, now)?;
+        Ok(Finished {
+            set_cookies: cookie.into_iter().collect(),
             cache_control: None,
         })
     }
@@ -322,20 +476,28 @@ impl<S: Store> HardenedSessionService<S> {
 
     fn finalize(
         &mut self,
-        session: &mut Loaded2,
-        real: Option<Real>,
-        setuid: Option<String>,
-        rotate: bool,
-        presented: bool,
-        request: &Request,
+        open: &mut HardenedOpen,
+        now: OffsetDateTime,
     ) -> Result<Option<String>, ServiceError> {
+        let HardenedOpen {
+            session,
+            real,
+            setuid,
+            rotate,
+            presented,
+            https,
+            remember_me,
+            ..
+        } = open;
+        let (real, setuid, rotate, presented) = (real.clone(), setuid.clone(), *rotate, *presented);
         let killed = real.is_none() && session.reserved.contains_key(USER_ID);
         let absolute = hours_to_secs(self.config.absolute_timeout);
         let idle = match &real {
             None => hours_to_secs(self.config.cookie_lifetime.anonymous),
             Some(r) => {
                 let s = hours_to_secs(self.config.cookie_lifetime.logged_in);
-                if s > 0 && self.remember_me(&r.name) {
+                let _ = r;
+                if s > 0 && *remember_me {
                     absolute
                 } else {
                     s
@@ -347,12 +509,12 @@ impl<S: Store> HardenedSessionService<S> {
             self.store.delete(&session.sid)?;
             session.sid = self.sids.next_sid();
         }
-        let form = Form::of(&self.config, request.https);
+        let form = Form::of(&self.config, *https);
         if killed || lifetime == 0 {
             self.store.delete(&session.sid)?;
             return Ok(presented.then(|| form.deletion()));
         }
-        let second = ceil_second(request.now);
+        let second = ceil_second(now);
         let mut expires = second + lifetime;
         if let Some(r) = &real {
             expires = expires.min(r.auth_at + absolute);

@@ -29,7 +29,7 @@ mod m19;
 mod pipeline;
 
 pub use backend::{ReferenceBackend, SidChoice};
-pub use hardened::HardenedSessionService;
+pub use hardened::{HardenedOpen, HardenedSessionService};
 pub use m16::{M16OpenSession, M16SessionService};
 pub use m16_cookie::M16_COOKIE_NAME;
 pub use m16_keys::MAX_ANON_NAME;
