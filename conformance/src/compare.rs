@@ -60,6 +60,11 @@ impl Bindings {
         self.by_symbol.get(symbol).map(String::as_str)
     }
 
+    /// Whether a sid has been seen in the trace.
+    pub fn is_seen(&self, sid: &str) -> bool {
+        self.seen.contains(sid)
+    }
+
     /// Records a sid as seen (so it is no longer fresh).
     pub fn see(&mut self, sid: &str) {
         self.seen.insert(sid.to_owned());
@@ -136,11 +141,68 @@ impl Bindings {
     }
 }
 
+/// Which part of an observation a [`Difference`] is about: what
+/// attribution ([`crate::attribution`]) maps to the governing clause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    /// The `new` flag.
+    New,
+    /// The user the request ran as.
+    User,
+    /// The values read back (`get`, `macro`).
+    Results,
+    /// The `Cache-Control` marking.
+    Uncacheable,
+    /// The value of an issued cookie: the session's sid or name.
+    Value,
+    /// The form of an issued cookie's value (a sid's syntax, a name's
+    /// octets, a logged-in cookie's size).
+    ValueForm,
+    /// `SameSite` of an issued cookie.
+    SameSite,
+    /// An expected cookie is absent from the response.
+    Missing,
+    /// The response carries a cookie no expectation accounts for.
+    Extra,
+    /// An expected cookie is absent and an unexpected one of another name is
+    /// present: the cookie's name.
+    Name,
+    /// A `Set-Cookie` header a browser cannot parse.
+    Unparsable,
+    /// A deletion where a cookie was expected to be issued, or the reverse.
+    Kind,
+    /// `Max-Age` of an issued cookie, alone.
+    MaxAge,
+    /// `Expires` of an issued cookie, alone.
+    Expires,
+    /// `Max-Age` and `Expires` of an issued cookie both off by the same
+    /// amount: the lifetime `L`.
+    Lifetime,
+    /// `Path`.
+    Path,
+    /// `Domain`.
+    Domain,
+    /// `Secure` of an issued cookie.
+    Secure,
+    /// `HttpOnly` of an issued cookie.
+    HttpOnly,
+    /// The form of a deletion cookie: its value, `Max-Age`, `Expires`,
+    /// `Secure`.
+    DeletionForm,
+    /// The sids a listing returned.
+    Sids,
+    /// The sids a cleanup removed.
+    Removed,
+}
+
 /// One way an observation differs from the expectation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Difference {
     /// What was compared, e.g. `set_cookies[MOIN_SESSION_8080_ROOT].max_age`.
     pub what: String,
+    /// The kind of thing that differs.
+    pub field: Field,
     /// What the spec says.
     pub expected: String,
     /// What the backend did.
@@ -158,12 +220,14 @@ impl fmt::Display for Difference {
 }
 
 fn diff(
+    field: Field,
     what: impl Into<String>,
     expected: impl fmt::Display,
     observed: impl fmt::Display,
 ) -> Difference {
     Difference {
         what: what.into(),
+        field,
         expected: cut(&expected.to_string()),
         observed: cut(&observed.to_string()),
     }
@@ -205,14 +269,20 @@ pub fn compare_request(
 ) -> Vec<Difference> {
     let mut out = Vec::new();
     if expect.new != observed.new {
-        out.push(diff("new", expect.new, observed.new));
+        out.push(diff(Field::New, "new", expect.new, observed.new));
     }
     if expect.user != observed.user {
         let show = |u: &Option<String>| u.clone().unwrap_or_else(|| "anonymous".to_owned());
-        out.push(diff("user", show(&expect.user), show(&observed.user)));
+        out.push(diff(
+            Field::User,
+            "user",
+            show(&expect.user),
+            show(&observed.user),
+        ));
     }
     if expect.results.len() != observed.results.len() {
         out.push(diff(
+            Field::Results,
             "results",
             format!("{} value(s)", expect.results.len()),
             format!("{} value(s)", observed.results.len()),
@@ -220,7 +290,12 @@ pub fn compare_request(
     } else {
         for (i, (e, o)) in expect.results.iter().zip(&observed.results).enumerate() {
             if e != o {
-                out.push(diff(format!("results[{i}]"), show_value(e), show_value(o)));
+                out.push(diff(
+                    Field::Results,
+                    format!("results[{i}]"),
+                    show_value(e),
+                    show_value(o),
+                ));
             }
         }
     }
@@ -231,6 +306,7 @@ pub fn compare_request(
             .is_some_and(is_uncacheable);
         if want != got {
             out.push(diff(
+                Field::Uncacheable,
                 "uncacheable",
                 if want {
                     "Cache-Control with private or no-store"
@@ -294,6 +370,7 @@ fn compare_cookies(
             Ok(c) => parsed.push(Some(c)),
             Err(e) => {
                 out.push(diff(
+                    Field::Unparsable,
                     format!("set_cookies[{i}]"),
                     "a Set-Cookie header that parses (RFC 6265bis)",
                     format!("{header:?} ({e})"),
@@ -314,23 +391,44 @@ fn compare_cookies(
             } else {
                 "a Set-Cookie"
             };
-            out.push(diff(format!("set_cookies[{}]", e.name), what, "none"));
+            out.push(diff(
+                Field::Missing,
+                format!("set_cookies[{}]", e.name),
+                what,
+                "none",
+            ));
             continue;
         };
         used[i] = true;
         let c = parsed[i].as_ref().expect("position found a parsed cookie");
         out.extend(compare_cookie(e, c, now, bindings));
     }
+    let missing = out.iter().any(|d| d.field == Field::Missing);
     for (i, c) in parsed.iter().enumerate() {
         if let (false, Some(c)) = (used[i], c) {
             out.push(diff(
+                if missing { Field::Name } else { Field::Extra },
                 format!("set_cookies[{}]", c.name()),
                 "no such Set-Cookie",
                 bindings.symbolize(&observed[i]),
             ));
         }
     }
+    if out.iter().any(|d| d.field == Field::Name) {
+        for d in out.iter_mut().filter(|d| d.field == Field::Missing) {
+            d.field = Field::Name;
+        }
+    }
     out
+}
+
+/// The field of a sid set by its name (`removed` or `sids`).
+fn set_field(name: &str) -> Field {
+    if name == "removed" {
+        Field::Removed
+    } else {
+        Field::Sids
+    }
 }
 
 fn strip_dot(d: &str) -> &str {
@@ -348,6 +446,7 @@ fn compare_cookie(
     let deletion = is_deletion(c, now);
     if e.deleted != deletion {
         out.push(diff(
+            Field::Kind,
             at("kind"),
             if e.deleted {
                 "a deletion"
@@ -362,38 +461,66 @@ fn compare_cookie(
         ));
         return out;
     }
-    if !e.deleted {
+    if e.deleted {
+        out.extend(compare_deletion_form(e, c, now));
+    } else {
         if let Some(value) = &e.value {
             if let Some(problem) = bindings.form_problem(value, c.value()) {
-                out.push(diff(at("value"), problem, format!("{:?}", c.value())));
+                out.push(diff(
+                    Field::ValueForm,
+                    at("value"),
+                    problem,
+                    format!("{:?}", c.value()),
+                ));
             }
             if let Err(expected) = bindings.check(value, c.value()) {
-                out.push(diff(at("value"), expected, bindings.symbolize(c.value())));
-            }
-        }
-        if let Some(max_age) = e.max_age {
-            let observed = c.max_age().map(|d| d.whole_seconds());
-            if observed != Some(max_age) {
-                out.push(diff(at("max_age"), max_age, show_opt(observed)));
-            }
-        }
-        if let Some(expires) = e.expires {
-            let observed = c.expires_datetime();
-            if observed != Some(expires) {
                 out.push(diff(
-                    at("expires"),
-                    show_instant(expires),
-                    show_opt(observed.map(show_instant)),
+                    Field::Value,
+                    at("value"),
+                    expected,
+                    bindings.symbolize(c.value()),
                 ));
             }
         }
+        let observed_age = c.max_age().map(|d| d.whole_seconds());
+        let observed_expires = c.expires_datetime();
+        let age_off = e.max_age.filter(|m| observed_age != Some(*m));
+        let expires_off = e.expires.filter(|x| observed_expires != Some(*x));
+        // Both off by the same amount: the lifetime `L` is wrong, not the
+        // rendering of either attribute.
+        let same_shift = match (age_off, expires_off, observed_age, observed_expires) {
+            (Some(m), Some(x), Some(om), Some(ox)) => (ox - x).whole_seconds() == om - m,
+            _ => false,
+        };
+        let (age_field, expires_field) = if same_shift {
+            (Field::Lifetime, Field::Lifetime)
+        } else {
+            (Field::MaxAge, Field::Expires)
+        };
+        if let Some(max_age) = age_off {
+            out.push(diff(
+                age_field,
+                at("max_age"),
+                max_age,
+                show_opt(observed_age),
+            ));
+        }
+        if let Some(expires) = expires_off {
+            out.push(diff(
+                expires_field,
+                at("expires"),
+                show_instant(expires),
+                show_opt(observed_expires.map(show_instant)),
+            ));
+        }
     }
     if c.path() != Some(e.path.as_str()) {
-        out.push(diff(at("path"), &e.path, show_opt(c.path())));
+        out.push(diff(Field::Path, at("path"), &e.path, show_opt(c.path())));
     }
     let observed_domain = c.domain().map(strip_dot);
     if e.domain.as_deref().map(strip_dot) != observed_domain {
         out.push(diff(
+            Field::Domain,
             at("domain"),
             show_opt(e.domain.as_deref()),
             show_opt(observed_domain),
@@ -401,23 +528,72 @@ fn compare_cookie(
     }
     if let Some(secure) = e.secure {
         if c.secure().unwrap_or(false) != secure {
-            out.push(diff(at("secure"), secure, !secure));
+            let field = if e.deleted {
+                Field::DeletionForm
+            } else {
+                Field::Secure
+            };
+            out.push(diff(field, at("secure"), secure, !secure));
         }
     }
     if let Some(httponly) = e.httponly {
         if c.http_only().unwrap_or(false) != httponly {
-            out.push(diff(at("httponly"), httponly, !httponly));
+            out.push(diff(Field::HttpOnly, at("httponly"), httponly, !httponly));
         }
     }
     if let Some(samesite) = &e.samesite {
         let observed = c.same_site().map(|s| s.to_string());
         if observed.as_deref() != Some(samesite.as_str()) {
             out.push(diff(
+                Field::SameSite,
                 at("samesite"),
                 samesite,
                 show_opt(observed.as_deref()),
             ));
         }
+    }
+    out
+}
+
+/// The form both profiles give a deletion cookie (`m19.cookie.delete-form`,
+/// `m16.cookie.delete-form`): an empty value, `Max-Age=0`, an `Expires`
+/// before now, and no `Secure`.
+fn compare_deletion_form(e: &CookieExpect, c: &Cookie<'_>, now: OffsetDateTime) -> Vec<Difference> {
+    let at = |field: &str| format!("set_cookies[{}].{field}", e.name);
+    let mut out = Vec::new();
+    if !c.value().is_empty() {
+        out.push(diff(
+            Field::DeletionForm,
+            at("value"),
+            "an empty value (deletion)",
+            format!("{:?}", c.value()),
+        ));
+    }
+    let age = c.max_age().map(|d| d.whole_seconds());
+    if age != Some(0) {
+        out.push(diff(
+            Field::DeletionForm,
+            at("max_age"),
+            "0 (deletion)",
+            show_opt(age),
+        ));
+    }
+    match c.expires_datetime() {
+        Some(t) if t < now => {}
+        other => out.push(diff(
+            Field::DeletionForm,
+            at("expires"),
+            format!("an instant before now ({}) (deletion)", show_instant(now)),
+            show_opt(other.map(show_instant)),
+        )),
+    }
+    if e.secure.is_none() && c.secure().unwrap_or(false) {
+        out.push(diff(
+            Field::DeletionForm,
+            at("secure"),
+            "no Secure (deletion)",
+            "Secure",
+        ));
     }
     out
 }
@@ -445,6 +621,7 @@ pub fn compare_sid_set(
         if let [one] = rest.as_slice() {
             if bindings.check(symbol, one).is_err() {
                 return vec![diff(
+                    set_field(field),
                     field,
                     format!("a fresh id for {symbol}"),
                     bindings.symbolize(one),
@@ -470,7 +647,7 @@ pub fn compare_sid_set(
         let v: Vec<String> = set.iter().map(|s| bindings.symbolize(s)).collect();
         format!("[{}]", v.join(", "))
     };
-    let mut d = diff(field, show(&want), show(&got));
+    let mut d = diff(set_field(field), field, show(&want), show(&got));
     if observed.len() != got.len() {
         d.observed.push_str(" (with duplicates)");
     }
@@ -580,7 +757,7 @@ mod tests {
     }
 
     #[test]
-    fn deletions_match_by_effect() {
+    fn deletions_are_compared_in_full() {
         let del = CookieExpect {
             name: "S".into(),
             deleted: true,
@@ -594,19 +771,74 @@ mod tests {
             samesite: None,
         };
         let mut b = Bindings::new();
-        for form in [
-            "S=; Max-Age=0; Path=/",
-            "S=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/",
-            "S=x; Max-Age=-1; Path=/; Secure",
+        let good = "S=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/";
+        assert!(
+            compare_request(&expect(vec![del.clone()]), &response(&[good]), NOW, &mut b).is_empty()
+        );
+        // Each of these still removes the cookie, but is not the deletion form.
+        for (form, what) in [
+            ("S=; Max-Age=0; Path=/", "set_cookies[S].expires"),
+            (
+                "S=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/",
+                "set_cookies[S].max_age",
+            ),
+            (
+                "S=x; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/",
+                "set_cookies[S].value",
+            ),
+            (
+                "S=; Max-Age=0; Expires=Sun, 01 Mar 2009 12:00:30 GMT; Path=/",
+                "set_cookies[S].expires",
+            ),
+            (
+                "S=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; Secure",
+                "set_cookies[S].secure",
+            ),
         ] {
-            assert!(
-                compare_request(&expect(vec![del.clone()]), &response(&[form]), NOW, &mut b)
-                    .is_empty(),
-                "{form}"
-            );
+            let d = compare_request(&expect(vec![del.clone()]), &response(&[form]), NOW, &mut b);
+            assert_eq!(d.len(), 1, "{form}: {d:?}");
+            assert_eq!(d[0].what, what, "{form}");
+            assert_eq!(d[0].field, Field::DeletionForm, "{form}");
         }
         let d = compare_request(&expect(vec![del]), &response(&[GOOD]), NOW, &mut b);
         assert_eq!(d[0].what, "set_cookies[S].kind");
+    }
+
+    #[test]
+    fn a_shift_of_both_max_age_and_expires_is_the_lifetime() {
+        let mut b = Bindings::new();
+        let longer = "S=abc; Max-Age=3660; Expires=Sun, 01 Mar 2009 13:01:00 GMT; Path=/";
+        let d = compare_request(
+            &expect(vec![issued("$s1")]),
+            &response(&[longer]),
+            NOW,
+            &mut b,
+        );
+        let fields: Vec<Field> = d.iter().map(|d| d.field).collect();
+        assert_eq!(fields, [Field::Lifetime, Field::Lifetime]);
+        let unfloored = "S=abc; Max-Age=3600; Expires=Sun, 01 Mar 2009 13:00:30 GMT; Path=/";
+        let d = compare_request(
+            &expect(vec![issued("$s1")]),
+            &response(&[unfloored]),
+            NOW,
+            &mut b,
+        );
+        let fields: Vec<Field> = d.iter().map(|d| d.field).collect();
+        assert_eq!(fields, [Field::Expires]);
+    }
+
+    #[test]
+    fn a_cookie_of_another_name_is_a_name_difference() {
+        let mut b = Bindings::new();
+        let other = GOOD.replace("S=abc", "T=abc");
+        let d = compare_request(
+            &expect(vec![issued("$s1")]),
+            &response(&[&other]),
+            NOW,
+            &mut b,
+        );
+        let fields: Vec<Field> = d.iter().map(|d| d.field).collect();
+        assert_eq!(fields, [Field::Name, Field::Name]);
     }
 
     #[test]

@@ -17,8 +17,10 @@
 #![deny(missing_docs)]
 
 pub mod adapter;
+pub mod attribution;
 pub mod backends;
 pub mod compare;
+pub mod crowd;
 pub mod expectations;
 pub mod faulty;
 pub mod harness;

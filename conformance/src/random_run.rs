@@ -388,7 +388,9 @@ fn describe(
 ) -> Result<Divergence, String> {
     let mut case = materialize(small, id).map_err(|e| e.0)?;
     let (step, differences) = match &result.verdict {
-        Verdict::Fail { step, differences } => (*step, differences.clone()),
+        Verdict::Fail {
+            step, differences, ..
+        } => (*step, differences.clone()),
         Verdict::Errored { step, message } => (*step, vec![message.clone()]),
         _ => (0, Vec::new()),
     };

@@ -141,6 +141,75 @@ pub fn by_requirement(results: &[CaseResult]) -> BTreeMap<String, Summary> {
     map
 }
 
+/// For each clause some difference was attributed to, the cases that
+/// violated it (failing cases, known failures included), in run order.
+pub fn violations(results: &[CaseResult]) -> BTreeMap<String, Vec<&CaseResult>> {
+    let mut map: BTreeMap<String, Vec<&CaseResult>> = BTreeMap::new();
+    for r in results {
+        for clause in r.verdict.violated() {
+            map.entry(clause.clone()).or_default().push(r);
+        }
+    }
+    map
+}
+
+/// The clauses violated, most cases first: `(clause, cases)`.
+fn violated_first<'a>(results: &'a [CaseResult]) -> Vec<(String, Vec<&'a CaseResult>)> {
+    let mut v: Vec<(String, Vec<&CaseResult>)> = violations(results).into_iter().collect();
+    v.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
+/// The status word of a requirement row: `VIOLATED` when a difference of a
+/// case that failed (not a known failure) was attributed to it, `AFFECTED`
+/// when failing cases cover it but none of their differences was.
+fn row_status(s: &Summary, violated_by: &[&CaseResult]) -> &'static str {
+    if violated_by
+        .iter()
+        .any(|r| Outcome::of(r) == Outcome::Failed)
+    {
+        "VIOLATED"
+    } else if s.failed > 0 {
+        "AFFECTED"
+    } else {
+        s.status()
+    }
+}
+
+fn row_detail(s: &Summary, violated_by: &[&CaseResult]) -> String {
+    let base = requirement_detail(s);
+    if violated_by.is_empty() {
+        if s.failed > 0 {
+            format!("{base}; no difference attributed to it")
+        } else {
+            base
+        }
+    } else {
+        format!("violated in {} case(s); {base}", violated_by.len())
+    }
+}
+
+/// The lines that lead a report: each violated clause with its count and
+/// the first cases that violate it.
+fn violated_lines(results: &[CaseResult]) -> Vec<String> {
+    violated_first(results)
+        .into_iter()
+        .map(|(clause, cases)| {
+            let ids: Vec<&str> = cases.iter().take(3).map(|r| r.id.as_str()).collect();
+            let more = if cases.len() > 3 {
+                format!(", and {} more", cases.len() - 3)
+            } else {
+                String::new()
+            };
+            format!(
+                "{clause}: {} case(s): {}{more}",
+                cases.len(),
+                ids.join(", ")
+            )
+        })
+        .collect()
+}
+
 fn requirement_detail(s: &Summary) -> String {
     if s.failed + s.errored + s.skipped + s.expected_failures + s.unexpected_passes == 0 {
         format!("{} case(s)", s.passed)
@@ -163,7 +232,16 @@ fn requirement_detail(s: &Summary) -> String {
 /// that did not simply pass, then the closing line.
 pub fn text(results: &[CaseResult], requirements: &Requirements, profiles: &[Profile]) -> String {
     let per_req = by_requirement(results);
+    let viol = violations(results);
     let mut out = String::new();
+    let lead = violated_lines(results);
+    if !lead.is_empty() {
+        let _ = writeln!(out, "violated clauses:");
+        for l in &lead {
+            let _ = writeln!(out, "  {l}");
+        }
+        let _ = writeln!(out);
+    }
     for profile in profiles {
         let reqs = requirements.of_profile(*profile);
         let _ = writeln!(out, "{profile}: {} requirements", reqs.len());
@@ -174,16 +252,17 @@ pub fn text(results: &[CaseResult], requirements: &Requirements, profiles: &[Pro
         for req in &reqs {
             match per_req.get(&req.id) {
                 Some(s) => {
+                    let by = viol.get(&req.id).map(Vec::as_slice).unwrap_or(&[]);
                     let _ = writeln!(
                         out,
-                        "  {:<5} {:<width$}  {}",
-                        s.status(),
+                        "  {:<8} {:<width$}  {}",
+                        row_status(s, by),
                         req.id,
-                        requirement_detail(s)
+                        row_detail(s, by)
                     );
                 }
                 None if !narrow => {
-                    let _ = writeln!(out, "  {:<5} {:<width$}  no case selected", "-", req.id);
+                    let _ = writeln!(out, "  {:<8} {:<width$}  no case selected", "-", req.id);
                 }
                 None => {}
             }
@@ -299,12 +378,18 @@ pub fn failure(r: &CaseResult) -> String {
                 );
             }
         }
-        Verdict::Fail { step, differences } => {
+        Verdict::Fail {
+            step,
+            differences,
+            violated,
+        } => {
             let label = if label.is_empty() { "FAIL" } else { label };
             let _ = writeln!(
                 out,
-                "  {label} case {} ({}), step {step}; requirements: {reqs}",
-                r.id, r.file
+                "  {label} case {} ({}), step {step}; violates: {}; covers: {reqs}",
+                r.id,
+                r.file,
+                violated.join(", ")
             );
             for d in differences {
                 let _ = writeln!(out, "       {d}");
@@ -353,6 +438,8 @@ struct JsonCase<'a> {
 struct JsonRequirement<'a> {
     id: &'a str,
     profile: Profile,
+    /// Cases in which a difference was attributed to this requirement.
+    violated: usize,
     #[serde(flatten)]
     summary: Summary,
 }
@@ -401,6 +488,8 @@ struct JsonReport<'a> {
     versions: &'a Versions,
     backend: &'a str,
     summary: Summary,
+    /// The violated clauses, most cases first.
+    violated: Vec<JsonViolation>,
     cases: Vec<JsonCase<'a>>,
     requirements: Vec<JsonRequirement<'a>>,
 }
@@ -423,6 +512,12 @@ pub fn unchecked_profiles(results: &[CaseResult]) -> Vec<Profile> {
         .collect()
 }
 
+#[derive(Serialize)]
+struct JsonViolation {
+    id: String,
+    cases: Vec<String>,
+}
+
 /// The JSON report: one object with `summary`, `cases` and `requirements`.
 pub fn json(
     results: &[CaseResult],
@@ -431,10 +526,18 @@ pub fn json(
     versions: &Versions,
 ) -> String {
     let per_req = by_requirement(results);
+    let viol = violations(results);
     let report = JsonReport {
         versions,
         backend,
         summary: Summary::of(results),
+        violated: violated_first(results)
+            .into_iter()
+            .map(|(id, cases)| JsonViolation {
+                id,
+                cases: cases.iter().map(|r| r.id.clone()).collect(),
+            })
+            .collect(),
         cases: results
             .iter()
             .map(|r| JsonCase {
@@ -453,6 +556,7 @@ pub fn json(
                 per_req.get(&req.id).map(|s| JsonRequirement {
                     id: &req.id,
                     profile: req.profile,
+                    violated: viol.get(&req.id).map_or(0, Vec::len),
                     summary: *s,
                 })
             })
@@ -547,13 +651,25 @@ pub fn junit(results: &[CaseResult], backend: &str) -> String {
                     let _ = writeln!(out, "      <skipped message=\"{}\"/>", xml_escape(&why));
                     let _ = writeln!(out, "    </testcase>");
                 }
-                (Outcome::Failed, Verdict::Fail { step, differences }) => {
+                (
+                    Outcome::Failed,
+                    Verdict::Fail {
+                        step,
+                        differences,
+                        violated,
+                    },
+                ) => {
                     let _ = writeln!(out, ">");
                     let first = differences.first().cloned().unwrap_or_default();
-                    let body = format!("step {step}; {reqs}\n{}", differences.join("\n"));
+                    let violates = violated.join(", ");
+                    let body = format!(
+                        "violates: {violates}\nstep {step}; {reqs}\n{}",
+                        differences.join("\n")
+                    );
                     let _ = writeln!(
                         out,
-                        "      <failure message=\"step {step}: {}\">{}</failure>",
+                        "      <failure message=\"violates {}: step {step}: {}\">{}</failure>",
+                        xml_escape(&violates),
                         xml_escape(&first),
                         xml_escape(&body)
                     );
@@ -594,6 +710,7 @@ pub fn markdown(
     backend: &str,
 ) -> String {
     let per_req = by_requirement(results);
+    let viol = violations(results);
     let s = Summary::of(results);
     let mut out = String::new();
     let mark = if s.ok() { "✅" } else { "❌" };
@@ -603,17 +720,33 @@ pub fn markdown(
         md_cell(backend)
     );
     let _ = writeln!(out, "**{}**\n", s.line());
+    let lead = violated_first(results);
+    if !lead.is_empty() {
+        let _ = writeln!(out, "### Violated clauses\n");
+        let _ = writeln!(out, "| clause | cases |");
+        let _ = writeln!(out, "| --- | --- |");
+        for (clause, cases) in &lead {
+            let ids: Vec<String> = cases.iter().map(|r| format!("`{}`", r.id)).collect();
+            let _ = writeln!(out, "| `{clause}` | {} |", md_cell(&ids.join(", ")));
+        }
+        let _ = writeln!(out);
+    }
     let problems: Vec<&CaseResult> = results
         .iter()
         .filter(|r| Outcome::of(r) != Outcome::Passed)
         .collect();
     if !problems.is_empty() {
         let _ = writeln!(out, "### Not passed\n");
-        let _ = writeln!(out, "| outcome | case | step | requirements | detail |");
-        let _ = writeln!(out, "| --- | --- | --- | --- | --- |");
+        let _ = writeln!(
+            out,
+            "| outcome | case | step | violates | covers | detail |"
+        );
+        let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- |");
         for r in problems {
             let (step, detail) = match &r.verdict {
-                Verdict::Fail { step, differences } => (step.to_string(), differences.join("\n")),
+                Verdict::Fail {
+                    step, differences, ..
+                } => (step.to_string(), differences.join("\n")),
                 Verdict::Errored { step, message } => (step.to_string(), message.clone()),
                 Verdict::Skipped { reason } => (String::new(), reason.clone()),
                 Verdict::Pass => (
@@ -627,8 +760,9 @@ pub fn markdown(
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "| {outcome} | `{}` | {step} | {} | {} |",
+                "| {outcome} | `{}` | {step} | {} | {} | {} |",
                 r.id,
+                md_cell(&r.verdict.violated().join(", ")),
                 md_cell(&r.blamed.join(", ")),
                 md_cell(&detail)
             );
@@ -645,12 +779,13 @@ pub fn markdown(
         for req in requirements.of_profile(*profile) {
             match per_req.get(&req.id) {
                 Some(s) => {
+                    let by = viol.get(&req.id).map(Vec::as_slice).unwrap_or(&[]);
                     let _ = writeln!(
                         out,
                         "| {} | `{}` | {} |",
-                        s.status(),
+                        row_status(s, by),
                         req.id,
-                        requirement_detail(s)
+                        row_detail(s, by)
                     );
                 }
                 None => {

@@ -4,14 +4,17 @@
 use std::collections::BTreeMap;
 
 use moin_session_spec::fixture::{
-    Action, CookieSource, FinishExpect, LoadedCase, OpenExpect, RequestExpect, RequestSpec, Step,
+    Action, CookieSource, Crowd as CrowdStep, FinishExpect, LoadedCase, OpenExpect, RequestExpect,
+    RequestSpec, Step,
 };
 use moin_session_spec::{
     Backend, BackendError, CleanupRequest, Config, Profile, Request, Response,
 };
 use time::OffsetDateTime;
 
-use crate::compare::{compare_request, compare_sid_set, Bindings, Difference};
+use crate::attribution::attribute;
+use crate::compare::{compare_request, compare_sid_set, Bindings, Difference, Field};
+use crate::crowd::Crowd;
 use crate::jar::{Jar, Received};
 pub use crate::verdict::{CaseResult, Observed, StepTrace, Verdict};
 
@@ -71,6 +74,7 @@ pub fn run_case(backend: &mut dyn Backend, loaded: &LoadedCase) -> CaseResult {
     let mut now = case.start;
     let mut jar = Jar::new();
     let mut open = BTreeMap::new();
+    let mut crowd = Crowd::new();
     let bindings = &mut result.bindings;
     for (i, step) in case.steps.iter().enumerate() {
         let number = i + 1;
@@ -80,15 +84,28 @@ pub fn run_case(backend: &mut dyn Backend, loaded: &LoadedCase) -> CaseResult {
             bindings,
             patches: &mut patches,
             open: &mut open,
+            crowd: &mut crowd,
         };
         let outcome = run_step(backend, step, &mut world, case.profile);
         match outcome {
             Ok((observed, differences)) => {
                 let failed = !differences.is_empty();
                 if failed {
+                    let clauses = attribute(case.profile, &differences, &step.covers, &case.covers);
+                    let mut violated: Vec<String> = Vec::new();
+                    for c in &clauses {
+                        if !violated.contains(c) {
+                            violated.push(c.clone());
+                        }
+                    }
                     result.verdict = Verdict::Fail {
                         step: number,
-                        differences: differences.iter().map(ToString::to_string).collect(),
+                        differences: differences
+                            .iter()
+                            .zip(&clauses)
+                            .map(|(d, c)| format!("{d} ({c})"))
+                            .collect(),
+                        violated,
                     };
                     if !step.covers.is_empty() {
                         result.blamed = step.covers.clone();
@@ -141,15 +158,17 @@ fn judge_rejection(
         Ok(_) => Verdict::Fail {
             step: 0,
             differences: vec![format!(
-                "configuration: expected rejection citing {cited}, observed it accepted"
+                "configuration: expected rejection citing {cited}, observed it accepted ({rule})"
             )],
+            violated: vec![rule.to_owned()],
         },
         Err(e) if e.to_string().contains(&cited) => Verdict::Pass,
         Err(e) => Verdict::Fail {
             step: 0,
             differences: vec![format!(
-                "configuration: expected rejection citing {cited}, observed: {e}"
+                "configuration: expected rejection citing {cited}, observed: {e} ({rule})"
             )],
+            violated: vec![rule.to_owned()],
         },
     }
 }
@@ -165,6 +184,8 @@ struct World<'a> {
     patches: &'a mut Vec<moin_session_spec::ConfigPatch>,
     /// Open requests by handle: the request as sent at the open.
     open: &'a mut BTreeMap<String, Request>,
+    /// The crowd of further browsers.
+    crowd: &'a mut Crowd,
 }
 
 /// The `Cookie` header a request sends: the jar's, none, or the fixture's
@@ -248,9 +269,28 @@ fn run_step(
             Ok((Observed::Nothing, Vec::new()))
         }
         Action::List(expected) => {
-            let sids = backend.list()?;
-            let d = compare_sid_set("sids", expected, &sids, w.bindings);
+            let all = backend.list()?;
+            // Crowd sessions are expected besides the listed sids.
+            let mut d = Vec::new();
+            if let Some(gone) = w.crowd.values().find(|v| !all.iter().any(|s| s == v)) {
+                d.push(Difference {
+                    what: "sids".to_owned(),
+                    field: Field::Sids,
+                    expected: format!("every crowd session ({})", w.crowd.len()),
+                    observed: format!("{} missing", w.bindings.symbolize(gone)),
+                });
+            }
+            let sids: Vec<String> = all.into_iter().filter(|s| !w.crowd.contains(s)).collect();
+            d.extend(compare_sid_set("sids", expected, &sids, w.bindings));
             Ok((Observed::Sids(sids), d))
+        }
+        Action::Crowd(CrowdStep::Open(n)) => {
+            let d = w.crowd.open(backend, *n, *w.now, w.bindings)?;
+            Ok((Observed::Nothing, d))
+        }
+        Action::Crowd(CrowdStep::Check) => {
+            let d = w.crowd.check(backend, *w.now)?;
+            Ok((Observed::Nothing, d))
         }
         Action::Cleanup(spec, expected) => {
             let outcome = backend.cleanup(&CleanupRequest {
@@ -279,6 +319,7 @@ fn run_step(
             {
                 differences.push(Difference {
                     what: "results".to_owned(),
+                    field: Field::Results,
                     expected: "one result per get and macro op".to_owned(),
                     observed: format!("{} result(s)", response.results.len()),
                 });

@@ -152,6 +152,20 @@ pub fn render(result: &CaseResult, title: &str) -> String {
                     trace.number
                 );
             }
+            (Action::Crowd(moin_session_spec::fixture::Crowd::Open(n)), _) => {
+                let _ = writeln!(
+                    out,
+                    "[{}] {at} crowd: {n} more browsers each get a session and store their number",
+                    trace.number
+                );
+            }
+            (Action::Crowd(moin_session_spec::fixture::Crowd::Check), _) => {
+                let _ = writeln!(
+                    out,
+                    "[{}] {at} crowd: every crowd browser reads its number back",
+                    trace.number
+                );
+            }
             (Action::List(_), Observed::Sids(sids)) => {
                 let shown: Vec<String> = sids.iter().map(|s| b.symbolize(s)).collect();
                 let _ = writeln!(

@@ -21,8 +21,12 @@ pub enum Verdict {
     Fail {
         /// 1-based step number.
         step: usize,
-        /// Every difference found in that step.
+        /// Every difference found in that step, each ending with the
+        /// clause it is attributed to in parentheses.
         differences: Vec<String>,
+        /// The distinct clauses the differences are attributed to
+        /// ([`crate::attribution`]): what this case shows violated.
+        violated: Vec<String>,
     },
     /// The backend could not carry out a step (an error, a crash).
     Errored {
@@ -39,6 +43,14 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The clauses a failing verdict shows violated (empty otherwise).
+    pub fn violated(&self) -> &[String] {
+        match self {
+            Verdict::Fail { violated, .. } => violated,
+            _ => &[],
+        }
+    }
+
     /// The verdict's one-word name.
     pub fn word(&self) -> &'static str {
         match self {

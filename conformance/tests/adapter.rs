@@ -241,10 +241,12 @@ fn junit_output_is_well_formed_xml_with_one_test_per_case() {
         text.contains("max_age: expected") && text.contains("observed"),
         "{text}"
     );
-    assert!(failures[0]
-        .attribute("message")
-        .unwrap()
-        .starts_with("step "));
+    // The message leads with the violated clause.
+    let message = failures[0].attribute("message").unwrap();
+    assert!(
+        message.starts_with("violates m19.cookie.max-age: step "),
+        "{message}"
+    );
 }
 
 #[test]
@@ -273,8 +275,17 @@ fn markdown_summarises_for_a_ci_step() {
         stdout.starts_with("## ❌ moin-session-conformance"),
         "{stdout}"
     );
-    assert!(stdout.contains("| outcome | case | step | requirements | detail |"));
+    assert!(stdout.contains("| outcome | case | step | violates | covers | detail |"));
     assert!(stdout.contains("| failed | `m19.new."), "{stdout}");
+    // Violated clauses lead: only the definition of `new` is blamed.
+    let lead = stdout
+        .find("### Violated clauses")
+        .expect("a violated section");
+    assert!(lead < stdout.find("### Not passed").unwrap());
+    let section = &stdout[lead..stdout.find("### Not passed").unwrap()];
+    let rows = section.lines().filter(|l| l.starts_with("| `m19.")).count();
+    assert_eq!(rows, 1, "{section}");
+    assert!(section.contains("| `m19.new.definition` |"), "{section}");
 }
 
 #[test]

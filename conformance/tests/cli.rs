@@ -64,7 +64,7 @@ fn check_passes_and_prints_a_summary() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        text.contains("PASS  m19.lifetime.remember-me-forever"),
+        text.contains("PASS     m19.lifetime.remember-me-forever"),
         "{text}"
     );
     assert!(
@@ -126,13 +126,18 @@ fn a_changed_expectation_exits_1_naming_case_step_and_requirement() {
         .find(|l| l.contains("FAIL case"))
         .expect("a FAIL line");
     assert!(
-        line.contains(", step ") && line.contains("requirements: m19."),
+        line.contains(", step ") && line.contains("violates: m19.cookie.max-age; covers: m19."),
         "{line}"
     );
     assert!(
-        stdout.contains("max_age: expected 315360001, observed 315360000"),
+        stdout.contains("max_age: expected 315360001, observed 315360000 (m19.cookie.max-age)"),
         "{stdout}"
     );
+    // The report leads with the one violated clause.
+    let lead = stdout
+        .find("violated clauses:\n  m19.cookie.max-age: 1 case(s)")
+        .expect("a violated section");
+    assert!(lead < stdout.find("moin-1.6:").unwrap(), "{stdout}");
     assert!(stdout.contains("1 failed"));
 }
 

@@ -86,6 +86,7 @@ fn a_changed_expectation_fails_naming_case_step_and_requirement() {
         Verdict::Fail {
             step: s,
             differences,
+            ..
         } => {
             assert_eq!(*s, step);
             assert_eq!(differences.len(), 1, "{differences:?}");

@@ -16,6 +16,7 @@
 //! | `{"open": {"id": "A", ...}}` | opens a request (load, authentication, its ops); the response waits | `new`, `user`, `results` |
 //! | `{"ops": {"id": "A", "ops": [...]}}` | more application code in open request `A` | `results` |
 //! | `{"finish": "A"}` | finishes open request `A` (finalize, response) | `set_cookies`, `uncacheable` |
+//! | `{"crowd": {"open": 2000}}`, `{"crowd": "check"}` | many more browsers, each with a session, opened or read back | none (fixed by the construct) |
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -101,6 +102,8 @@ pub enum Action {
     Ops(OpsSpec, Vec<Value>),
     /// Finishes an open request, named by its handle.
     Finish(String, FinishExpect),
+    /// Opens or checks a crowd of further browsers (capacity cases).
+    Crowd(Crowd),
 }
 
 impl Action {
@@ -113,6 +116,21 @@ impl Action {
             Action::Open(..) | Action::Ops(..) | Action::Finish(..)
         )
     }
+}
+
+/// The most browsers one case's crowd may hold (a bound on a case's cost).
+pub const MAX_CROWD: u32 = 10_000;
+
+/// A crowd: many further browsers, each with one anonymous session, opened
+/// and checked in one step (see `fixtures/README.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Crowd {
+    /// `{"open": N}`: N more browsers each get a session and store their
+    /// number under the key `crowd`.
+    Open(u32),
+    /// `"check"`: every crowd browser reads its number back.
+    Check,
 }
 
 /// Empty object for `{"list": {}}`.
@@ -165,6 +183,7 @@ struct RawStep {
     ops: Option<OpsSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     finish: Option<String>,
+    crowd: Option<Crowd>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     expect: Option<RawExpect>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -187,9 +206,10 @@ impl TryFrom<RawStep> for Step {
             raw.open.is_some(),
             raw.ops.is_some(),
             raw.finish.is_some(),
+            raw.crowd.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
-            return Err("a step has exactly one of advance, request, cleanup, list, reconfigure, corrupt, open, ops, finish [rule fixture.step-shape]".to_owned());
+            return Err("a step has exactly one of advance, request, cleanup, list, reconfigure, corrupt, open, ops, finish, crowd [rule fixture.step-shape]".to_owned());
         }
         let expect = raw.expect;
         let no_expect = |what: &str| -> Result<(), String> {
@@ -323,6 +343,16 @@ impl TryFrom<RawStep> for Step {
         } else if let Some(patch) = raw.reconfigure {
             no_expect("reconfigure")?;
             Action::Reconfigure(patch)
+        } else if let Some(crowd) = raw.crowd {
+            no_expect("crowd")?;
+            if let Crowd::Open(n) = crowd {
+                if n == 0 || n > MAX_CROWD {
+                    return Err(format!(
+                        "a crowd opens 1 to {MAX_CROWD} browsers, not {n} [rule fixture.crowd-size]"
+                    ));
+                }
+            }
+            Action::Crowd(crowd)
         } else {
             no_expect("corrupt")?;
             Action::Corrupt(raw.corrupt.expect("one kind is present, checked above"))
@@ -395,6 +425,7 @@ impl From<Step> for RawStep {
                     ..RawExpect::default()
                 });
             }
+            Action::Crowd(c) => raw.crowd = Some(c),
         }
         raw
     }

@@ -551,7 +551,7 @@ fn check_sources(
                             case_ok = false;
                         }
                     }
-                    Action::Advance(_) => {}
+                    Action::Advance(_) | Action::Crowd(_) => {}
                 }
             }
             if !open.is_empty() {

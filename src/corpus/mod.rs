@@ -23,7 +23,7 @@ mod load;
 mod requirements;
 
 pub use builtin::{builtin_corpus, BUILTIN_FILES};
-pub use case::{Action, Case, FixtureFile, Step};
+pub use case::{Action, Case, Crowd, FixtureFile, Step, MAX_CROWD};
 pub use expect::{
     is_latest_symbol, is_symbol, CleanupExpect, CleanupSpec, CookieExpect, CookieSource,
     FinishExpect, OpenExpect, OpenSpec, OpsSpec, RequestExpect, RequestSpec, SidRef,
