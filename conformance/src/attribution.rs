@@ -8,10 +8,11 @@
 //! The rule, for one failing step of a case of profile `p`:
 //!
 //! 1. **Causes before effects.** A request is load, then auth, then the
-//!    application, then finalize. When a load field differs (`new`, the
-//!    cookie's sid value), every other difference of the step is its
-//!    consequence and carries the same clause; else when the user differs,
-//!    every later difference carries the user's clause. Otherwise each
+//!    application, then finalize. When a load field differs (the cookie's
+//!    sid value; in moin-1.9 also `new`), every other difference of the
+//!    step is its consequence and carries the same clause; else when the
+//!    user differs, every later difference (in moin-1.6 `new` too, which
+//!    the chain decides last) carries the user's clause. Otherwise each
 //!    difference is attributed on its own.
 //! 2. **A table of candidates.** Each field has, per profile, an ordered
 //!    list of candidate clauses (an entry ending in `.` stands for every
@@ -71,6 +72,8 @@ const fn rule(candidates: &'static [&'static str], default: &'static str) -> Rul
 
 /// The load clauses that decide which sid a request gets (1.9).
 const M19_LOAD: &[&str] = &[
+    "m19.store.capacity",
+    "m19.store.clock",
     "m19.load.expired-destroyed",
     "m19.load.expiry-boundary",
     "m19.load.malformed-sid",
@@ -85,6 +88,8 @@ const M19_LOAD: &[&str] = &[
 
 /// The clauses that decide whether a cookie is issued, deleted or not sent.
 const M19_PRESENCE: &[&str] = &[
+    "m19.store.capacity",
+    "m19.store.clock",
     "m19.finalize.silent-when-new",
     "m19.finalize.kill",
     "m19.finalize.delete",
@@ -103,7 +108,6 @@ const M19_LIFETIME: &[&str] = &[
     "m19.config.legacy-anon",
     "m19.config.lifetime-default",
     "m19.config.lifetime-pair",
-    "m19.setuid.",
 ];
 
 const M19_STORED: &[&str] = &[
@@ -128,6 +132,8 @@ const M19_STORED: &[&str] = &[
 ];
 
 const M16_SESSION: &[&str] = &[
+    "m16.store.capacity",
+    "m16.store.clock",
     "m16.logincookie.",
     "m16.login.",
     "m16.logout.",
@@ -211,6 +217,21 @@ fn rule_for(profile: Profile, field: Field) -> Rule {
             Results => rule(M19_STORED, "m19.persist.values"),
             ValueForm => rule(&["m19.cookie.sid-form"], "m19.cookie.sid-form"),
             SameSite => rule(&[], "m19.cookie.value-sid"),
+            StoredValue => rule(
+                &["m19.new.macro-example", "m19.persist.reserved-keys"],
+                "m19.persist.values",
+            ),
+            ExtraDeletion => rule(
+                &[
+                    "m19.store.capacity",
+                    "m19.store.clock",
+                    "m19.finalize.silent-when-new",
+                    "m19.load.malformed-sid",
+                ],
+                "m19.finalize.silent-when-new",
+            ),
+            Duplicate => rule(&["m19.finalize.delete"], "m19.finalize.issue"),
+            SidsRepeated => rule(&[], "m19.store.list"),
             Uncacheable => rule(&[], "m19.finalize.issue"),
             Missing | Extra | Kind => rule(M19_PRESENCE, "m19.finalize.issue"),
             Unparsable => rule(
@@ -249,6 +270,10 @@ fn rule_for(profile: Profile, field: Field) -> Rule {
                 "m16.anon.name-form",
             ),
             SameSite => rule(&[], "m16.cookie.no-secure-httponly"),
+            StoredValue => rule(&["m16.macro.example"], "m16.store.write-through"),
+            ExtraDeletion => rule(M16_SESSION, "m16.logincookie.ignored-not-deleted"),
+            Duplicate => rule(&["m16.logout.then-anon"], "m16.cookie.name"),
+            SidsRepeated => rule(&[], "m16.store.list"),
             Uncacheable => rule(&["m16.cookie.uncacheable"], "m16.cookie.uncacheable"),
             Missing | Extra | Kind => rule(M16_SESSION, "m16.session.anon-refresh"),
             Unparsable | Name => rule(&["m16.cookie.name"], "m16.cookie.name"),
@@ -303,11 +328,12 @@ pub fn clause_for(
 }
 
 /// Which stage of a request a field belongs to: load (0), auth (1), or
-/// later (2).
-fn stage(field: Field) -> u8 {
-    match field {
-        Field::New | Field::Value => 0,
-        Field::User => 1,
+/// later (2). In moin-1.9 `new` is decided at load; in moin-1.6 after the
+/// whole chain, so there it is an effect of the user, not a cause.
+fn stage(profile: Profile, field: Field) -> u8 {
+    match (profile, field) {
+        (Profile::Moin19, Field::New) | (_, Field::Value) => 0,
+        (_, Field::User) => 1,
         _ => 2,
     }
 }
@@ -325,15 +351,15 @@ pub fn attribute(
     let cause = differences
         .iter()
         .find(|d| d.field == Field::Value)
-        .or_else(|| differences.iter().find(|d| stage(d.field) == 0))
-        .or_else(|| differences.iter().find(|d| stage(d.field) == 1));
+        .or_else(|| differences.iter().find(|d| stage(profile, d.field) == 0))
+        .or_else(|| differences.iter().find(|d| stage(profile, d.field) == 1));
     match cause {
         Some(c) => {
             let blamed = clause(c.field);
             differences
                 .iter()
                 .map(|d| {
-                    if stage(d.field) >= stage(c.field) {
+                    if stage(profile, d.field) >= stage(profile, c.field) {
                         blamed.clone()
                     } else {
                         clause(d.field)
@@ -370,11 +396,15 @@ pub fn table_clauses() -> Vec<(Profile, &'static str)> {
         User,
         Results,
         Uncacheable,
+        StoredValue,
         Value,
         ValueForm,
         SameSite,
         Missing,
         Extra,
+        ExtraDeletion,
+        Duplicate,
+        SidsRepeated,
         Name,
         Unparsable,
         Kind,

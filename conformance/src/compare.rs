@@ -3,254 +3,20 @@
 //! The same code judges fixture steps and random traces, for every kind of
 //! backend. It returns every difference it finds, not just the first.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 
 use cookie::Cookie;
-use moin_session_spec::fixture::{
-    is_latest_symbol, is_symbol, CookieExpect, RequestExpect, SidRef,
-};
-use moin_session_spec::{Profile, Response};
+use moin_session_spec::fixture::{CookieExpect, RequestExpect, SidRef};
+use moin_session_spec::Response;
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+pub use crate::bindings::Bindings;
+use crate::difference::diff;
+pub use crate::difference::{cut, Difference, Field, SHOWN_CHARS};
 use crate::jar::is_deletion;
-
-/// Symbolic sids bound so far in a trace, and every sid seen.
-#[derive(Debug, Clone, Default)]
-pub struct Bindings {
-    by_symbol: BTreeMap<String, String>,
-    seen: BTreeSet<String>,
-    /// The profile whose value forms issued cookies are judged by.
-    form: Option<Profile>,
-}
-
-impl Bindings {
-    /// No bindings.
-    pub fn new() -> Self {
-        Bindings::default()
-    }
-
-    /// No bindings; every session cookie value the backend issues (each
-    /// first binding of a `$s` symbol, every `$l` value) is also judged by
-    /// `profile`'s value form (`r[m19.cookie.sid-form]`,
-    /// `r[m16.anon.name-form]`, `r[m16.logincookie.form]`,
-    /// `r[m16.logincookie.size]`).
-    pub fn for_profile(profile: Profile) -> Self {
-        Bindings {
-            form: Some(profile),
-            ..Bindings::default()
-        }
-    }
-
-    /// Why an observed value that `expected` would bind has the wrong
-    /// form for the profile, if it does.
-    fn form_problem(&self, expected: &str, observed: &str) -> Option<&'static str> {
-        let profile = self.form?;
-        let binds = is_latest_symbol(expected)
-            || (is_symbol(expected) && !self.by_symbol.contains_key(expected));
-        binds
-            .then(|| moin_session_spec::sid::issued_value_problem(profile, observed))
-            .flatten()
-    }
-
-    /// The sid a symbol is bound to.
-    pub fn get(&self, symbol: &str) -> Option<&str> {
-        self.by_symbol.get(symbol).map(String::as_str)
-    }
-
-    /// Whether a sid has been seen in the trace.
-    pub fn is_seen(&self, sid: &str) -> bool {
-        self.seen.contains(sid)
-    }
-
-    /// Records a sid as seen (so it is no longer fresh).
-    pub fn see(&mut self, sid: &str) {
-        self.seen.insert(sid.to_owned());
-    }
-
-    /// Resolves a fixture sid: a bound symbol to its sid, a literal to itself.
-    pub fn resolve(&self, sid: &str) -> Option<String> {
-        if is_symbol(sid) {
-            self.get(sid).map(str::to_owned)
-        } else {
-            Some(sid.to_owned())
-        }
-    }
-
-    /// Replaces every bound `$sN` in `text` by its sid.
-    pub fn substitute(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        // Longest symbols first, so `$s12` is not read as `$s1` + `2`.
-        let mut symbols: Vec<(&String, &String)> = self.by_symbol.iter().collect();
-        symbols.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
-        for (symbol, sid) in symbols {
-            out = out.replace(symbol.as_str(), sid);
-        }
-        out
-    }
-
-    /// Replaces every bound sid in `text` by its symbol (for transcripts).
-    pub fn symbolize(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for (symbol, sid) in &self.by_symbol {
-            if !sid.is_empty() {
-                out = out.replace(sid.as_str(), symbol);
-            }
-        }
-        out
-    }
-
-    /// Matches an expected sid against an observed one, binding an unbound
-    /// symbol to a fresh sid. Returns a description of the mismatch.
-    fn check(&mut self, expected: &str, observed: &str) -> Result<(), String> {
-        if is_latest_symbol(expected) {
-            // A value the spec leaves opaque: remember it, judge nothing.
-            self.by_symbol
-                .insert(expected.to_owned(), observed.to_owned());
-            self.seen.insert(observed.to_owned());
-            return Ok(());
-        }
-        if is_symbol(expected) {
-            match self.by_symbol.get(expected) {
-                Some(sid) if sid == observed => Ok(()),
-                Some(sid) => Err(format!("{expected} (= {sid})")),
-                None => {
-                    if self.seen.contains(observed) {
-                        if let Some((sym, _)) = self.by_symbol.iter().find(|(_, s)| *s == observed)
-                        {
-                            return Err(format!("a fresh sid for {expected}, but it is {sym}'s"));
-                        }
-                        return Err(format!(
-                            "a fresh sid for {expected}, but it was seen before"
-                        ));
-                    }
-                    self.by_symbol
-                        .insert(expected.to_owned(), observed.to_owned());
-                    self.seen.insert(observed.to_owned());
-                    Ok(())
-                }
-            }
-        } else if expected == observed {
-            self.seen.insert(observed.to_owned());
-            Ok(())
-        } else {
-            Err(expected.to_owned())
-        }
-    }
-}
-
-/// Which part of an observation a [`Difference`] is about: what
-/// attribution ([`crate::attribution`]) maps to the governing clause.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Field {
-    /// The `new` flag.
-    New,
-    /// The user the request ran as.
-    User,
-    /// The values read back (`get`, `macro`).
-    Results,
-    /// The `Cache-Control` marking.
-    Uncacheable,
-    /// The value of an issued cookie: the session's sid or name.
-    Value,
-    /// The form of an issued cookie's value (a sid's syntax, a name's
-    /// octets, a logged-in cookie's size).
-    ValueForm,
-    /// `SameSite` of an issued cookie.
-    SameSite,
-    /// An expected cookie is absent from the response.
-    Missing,
-    /// The response carries a cookie no expectation accounts for.
-    Extra,
-    /// An expected cookie is absent and an unexpected one of another name is
-    /// present: the cookie's name.
-    Name,
-    /// A `Set-Cookie` header a browser cannot parse.
-    Unparsable,
-    /// A deletion where a cookie was expected to be issued, or the reverse.
-    Kind,
-    /// `Max-Age` of an issued cookie, alone.
-    MaxAge,
-    /// `Expires` of an issued cookie, alone.
-    Expires,
-    /// `Max-Age` and `Expires` of an issued cookie both off by the same
-    /// amount: the lifetime `L`.
-    Lifetime,
-    /// `Path`.
-    Path,
-    /// `Domain`.
-    Domain,
-    /// `Secure` of an issued cookie.
-    Secure,
-    /// `HttpOnly` of an issued cookie.
-    HttpOnly,
-    /// The form of a deletion cookie: its value, `Max-Age`, `Expires`,
-    /// `Secure`.
-    DeletionForm,
-    /// The sids a listing returned.
-    Sids,
-    /// The sids a cleanup removed.
-    Removed,
-}
-
-/// One way an observation differs from the expectation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Difference {
-    /// What was compared, e.g. `set_cookies[MOIN_SESSION_8080_ROOT].max_age`.
-    pub what: String,
-    /// The kind of thing that differs.
-    pub field: Field,
-    /// What the spec says.
-    pub expected: String,
-    /// What the backend did.
-    pub observed: String,
-}
-
-impl fmt::Display for Difference {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: expected {}, observed {}",
-            self.what, self.expected, self.observed
-        )
-    }
-}
-
-fn diff(
-    field: Field,
-    what: impl Into<String>,
-    expected: impl fmt::Display,
-    observed: impl fmt::Display,
-) -> Difference {
-    Difference {
-        what: what.into(),
-        field,
-        expected: cut(&expected.to_string()),
-        observed: cut(&observed.to_string()),
-    }
-}
-
-/// The most characters of one value a difference shows.
-pub const SHOWN_CHARS: usize = 200;
-
-/// `text` cut to [`SHOWN_CHARS`] characters, with its size when cut, so a
-/// hostile 10 MB value stays readable in every report.
-///
-/// ```
-/// use moin_session_conformance::compare::cut;
-/// assert_eq!(cut("short"), "short");
-/// let long = "x".repeat(1000);
-/// assert!(cut(&long).ends_with("… (1000 bytes in all)"));
-/// ```
-pub fn cut(text: &str) -> String {
-    match text.char_indices().nth(SHOWN_CHARS) {
-        None => text.to_owned(),
-        Some((end, _)) => format!("{}… ({} bytes in all)", &text[..end], text.len()),
-    }
-}
 
 fn show_opt<T: fmt::Display>(v: Option<T>) -> String {
     v.map_or_else(|| "none".to_owned(), |v| v.to_string())
@@ -290,8 +56,15 @@ pub fn compare_request(
     } else {
         for (i, (e, o)) in expect.results.iter().zip(&observed.results).enumerate() {
             if e != o {
+                // Both present but unequal: the value did not survive;
+                // one absent: the record or the session did not.
+                let field = if e.is_null() || o.is_null() {
+                    Field::Results
+                } else {
+                    Field::StoredValue
+                };
                 out.push(diff(
-                    Field::Results,
+                    field,
                     format!("results[{i}]"),
                     show_value(e),
                     show_value(o),
@@ -406,8 +179,18 @@ fn compare_cookies(
     let missing = out.iter().any(|d| d.field == Field::Missing);
     for (i, c) in parsed.iter().enumerate() {
         if let (false, Some(c)) = (used[i], c) {
+            let again = expected.iter().any(|e| e.name == c.name());
+            let field = if again {
+                Field::Duplicate
+            } else if missing {
+                Field::Name
+            } else if is_deletion(c, now) {
+                Field::ExtraDeletion
+            } else {
+                Field::Extra
+            };
             out.push(diff(
-                if missing { Field::Name } else { Field::Extra },
+                field,
                 format!("set_cookies[{}]", c.name()),
                 "no such Set-Cookie",
                 bindings.symbolize(&observed[i]),
@@ -647,7 +430,12 @@ pub fn compare_sid_set(
         let v: Vec<String> = set.iter().map(|s| bindings.symbolize(s)).collect();
         format!("[{}]", v.join(", "))
     };
-    let mut d = diff(set_field(field), field, show(&want), show(&got));
+    let kind = if observed.len() != got.len() {
+        Field::SidsRepeated
+    } else {
+        set_field(field)
+    };
+    let mut d = diff(kind, field, show(&want), show(&got));
     if observed.len() != got.len() {
         d.observed.push_str(" (with duplicates)");
     }
@@ -919,13 +707,5 @@ mod tests {
         assert_eq!(compare_request(&e, &r, NOW, &mut b)[0].what, "uncacheable");
         r.cache_control = Some("private, max-age=10".into());
         assert!(compare_request(&e, &r, NOW, &mut b).is_empty());
-    }
-
-    #[test]
-    fn substitute_prefers_longer_symbols() {
-        let mut b = Bindings::new();
-        b.by_symbol.insert("$s1".into(), "one".into());
-        b.by_symbol.insert("$s12".into(), "twelve".into());
-        assert_eq!(b.substitute("A=$s12; B=$s1"), "A=twelve; B=one");
     }
 }

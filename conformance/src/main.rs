@@ -138,6 +138,35 @@ enum Command {
         /// with the model (diverged or errored).
         #[arg(long, value_name = "N", requires = "random", allow_negative_numbers = true, value_parser = parse_count)]
         max_failures: Option<u32>,
+        /// Instead of the corpus: open many sessions, hold them across this
+        /// much real time per profile (`30s`, `10m`, `1h`), and check at
+        /// the end that none was lost (`m19.store.clock`, `m16.store.clock`).
+        /// Virtual time moves only one minute, so nothing may expire.
+        #[arg(long, value_name = "DURATION", value_parser = parse_soak, conflicts_with_all = ["random", "list"])]
+        soak: Option<std::time::Duration>,
+    },
+    /// Runs every seeded faulty backend against the corpus, then random
+    /// traces and a short soak for those the corpus misses, and reports
+    /// which case caught each. Exits 1 when a fault is not caught.
+    SelfTest {
+        /// The fixture directory.
+        #[arg(long, value_name = "DIR")]
+        fixtures: Option<PathBuf>,
+        /// Output format: text (the kill table) or json.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Random traces per profile for faults the corpus misses (0: none).
+        #[arg(long, value_name = "N", default_value_t = 100)]
+        random: u32,
+        /// The seed of the random traces.
+        #[arg(long, value_name = "S", default_value_t = 1)]
+        seed: u64,
+        /// The soak per profile for faults corpus and traces miss (0s: none).
+        #[arg(long, value_name = "DURATION", value_parser = parse_soak_or_zero, default_value = "3s")]
+        soak: std::time::Duration,
+        /// Only this fault (repeatable).
+        #[arg(long, value_name = "NAME")]
+        fault: Vec<moin_session_conformance::faulty::Fault>,
     },
     /// Prints the transcript of one case run against the backend.
     Explain {
@@ -640,6 +669,97 @@ fn long_version() -> String {
     )
 }
 
+/// A soak duration: `<n>d`, `<n>h`, `<n>m`, `<n>s`, `<n>ms` summed, more
+/// than zero.
+fn parse_soak(s: &str) -> Result<std::time::Duration, String> {
+    match parse_soak_or_zero(s)? {
+        d if d.is_zero() => Err("a soak lasts more than zero".to_owned()),
+        d => Ok(d),
+    }
+}
+
+fn parse_soak_or_zero(s: &str) -> Result<std::time::Duration, String> {
+    let d = moin_session_spec::fixture::parse_advance(s)?;
+    std::time::Duration::try_from(d).map_err(|e| format!("{s:?}: {e}"))
+}
+
+fn soak(
+    profile: Vec<Profile>,
+    backend_args: BackendArgs,
+    duration: std::time::Duration,
+) -> ExitCode {
+    let mut backend = match start_backend(&backend_args) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    let info = backend.info();
+    let profiles = match select_profiles(profile, &info) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let progress = std::io::stderr().is_terminal();
+    let options = moin_session_conformance::soak::SoakOptions {
+        duration,
+        sessions: 200,
+    };
+    let outcome =
+        moin_session_conformance::soak::run_soak(backend.as_mut(), &profiles, &options, |p, t| {
+            if progress {
+                eprint!(
+                    "\r\x1b[K[soak {p}] {}s of {}s",
+                    t.as_secs(),
+                    duration.as_secs()
+                );
+            }
+        });
+    if progress {
+        eprint!("\r\x1b[K");
+    }
+    drop(backend);
+    let outcomes = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    out!(
+        "{}",
+        moin_session_conformance::soak::text(&outcomes, &info.name)
+    );
+    ExitCode::from(u8::from(outcomes.iter().any(|o| !o.differences.is_empty())))
+}
+
+fn self_test(
+    fixtures: Option<PathBuf>,
+    format: Format,
+    options: moin_session_conformance::selftest::SelfTestOptions,
+) -> ExitCode {
+    use moin_session_conformance::selftest;
+    if !matches!(format, Format::Text | Format::Json) {
+        eprintln!("error: self-test reports as text or json");
+        return ExitCode::from(2);
+    }
+    let (corpus, _) = match load_or_report(fixtures) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let progress = std::io::stderr().is_terminal();
+    let reports = selftest::self_test(&corpus, &options, |done, total, r| {
+        if progress {
+            eprint!("\r\x1b[K[{done}/{total}] {}", r.name);
+        }
+    });
+    if progress {
+        eprint!("\r\x1b[K");
+    }
+    match format {
+        Format::Json => outln!("{}", selftest::json(&reports)),
+        _ => out!("{}", selftest::text(&reports)),
+    }
+    ExitCode::from(u8::from(!reports.iter().all(|r| r.caught)))
+}
+
 fn main() -> ExitCode {
     use clap::{CommandFactory, FromArgMatches};
     let mut command = Cli::command();
@@ -656,6 +776,30 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     match cli.command {
+        Command::SelfTest {
+            fixtures,
+            format,
+            random,
+            seed,
+            soak,
+            fault,
+        } => self_test(
+            fixtures,
+            format,
+            moin_session_conformance::selftest::SelfTestOptions {
+                random: random as usize,
+                seed,
+                soak,
+                faults: fault,
+                first_only: false,
+            },
+        ),
+        Command::Check {
+            profile,
+            backend,
+            soak: Some(duration),
+            ..
+        } => soak(profile, backend, duration),
         Command::Check {
             profile,
             backend,
@@ -695,6 +839,7 @@ fn main() -> ExitCode {
             random: None,
             list: false,
             jobs,
+            soak: None,
             ..
         } => check(
             fixtures,

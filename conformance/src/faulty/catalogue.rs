@@ -1,0 +1,128 @@
+//! The seeded faults: each a plausible one-rule mistake a backend author
+//! could make, named, with the profiles it applies to and the rule family
+//! (the requirement area) it breaks.
+
+use std::fmt;
+use std::str::FromStr;
+
+use moin_session_spec::Profile;
+
+const BOTH: &[Profile] = &[Profile::Moin16, Profile::Moin19];
+const M19: &[Profile] = &[Profile::Moin19];
+const M16: &[Profile] = &[Profile::Moin16];
+
+macro_rules! faults {
+    ($( $variant:ident = $name:literal, $profiles:expr, $family:literal, $doc:literal; )*) => {
+        /// One deliberate fault.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Fault {
+            $( #[doc = $doc] $variant, )*
+        }
+
+        impl Fault {
+            /// Every fault, by name.
+            pub const ALL: &'static [(&'static str, Fault)] = &[ $( ($name, Fault::$variant), )* ];
+
+            /// The profiles the fault applies to (a backend of another
+            /// profile is unchanged by it).
+            pub fn profiles(self) -> &'static [Profile] {
+                match self { $( Fault::$variant => $profiles, )* }
+            }
+
+            /// The rule family it breaks: the requirement area, e.g.
+            /// `cookie` or `lifetime`.
+            pub fn family(self) -> &'static str {
+                match self { $( Fault::$variant => $family, )* }
+            }
+
+            /// What the fault does, in one line.
+            pub fn description(self) -> &'static str {
+                match self { $( Fault::$variant => $doc.trim(), )* }
+            }
+        }
+    };
+}
+
+faults! {
+    MaxAgePlusOne = "max-age-plus-one", BOTH, "cookie", " Every issued cookie's Max-Age is one second too long.";
+    ExpiresNotFloored = "expires-not-floored", M19, "cookie", " Expires is now plus Max-Age, not floored to the minute.";
+    ExpiresFloorHour = "expires-floor-hour", M19, "cookie", " Expires is floored to the hour instead of the minute.";
+    ExpiresRoundedSecond = "expires-rounded-second", M16, "cookie", " Expires rounds now to the nearest second instead of dropping the fraction.";
+    DeletionKeepsValue = "deletion-keeps-value", BOTH, "cookie", " The deletion cookie carries a value.";
+    DeletionWithoutExpires = "deletion-without-expires", BOTH, "cookie", " The deletion cookie has no Expires.";
+    DeletionWithoutMaxAge = "deletion-without-max-age", BOTH, "cookie", " The deletion cookie has no Max-Age (only an Expires in the past).";
+    DeletionSecure = "deletion-secure", M19, "cookie", " The deletion cookie carries Secure.";
+    PathAlwaysRoot = "path-always-root", BOTH, "cookie", " Every cookie has Path=/ whatever the configuration.";
+    NoDomain = "no-domain", BOTH, "cookie", " No cookie carries Domain.";
+    SecureNever = "secure-never", M19, "cookie", " Issued cookies never carry Secure.";
+    SecureAlways = "secure-always", BOTH, "cookie", " Issued cookies always carry Secure.";
+    HttpOnlyAlways = "httponly-always", BOTH, "cookie", " Issued cookies always carry HttpOnly.";
+    HttpOnlyNever = "httponly-never", M19, "cookie", " Issued cookies never carry HttpOnly.";
+    Cacheable = "cacheable", M16, "cookie", " Responses are never marked uncacheable.";
+    NameSuffix = "name-suffix", BOTH, "name", " The cookie name gets a stray suffix.";
+    NeverNew = "never-new", BOTH, "new", " The `new` flag is always false.";
+    NoDeletion = "no-deletion", BOTH, "finalize", " Deletion cookies are never sent.";
+    DuplicateCookie = "duplicate-cookie", BOTH, "finalize", " Every Set-Cookie is sent twice.";
+    DeletionWhenNew = "deletion-when-new", M19, "finalize", " A new session that gets no cookie gets a deletion anyway.";
+    NowFlooredToSecond = "now-floored-to-second", BOTH, "clock", " The backend drops the fraction of every instant.";
+    ClockOneSecondLate = "clock-one-second-late", BOTH, "clock", " The backend's clock runs one second ahead of the one it is given.";
+    IdleCapOneYear = "idle-cap-one-year", BOTH, "clock", " A session idle for more than 365 days of virtual time vanishes.";
+    WallClockExpiry = "wall-clock-expiry", BOTH, "clock", " A session unused for 2 seconds of real time vanishes.";
+    EvictsBeyond500 = "evicts-beyond-500", BOTH, "store", " Beyond 500 sessions the least recently used one vanishes.";
+    SidCaseInsensitive = "sid-case-insensitive", M19, "load", " Sids with uppercase hex digits are accepted (lowercased).";
+    SidTrimmedTo40 = "sid-trimmed-to-40", M19, "load", " A sid longer than 40 characters is cut to its first 40.";
+    LastCookieWins = "last-cookie-wins", M19, "load", " Of several session cookies, the last is used.";
+    RememberMeIgnored = "remember-me-ignored", BOTH, "lifetime", " Logins never set remember_me.";
+    RememberMeAlways = "remember-me-always", BOTH, "lifetime", " Logins always set remember_me.";
+    NegativeDisables = "negative-disables", M19, "lifetime", " A negative logged-in lifetime disables logged-in sessions.";
+    NegativeHonoursRememberMe = "negative-honours-remember-me", BOTH, "lifetime", " A negative lifetime is used as positive, so remember_me gives forever.";
+    AnonZeroEnables = "anon-zero-enables", M19, "lifetime", " An anonymous lifetime of 0 gives one hour.";
+    LifetimeRounded = "lifetime-rounded", M19, "lifetime", " Lifetimes in seconds are rounded, not truncated.";
+    DefaultLifetime24h = "default-lifetime-24h", BOTH, "config", " The default logged-in lifetime is 24 hours, not 12.";
+    AnonLifetimeWholeHours = "anon-lifetime-whole-hours", M16, "lifetime", " The anonymous lifetime drops its fraction of an hour.";
+    ZeroNotForever = "zero-not-forever", M16, "lifetime", " cookie_lifetime 0 gives 12 hours instead of forever.";
+    AnonLeaseFromLoginLifetime = "anon-lease-from-login-lifetime", M16, "lifetime", " Anonymous sessions get the logged-in lifetime (and so its lease).";
+    AnonNotRefreshed = "anon-not-refreshed", M16, "session", " An anonymous cookie is not issued again when it comes back.";
+    AnonSessionOff = "anon-session-off", M16, "anon", " moin_anon_session never issues a name.";
+    LogoutIgnored = "logout-ignored", BOTH, "auth", " Logouts are ignored.";
+    FailedLoginSucceeds = "failed-login-succeeds", BOTH, "auth", " A login with a wrong password succeeds.";
+    DisabledAccountsEnabled = "disabled-accounts-enabled", BOTH, "auth", " Disabled accounts work like enabled ones.";
+    AuthMethodKept = "auth-method-kept", M19, "auth", " A stored login survives the removal of its method from auth.";
+    ChangeUserIgnored = "change-user-ignored", M19, "setuid", " Change user does nothing.";
+    EveryoneSuperuser = "everyone-superuser", M19, "setuid", " Every account may change user.";
+    DeleteIgnored = "delete-ignored", BOTH, "persist", " Deleting a key does nothing.";
+    ValuesStringified = "values-stringified", BOTH, "persist", " Numbers read back come back as strings.";
+    MacroOffByOne = "macro-off-by-one", BOTH, "macro", " The example macro's random number is off by one.";
+    LazyCleanup = "lazy-cleanup", BOTH, "cleanup", " Cleanup reports nothing removed and removes nothing.";
+    CleanupSilent = "cleanup-silent", BOTH, "cleanup", " Cleanup removes what it should but reports nothing.";
+    CleanupInclusive = "cleanup-inclusive", BOTH, "cleanup", " Cleanup also removes a record whose expires is now.";
+    CleanupAllIsExpired = "cleanup-all-is-expired", BOTH, "cleanup", " Cleanup --all removes only expired records.";
+    CleanupIgnoresUser = "cleanup-ignores-user", M19, "cleanup", " Cleanup --name removes records of every user.";
+    ListDropsOne = "list-drops-one", BOTH, "store", " Listing leaves out one record.";
+    ListDuplicates = "list-duplicates", BOTH, "store", " Listing names every record twice.";
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = Fault::ALL
+            .iter()
+            .find(|(_, x)| x == self)
+            .map(|(n, _)| *n)
+            .expect("every fault has a name");
+        f.write_str(name)
+    }
+}
+
+impl FromStr for Fault {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Fault::ALL
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map(|(_, f)| *f)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Fault::ALL.iter().map(|(n, _)| *n).collect();
+                format!("unknown fault {s:?} (known: {})", names.join(", "))
+            })
+    }
+}
