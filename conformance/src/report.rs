@@ -154,7 +154,7 @@ pub fn violations(results: &[CaseResult]) -> BTreeMap<String, Vec<&CaseResult>> 
 }
 
 /// The clauses violated, most cases first: `(clause, cases)`.
-fn violated_first<'a>(results: &'a [CaseResult]) -> Vec<(String, Vec<&'a CaseResult>)> {
+fn violated_first(results: &[CaseResult]) -> Vec<(String, Vec<&CaseResult>)> {
     let mut v: Vec<(String, Vec<&CaseResult>)> = violations(results).into_iter().collect();
     v.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
     v

@@ -123,10 +123,10 @@ impl<B: Backend> Faulty<B> {
             (Config::Moin16(m), Fault::ZeroNotForever) if m.cookie_lifetime == 0.0 => {
                 m.cookie_lifetime = 12.0;
             }
-            (Config::Moin16(m), Fault::AnonLeaseFromLoginLifetime) if m.cookie_lifetime >= 1.0 => {
-                if m.anonymous_cookie_lifetime.is_some() {
-                    m.anonymous_cookie_lifetime = Some(m.cookie_lifetime);
-                }
+            (Config::Moin16(m), Fault::AnonLeaseFromLoginLifetime)
+                if m.cookie_lifetime >= 1.0 && m.anonymous_cookie_lifetime.is_some() =>
+            {
+                m.anonymous_cookie_lifetime = Some(m.cookie_lifetime);
             }
             (Config::Moin16(m), Fault::AnonSessionOff) => {
                 m.auth.retain(|a| a != "moin_anon_session");
