@@ -142,7 +142,7 @@ enum Command {
         /// much real time per profile (`30s`, `10m`, `1h`), and check at
         /// the end that none was lost (`m19.store.clock`, `m16.store.clock`).
         /// Virtual time moves only one minute, so nothing may expire.
-        #[arg(long, value_name = "DURATION", value_parser = parse_soak, conflicts_with_all = ["random", "list"])]
+        #[arg(long, value_name = "DURATION", value_parser = moin_session_conformance::soak::parse_duration, conflicts_with_all = ["random", "list"])]
         soak: Option<std::time::Duration>,
     },
     /// Runs every seeded faulty backend against the corpus, then random
@@ -162,7 +162,7 @@ enum Command {
         #[arg(long, value_name = "S", default_value_t = 1)]
         seed: u64,
         /// The soak per profile for faults corpus and traces miss (0s: none).
-        #[arg(long, value_name = "DURATION", value_parser = parse_soak_or_zero, default_value = "3s")]
+        #[arg(long, value_name = "DURATION", value_parser = moin_session_conformance::soak::parse_duration_or_zero, default_value = "3s")]
         soak: std::time::Duration,
         /// Only this fault (repeatable).
         #[arg(long, value_name = "NAME")]
@@ -669,20 +669,6 @@ fn long_version() -> String {
     )
 }
 
-/// A soak duration: `<n>d`, `<n>h`, `<n>m`, `<n>s`, `<n>ms` summed, more
-/// than zero.
-fn parse_soak(s: &str) -> Result<std::time::Duration, String> {
-    match parse_soak_or_zero(s)? {
-        d if d.is_zero() => Err("a soak lasts more than zero".to_owned()),
-        d => Ok(d),
-    }
-}
-
-fn parse_soak_or_zero(s: &str) -> Result<std::time::Duration, String> {
-    let d = moin_session_spec::fixture::parse_advance(s)?;
-    std::time::Duration::try_from(d).map_err(|e| format!("{s:?}: {e}"))
-}
-
 fn soak(
     profile: Vec<Profile>,
     backend_args: BackendArgs,
@@ -697,21 +683,15 @@ fn soak(
         Ok(p) => p,
         Err(code) => return code,
     };
+    use moin_session_conformance::soak::{run_soak, text, SoakOptions};
     let progress = std::io::stderr().is_terminal();
-    let options = moin_session_conformance::soak::SoakOptions {
-        duration,
-        sessions: 200,
-    };
-    let outcome =
-        moin_session_conformance::soak::run_soak(backend.as_mut(), &profiles, &options, |p, t| {
-            if progress {
-                eprint!(
-                    "\r\x1b[K[soak {p}] {}s of {}s",
-                    t.as_secs(),
-                    duration.as_secs()
-                );
-            }
-        });
+    let (sessions, secs) = (200, duration.as_secs());
+    let options = SoakOptions { duration, sessions };
+    let outcome = run_soak(backend.as_mut(), &profiles, &options, |p, t| {
+        if progress {
+            eprint!("\r\x1b[K[soak {p}] {}s of {secs}s", t.as_secs());
+        }
+    });
     if progress {
         eprint!("\r\x1b[K");
     }
@@ -723,10 +703,7 @@ fn soak(
             return ExitCode::from(2);
         }
     };
-    out!(
-        "{}",
-        moin_session_conformance::soak::text(&outcomes, &info.name)
-    );
+    out!("{}", text(&outcomes, &info.name));
     ExitCode::from(u8::from(outcomes.iter().any(|o| !o.differences.is_empty())))
 }
 

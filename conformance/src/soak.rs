@@ -44,6 +44,27 @@ pub struct SoakOutcome {
     pub violated: Vec<String>,
 }
 
+/// A soak duration: a sum of `<n>d`, `<n>h`, `<n>m`, `<n>s`, `<n>ms`,
+/// more than zero.
+///
+/// ```
+/// use moin_session_conformance::soak::parse_duration;
+/// assert_eq!(parse_duration("1m30s"), Ok(std::time::Duration::from_secs(90)));
+/// assert!(parse_duration("0s").is_err());
+/// ```
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    match parse_duration_or_zero(s)? {
+        d if d.is_zero() => Err("a soak lasts more than zero".to_owned()),
+        d => Ok(d),
+    }
+}
+
+/// [`parse_duration`], zero allowed (for "no soak").
+pub fn parse_duration_or_zero(s: &str) -> Result<Duration, String> {
+    let d = moin_session_spec::fixture::parse_advance(s)?;
+    Duration::try_from(d).map_err(|e| format!("{s:?}: {e}"))
+}
+
 /// The clause a soak checks, per profile.
 fn clause(profile: Profile) -> &'static str {
     match profile {
