@@ -208,7 +208,14 @@ fn rule_for(profile: Profile, field: Field) -> Rule {
             _ => rule(HARD_ANY, "hard.persist.issue-stores"),
         },
         Profile::Moin19 => match field {
-            New => rule(&["m19.new.definition"], "m19.new.definition"),
+            New => rule(
+                &[
+                    "m19.store.capacity",
+                    "m19.store.clock",
+                    "m19.new.definition",
+                ],
+                "m19.new.definition",
+            ),
             Value => rule(M19_LOAD, "m19.cookie.value-sid"),
             User => rule(
                 &["m19.auth.", "m19.setuid.", "m19.cleanup."],
