@@ -44,6 +44,11 @@ impl Bindings {
             .flatten()
     }
 
+    /// The profile whose value forms are judged, if one was given.
+    pub fn profile(&self) -> Option<Profile> {
+        self.form
+    }
+
     /// The sid a symbol is bound to.
     pub fn get(&self, symbol: &str) -> Option<&str> {
         self.by_symbol.get(symbol).map(String::as_str)

@@ -245,7 +245,10 @@ fn compare_cookie(
         return out;
     }
     if e.deleted {
-        out.extend(compare_deletion_form(e, c, now));
+        // The hardened deletion carries Secure (`hard.cookie.delete-form`);
+        // both originals' never does.
+        let never_secure = bindings.profile() != Some(moin_session_spec::Profile::Hardened);
+        out.extend(compare_deletion_form(e, c, now, never_secure));
     } else {
         if let Some(value) = &e.value {
             if let Some(problem) = bindings.form_problem(value, c.value()) {
@@ -338,10 +341,16 @@ fn compare_cookie(
     out
 }
 
-/// The form both profiles give a deletion cookie (`m19.cookie.delete-form`,
-/// `m16.cookie.delete-form`): an empty value, `Max-Age=0`, an `Expires`
-/// before now, and no `Secure`.
-fn compare_deletion_form(e: &CookieExpect, c: &Cookie<'_>, now: OffsetDateTime) -> Vec<Difference> {
+/// The form every profile gives a deletion cookie (`m19.cookie.delete-form`,
+/// `m16.cookie.delete-form`, `hard.cookie.delete-form`): an empty value,
+/// `Max-Age=0`, an `Expires` before now, and (`never_secure`: both
+/// originals) no `Secure` unless the expectation says otherwise.
+fn compare_deletion_form(
+    e: &CookieExpect,
+    c: &Cookie<'_>,
+    now: OffsetDateTime,
+    never_secure: bool,
+) -> Vec<Difference> {
     let at = |field: &str| format!("set_cookies[{}].{field}", e.name);
     let mut out = Vec::new();
     if !c.value().is_empty() {
@@ -370,7 +379,7 @@ fn compare_deletion_form(e: &CookieExpect, c: &Cookie<'_>, now: OffsetDateTime) 
             show_opt(other.map(show_instant)),
         )),
     }
-    if e.secure.is_none() && c.secure().unwrap_or(false) {
+    if never_secure && e.secure.is_none() && c.secure().unwrap_or(false) {
         out.push(diff(
             Field::DeletionForm,
             at("secure"),
