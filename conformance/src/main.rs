@@ -11,6 +11,8 @@ use moin_session_conformance::backends::BackendChoice;
 use moin_session_conformance::expectations::Expectations;
 use moin_session_conformance::random::RandomOptions;
 use moin_session_conformance::runner::Verdict;
+use moin_session_conformance::selftest::{self, SelfTestArgs, SelfTestOptions};
+use moin_session_conformance::soak;
 use moin_session_conformance::{
     load, load_builtin, report, run_parallel, runner::run_case, transcript, Selection,
 };
@@ -138,12 +140,10 @@ enum Command {
         /// with the model (diverged or errored).
         #[arg(long, value_name = "N", requires = "random", allow_negative_numbers = true, value_parser = parse_count)]
         max_failures: Option<u32>,
-        /// Instead of the corpus: open many sessions, hold them across this
-        /// much real time per profile (`30s`, `10m`, `1h`), and check at
-        /// the end that none was lost (`m19.store.clock`, `m16.store.clock`).
-        /// Virtual time moves only one minute, so nothing may expire.
+        /// Instead of the corpus: hold 200 sessions per profile across this
+        /// much real time (`30s`, `10m`) and check that none was lost.
         #[arg(long, value_name = "DURATION", value_parser = moin_session_conformance::soak::parse_duration, conflicts_with_all = ["random", "list"])]
-        soak: Option<std::time::Duration>,
+        soak: Option<Duration>,
     },
     /// Runs every seeded faulty backend against the corpus, then random
     /// traces and a short soak for those the corpus misses, and reports
@@ -155,18 +155,8 @@ enum Command {
         /// Output format: text (the kill table) or json.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
-        /// Random traces per profile for faults the corpus misses (0: none).
-        #[arg(long, value_name = "N", default_value_t = 100)]
-        random: u32,
-        /// The seed of the random traces.
-        #[arg(long, value_name = "S", default_value_t = 1)]
-        seed: u64,
-        /// The soak per profile for faults corpus and traces miss (0s: none).
-        #[arg(long, value_name = "DURATION", value_parser = moin_session_conformance::soak::parse_duration_or_zero, default_value = "3s")]
-        soak: std::time::Duration,
-        /// Only this fault (repeatable).
-        #[arg(long, value_name = "NAME")]
-        fault: Vec<moin_session_conformance::faulty::Fault>,
+        #[command(flatten)]
+        options: SelfTestArgs,
     },
     /// Prints the transcript of one case run against the backend.
     Explain {
@@ -669,11 +659,7 @@ fn long_version() -> String {
     )
 }
 
-fn soak(
-    profile: Vec<Profile>,
-    backend_args: BackendArgs,
-    duration: std::time::Duration,
-) -> ExitCode {
+fn soak(profile: Vec<Profile>, backend_args: BackendArgs, duration: Duration) -> ExitCode {
     let mut backend = match start_backend(&backend_args) {
         Ok(b) => b,
         Err(code) => return code,
@@ -683,58 +669,35 @@ fn soak(
         Ok(p) => p,
         Err(code) => return code,
     };
-    use moin_session_conformance::soak::{run_soak, text, SoakOptions};
-    let progress = std::io::stderr().is_terminal();
-    let (sessions, secs) = (200, duration.as_secs());
-    let options = SoakOptions { duration, sessions };
-    let outcome = run_soak(backend.as_mut(), &profiles, &options, |p, t| {
-        if progress {
-            eprint!("\r\x1b[K[soak {p}] {}s of {secs}s", t.as_secs());
-        }
-    });
-    if progress {
-        eprint!("\r\x1b[K");
-    }
+    let tty = std::io::stderr().is_terminal();
+    let run = soak::run_report(backend.as_mut(), &profiles, duration, &info.name, tty);
     drop(backend);
-    let outcomes = match outcome {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    out!("{}", text(&outcomes, &info.name));
-    ExitCode::from(u8::from(outcomes.iter().any(|o| !o.differences.is_empty())))
+    run.map_or_else(fail2, |(text, ok)| done(&text, ok))
 }
 
-fn self_test(
-    fixtures: Option<PathBuf>,
-    format: Format,
-    options: moin_session_conformance::selftest::SelfTestOptions,
-) -> ExitCode {
-    use moin_session_conformance::selftest;
+fn self_test(fixtures: Option<PathBuf>, format: Format, options: SelfTestOptions) -> ExitCode {
     if !matches!(format, Format::Text | Format::Json) {
-        eprintln!("error: self-test reports as text or json");
-        return ExitCode::from(2);
+        return fail2("self-test reports as text or json".to_owned());
     }
-    let (corpus, _) = match load_or_report(fixtures) {
-        Ok(x) => x,
+    let corpus = match load_or_report(fixtures) {
+        Ok((corpus, _)) => corpus,
         Err(code) => return code,
     };
-    let progress = std::io::stderr().is_terminal();
-    let reports = selftest::self_test(&corpus, &options, |done, total, r| {
-        if progress {
-            eprint!("\r\x1b[K[{done}/{total}] {}", r.name);
-        }
-    });
-    if progress {
-        eprint!("\r\x1b[K");
-    }
-    match format {
-        Format::Json => outln!("{}", selftest::json(&reports)),
-        _ => out!("{}", selftest::text(&reports)),
-    }
-    ExitCode::from(u8::from(!reports.iter().all(|r| r.caught)))
+    let tty = std::io::stderr().is_terminal();
+    let (text, ok) = selftest::run_report(&corpus, &options, format == Format::Json, tty);
+    done(&text, ok)
+}
+
+/// Prints a report; exit status 0 when `ok`, else 1.
+fn done(text: &str, ok: bool) -> ExitCode {
+    emit(text);
+    ExitCode::from(u8::from(!ok))
+}
+
+/// Prints an error; exit status 2.
+fn fail2(e: String) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(2)
 }
 
 fn main() -> ExitCode {
@@ -756,21 +719,8 @@ fn main() -> ExitCode {
         Command::SelfTest {
             fixtures,
             format,
-            random,
-            seed,
-            soak,
-            fault,
-        } => self_test(
-            fixtures,
-            format,
-            moin_session_conformance::selftest::SelfTestOptions {
-                random: random as usize,
-                seed,
-                soak,
-                faults: fault,
-                first_only: false,
-            },
-        ),
+            options,
+        } => self_test(fixtures, format, options.options()),
         Command::Check {
             profile,
             backend,

@@ -45,6 +45,36 @@ impl Default for SelfTestOptions {
     }
 }
 
+/// The `self-test` command's options, as the command line gives them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SelfTestArgs {
+    /// Random traces per profile for faults the corpus misses (0: none).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub random: u32,
+    /// The seed of the random traces.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u64,
+    /// The soak per profile for faults corpus and traces miss (0s: none).
+    #[arg(long, value_name = "DURATION", value_parser = crate::soak::parse_duration_or_zero, default_value = "3s")]
+    pub soak: Duration,
+    /// Only this fault (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub fault: Vec<Fault>,
+}
+
+impl SelfTestArgs {
+    /// The options these arguments give (every corpus case is run).
+    pub fn options(&self) -> SelfTestOptions {
+        SelfTestOptions {
+            random: self.random as usize,
+            seed: self.seed,
+            soak: self.soak,
+            faults: self.fault.clone(),
+            first_only: false,
+        }
+    }
+}
+
 /// What the self-test found for one fault.
 #[derive(Debug, Clone, Serialize)]
 pub struct FaultReport {
@@ -220,6 +250,31 @@ pub fn text(reports: &[FaultReport]) -> String {
         reports.len()
     ));
     out
+}
+
+/// Runs the self-test and renders it (JSON or the text kill table),
+/// showing progress on standard error when `tty`; the text and whether
+/// every fault was caught.
+pub fn run_report(
+    corpus: &Corpus,
+    options: &SelfTestOptions,
+    as_json: bool,
+    tty: bool,
+) -> (String, bool) {
+    let reports = self_test(corpus, options, |done, total, r| {
+        if tty {
+            eprint!("\r\x1b[K[{done}/{total}] {}", r.name);
+        }
+    });
+    if tty {
+        eprint!("\r\x1b[K");
+    }
+    let out = if as_json {
+        json(&reports) + "\n"
+    } else {
+        text(&reports)
+    };
+    (out, reports.iter().all(|r| r.caught))
 }
 
 /// The self-test as JSON: `{"faults": [...], "caught": N, "total": N}`.

@@ -135,6 +135,34 @@ pub fn run_soak(
     Ok(out)
 }
 
+/// Runs a soak of 200 sessions per profile and renders it, showing
+/// progress on standard error when `tty`; the text and whether every
+/// session survived.
+pub fn run_report(
+    backend: &mut dyn Backend,
+    profiles: &[Profile],
+    duration: Duration,
+    backend_name: &str,
+    tty: bool,
+) -> Result<(String, bool), String> {
+    let options = SoakOptions {
+        duration,
+        sessions: 200,
+    };
+    let secs = duration.as_secs();
+    let outcomes = run_soak(backend, profiles, &options, |p, t| {
+        if tty {
+            eprint!("\r\x1b[K[soak {p}] {}s of {secs}s", t.as_secs());
+        }
+    });
+    if tty {
+        eprint!("\r\x1b[K");
+    }
+    let outcomes = outcomes?;
+    let ok = outcomes.iter().all(|o| o.differences.is_empty());
+    Ok((text(&outcomes, backend_name), ok))
+}
+
 /// The soak's report: one line per profile (and the differences of a
 /// failure), then `N passed, N failed`.
 pub fn text(outcomes: &[SoakOutcome], backend: &str) -> String {

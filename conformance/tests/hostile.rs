@@ -302,7 +302,7 @@ fn a_library_random_run_reports_case_ids_and_clauses() {
         run.groups.len()
     );
     let text = moin_session_conformance::report::failure(&g.result);
-    assert!(text.contains("requirements: m19.cookie.max-age"), "{text}");
+    assert!(text.contains("violates: m19.cookie.max-age"), "{text}");
 }
 
 /// Random mode checks --save-failures before it runs.

@@ -183,6 +183,7 @@ struct RawStep {
     ops: Option<OpsSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     finish: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     crowd: Option<Crowd>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     expect: Option<RawExpect>,
