@@ -11,8 +11,7 @@ use moin_session_conformance::backends::BackendChoice;
 use moin_session_conformance::expectations::Expectations;
 use moin_session_conformance::random::RandomOptions;
 use moin_session_conformance::runner::Verdict;
-use moin_session_conformance::selftest::{self, SelfTestArgs, SelfTestOptions};
-use moin_session_conformance::soak;
+use moin_session_conformance::selftest::SelfTestArgs;
 use moin_session_conformance::{
     load, load_builtin, report, run_parallel, runner::run_case, transcript, Selection,
 };
@@ -20,6 +19,8 @@ use moin_session_spec::fixture::Corpus;
 use moin_session_spec::requirements::Requirements;
 use moin_session_spec::{Backend, BackendInfo, Profile};
 
+mod commands;
+use commands::{self_test, soak};
 /// Writes to standard output; a reader that has gone away (`… | head`)
 /// ends the program quietly instead of with a panic. (SIGPIPE stays
 /// ignored: a dead adapter's closed stdin must be an error, not a death.)
@@ -657,47 +658,6 @@ fn long_version() -> String {
         specs.join(", "),
         moin_session_spec::protocol::PROTOCOL_VERSION
     )
-}
-
-fn soak(profile: Vec<Profile>, backend_args: BackendArgs, duration: Duration) -> ExitCode {
-    let mut backend = match start_backend(&backend_args) {
-        Ok(b) => b,
-        Err(code) => return code,
-    };
-    let info = backend.info();
-    let profiles = match select_profiles(profile, &info) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let tty = std::io::stderr().is_terminal();
-    let run = soak::run_report(backend.as_mut(), &profiles, duration, &info.name, tty);
-    drop(backend);
-    run.map_or_else(fail2, |(text, ok)| done(&text, ok))
-}
-
-fn self_test(fixtures: Option<PathBuf>, format: Format, options: SelfTestOptions) -> ExitCode {
-    if !matches!(format, Format::Text | Format::Json) {
-        return fail2("self-test reports as text or json".to_owned());
-    }
-    let corpus = match load_or_report(fixtures) {
-        Ok((corpus, _)) => corpus,
-        Err(code) => return code,
-    };
-    let tty = std::io::stderr().is_terminal();
-    let (text, ok) = selftest::run_report(&corpus, &options, format == Format::Json, tty);
-    done(&text, ok)
-}
-
-/// Prints a report; exit status 0 when `ok`, else 1.
-fn done(text: &str, ok: bool) -> ExitCode {
-    emit(text);
-    ExitCode::from(u8::from(!ok))
-}
-
-/// Prints an error; exit status 2.
-fn fail2(e: String) -> ExitCode {
-    eprintln!("error: {e}");
-    ExitCode::from(2)
 }
 
 fn main() -> ExitCode {
