@@ -150,9 +150,6 @@ enum Command {
     /// traces and a short soak for those the corpus misses, and reports
     /// which case caught each. Exits 1 when a fault is not caught.
     SelfTest {
-        /// The fixture directory.
-        #[arg(long, value_name = "DIR")]
-        fixtures: Option<PathBuf>,
         /// Output format: text (the kill table) or json.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -676,11 +673,9 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     match cli.command {
-        Command::SelfTest {
-            fixtures,
-            format,
-            options,
-        } => self_test(fixtures, format, options.options()),
+        Command::SelfTest { format, options } => {
+            self_test(options.fixtures.clone(), format, options.options())
+        }
         Command::Check {
             profile,
             backend,

@@ -48,6 +48,9 @@ impl Default for SelfTestOptions {
 /// The `self-test` command's options, as the command line gives them.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SelfTestArgs {
+    /// The fixture directory (default: the corpus built into the runner).
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Option<std::path::PathBuf>,
     /// Random traces per profile for faults the corpus misses (0: none).
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub random: u32,
