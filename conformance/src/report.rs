@@ -163,7 +163,7 @@ fn violated_first(results: &[CaseResult]) -> Vec<(String, Vec<&CaseResult>)> {
 /// The status word of a requirement row: `VIOLATED` when a difference of a
 /// case that failed (not a known failure) was attributed to it, `AFFECTED`
 /// when failing cases cover it but none of their differences was.
-fn row_status(s: &Summary, violated_by: &[&CaseResult]) -> &'static str {
+pub fn row_status(s: &Summary, violated_by: &[&CaseResult]) -> &'static str {
     if violated_by
         .iter()
         .any(|r| Outcome::of(r) == Outcome::Failed)

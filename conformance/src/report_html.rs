@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use moin_session_spec::requirements::{Requirement, Requirements};
 use moin_session_spec::Profile;
 
-use crate::report::{by_requirement, xml_escape as esc, Outcome, Summary, Versions};
+use crate::report::{by_requirement, row_status, xml_escape as esc, Outcome, Summary, Versions};
 use crate::runner::{CaseResult, Verdict};
 use crate::transcript;
 
@@ -36,19 +36,18 @@ pub struct HtmlReport<'a> {
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;max-width:75em;color:#222}\
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}\
-.PASS{color:#176f2c}.FAIL,.ERROR,.XPASS,.violated{color:#b00020;font-weight:bold}.SKIP,.XFAIL{color:#8a6d00}\
+.PASS{color:#176f2c}.VIOLATED,.FAIL,.ERROR,.XPASS,.violated{color:#b00020;font-weight:bold}.AFFECTED,.SKIP,.XFAIL{color:#8a6d00}\
 pre{background:#f6f6f6;padding:.8em;overflow-x:auto}pre .failed{background:#ffe3e3;display:block}\
 .diff{color:#b00020}code{font-size:95%}.clause{border-left:3px solid #ccc;padding-left:.8em;margin:.8em 0}";
 
 /// The clauses a result shows violated: those its failing step's
-/// differences were attributed to, else the requirements it blames.
+/// differences were attributed to (`crate::attribution`); an error or a
+/// known failure violates none.
 fn violated(r: &CaseResult) -> Vec<String> {
-    match &r.verdict {
-        Verdict::Fail { .. } | Verdict::Errored { .. } if r.known_failure.is_none() => {
-            r.blamed.clone()
-        }
-        _ => Vec::new(),
+    if r.known_failure.is_some() {
+        return Vec::new();
     }
+    r.verdict.violated().to_vec()
 }
 
 impl HtmlReport<'_> {
@@ -82,38 +81,41 @@ impl HtmlReport<'_> {
             esc(&specs.join(", ")),
             esc(&self.versions.corpus)
         );
-        let mut violated_by: BTreeMap<String, usize> = BTreeMap::new();
+        let mut violated_by: BTreeMap<String, Vec<&CaseResult>> = BTreeMap::new();
         for r in self.results {
             for v in violated(r) {
-                *violated_by.entry(v).or_default() += 1;
+                violated_by.entry(v).or_default().push(r);
             }
         }
         let per_req = by_requirement(self.results);
         let mut named: BTreeSet<&str> = BTreeSet::new();
         for profile in self.profiles {
+            // Every clause a selected case covers, and every clause a
+            // difference was attributed to, covered or not.
             let mut reqs: Vec<&Requirement> = self
                 .requirements
                 .of_profile(*profile)
                 .into_iter()
-                .filter(|r| per_req.contains_key(&r.id))
+                .filter(|r| per_req.contains_key(&r.id) || violated_by.contains_key(&r.id))
                 .collect();
             // Violated clauses first, each group in spec order.
             reqs.sort_by_key(|r| (!violated_by.contains_key(&r.id), r.line));
             let _ = writeln!(
                 out,
-                "<h2>{profile}: requirements</h2>\n<table><tr><th>status</th><th>clause</th><th>violated in</th><th>cases</th><th>summary</th></tr>"
+                "<h2>{profile}: requirements</h2>\n<table><tr><th>status</th><th>clause</th><th>violated in</th><th>covering cases</th><th>summary</th></tr>"
             );
             for req in reqs {
                 named.insert(&req.id);
-                let s = per_req[&req.id];
-                let status = s.status();
-                let violations = violated_by.get(&req.id).copied().unwrap_or(0);
+                let s = per_req.get(&req.id).copied().unwrap_or_default();
+                let by = violated_by.get(&req.id).map(Vec::as_slice).unwrap_or(&[]);
+                let status = row_status(&s, by);
                 let _ = writeln!(
                     out,
                     "<tr><td class=\"{status}\">{status}</td><td><a href=\"#{id}\"><code>{id}</code></a></td>\
                      <td class=\"{cls}\">{violations}</td><td>{cases}</td><td>{summary}</td></tr>",
                     id = esc(&req.id),
-                    cls = if violations > 0 { "violated" } else { "" },
+                    cls = if by.is_empty() { "" } else { "violated" },
+                    violations = by.len(),
                     cases = s.passed + s.failed + s.errored + s.skipped + s.expected_failures + s.unexpected_passes,
                     summary = esc(req.summary()),
                 );

@@ -484,7 +484,10 @@ fn html_report_is_one_self_contained_page_leading_with_the_violated_clause() {
         .map(|n| n.text().unwrap_or(""))
         .collect::<Vec<_>>()
         .join(" ");
-    assert!(text.starts_with("FAIL"), "violated clauses first: {text}");
+    assert!(
+        text.starts_with("VIOLATED m19.cookie.max-age"),
+        "the violated clause first: {text}"
+    );
     let link = first_row
         .descendants()
         .find_map(|n| n.attribute("href"))
