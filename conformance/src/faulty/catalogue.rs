@@ -10,6 +10,9 @@ use moin_session_spec::Profile;
 const BOTH: &[Profile] = &[Profile::Moin16, Profile::Moin19];
 const M19: &[Profile] = &[Profile::Moin19];
 const M16: &[Profile] = &[Profile::Moin16];
+const HARD: &[Profile] = &[Profile::Hardened];
+const M19_HARD: &[Profile] = &[Profile::Moin19, Profile::Hardened];
+const ALL: &[Profile] = &[Profile::Moin16, Profile::Moin19, Profile::Hardened];
 
 macro_rules! faults {
     ($( $variant:ident = $name:literal, $profiles:expr, $family:literal, $doc:literal; )*) => {
@@ -54,10 +57,10 @@ faults! {
     DeletionSecure = "deletion-secure", M19, "cookie", " The deletion cookie carries Secure.";
     PathAlwaysRoot = "path-always-root", BOTH, "cookie", " Every cookie has Path=/ whatever the configuration.";
     NoDomain = "no-domain", BOTH, "cookie", " No cookie carries Domain.";
-    SecureNever = "secure-never", M19, "cookie", " Issued cookies never carry Secure.";
+    SecureNever = "secure-never", M19_HARD, "cookie", " Issued cookies never carry Secure.";
     SecureAlways = "secure-always", BOTH, "cookie", " Issued cookies always carry Secure.";
     HttpOnlyAlways = "httponly-always", BOTH, "cookie", " Issued cookies always carry HttpOnly.";
-    HttpOnlyNever = "httponly-never", M19, "cookie", " Issued cookies never carry HttpOnly.";
+    HttpOnlyNever = "httponly-never", M19_HARD, "cookie", " Issued cookies never carry HttpOnly.";
     Cacheable = "cacheable", M16, "cookie", " Responses are never marked uncacheable.";
     NameSuffix = "name-suffix", BOTH, "name", " The cookie name gets a stray suffix.";
     NeverNew = "never-new", BOTH, "new", " The `new` flag is always false.";
@@ -84,11 +87,11 @@ faults! {
     AnonLeaseFromLoginLifetime = "anon-lease-from-login-lifetime", M16, "lifetime", " Anonymous sessions get the logged-in lifetime (and so its lease).";
     AnonNotRefreshed = "anon-not-refreshed", M16, "session", " An anonymous cookie is not issued again when it comes back.";
     AnonSessionOff = "anon-session-off", M16, "anon", " moin_anon_session never issues a name.";
-    LogoutIgnored = "logout-ignored", BOTH, "auth", " Logouts are ignored.";
+    LogoutIgnored = "logout-ignored", ALL, "auth", " Logouts are ignored.";
     FailedLoginSucceeds = "failed-login-succeeds", BOTH, "auth", " A login with a wrong password succeeds.";
-    DisabledAccountsEnabled = "disabled-accounts-enabled", BOTH, "auth", " Disabled accounts work like enabled ones.";
+    DisabledAccountsEnabled = "disabled-accounts-enabled", ALL, "auth", " Disabled accounts work like enabled ones.";
     AuthMethodKept = "auth-method-kept", M19, "auth", " A stored login survives the removal of its method from auth.";
-    ChangeUserIgnored = "change-user-ignored", M19, "setuid", " Change user does nothing.";
+    ChangeUserIgnored = "change-user-ignored", M19_HARD, "setuid", " Change user does nothing.";
     EveryoneSuperuser = "everyone-superuser", M19, "setuid", " Every account may change user.";
     DeleteIgnored = "delete-ignored", BOTH, "persist", " Deleting a key does nothing.";
     ValuesStringified = "values-stringified", BOTH, "persist", " Numbers read back come back as strings.";
@@ -100,6 +103,14 @@ faults! {
     CleanupIgnoresUser = "cleanup-ignores-user", M19, "cleanup", " Cleanup --name removes records of every user.";
     ListDropsOne = "list-drops-one", BOTH, "store", " Listing leaves out one record.";
     ListDuplicates = "list-duplicates", BOTH, "store", " Listing names every record twice.";
+    SameSiteDropped = "samesite-dropped", HARD, "cookie", " Issued cookies carry no SameSite.";
+    StrictAsLax = "strict-as-lax", HARD, "cookie", " cookie_samesite Strict still gives SameSite=Lax.";
+    DeletionNotSecure = "deletion-not-secure", HARD, "cookie", " The deletion cookie drops Secure, so a browser keeps the Secure session cookie.";
+    MaxAgeUnbounded = "max-age-unbounded", HARD, "cookie", " Max-Age is the idle lifetime, ignoring the absolute deadline (promises more than the server keeps).";
+    NoAbsoluteTimeout = "no-absolute-timeout", HARD, "timeout", " The absolute timeout is not enforced (taken as 100 years).";
+    HeaderLimitIgnored = "header-limit-ignored", HARD, "load", " A Cookie header of any size is read.";
+    SilentOnRefusedSid = "silent-on-refused-sid", HARD, "finalize", " A refused or expired sid is not deleted from the browser.";
+    EndOthersIgnored = "end-others-ignored", HARD, "end", " \"End other sessions\" does nothing.";
 }
 
 impl fmt::Display for Fault {

@@ -76,6 +76,7 @@ impl<B: Backend> Faulty<B> {
     fn cookie_name(&self) -> String {
         match &self.config {
             Some(Config::Moin19(c)) => c.cookie_full_name(),
+            Some(Config::Hardened(c)) => c.cookie_full_name(),
             _ => "MOIN_SESSION".to_owned(),
         }
     }
@@ -136,6 +137,18 @@ impl<B: Backend> Faulty<B> {
             }
             (Config::Moin16(m), Fault::DisabledAccountsEnabled) => {
                 m.users.append(&mut m.disabled_users);
+            }
+            (Config::Hardened(m), Fault::DisabledAccountsEnabled) => {
+                m.users.append(&mut m.disabled_users);
+            }
+            (Config::Hardened(m), Fault::StrictAsLax) => {
+                m.cookie_samesite = moin_session_spec::SameSite::Lax;
+            }
+            (Config::Hardened(m), Fault::NoAbsoluteTimeout) => {
+                m.absolute_timeout = moin_session_spec::MAX_LIFETIME_HOURS;
+            }
+            (Config::Hardened(m), Fault::HeaderLimitIgnored) => {
+                m.max_cookie_header = u64::MAX;
             }
             (Config::Moin19(m), Fault::AuthMethodKept) if !m.auth.iter().any(|a| a == "moin") => {
                 m.auth.push("moin".to_owned());
@@ -220,6 +233,7 @@ impl<B: Backend> Faulty<B> {
             },
             (Fault::LogoutIgnored, AuthAction::Logout) => AuthAction::None,
             (Fault::ChangeUserIgnored, AuthAction::ChangeUser { .. }) => AuthAction::None,
+            (Fault::EndOthersIgnored, AuthAction::EndOtherSessions) => AuthAction::None,
             (_, auth) => auth,
         };
         r.ops = self.rewrite_ops(&r.ops);
@@ -300,6 +314,19 @@ impl<B: Backend> Faulty<B> {
             Fault::SecureAlways if !deletion => c.set("Secure", None),
             Fault::HttpOnlyAlways if !deletion => c.set("HttpOnly", None),
             Fault::HttpOnlyNever if !deletion => c.remove("HttpOnly"),
+            Fault::SameSiteDropped if !deletion => c.remove("SameSite"),
+            Fault::DeletionNotSecure if deletion => c.remove("Secure"),
+            Fault::MaxAgeUnbounded if !deletion => {
+                if let Some(Config::Hardened(h)) = &self.config {
+                    let idle = |hours: f64| moin_session_spec::lifetime::hours_to_secs(hours);
+                    let longest = idle(h.cookie_lifetime.logged_in)
+                        .max(idle(h.cookie_lifetime.anonymous))
+                        .min(moin_session_spec::lifetime::COOKIE_CAP_SECS);
+                    if c.max_age().is_some_and(|n| n > 0 && n < longest) {
+                        c.set("Max-Age", Some(longest.to_string()));
+                    }
+                }
+            }
             Fault::NameSuffix => c.name.push_str("_X"),
             Fault::NoDeletion if deletion => return false,
             Fault::AnonNotRefreshed if !deletion && !c.value.contains(':') => {
@@ -346,6 +373,10 @@ impl<B: Backend> Faulty<B> {
                     .collect();
             }
             Fault::Cacheable => r.cache_control = None,
+            Fault::SilentOnRefusedSid if r.new => {
+                r.set_cookies
+                    .retain(|h| !SetCookie::parse(h).is_some_and(|c| c.is_deletion()));
+            }
             Fault::DeletionWhenNew => {
                 let name = self.cookie_name();
                 let sends = r
