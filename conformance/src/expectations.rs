@@ -61,7 +61,7 @@ impl Expectations {
             ] {
                 m = m.replace(serde, ours);
             }
-            let m = without_element_count(&m);
+            let m = moin_session_spec::corpus::without_element_count(&m);
             format!(
                 "{}:{}:{}: {m} (expectations file)",
                 path.display(),
@@ -118,35 +118,4 @@ impl Expectations {
             }
         }
     }
-}
-
-/// Drops serde's " with N elements" (a Rust struct's field count).
-fn without_element_count(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(i) = rest.find(" with ") {
-        let after = &rest[i + 6..];
-        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
-        let tail = after[digits..].strip_prefix(' ').unwrap_or("");
-        let word = ["elements", "element"]
-            .into_iter()
-            .find(|w| digits > 0 && tail.starts_with(w));
-        out.push_str(&rest[..i]);
-        match word {
-            Some(w) => rest = &tail[w.len()..],
-            None => {
-                out.push_str(" with ");
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    // serde reads a list given for an object field by field: "invalid
-    // length N" then only means "a list where an object belongs".
-    if let Some(rest) = out.strip_prefix("invalid length ") {
-        if let Some(i) = rest.find(", expected ") {
-            return format!("found a list, expected {}", &rest[i + 11..]);
-        }
-    }
-    out
 }

@@ -149,8 +149,19 @@ fn fixture_wording(message: &str, rule: &'static str) -> (String, &'static str) 
     (without_element_count(&out), rule)
 }
 
-/// Drops serde's " with N elements" (a Rust struct's field count).
-fn without_element_count(text: &str) -> String {
+/// Drops serde's " with N elements" (a Rust struct's field count) from an
+/// error message, and says "found a list" where serde reports a list given
+/// for an object as an "invalid length"; shared by every JSON file reader
+/// of the suite (fixtures, expectations files).
+///
+/// ```
+/// use moin_session_spec::corpus::without_element_count;
+/// assert_eq!(
+///     without_element_count("invalid type: map, expected struct Case with 8 elements"),
+///     "invalid type: map, expected struct Case"
+/// );
+/// ```
+pub fn without_element_count(text: &str) -> String {
     let mut out = String::new();
     let mut rest = text;
     while let Some(i) = rest.find(" with ") {

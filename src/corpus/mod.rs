@@ -30,7 +30,7 @@ pub use expect::{
 };
 pub use ids::{format_duration, is_semantic_id, nearest, parse_advance, symbols_in, MAX_ADVANCE};
 pub use load::{
-    load_corpus, load_texts, parse_file, Corpus, FixtureError, LoadedCase, EARLIEST_INSTANT,
-    LATEST_INSTANT,
+    load_corpus, load_texts, parse_file, without_element_count, Corpus, FixtureError, LoadedCase,
+    EARLIEST_INSTANT, LATEST_INSTANT,
 };
 pub use requirements::{Requirement, Requirements, SpecError, SPEC_FILES};
