@@ -31,9 +31,7 @@ use moin_session_spec::{
 use serde_json::Value;
 use time::OffsetDateTime;
 
-#[path = "../conformance/src/redis_server.rs"]
-#[allow(dead_code)]
-mod redis_server;
+use moin_session_testkit::redis_server;
 
 const T0: i64 = 1_700_000_040;
 

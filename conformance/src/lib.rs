@@ -1,9 +1,19 @@
 //! # moin-session-conformance
 //!
-//! The conformance runner for `moin-session-spec`: it plays the browser
-//! ([`jar`]) and the clock, drives any [`Backend`] through the fixture
-//! corpus ([`runner`]), judges each step with one comparison ([`compare`]),
-//! and reports per requirement ([`report`]) and per case ([`transcript`]).
+//! The conformance runner for `moin-session-spec`, one folder per part:
+//!
+//! | module | part |
+//! | --- | --- |
+//! | [`run`] | the run: the simulated browser and clock, the one comparison, attribution, verdicts |
+//! | [`random`] | random traces: generation, interleaving, shrinking, differential traces |
+//! | [`report`] | what people and tools read: text, JSON, JUnit, Markdown, HTML, transcripts |
+//! | [`adapter`] | a backend in another process, reached through the adapter protocol |
+//! | [`backends`] | the built-in backends by name |
+//! | [`proof`] | the proof of strength: seeded faulty backends, the self-test, the soak |
+//! | [`harness`] | the corpus as ordinary Rust tests, for a backend or a store |
+//!
+//! The command-line tool (`src/main.rs` with `src/cli/`) only parses
+//! options and dispatches to these.
 //!
 //! ```no_run
 //! use moin_session_conformance::{run_all, Selection};
@@ -17,38 +27,20 @@
 #![deny(missing_docs)]
 
 pub mod adapter;
-pub mod attribution;
 pub mod backends;
-pub mod bindings;
-pub mod compare;
-pub mod crowd;
-pub mod difference;
-pub mod expectations;
-pub mod faulty;
 pub mod harness;
-pub mod jar;
+pub mod proof;
 pub mod random;
-pub mod random_interleave;
-pub mod random_run;
-mod random_skeleton;
-mod random_symbols;
-pub mod redis_server;
 pub mod report;
-pub mod report_html;
-pub mod runner;
-pub mod selftest;
-pub mod soak;
-pub mod trace;
-pub mod transcript;
-pub mod verdict;
+pub mod run;
 
 use std::path::{Path, PathBuf};
 
 use moin_session_spec::fixture::{load_corpus, Corpus, FixtureError, LoadedCase};
 use moin_session_spec::requirements::Requirements;
-use moin_session_spec::{Backend, Profile};
+use moin_session_spec::Profile;
 
-use crate::runner::{run_case, CaseResult};
+pub use crate::run::{run_all, run_parallel};
 
 /// The `fixtures/` directory of the source tree this crate was built from
 /// (for this repository's own tests and tools; an installed runner uses
@@ -171,83 +163,4 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
         }
     }
     matches[s.len()]
-}
-
-/// Runs `cases` against `backend`, calling `progress(done, result)` after
-/// each case.
-pub fn run_all(
-    backend: &mut dyn Backend,
-    cases: &[&LoadedCase],
-    mut progress: impl FnMut(usize, &CaseResult),
-) -> Vec<CaseResult> {
-    let mut results = Vec::with_capacity(cases.len());
-    for (i, case) in cases.iter().enumerate() {
-        let r = run_case(backend, case);
-        progress(i + 1, &r);
-        results.push(r);
-    }
-    results
-}
-
-/// Runs `cases` over several backends at once and returns the results in
-/// case order, as [`run_all`] on one backend would: every case resets its
-/// backend, so which backend runs it does not matter. `first` runs cases on
-/// this thread; `more` other backends, each made by `start` on a thread of
-/// its own, take cases from the same queue (a backend that cannot start
-/// leaves its share to the others, and its error is returned). `done` is
-/// called after each case, from any of the threads. The extra backends are
-/// ended ([`Backend::end_run`]) before this returns; ending `first` is the
-/// caller's. Returns the results and the errors of the extra backends.
-pub fn run_parallel(
-    first: &mut dyn Backend,
-    more: usize,
-    start: &(dyn Fn() -> Result<Box<dyn Backend>, String> + Sync),
-    cases: &[&LoadedCase],
-    done: &(dyn Fn(&CaseResult) + Sync),
-) -> (Vec<CaseResult>, Vec<String>) {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Mutex;
-    let next = AtomicUsize::new(0);
-    let slots: Mutex<Vec<Option<CaseResult>>> = Mutex::new(vec![None; cases.len()]);
-    let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let work = |backend: &mut dyn Backend| loop {
-        let i = next.fetch_add(1, Ordering::SeqCst);
-        let Some(case) = cases.get(i) else {
-            break;
-        };
-        let result = run_case(backend, case);
-        done(&result);
-        slots.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
-    };
-    std::thread::scope(|scope| {
-        for n in 0..more {
-            let (work, errors) = (&work, &errors);
-            scope.spawn(move || {
-                let mut backend = match start() {
-                    Ok(b) => b,
-                    Err(e) => {
-                        let mut errors = errors.lock().unwrap_or_else(|e| e.into_inner());
-                        errors.push(format!("job {}: the backend did not start: {e}", n + 2));
-                        return;
-                    }
-                };
-                work(backend.as_mut());
-                if let Err(e) = backend.end_run() {
-                    let mut errors = errors.lock().unwrap_or_else(|e| e.into_inner());
-                    errors.push(format!("job {}: at shutdown: {e}", n + 2));
-                }
-            });
-        }
-        work(first);
-    });
-    let results = slots
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .into_iter()
-        .map(|r| r.expect("every case was taken from the queue and run"))
-        .collect();
-    (
-        results,
-        errors.into_inner().unwrap_or_else(|e| e.into_inner()),
-    )
 }

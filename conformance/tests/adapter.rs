@@ -513,7 +513,7 @@ fn html_report_is_one_self_contained_page_leading_with_the_violated_clause() {
 /// temporary file, Redis on a server started for the test.
 #[test]
 fn the_adapter_serves_the_sqlite_and_redis_stores() {
-    let server = moin_session_conformance::redis_server::RedisServer::start()
+    let server = moin_session_testkit::redis_server::RedisServer::start()
         .unwrap_or_else(|e| panic!("no Redis server for the tests: {e}"));
     for backend in [
         "reference-sqlite".to_owned(),

@@ -1,9 +1,9 @@
 //! The corpus against the model: every case passes, every transcript is a
 //! reviewed snapshot, and a changed expectation is caught and named.
 
-use moin_session_conformance::runner::{run_case, Verdict};
+use moin_session_conformance::run::runner::{run_case, Verdict};
 use moin_session_conformance::{
-    default_fixtures_dir, load, report, run_all, transcript, Selection,
+    default_fixtures_dir, load, report, report::transcript, run_all, Selection,
 };
 use moin_session_spec::fixture::{Action, LoadedCase};
 use moin_session_spec::Model;

@@ -10,7 +10,7 @@
 //!   seen as expired (the expiry-indexed `delete_expired_if` included).
 //!
 //! Redis runs against a server started for the test
-//! (`moin_session_conformance::redis_server`); no server, no pass.
+//! (`moin_session_testkit::redis_server`); no server, no pass.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use moin_session_conformance::redis_server::RedisServer;
 use moin_session_spec::sid::{SeededSids, SidSource};
 use moin_session_spec::store::{Loaded, Store};
 use moin_session_spec::{
@@ -26,6 +25,7 @@ use moin_session_spec::{
     Profile, RedisStore, RedisStoreOptions, Request, SessionService, SqliteStore,
     SqliteStoreOptions,
 };
+use moin_session_testkit::redis_server::RedisServer;
 use serde_json::Value;
 use time::OffsetDateTime;
 

@@ -1,6 +1,6 @@
 //! Differential property test: random moin-1.9 traces run through the model
 //! and through the reference service over each store, compared step by step
-//! with the runner's one comparison (`moin_session_conformance::trace`).
+//! with the runner's one comparison (`moin_session_conformance::random::differential`).
 //!
 //! The number of traces per store is `MOIN_DIFF_CASES` (default 2000).
 //! Failing traces are persisted under `proptest-regressions/` and replayed
@@ -15,25 +15,25 @@
 //! (default 2000).
 //!
 //! The Redis store runs against a real `redis-server` started for the test
-//! (`moin_session_conformance::redis_server`); each of its requests is a
+//! (`moin_session_testkit::redis_server`); each of its requests is a
 //! network round trip, so it runs `MOIN_DIFF_REDIS_CASES` traces per
 //! profile (default 1000).
 
 use std::cell::RefCell;
 use std::path::PathBuf;
 
-use moin_session_conformance::random::{materialize, random_skeleton, shrink, Rng};
-use moin_session_conformance::random_interleave::interleave;
-use moin_session_conformance::redis_server::RedisServer;
-use moin_session_conformance::runner::{run_case, Verdict};
-use moin_session_conformance::trace::{
+use moin_session_conformance::random::differential::{
     run_differential, CookiePick, HeaderPick, RequestStep, Trace, TraceStep,
 };
+use moin_session_conformance::random::interleave::interleave;
+use moin_session_conformance::random::{materialize, random_skeleton, shrink, Rng};
+use moin_session_conformance::run::runner::{run_case, Verdict};
 use moin_session_spec::{
     AuthAction, Backend, CleanupMode, ConfigPatch, Durability, FileStore, FileStoreOptions,
     LifetimeSetting, MacroEdition, MemoryStore, Model, Op, Profile, RedisStore, RedisStoreOptions,
     ReferenceBackend, SidChoice, SitePatch, SqliteStore, SqliteStoreOptions,
 };
+use moin_session_testkit::redis_server::RedisServer;
 use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, TestRunner};
 use serde_json::{json, Value};

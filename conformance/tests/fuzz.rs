@@ -12,9 +12,9 @@
 
 use std::path::{Path, PathBuf};
 
-use moin_session_conformance::compare::{compare_request, Bindings};
-use moin_session_conformance::expectations::Expectations;
-use moin_session_conformance::jar::Jar;
+use moin_session_conformance::run::compare::{compare_request, Bindings};
+use moin_session_conformance::run::expectations::Expectations;
+use moin_session_conformance::run::jar::Jar;
 use moin_session_spec::fixture::{load_texts, RequestExpect};
 use moin_session_spec::protocol::{serve, Command, Envelope, Implementation, Reply, CAPABILITIES};
 use moin_session_spec::requirements::Requirements;

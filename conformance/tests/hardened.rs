@@ -7,7 +7,7 @@
 //! hardened reference service over both stores; a backend that declares
 //! only moin-1.9 must not be run on hardened cases at all.
 
-use moin_session_conformance::runner::{run_case, Verdict};
+use moin_session_conformance::run::runner::{run_case, Verdict};
 use moin_session_conformance::{default_fixtures_dir, load, Selection};
 use moin_session_spec::{
     AuthAction, Backend, BackendError, BackendInfo, CleanupOutcome, CleanupRequest, Config,

@@ -3,8 +3,8 @@
 //! known-failure list refused before any test.
 
 use libtest_mimic::{Arguments, Conclusion};
-use moin_session_conformance::faulty::{Fault, Faulty};
 use moin_session_conformance::harness::Harness;
+use moin_session_conformance::proof::faulty::{Fault, Faulty};
 use moin_session_conformance::{default_fixtures_dir, load, Selection};
 use moin_session_spec::fixture::Action;
 use moin_session_spec::{

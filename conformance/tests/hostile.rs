@@ -265,7 +265,7 @@ fn random_groups_divergences_and_honours_its_options() {
 /// In-process random runs name the case and the clauses, like the CLI.
 #[test]
 fn a_library_random_run_reports_case_ids_and_clauses() {
-    use moin_session_conformance::faulty::{Fault, Faulty};
+    use moin_session_conformance::proof::faulty::{Fault, Faulty};
     use moin_session_conformance::random::{run_random, RandomOptions};
     use moin_session_spec::{MemoryStore, Profile, ReferenceBackend};
     let mut backend = Faulty::new(

@@ -19,16 +19,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use moin_session_conformance::adapter::{AdapterBackend, AdapterOptions};
+use moin_session_conformance::random::interleave::interleave;
 use moin_session_conformance::random::{
     materialize, random_skeleton, AbstractStep, CookiePick, Rng, Skeleton,
 };
-use moin_session_conformance::random_interleave::interleave;
-use moin_session_conformance::redis_server::RedisServer;
-use moin_session_conformance::runner::{run_case, Verdict};
+use moin_session_conformance::run::runner::{run_case, Verdict};
 use moin_session_spec::{
     AuthAction, Backend, BackendError, BackendInfo, CleanupMode, CleanupOutcome, CleanupRequest,
     Config, ConfigPatch, Finished, LifetimeSetting, Op, Opened, Profile, Request, Response,
 };
+use moin_session_testkit::redis_server::RedisServer;
 use serde_json::Value;
 use time::OffsetDateTime;
 

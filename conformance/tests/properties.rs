@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use moin_session_conformance::jar::Jar;
+use moin_session_conformance::run::jar::Jar;
 use moin_session_spec::{
     AuthAction, Backend, CleanupMode, CleanupRequest, Config, ConfigPatch, LifetimeSetting, Model,
     Op, Profile, Request, Response,

@@ -223,7 +223,7 @@ impl moin_session_spec::Backend for SilentFinish {
 /// a small case that still opens and finishes a request.
 #[test]
 fn an_overlap_only_fault_is_found_and_shrunk_to_an_interleaved_case() {
-    use moin_session_conformance::random_run::{run_random, RandomOptions};
+    use moin_session_conformance::random::run::{run_random, RandomOptions};
     use moin_session_spec::fixture::Action;
     let options = RandomOptions {
         count: 40,
@@ -244,7 +244,7 @@ fn an_overlap_only_fault_is_found_and_shrunk_to_an_interleaved_case() {
         .find(|g| {
             matches!(
                 g.result.verdict,
-                moin_session_conformance::runner::Verdict::Fail { .. }
+                moin_session_conformance::run::runner::Verdict::Fail { .. }
             )
         })
         .expect("the fault is found");

@@ -4,8 +4,8 @@
 
 use std::process::Command;
 
-use moin_session_conformance::faulty::Fault;
-use moin_session_conformance::selftest::{check_fault, self_test, SelfTestOptions};
+use moin_session_conformance::proof::faulty::Fault;
+use moin_session_conformance::proof::selftest::{check_fault, self_test, SelfTestOptions};
 use moin_session_conformance::{default_fixtures_dir, load};
 
 const ADAPTER: &str = env!("CARGO_BIN_EXE_moin-session-adapter");

@@ -8,9 +8,9 @@
 //! server, no pass: the test fails saying how to get one.
 
 use moin_session_conformance::backends::BackendChoice;
-use moin_session_conformance::redis_server::RedisServer;
-use moin_session_conformance::runner::Verdict;
+use moin_session_conformance::run::runner::Verdict;
 use moin_session_conformance::{default_fixtures_dir, load, report, run_all, Selection};
+use moin_session_testkit::redis_server::RedisServer;
 
 fn passes_the_corpus(choice: BackendChoice) {
     let (corpus, _) = load(&default_fixtures_dir()).expect("the corpus loads");

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use moin_session_conformance::backends::BackendChoice;
-use moin_session_conformance::faulty::{Fault, Faulty};
+use moin_session_conformance::proof::faulty::{Fault, Faulty};
 use moin_session_spec::protocol::{serve, Implementation, CAPABILITIES};
 use moin_session_spec::{
     Backend, BackendError, BackendInfo, CleanupOutcome, CleanupRequest, Config, Request, Response,

@@ -1,0 +1,221 @@
+//! One exchange with the adapter: a command written as a line of JSON, its
+//! reply read within the step timeout and checked against the framing
+//! rules (`r[proto.framing.*]`), and the shutdown at the end of a run
+//! (`r[proto.command.shutdown]`).
+
+use std::io::Write;
+use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use moin_session_spec::protocol::{Command, Envelope, Reply};
+use moin_session_spec::BackendError;
+
+use super::process::cut;
+use super::AdapterBackend;
+
+/// How long an adapter has to exit after its `bye` (`r[proto.command.shutdown]`).
+const EXIT_GRACE: Duration = Duration::from_secs(3);
+
+impl AdapterBackend {
+    /// Takes a line that arrived when no command was waiting: a reply
+    /// nobody asked for (`r[proto.framing.one-reply]`).
+    pub(super) fn unrequested(&mut self, before: &str) -> Option<BackendError> {
+        let r = self.running.as_mut()?;
+        let line = match r.lines.try_recv() {
+            Ok(Some(line)) => line,
+            Ok(None) | Err(TryRecvError::Empty | TryRecvError::Disconnected) => return None,
+        };
+        let last = r.seq;
+        let what = describe_extra(&line, last);
+        Some(self.broken(format!(
+            "the adapter sent {what} before {before} [r[proto.framing.one-reply]]"
+        )))
+    }
+
+    /// Sends one command and reads its reply; any breach of the framing
+    /// rules marks the adapter broken.
+    pub(super) fn call(&mut self, command: Command) -> Result<Reply, BackendError> {
+        let name = command_name(&command);
+        let timeout = self.options.step_timeout;
+        if let Some(e) = self.unrequested(&format!("`{name}` was sent")) {
+            return Err(e);
+        }
+        let r = self.running.as_mut().expect("call needs a running adapter");
+        r.seq += 1;
+        let seq = r.seq;
+        let line = serde_json::to_string(&Envelope { seq, body: command })
+            .expect("commands always serialise");
+        let sent = match r.stdin.as_mut() {
+            Some(stdin) => writeln!(stdin, "{line}").and_then(|()| stdin.flush()),
+            None => Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe)),
+        };
+        if let Err(e) = sent {
+            return Err(self.broken(format!(
+                "cannot send `{name}` to the adapter: {e} (it has probably exited)"
+            )));
+        }
+        let got = r.lines.recv_timeout(timeout);
+        let bytes = match got {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) | Err(RecvTimeoutError::Disconnected) => {
+                // Give a dying adapter a moment, to report how it ended.
+                let deadline = Instant::now() + Duration::from_millis(200);
+                let mut status = None;
+                while Instant::now() < deadline {
+                    if let Ok(Some(s)) = r.child.try_wait() {
+                        status = Some(s);
+                        break;
+                    }
+                    thread::sleep(Duration::from_millis(5));
+                }
+                let how = match status {
+                    Some(s) => format!("; it exited ({s})"),
+                    None => "; it is still running".to_owned(),
+                };
+                return Err(self.broken(format!(
+                    "the adapter closed its standard output before answering `{name}` (seq {seq}){how}"
+                )));
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                return Err(self.broken(format!(
+                    "the adapter did not answer `{name}` (seq {seq}) within {} ms",
+                    timeout.as_millis()
+                )));
+            }
+        };
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let bytes = e.into_bytes();
+                let shown = cut(&String::from_utf8_lossy(&bytes), 200);
+                return Err(self.broken(format!(
+                    "the adapter's answer to `{name}` (seq {seq}) is not UTF-8: byte 0x{:02x} at offset {at} is invalid, and every message is a line of JSON in UTF-8 [r[proto.framing.json-lines]]: {shown:?}",
+                    bytes[at]
+                )));
+            }
+        };
+        let reply: Envelope<Reply> = match serde_json::from_str(&text) {
+            Ok(r) => r,
+            Err(e) => {
+                let shown = cut(&text, 200);
+                return Err(self.broken(format!(
+                    "the adapter's answer to `{name}` (seq {seq}) is not a protocol reply ({e}): {shown:?}"
+                )));
+            }
+        };
+        if reply.seq < seq {
+            return Err(self.broken(format!(
+                "the adapter sent a second reply to seq {} (a duplicate reply) when `{name}` (seq {seq}) was waiting [r[proto.framing.one-reply]]",
+                reply.seq
+            )));
+        }
+        if reply.seq != seq {
+            return Err(self.broken(format!(
+                "the adapter answered seq {} when `{name}` (seq {seq}) was waiting [r[proto.framing.seq]]",
+                reply.seq
+            )));
+        }
+        Ok(reply.body)
+    }
+
+    /// `r[proto.command.shutdown]`: checks that nothing is left unread,
+    /// asks for `bye`, and waits for a clean exit; the first problem is the
+    /// error. The adapter is gone afterwards either way.
+    pub(super) fn shut_down(&mut self) -> Result<(), BackendError> {
+        if self.running.is_none() {
+            return Ok(());
+        }
+        // A reply written after the last one needs a moment to arrive.
+        thread::sleep(Duration::from_millis(20));
+        if let Some(e) = self.unrequested("`shutdown` was sent") {
+            return Err(e);
+        }
+        match self.call(Command::Shutdown {})? {
+            Reply::Bye {} => {}
+            other => {
+                return Err(self.broken(format!(
+                    "expected a bye reply to `shutdown`, got {}",
+                    kind(&other)
+                )))
+            }
+        }
+        let r = self.running.as_mut().expect("call keeps a running adapter");
+        // End of input, so that a wrapper (a shell pipeline) ends too.
+        r.stdin = None;
+        let deadline = Instant::now() + EXIT_GRACE;
+        loop {
+            match r.child.try_wait() {
+                Ok(Some(status)) if status.success() => break,
+                Ok(Some(status)) => {
+                    return Err(self.broken(format!(
+                        "the adapter said bye and then exited with {status}; it must exit with status 0 [r[proto.command.shutdown]]"
+                    )))
+                }
+                _ if Instant::now() >= deadline => {
+                    return Err(self.broken(format!(
+                        "the adapter said bye but had not exited {} s later; it was killed [r[proto.command.shutdown]]",
+                        EXIT_GRACE.as_secs()
+                    )))
+                }
+                _ => thread::sleep(Duration::from_millis(10)),
+            }
+        }
+        let extra = r.lines.try_recv();
+        if let Ok(Some(line)) = extra {
+            let last = r.seq;
+            let what = describe_extra(&line, last);
+            return Err(self.broken(format!(
+                "the adapter wrote {what} after its bye [r[proto.framing.one-reply]]"
+            )));
+        }
+        self.kill();
+        Ok(())
+    }
+}
+
+/// What an unrequested line is: a duplicate reply to the last seq, a reply
+/// to some other seq, or text.
+fn describe_extra(line: &[u8], last: u64) -> String {
+    let text = String::from_utf8_lossy(line);
+    let seq = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("seq").and_then(serde_json::Value::as_u64));
+    match seq {
+        Some(s) if s == last => format!("a duplicate reply to seq {s}"),
+        Some(s) => format!("an extra reply (seq {s}; the last command was seq {last})"),
+        None => format!("an extra line {:?}", cut(&text, 200)),
+    }
+}
+
+pub(super) fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::Hello { .. } => "hello",
+        Command::Reset { .. } => "reset",
+        Command::Reconfigure { .. } => "reconfigure",
+        Command::Request { .. } => "request",
+        Command::Cleanup { .. } => "cleanup",
+        Command::List {} => "list",
+        Command::Corrupt { .. } => "corrupt",
+        Command::Open { .. } => "open",
+        Command::Ops { .. } => "ops",
+        Command::Finish { .. } => "finish",
+        Command::Shutdown {} => "shutdown",
+    }
+}
+
+pub(super) fn kind(r: &Reply) -> &'static str {
+    match r {
+        Reply::Hello { .. } => "hello",
+        Reply::Ok {} => "ok",
+        Reply::Response { .. } => "response",
+        Reply::Cleaned { .. } => "cleaned",
+        Reply::Listed { .. } => "listed",
+        Reply::Opened { .. } => "opened",
+        Reply::Results { .. } => "results",
+        Reply::Finished { .. } => "finished",
+        Reply::Bye {} => "bye",
+        Reply::Error { .. } => "error",
+    }
+}

@@ -1,0 +1,340 @@
+//! A [`Backend`] in another process, reached through the adapter protocol
+//! (`spec/protocol.md`).
+//!
+//! The runner side of `r[proto.*]`: it starts the adapter, greets it, sends
+//! one command at a time and waits for the reply at most the step timeout
+//! (`r[proto.runner.timeout]`). When the adapter crashes, hangs, prints
+//! garbage or answers out of turn, the call fails with a message that names
+//! what happened and carries the tail of the adapter's standard error
+//! (`r[proto.runner.crash]`); the process is killed, and the next
+//! [`Backend::reset`] starts a fresh one, so the run goes on with the next
+//! case.
+
+mod call;
+mod process;
+
+use moin_session_spec::protocol::{
+    Command, ErrorKind, Implementation, Reply, PROTOCOL_VERSION, SUPPORTED_VERSIONS,
+};
+use moin_session_spec::{
+    AuthAction, Backend, BackendError, BackendInfo, CleanupOutcome, CleanupRequest, Config,
+    Finished, Op, Opened, Profile, Request, Response,
+};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use self::call::kind;
+pub use self::process::AdapterOptions;
+use self::process::{failed, Running};
+
+/// After this many failed starts in a row, the adapter is not started again.
+const MAX_START_FAILURES: u32 = 3;
+
+/// What the adapter said of itself in its `hello` reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Greeting {
+    /// Who it is.
+    pub implementation: Implementation,
+    /// The profiles it implements.
+    pub profiles: Vec<Profile>,
+    /// Its optional abilities.
+    pub capabilities: Vec<String>,
+    /// The protocol version it speaks (one of [`SUPPORTED_VERSIONS`]).
+    pub protocol: u32,
+}
+
+/// A backend in another process.
+pub struct AdapterBackend {
+    options: AdapterOptions,
+    running: Option<Running>,
+    greeting: Option<Greeting>,
+    /// A handshake failure that makes every case error (e.g. a version
+    /// mismatch): it is not retried.
+    fatal: Option<String>,
+    /// Failed starts in a row.
+    start_failures: u32,
+}
+
+impl AdapterBackend {
+    /// Starts the adapter and shakes hands. A failure to start or greet is
+    /// returned as the message that every case will carry.
+    pub fn start(options: AdapterOptions) -> Result<AdapterBackend, String> {
+        let mut backend = AdapterBackend::new(options);
+        backend.ensure_running().map_err(|e| e.to_string())?;
+        Ok(backend)
+    }
+
+    /// An adapter backend that starts (and greets) its process on first
+    /// use. When starting fails, every case errors with the reason, and the
+    /// run goes on, so the report names the problem for each case.
+    pub fn new(options: AdapterOptions) -> AdapterBackend {
+        let mut backend = AdapterBackend {
+            options,
+            running: None,
+            greeting: None,
+            fatal: None,
+            start_failures: 0,
+        };
+        // Greet now, to learn the profiles; a failure shows at each case.
+        let _ = backend.ensure_running();
+        backend
+    }
+
+    /// What the adapter said of itself.
+    pub fn greeting(&self) -> Option<&Greeting> {
+        self.greeting.as_ref()
+    }
+
+    fn ensure_running(&mut self) -> Result<(), BackendError> {
+        if let Some(fatal) = &self.fatal {
+            return Err(failed(fatal.clone()));
+        }
+        if self.running.is_some() {
+            return Ok(());
+        }
+        match self.start_and_greet() {
+            Ok(()) => {
+                self.start_failures = 0;
+                Ok(())
+            }
+            Err(e) => {
+                self.start_failures += 1;
+                if self.start_failures >= MAX_START_FAILURES && self.fatal.is_none() {
+                    // Do not wait a step timeout per case for an adapter
+                    // that will not start: the remaining cases error at once.
+                    let last = match &e {
+                        BackendError::Failed { message } => message.clone(),
+                        other => other.to_string(),
+                    };
+                    self.fatal = Some(format!(
+                        "the adapter failed to start {MAX_START_FAILURES} times in a row; it is not started again. The last failure: {last}"
+                    ));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn start_and_greet(&mut self) -> Result<(), BackendError> {
+        self.running = Some(process::spawn(&self.options)?);
+        // r[proto.handshake.first]
+        let reply = self.call(Command::Hello {
+            protocol: PROTOCOL_VERSION,
+        })?;
+        match reply {
+            Reply::Hello {
+                protocol,
+                implementation,
+                profiles,
+                capabilities,
+            } => {
+                if !SUPPORTED_VERSIONS.contains(&protocol) {
+                    // r[proto.handshake.version]
+                    let message = format!(
+                        "the adapter speaks protocol version {protocol}; this runner speaks version {PROTOCOL_VERSION} and accepts {SUPPORTED_VERSIONS:?}"
+                    );
+                    self.kill();
+                    self.fatal = Some(message.clone());
+                    return Err(failed(message));
+                }
+                self.greeting = Some(Greeting {
+                    implementation,
+                    profiles,
+                    capabilities,
+                    protocol,
+                });
+                Ok(())
+            }
+            other => Err(self.broken(format!("expected a hello reply, got {}", kind(&other)))),
+        }
+    }
+
+    /// Kills the adapter (see [`process::kill`]); returns what it wrote
+    /// last to its standard error.
+    fn kill(&mut self) -> String {
+        self.running.take().map(process::kill).unwrap_or_default()
+    }
+
+    /// Marks the adapter broken: the message with the stderr tail; the
+    /// process is killed and restarted at the next reset.
+    fn broken(&mut self, what: String) -> BackendError {
+        let tail = self.kill();
+        failed(format!("{what}{tail}"))
+    }
+
+    /// Sends a command and turns an `error` reply into a [`BackendError`].
+    fn command(&mut self, command: Command) -> Result<Reply, BackendError> {
+        self.ensure_running()?;
+        match self.call(command)? {
+            Reply::Error { kind, message } => Err(match kind {
+                ErrorKind::Unsupported => BackendError::Unsupported { what: message },
+                ErrorKind::InvalidInput => BackendError::InvalidInput { message },
+                ErrorKind::Failed => failed(message),
+                // r[proto.errors.unknown-message]: a command the adapter
+                // does not know is declined, like an unsupported one.
+                ErrorKind::UnknownMessage => BackendError::Unsupported {
+                    what: format!("a command the adapter does not know ({message})"),
+                },
+            }),
+            other => Ok(other),
+        }
+    }
+
+    fn has(&self, capability: &str) -> bool {
+        self.greeting
+            .as_ref()
+            .is_some_and(|g| g.capabilities.iter().any(|c| c == capability))
+    }
+
+    fn need(&self, capability: &str) -> Result<(), BackendError> {
+        if self.has(capability) {
+            Ok(())
+        } else {
+            Err(BackendError::Unsupported {
+                what: format!("capability `{capability}`, which the adapter does not declare"),
+            })
+        }
+    }
+
+    fn expect_ok(&mut self, command: Command) -> Result<(), BackendError> {
+        match self.command(command)? {
+            Reply::Ok {} => Ok(()),
+            other => Err(self.broken(format!("expected an ok reply, got {}", kind(&other)))),
+        }
+    }
+}
+
+impl Drop for AdapterBackend {
+    fn drop(&mut self) {
+        // r[proto.command.shutdown]: ask politely, then make sure.
+        let _ = self.shut_down();
+        self.kill();
+    }
+}
+
+impl Backend for AdapterBackend {
+    fn info(&self) -> BackendInfo {
+        match &self.greeting {
+            Some(g) => BackendInfo {
+                name: g.implementation.name.clone(),
+                version: g.implementation.version.clone(),
+                profiles: g.profiles.clone(),
+            },
+            None => BackendInfo {
+                name: format!("adapter `{}`", self.options.command),
+                version: String::new(),
+                // Unknown until greeted: let every case try, and error.
+                profiles: Profile::ALL.to_vec(),
+            },
+        }
+    }
+
+    fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
+        self.expect_ok(Command::Reset {
+            config: config.clone(),
+        })
+    }
+
+    fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
+        self.expect_ok(Command::Reconfigure {
+            config: config.clone(),
+        })
+    }
+
+    fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
+        if request.https {
+            self.need("https")?;
+        }
+        if matches!(request.auth, AuthAction::ChangeUser { .. }) {
+            self.need("change-user")?;
+        }
+        match self.command(Command::Request {
+            request: request.clone(),
+        })? {
+            Reply::Response { response } => Ok(response),
+            other => Err(self.broken(format!("expected a response reply, got {}", kind(&other)))),
+        }
+    }
+
+    fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
+        if request.user.is_some() {
+            self.need("cleanup-by-user")?;
+        }
+        match self.command(Command::Cleanup {
+            cleanup: request.clone(),
+        })? {
+            Reply::Cleaned { outcome } => Ok(outcome),
+            other => Err(self.broken(format!("expected a cleaned reply, got {}", kind(&other)))),
+        }
+    }
+
+    fn list(&mut self) -> Result<Vec<String>, BackendError> {
+        match self.command(Command::List {})? {
+            Reply::Listed { sids } => Ok(sids),
+            other => Err(self.broken(format!("expected a listed reply, got {}", kind(&other)))),
+        }
+    }
+
+    fn loads_configuration(&self) -> bool {
+        false
+    }
+
+    /// r[proto.interleave.capability]: only a protocol 2 adapter that
+    /// declares `interleave` is sent overlapping requests. Before the
+    /// first handshake this is not known; the runner asks after `reset`.
+    fn interleaves(&self) -> bool {
+        self.greeting
+            .as_ref()
+            .is_some_and(|g| g.protocol >= 2 && g.capabilities.iter().any(|c| c == "interleave"))
+    }
+
+    fn open(&mut self, handle: &str, request: &Request) -> Result<Opened, BackendError> {
+        self.need("interleave")?;
+        if request.https {
+            self.need("https")?;
+        }
+        if matches!(request.auth, AuthAction::ChangeUser { .. }) {
+            self.need("change-user")?;
+        }
+        match self.command(Command::Open {
+            handle: handle.to_owned(),
+            request: request.clone(),
+        })? {
+            Reply::Opened { opened } => Ok(opened),
+            other => Err(self.broken(format!("expected an opened reply, got {}", kind(&other)))),
+        }
+    }
+
+    fn ops(&mut self, handle: &str, ops: &[Op]) -> Result<Vec<Value>, BackendError> {
+        self.need("interleave")?;
+        match self.command(Command::Ops {
+            handle: handle.to_owned(),
+            ops: ops.to_vec(),
+        })? {
+            Reply::Results { results } => Ok(results),
+            other => Err(self.broken(format!("expected a results reply, got {}", kind(&other)))),
+        }
+    }
+
+    fn finish(&mut self, handle: &str, now: OffsetDateTime) -> Result<Finished, BackendError> {
+        self.need("interleave")?;
+        match self.command(Command::Finish {
+            handle: handle.to_owned(),
+            now,
+        })? {
+            Reply::Finished { finished } => Ok(finished),
+            other => Err(self.broken(format!("expected a finished reply, got {}", kind(&other)))),
+        }
+    }
+
+    fn end_run(&mut self) -> Result<(), BackendError> {
+        self.shut_down()
+    }
+
+    fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
+        self.need("corrupt")?;
+        self.expect_ok(Command::Corrupt {
+            sid: sid.to_owned(),
+        })
+    }
+}

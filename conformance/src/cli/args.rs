@@ -1,0 +1,239 @@
+//! The command line: subcommands, options and their parsers.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use moin_session_conformance::backends::BackendChoice;
+use moin_session_conformance::load_builtin;
+use moin_session_conformance::proof::selftest::SelfTestArgs;
+use moin_session_spec::requirements::Requirements;
+use moin_session_spec::Profile;
+
+/// Checks MoinMoin session backends against the moin-session-spec corpus.
+///
+/// Exit status: 0 when every selected case passed, 1 when a case failed or
+/// errored (or a known failure passed), 2 for bad usage, a malformed
+/// fixture or a malformed expectations file, 3 when nothing failed or
+/// errored but nothing of a selected profile was checked (every case or
+/// random trace of it skipped).
+#[derive(Parser)]
+#[command(name = "moin-session-conformance", version, about, long_about)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Which backend to drive.
+#[derive(Args, Clone)]
+pub(crate) struct BackendArgs {
+    /// The built-in backend to check: `model` (the oracle),
+    /// `reference-memory` (the reference service over an in-memory store),
+    /// `reference-file[:DIR]` (over a file store in DIR; without DIR, a
+    /// fresh temporary directory removed afterwards),
+    /// `reference-sqlite[:PATH]` (over an SQLite database file; without
+    /// PATH, a temporary one) or `reference-redis[:URL]` (over a Redis
+    /// server, by default redis://127.0.0.1:6379/, under a key prefix of
+    /// its own). Each case starts from an empty store.
+    #[arg(long, value_name = "BACKEND", value_parser = BackendChoice::parse, default_value = "reference-memory")]
+    pub(crate) backend: BackendChoice,
+    /// Check a backend in another process instead: the shell command that
+    /// starts its adapter (spec/protocol.md). Runs the cases of the
+    /// profiles the adapter declares.
+    #[arg(long, value_name = "COMMAND", conflicts_with = "backend")]
+    pub(crate) adapter: Option<String>,
+    /// How long to wait for each adapter reply, in seconds (more than 0,
+    /// at most 86400).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, allow_negative_numbers = true, value_parser = parse_step_timeout)]
+    pub(crate) step_timeout: f64,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Runs the corpus against a backend and reports per requirement.
+    Check(CheckArgs),
+    /// Runs every seeded faulty backend against the corpus, then random
+    /// traces and a short soak for those the corpus misses, and reports
+    /// which case caught each. Exits 1 when a fault is not caught.
+    SelfTest {
+        /// Output format: text (the kill table) or json.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(flatten)]
+        options: SelfTestArgs,
+    },
+    /// Prints the transcript of one case run against the backend.
+    Explain {
+        /// The case id.
+        id: String,
+        /// The fixture directory.
+        #[arg(long, value_name = "DIR")]
+        fixtures: Option<PathBuf>,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
+    /// Lists the requirements of the spec and how many cases cover each.
+    Requirements {
+        /// The fixture directory.
+        #[arg(long, value_name = "DIR")]
+        fixtures: Option<PathBuf>,
+        /// Only this profile.
+        #[arg(long, value_name = "PROFILE")]
+        profile: Option<Profile>,
+    },
+}
+
+/// The options of `check`.
+#[derive(Args)]
+pub(crate) struct CheckArgs {
+    /// The fixture directory.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) fixtures: Option<PathBuf>,
+    /// Only this profile (repeatable): moin-1.6 or moin-1.9.
+    #[arg(long, value_name = "PROFILE")]
+    pub(crate) profile: Vec<Profile>,
+    /// Only cases whose id is this, starts with this dotted prefix, or matches this `*` pattern.
+    #[arg(long, value_name = "PATTERN")]
+    pub(crate) case: Option<String>,
+    /// Only cases covering this requirement ID.
+    #[arg(long, value_name = "ID")]
+    pub(crate) requirement: Option<String>,
+    #[command(flatten)]
+    pub(crate) backend: BackendArgs,
+    /// A file of known failures (see README): reported as expected
+    /// failures; one that passes fails the run.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) expectations: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
+    /// List the selected cases (id, profile, title) instead of running them.
+    #[arg(long, conflicts_with = "random")]
+    pub(crate) list: bool,
+    /// Run the cases over this many adapter processes at once (1 to
+    /// 64); the report is the same as a serial run's. Only with
+    /// --adapter: the built-in backends run in this process.
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "adapter",
+          conflicts_with = "random", allow_negative_numbers = true, value_parser = parse_jobs)]
+    pub(crate) jobs: u32,
+    /// Instead of the corpus: run this many random traces per profile,
+    /// compare the backend with the model step by step, group the
+    /// divergences by clause and field, and shrink each group to a
+    /// minimal case. (The corpus options --fixtures, --case,
+    /// --requirement and --expectations do not apply.)
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_count,
+          conflicts_with_all = ["fixtures", "case", "requirement", "expectations"])]
+    pub(crate) random: Option<u32>,
+    /// The seed of the random traces (the same seed gives the same traces).
+    #[arg(long, value_name = "S", default_value_t = 1, requires = "random", allow_negative_numbers = true, value_parser = parse_seed)]
+    pub(crate) seed: u64,
+    /// Write each group's minimal diverging case here as a fixture file,
+    /// which `check --fixtures DIR` then replays on its own. Checked
+    /// before the run: a directory, or one that can be made in an
+    /// existing parent.
+    #[arg(long, value_name = "DIR", requires = "random")]
+    pub(crate) save_failures: Option<PathBuf>,
+    /// With --random: stop after this many traces that did not agree
+    /// with the model (diverged or errored).
+    #[arg(long, value_name = "N", requires = "random", allow_negative_numbers = true, value_parser = parse_count)]
+    pub(crate) max_failures: Option<u32>,
+    /// Instead of the corpus: hold 200 sessions per profile across this
+    /// much real time (`30s`, `10m`) and check that none was lost.
+    #[arg(long, value_name = "DURATION", value_parser = moin_session_conformance::proof::soak::parse_duration, conflicts_with_all = ["random", "list"])]
+    pub(crate) soak: Option<Duration>,
+}
+
+/// `--step-timeout`: a number of seconds a `Duration` and a deadline can hold.
+pub(crate) fn parse_step_timeout(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if v.is_finite() && v > 0.0 && v <= 86_400.0 {
+        Ok(v)
+    } else {
+        Err(format!(
+            "{s} is out of range: a step timeout is more than 0 and at most 86400 seconds (one day)"
+        ))
+    }
+}
+
+/// A count: a whole number from 1 to 4294967295.
+pub(crate) fn parse_count(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<i128>() {
+        Ok(n) if (1..=i128::from(u32::MAX)).contains(&n) => Ok(n as u32),
+        Ok(_) => Err(format!(
+            "{s} is out of range: a count is a whole number from 1 to {}",
+            u32::MAX
+        )),
+        Err(_) => Err(format!("{s:?} is not a whole number")),
+    }
+}
+
+/// A seed: a whole number from 0 to 18446744073709551615.
+pub(crate) fn parse_seed(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<i128>() {
+        Ok(n) if (0..=i128::from(u64::MAX)).contains(&n) => Ok(n as u64),
+        Ok(_) => Err(format!(
+            "{s} is out of range: a seed is a whole number from 0 to {}",
+            u64::MAX
+        )),
+        Err(_) => Err(format!("{s:?} is not a whole number")),
+    }
+}
+
+/// The exit status of a run that checked nothing of a selected profile.
+pub(crate) const NOTHING_CHECKED: u8 = 3;
+
+/// The output format.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// A per-requirement summary for people.
+    Text,
+    /// One JSON object with `backend`, `summary`, `cases` and `requirements`, for CI.
+    Json,
+    /// JUnit XML, one test per case, for CI systems that display tests.
+    Junit,
+    /// Markdown, for a CI step summary.
+    Markdown,
+    /// One self-contained HTML page to open and browse: the violated
+    /// clauses first, each failing case as its transcript.
+    Html,
+}
+
+/// `--jobs`: 1 to 64.
+pub(crate) fn parse_jobs(text: &str) -> Result<u32, String> {
+    match text.parse::<i64>() {
+        Ok(n) if (1..=64).contains(&n) => Ok(n as u32),
+        Ok(n) => Err(format!(
+            "{n} is out of range: --jobs takes 1 to 64 adapter processes"
+        )),
+        Err(_) => Err(format!(
+            "{text:?} is not a whole number (--jobs takes 1 to 64)"
+        )),
+    }
+}
+
+/// `--version`: the runner, and the spec, protocol and built-in corpus it
+/// judges by.
+pub(crate) fn long_version() -> String {
+    let specs: Vec<String> = Profile::ALL
+        .iter()
+        .map(|p| {
+            format!(
+                "{p} {}",
+                Requirements::spec_version(*p).unwrap_or("(unversioned)")
+            )
+        })
+        .collect();
+    let cases = match load_builtin() {
+        Ok((corpus, _)) => format!("{} cases", corpus.cases.len()),
+        Err(errors) => format!("does not load: {} error(s)", errors.len()),
+    };
+    format!(
+        "{}\nspec: {}\nadapter protocol: {}\ncorpus: built-in ({cases}), goes with the spec versions above",
+        env!("CARGO_PKG_VERSION"),
+        specs.join(", "),
+        moin_session_spec::protocol::PROTOCOL_VERSION
+    )
+}

@@ -1,0 +1,202 @@
+//! `check`: run the corpus against a backend and report per requirement.
+
+use std::process::ExitCode;
+
+use moin_session_conformance::report::html::HtmlReport;
+use moin_session_conformance::run::expectations::Expectations;
+use moin_session_conformance::run::runner::CaseResult;
+use moin_session_conformance::{report, run_parallel, Selection};
+use moin_session_spec::fixture::{Corpus, LoadedCase};
+use moin_session_spec::requirements::Requirements;
+use moin_session_spec::{Backend, Profile};
+
+use super::args::{CheckArgs, Format, NOTHING_CHECKED};
+use super::output::{out, outln, progress_bar};
+use super::setup::{load_or_report, no_match_hint, select_profiles, start_backend};
+
+/// What a check needs before any backend starts: the corpus, the spec's
+/// requirements and the expectations file, each checked.
+struct Inputs {
+    corpus: Corpus,
+    requirements: Requirements,
+    expectations: Option<Expectations>,
+    versions: report::Versions,
+}
+
+/// `check` over the corpus (not `--random`, `--soak` or `--list`).
+pub(crate) fn check(args: CheckArgs) -> ExitCode {
+    let inputs = match load_inputs(&args) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let backend = match start_backend(&args.backend) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    let info = backend.info();
+    let profiles = match select_profiles(args.profile.clone(), &info) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let selection = Selection {
+        profiles,
+        case: args.case.clone(),
+        requirement: args.requirement.clone(),
+    };
+    let cases = selection.apply(&inputs.corpus);
+    if cases.is_empty() {
+        eprintln!(
+            "error: {}",
+            no_match_hint(
+                args.case.as_deref(),
+                args.requirement.as_deref(),
+                &inputs.corpus
+            )
+        );
+        return ExitCode::from(2);
+    }
+    let name = if info.version.is_empty() {
+        info.name.clone()
+    } else {
+        format!("{} {}", info.name, info.version)
+    };
+    let (mut results, finished) = run_cases(backend, &args, &cases);
+    if let Some(e) = &inputs.expectations {
+        e.apply(&mut results);
+    }
+    write_report(&args, &inputs, &cases, &results, &name);
+    verdict(&results, &finished)
+}
+
+/// The corpus, requirements and expectations of a check, or the exit
+/// code of a usage error (named on standard error).
+fn load_inputs(args: &CheckArgs) -> Result<Inputs, ExitCode> {
+    let versions = report::Versions::of_run(args.fixtures.as_deref());
+    let (corpus, requirements) = load_or_report(args.fixtures.clone())?;
+    if let Some(r) = &args.requirement {
+        if requirements.get(r).is_none() {
+            let hint =
+                moin_session_spec::corpus::nearest(r, requirements.iter().map(|q| q.id.as_str()))
+                    .map(|n| format!("; did you mean {n}?"))
+                    .unwrap_or_else(|| "; `requirements` lists them".to_owned());
+            eprintln!("error: --requirement {r:?} is not a requirement ID of the spec{hint}");
+            return Err(ExitCode::from(2));
+        }
+    }
+    let expectations = args
+        .expectations
+        .as_deref()
+        .map(Expectations::load)
+        .transpose()
+        .map_err(|e| {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        })?;
+    if let Some(e) = &expectations {
+        if let Err(errors) = e.check(&corpus) {
+            for error in errors {
+                eprintln!("error: expectations: {error}");
+            }
+            return Err(ExitCode::from(2));
+        }
+    }
+    Ok(Inputs {
+        corpus,
+        requirements,
+        expectations,
+        versions,
+    })
+}
+
+/// Runs the cases over `backend` and `--jobs - 1` more, then ends them;
+/// the second value is the first shutdown error, if any.
+fn run_cases(
+    mut backend: Box<dyn Backend>,
+    args: &CheckArgs,
+    cases: &[&LoadedCase],
+) -> (Vec<CaseResult>, Result<(), String>) {
+    let bar = progress_bar(cases.len() as u64, "cases");
+    let start_more = || start_backend(&args.backend).map_err(|_| "see above".to_owned());
+    let (results, job_errors) = run_parallel(
+        backend.as_mut(),
+        (args.jobs as usize).saturating_sub(1),
+        &start_more,
+        cases,
+        &|r| {
+            bar.set_message(format!("{} {}", r.verdict.word(), r.id));
+            bar.inc(1);
+        },
+    );
+    bar.finish_and_clear();
+    let mut finished = backend.end_run().map_err(|e| e.to_string());
+    drop(backend);
+    if let (Ok(()), Some(e)) = (&finished, job_errors.first()) {
+        finished = Err(e.clone());
+    }
+    (results, finished)
+}
+
+/// Writes the report in the format asked for.
+fn write_report(
+    args: &CheckArgs,
+    inputs: &Inputs,
+    cases: &[&LoadedCase],
+    results: &[CaseResult],
+    name: &str,
+) {
+    let requirements = &inputs.requirements;
+    let mut shown: Vec<Profile> = cases.iter().map(|c| c.case.profile).collect();
+    shown.sort();
+    shown.dedup();
+    match args.format {
+        Format::Text => {
+            outln!("backend: {name}");
+            out!("{}", report::text(results, requirements, &shown));
+        }
+        Format::Json => outln!(
+            "{}",
+            report::json(results, requirements, name, &inputs.versions)
+        ),
+        Format::Junit => out!("{}", report::junit(results, name)),
+        Format::Markdown => out!("{}", report::markdown(results, requirements, &shown, name)),
+        Format::Html => {
+            let titles = cases
+                .iter()
+                .map(|c| (c.case.id.clone(), c.case.title.clone()))
+                .collect();
+            let page = HtmlReport {
+                results,
+                titles: &titles,
+                requirements,
+                profiles: &shown,
+                backend: name,
+                versions: &inputs.versions,
+            };
+            out!("{}", page.render())
+        }
+    }
+}
+
+/// The exit status of a check: 1 when a case failed or errored, a known
+/// failure passed or the backend did not shut down cleanly; 3 when a
+/// selected profile had nothing checked; else 0.
+fn verdict(results: &[CaseResult], finished: &Result<(), String>) -> ExitCode {
+    let unchecked = report::unchecked_profiles(results);
+    for p in &unchecked {
+        let n = results.iter().filter(|r| r.profile == *p).count();
+        eprintln!(
+            "error: nothing was checked: none of the {n} selected case(s) of {p} ran to a verdict (each was skipped or errored); a backend must carry out some case of every profile it declares"
+        );
+    }
+    if let Err(e) = finished {
+        eprintln!("error: at shutdown: {e}");
+    }
+    let summary = report::Summary::of(results);
+    if summary.failed + summary.errored + summary.unexpected_passes > 0 || finished.is_err() {
+        ExitCode::from(1)
+    } else if !unchecked.is_empty() || !summary.ok() {
+        ExitCode::from(NOTHING_CHECKED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,46 @@
+//! `explain ID`: one case run against the backend, as its transcript.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use moin_session_conformance::report::transcript;
+use moin_session_conformance::run::runner::{run_case, Verdict};
+
+use super::args::BackendArgs;
+use super::output::{out, outln};
+use super::setup::{case_suggestion, load_or_report, start_backend};
+
+/// Prints the transcript of case `id` and the configuration it ran with;
+/// exit status 0 when it passed, 1 when not, 2 for a usage error.
+pub(crate) fn explain(id: &str, fixtures: Option<PathBuf>, backend: &BackendArgs) -> ExitCode {
+    let (corpus, _) = match load_or_report(fixtures) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let Some(case) = corpus.get(id) else {
+        let hint = case_suggestion(id, &corpus)
+            .map(|n| format!("; did you mean {n}?"))
+            .unwrap_or_default();
+        eprintln!(
+            "error: no case with id {id:?}{hint} (`check --list --case PATTERN` lists case ids)"
+        );
+        return ExitCode::from(2);
+    };
+    let mut backend = match start_backend(backend) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    let result = run_case(backend.as_mut(), case);
+    let config =
+        serde_json::to_string(&case.case.config).expect("a configuration patch serialises");
+    out!("{}", transcript::render(&result, &case.case.title));
+    outln!(
+        "\nconfiguration ({}, over the profile's defaults): {config}",
+        case.file.display()
+    );
+    if matches!(result.verdict, Verdict::Pass) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}

@@ -1,0 +1,50 @@
+//! What the command-line tool writes: standard output that tolerates a
+//! reader going away, and a progress bar on a terminal.
+
+use std::io::IsTerminal;
+
+/// Writes to standard output; a reader that has gone away (`… | head`)
+/// ends the program quietly instead of with a panic. (SIGPIPE stays
+/// ignored: a dead adapter's closed stdin must be an error, not a death.)
+pub(crate) fn emit(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write the report: {e}");
+        std::process::exit(2);
+    }
+}
+
+/// `print!` through [`emit`].
+macro_rules! out {
+    ($($t:tt)*) => { $crate::cli::output::emit(&format!($($t)*)) };
+}
+
+/// `println!` through [`emit`].
+macro_rules! outln {
+    () => { $crate::cli::output::emit("\n") };
+    ($($t:tt)*) => { $crate::cli::output::emit(&(format!($($t)*) + "\n")) };
+}
+
+pub(crate) use {out, outln};
+
+/// A progress bar on standard error when it is a terminal; hidden (and
+/// silent) otherwise.
+pub(crate) fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    let style = indicatif::ProgressStyle::with_template(&format!(
+        "{{bar:30}} {{pos}}/{{len}} {what} {{msg}}"
+    ))
+    .expect("the template is valid");
+    bar.set_style(style);
+    bar
+}

@@ -1,0 +1,65 @@
+//! The `self-test` and `check --soak` commands of the CLI binary (a module
+//! of the binary, not of the library: the logic lives in
+//! `moin_session_conformance::{selftest, soak}`).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use moin_session_conformance::proof::selftest::{self, SelfTestOptions};
+use moin_session_conformance::proof::soak as soak_lib;
+use moin_session_spec::Profile;
+
+use super::args::{BackendArgs, Format};
+use super::output::emit;
+use super::setup::{load_or_report, select_profiles, start_backend};
+
+pub(crate) fn soak(
+    profile: Vec<Profile>,
+    backend_args: BackendArgs,
+    duration: Duration,
+) -> ExitCode {
+    let mut backend = match start_backend(&backend_args) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    let info = backend.info();
+    let profiles = match select_profiles(profile, &info) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let tty = std::io::stderr().is_terminal();
+    let run = soak_lib::run_report(backend.as_mut(), &profiles, duration, &info.name, tty);
+    drop(backend);
+    run.map_or_else(fail2, |(text, ok)| done(&text, ok))
+}
+
+pub(crate) fn self_test(
+    fixtures: Option<PathBuf>,
+    format: Format,
+    options: SelfTestOptions,
+) -> ExitCode {
+    if !matches!(format, Format::Text | Format::Json) {
+        return fail2("self-test reports as text or json".to_owned());
+    }
+    let corpus = match load_or_report(fixtures) {
+        Ok((corpus, _)) => corpus,
+        Err(code) => return code,
+    };
+    let tty = std::io::stderr().is_terminal();
+    let (text, ok) = selftest::run_report(&corpus, &options, format == Format::Json, tty);
+    done(&text, ok)
+}
+
+/// Prints a report; exit status 0 when `ok`, else 1.
+fn done(text: &str, ok: bool) -> ExitCode {
+    emit(text);
+    ExitCode::from(u8::from(!ok))
+}
+
+/// Prints an error; exit status 2.
+fn fail2(e: String) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(2)
+}

@@ -1,0 +1,86 @@
+//! `check --random N`: random traces against a backend.
+
+use std::process::ExitCode;
+
+use moin_session_conformance::random::{run as random_run, RandomOptions};
+use moin_session_spec::Profile;
+
+use super::args::{BackendArgs, Format, NOTHING_CHECKED};
+use super::output::{out, outln, progress_bar};
+use super::setup::{select_profiles, start_backend};
+
+/// `check --random N`: random traces against the backend, compared with
+/// the model step by step.
+pub(crate) fn random(
+    profile: Vec<Profile>,
+    backend_args: BackendArgs,
+    format: Format,
+    options: RandomOptions,
+) -> ExitCode {
+    if !matches!(format, Format::Text | Format::Json) {
+        eprintln!("error: --random reports as text or json");
+        return ExitCode::from(2);
+    }
+    if let Some(dir) = &options.save {
+        if let Err(e) = moin_session_conformance::random::run::check_save_dir(dir) {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let mut backend = match start_backend(&backend_args) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    let info = backend.info();
+    let profiles = match select_profiles(profile, &info) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let bar = progress_bar(0, "random traces");
+    let outcome = moin_session_conformance::random::run_random(
+        backend.as_mut(),
+        &profiles,
+        &options,
+        |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
+    );
+    bar.finish_and_clear();
+    let finished = backend.end_run();
+    drop(backend);
+    let run = match outcome {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if format == Format::Json {
+        let v = random_run::json(&run, &info.name, &profiles, options.seed);
+        outln!("{}", serde_json::to_string_pretty(&v).expect("serialises"));
+    } else {
+        out!(
+            "{}",
+            random_run::text(&run, &info.name, &profiles, options.seed)
+        );
+    }
+    let unchecked = run.unchecked_profiles();
+    for p in &unchecked {
+        eprintln!("error: nothing was checked: no random trace of {p} ran to a verdict (each was skipped, errored or not run)");
+    }
+    if let Err(e) = &finished {
+        eprintln!("error: at shutdown: {e}");
+    }
+    let total = run.total();
+    if total.diverged + total.errored > 0 || finished.is_err() {
+        ExitCode::from(1)
+    } else if !unchecked.is_empty() {
+        ExitCode::from(NOTHING_CHECKED)
+    } else if run.ok() {
+        ExitCode::SUCCESS
+    } else {
+        // Skipped traces: not agreeing, though something was checked.
+        ExitCode::from(1)
+    }
+}

@@ -1,0 +1,586 @@
+//! Random traces: find bugs no fixture anticipated.
+//!
+//! A trace is drawn from the model's own input space as a [`Skeleton`]
+//! (configuration and abstract steps: "send the last sid back", "tamper with
+//! it", …). [`materialize`] runs the model over it and writes the result as
+//! an ordinary fixture [`Case`] whose expectations are the model's
+//! observations, with sids as symbols. The backend under test then runs that
+//! case through the runner's one comparison. When it diverges, [`shrink`]
+//! removes steps and operations while the divergence persists, and the
+//! minimal case is saved as a fixture file that `check --fixtures` replays
+//! on its own.
+//!
+//! Unlike the curated corpus, whose expectations are worked out from the
+//! spec by hand, these expectations come from the model: a divergence means
+//! "the backend and the model disagree", and the saved case is where to
+//! start reading the spec.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use moin_session_spec::fixture::{
+    Action, Case, CleanupExpect, CleanupSpec, LoadedCase, OpenExpect, OpenSpec, OpsSpec,
+    RequestExpect, RequestSpec, Step,
+};
+use moin_session_spec::{
+    AuthAction, Backend, CleanupMode, CleanupRequest, Config, ConfigPatch, LifetimeSetting,
+    MacroEdition, Model, Op, Profile, Request, SitePatch,
+};
+use serde_json::Value;
+use time::{Duration, OffsetDateTime};
+
+use crate::random::skeleton::{AbstractStep, CookiePick, Rng, Skeleton, Unrepresentable};
+
+use crate::random::interleave::handle;
+#[cfg(test)]
+use crate::random::interleave::interleave;
+use crate::random::symbols::{finish, Browser};
+use crate::run::compare::is_uncacheable;
+#[cfg(test)]
+use crate::run::runner::{run_case, Verdict};
+
+const USERS: &[&str] = &["alice", "bob", "admin"];
+
+fn random_config(profile: Profile, rng: &mut Rng) -> ConfigPatch {
+    let users = Some(USERS.iter().map(|u| u.to_string()).collect());
+    let disabled_users = Some(vec!["carol".to_owned()]);
+    match profile {
+        Profile::Moin19 => ConfigPatch {
+            cookie_lifetime: Some(LifetimeSetting::Pair(vec![
+                rng.pick(&[0.0, 0.0, 1.0, 0.5, 0.0002]),
+                rng.pick(&[12.0, 1.0, -2.0, 0.0, 0.25]),
+            ])),
+            cookie_secure: rng
+                .chance(20)
+                .then(|| rng.pick(&[None, Some(true), Some(false)])),
+            cookie_httponly: rng.chance(20).then_some(true),
+            cookie_path: rng.chance(10).then(|| Some("/wiki".to_owned())),
+            cookie_domain: rng.chance(10).then(|| Some("example.org".to_owned())),
+            users,
+            disabled_users,
+            superusers: Some(vec!["admin".to_owned()]),
+            ..ConfigPatch::default()
+        },
+        Profile::Hardened => {
+            let prefix = rng.chance(15);
+            ConfigPatch {
+                cookie_lifetime: Some(LifetimeSetting::Pair(vec![
+                    rng.pick(&[0.0, 0.0, 1.0, 0.5, 0.0002]),
+                    rng.pick(&[12.0, 1.0, 0.0, 0.25]),
+                ])),
+                absolute_timeout: rng
+                    .chance(60)
+                    .then(|| rng.pick(&[720.0, 2.0, 0.5, 24.0, 12_000.0])),
+                cookie_secure: if prefix {
+                    Some(Some(true))
+                } else {
+                    rng.chance(20).then(|| rng.pick(&[None, Some(true)]))
+                },
+                cookie_samesite: rng
+                    .chance(20)
+                    .then(|| rng.pick(&["Lax", "Strict"]).to_owned()),
+                cookie_host_prefix: prefix.then_some(true),
+                cookie_path: (!prefix && rng.chance(10)).then(|| Some("/wiki".to_owned())),
+                cookie_domain: (!prefix && rng.chance(10)).then(|| Some("example.org".to_owned())),
+                users,
+                disabled_users,
+                superusers: Some(vec!["admin".to_owned()]),
+                ..ConfigPatch::default()
+            }
+        }
+        Profile::Moin16 => ConfigPatch {
+            cookie_lifetime: Some(LifetimeSetting::Scalar(
+                rng.pick(&[12.0, 1.0, 0.0, -2.0, 0.5]),
+            )),
+            anonymous_cookie_lifetime: rng.chance(70).then(|| Some(rng.pick(&[1.0, 0.5, 2.0]))),
+            auth: Some(if rng.chance(70) {
+                vec![
+                    "moin_login".into(),
+                    "moin_session".into(),
+                    "moin_anon_session".into(),
+                ]
+            } else {
+                vec!["moin_login".into(), "moin_session".into()]
+            }),
+            cookie_path: rng.chance(10).then(|| Some("/wiki".to_owned())),
+            site: rng.chance(10).then(|| SitePatch {
+                script_root: Some("/mywiki".to_owned()),
+                ..SitePatch::default()
+            }),
+            users,
+            disabled_users,
+            ..ConfigPatch::default()
+        },
+    }
+}
+
+fn random_step(profile: Profile, rng: &mut Rng) -> AbstractStep {
+    let roll = rng.below(100);
+    if roll < 20 {
+        return AbstractStep::Advance(Duration::seconds(
+            rng.pick(&[1, 30, 59, 61, 600, 3599, 3601, 7200, 43_200, 90_000]),
+        ));
+    }
+    if roll < 26 {
+        let user = (profile != Profile::Moin16 && rng.chance(30))
+            .then(|| rng.pick(&["alice", "admin", "nobody"]).to_owned());
+        return AbstractStep::Cleanup(
+            rng.pick(&[CleanupMode::Expired, CleanupMode::Expired, CleanupMode::All]),
+            user,
+        );
+    }
+    if roll < 30 {
+        return AbstractStep::List;
+    }
+    if roll < 32 {
+        let patch = match profile {
+            Profile::Moin19 => ConfigPatch {
+                cookie_lifetime: Some(LifetimeSetting::Pair(vec![
+                    rng.pick(&[0.0, 1.0]),
+                    rng.pick(&[12.0, 0.0, -1.0]),
+                ])),
+                ..ConfigPatch::default()
+            },
+            Profile::Moin16 => ConfigPatch {
+                cookie_lifetime: Some(LifetimeSetting::Scalar(rng.pick(&[12.0, 1.0, -1.0]))),
+                ..ConfigPatch::default()
+            },
+            Profile::Hardened => ConfigPatch {
+                cookie_lifetime: Some(LifetimeSetting::Pair(vec![
+                    rng.pick(&[0.0, 1.0]),
+                    rng.pick(&[12.0, 0.0, 1.0]),
+                ])),
+                absolute_timeout: rng.chance(50).then(|| rng.pick(&[1.0, 720.0])),
+                ..ConfigPatch::default()
+            },
+        };
+        let patch = if rng.chance(30) {
+            ConfigPatch {
+                disabled_users: Some(vec!["carol".into(), "alice".into()]),
+                users: Some(vec!["bob".into(), "admin".into()]),
+                ..ConfigPatch::default()
+            }
+        } else {
+            patch
+        };
+        return AbstractStep::Reconfigure(Box::new(patch));
+    }
+    if roll < 34 && profile != Profile::Moin16 {
+        return AbstractStep::Corrupt;
+    }
+    let cookies = match rng.below(100) {
+        0..=74 => CookiePick::Jar,
+        75..=82 => CookiePick::ReplayLast,
+        83..=88 => CookiePick::TamperLast,
+        89..=93 => CookiePick::None,
+        _ => CookiePick::MadeUp(format!(
+            "{:040x}",
+            u128::from(rng.next()) << 64 | u128::from(rng.next())
+        )),
+    };
+    let auth = match rng.below(100) {
+        0..=59 => AuthAction::None,
+        60..=74 => AuthAction::Login {
+            user: if profile == Profile::Hardened && rng.chance(50) {
+                // Several sessions of one user, for ending the others.
+                "alice".to_owned()
+            } else {
+                rng.pick(&["alice", "bob", "admin", "carol", "nobody"])
+                    .to_owned()
+            },
+            remember_me: rng.chance(50),
+        },
+        75..=79 => AuthAction::FailedLogin {
+            user: "alice".to_owned(),
+        },
+        80..=85 if profile == Profile::Hardened => AuthAction::EndOtherSessions,
+        80..=91 => AuthAction::Logout,
+        _ if profile != Profile::Moin16 => AuthAction::ChangeUser {
+            to: rng.pick(&["bob", "carol", "nobody"]).to_owned(),
+        },
+        _ => AuthAction::None,
+    };
+    let mut ops = Vec::new();
+    for _ in 0..rng.below(3) {
+        let key = rng.pick(&["k", "trail"]).to_owned();
+        ops.push(match rng.below(4) {
+            0 => Op::Set {
+                key,
+                value: Value::from(rng.below(1000)),
+            },
+            1 => Op::Get { key },
+            2 => Op::Delete { key },
+            _ => Op::Macro {
+                edition: if profile != Profile::Moin16 && rng.chance(50) {
+                    MacroEdition::V19
+                } else {
+                    MacroEdition::V16
+                },
+                random: 1 + rng.below(100_000) as u32,
+            },
+        });
+    }
+    AbstractStep::Request {
+        https: rng.chance(10),
+        cookies,
+        auth,
+        ops,
+    }
+}
+
+/// Draws a random trace of `profile`.
+pub fn random_skeleton(profile: Profile, rng: &mut Rng) -> Skeleton {
+    let n = 3 + rng.below(14);
+    let config = random_config(profile, rng);
+    let start = OffsetDateTime::from_unix_timestamp(1_235_908_800 + rng.below(86_400) as i64)
+        .expect("a 2009 instant");
+    let mut steps = Vec::new();
+    for _ in 0..n {
+        let step = random_step(profile, rng);
+        // What ending other sessions did shows only in the store: look.
+        let look = matches!(
+            &step,
+            AbstractStep::Request {
+                auth: AuthAction::EndOtherSessions,
+                ..
+            }
+        );
+        steps.push(step);
+        if look {
+            steps.push(AbstractStep::List);
+        }
+    }
+    Skeleton {
+        profile,
+        config,
+        start,
+        steps,
+    }
+}
+
+fn cookie_name(config: &Config) -> String {
+    match config {
+        Config::Moin19(c) => c.cookie_full_name(),
+        Config::Moin16(_) => "MOIN_SESSION".to_owned(),
+        Config::Hardened(c) => c.cookie_full_name(),
+    }
+}
+
+/// Runs the model over `skeleton` and writes the case it observes.
+pub fn materialize(skeleton: &Skeleton, id: &str) -> Result<LoadedCase, Unrepresentable> {
+    let bad = |e: &dyn std::fmt::Display| Unrepresentable(e.to_string());
+    let mut patches = vec![skeleton.config.clone()];
+    let mut config = Config::build(skeleton.profile, &patches).map_err(|e| bad(&e))?;
+    let start_config = config.clone();
+    let mut model = Model::new();
+    model.reset(&config).map_err(|e| bad(&e))?;
+    let mut browser = Browser::new(skeleton.profile);
+    let mut now = skeleton.start;
+    // Open requests by slot: the path and scheme they were sent with.
+    let mut open: BTreeMap<u8, (String, bool)> = BTreeMap::new();
+    let mut steps = Vec::new();
+    let path = |config: &Config| match config {
+        Config::Moin19(c) => c.effective_path().to_owned(),
+        Config::Moin16(c) => c.effective_path().to_owned(),
+        Config::Hardened(c) => c.effective_path().to_owned(),
+    };
+    for step in &skeleton.steps {
+        let action = match step {
+            AbstractStep::Advance(d) => {
+                now += *d;
+                Action::Advance(*d)
+            }
+            // A wiki restarts between requests (fixture.interleave).
+            AbstractStep::Reconfigure(_) if !open.is_empty() => continue,
+            AbstractStep::Reconfigure(p) => {
+                let mut candidate = patches.clone();
+                candidate.push((**p).clone());
+                let Ok(c) = Config::build(skeleton.profile, &candidate) else {
+                    continue;
+                };
+                patches = candidate;
+                config = c;
+                model.reconfigure(&config).map_err(|e| bad(&e))?;
+                Action::Reconfigure((**p).clone())
+            }
+            AbstractStep::Corrupt => {
+                let Some((real, form)) = &browser.last else {
+                    continue;
+                };
+                if !form.starts_with("$s") {
+                    continue;
+                }
+                if model.corrupt(real).is_err() {
+                    continue;
+                }
+                Action::Corrupt(form.clone())
+            }
+            AbstractStep::List => {
+                let sids = model.list().map_err(|e| bad(&e))?;
+                Action::List(browser.symbols.set(&sids)?)
+            }
+            AbstractStep::Cleanup(mode, user) => {
+                let out = model
+                    .cleanup(&CleanupRequest {
+                        now,
+                        mode: *mode,
+                        user: user.clone(),
+                    })
+                    .map_err(|e| bad(&e))?;
+                Action::Cleanup(
+                    CleanupSpec {
+                        mode: *mode,
+                        user: user.clone(),
+                    },
+                    CleanupExpect {
+                        removed: browser.symbols.set(&out.removed)?,
+                    },
+                )
+            }
+            AbstractStep::Request {
+                https,
+                cookies,
+                auth,
+                ops,
+            } => {
+                let name = cookie_name(&config);
+                let req_path = path(&config);
+                let (source, header) = browser.cookies(cookies, &name, &req_path, *https, now);
+                let request = Request {
+                    now,
+                    https: *https,
+                    path: req_path.clone(),
+                    cookie_header: header,
+                    auth: auth.clone(),
+                    ops: ops.clone(),
+                };
+                let Ok(response) = model.request(&request) else {
+                    continue;
+                };
+                let set_cookies = browser.receive(&response.set_cookies, &req_path, *https, now)?;
+                Action::Request(
+                    RequestSpec {
+                        https: *https,
+                        path: req_path,
+                        cookies: source,
+                        auth: auth.clone(),
+                        ops: ops.clone(),
+                    },
+                    RequestExpect {
+                        new: response.new,
+                        user: response.user.clone(),
+                        set_cookies,
+                        results: response.results.clone(),
+                        uncacheable: response
+                            .cache_control
+                            .as_deref()
+                            .is_some_and(is_uncacheable)
+                            .then_some(true),
+                    },
+                )
+            }
+            AbstractStep::Open {
+                slot,
+                https,
+                cookies,
+                auth,
+                ops,
+            } => {
+                if open.contains_key(slot) {
+                    continue;
+                }
+                let name = cookie_name(&config);
+                let req_path = path(&config);
+                let (source, header) = browser.cookies(cookies, &name, &req_path, *https, now);
+                let request = Request {
+                    now,
+                    https: *https,
+                    path: req_path.clone(),
+                    cookie_header: header,
+                    auth: auth.clone(),
+                    ops: ops.clone(),
+                };
+                let Ok(opened) = model.open(&handle(*slot), &request) else {
+                    continue;
+                };
+                open.insert(*slot, (req_path.clone(), *https));
+                Action::Open(
+                    OpenSpec {
+                        id: handle(*slot),
+                        https: *https,
+                        path: req_path,
+                        cookies: source,
+                        auth: auth.clone(),
+                        ops: ops.clone(),
+                    },
+                    OpenExpect {
+                        new: opened.new,
+                        user: opened.user,
+                        results: opened.results,
+                    },
+                )
+            }
+            AbstractStep::Ops { slot, ops } => {
+                if !open.contains_key(slot) {
+                    continue;
+                }
+                let Ok(results) = model.ops(&handle(*slot), ops) else {
+                    continue;
+                };
+                Action::Ops(
+                    OpsSpec {
+                        id: handle(*slot),
+                        ops: ops.clone(),
+                    },
+                    results,
+                )
+            }
+            AbstractStep::Finish { slot } => {
+                let Some(action) = finish(&mut model, &mut browser, &mut open, *slot, now)? else {
+                    continue;
+                };
+                action
+            }
+        };
+        steps.push(Step {
+            action,
+            covers: Vec::new(),
+            note: None,
+        });
+    }
+    // Every open request finishes by the end of the case (fixture.interleave).
+    let slots: Vec<u8> = open.keys().copied().collect();
+    for slot in slots {
+        if let Some(action) = finish(&mut model, &mut browser, &mut open, slot, now)? {
+            steps.push(Step {
+                action,
+                covers: Vec::new(),
+                note: None,
+            });
+        }
+    }
+    Ok(LoadedCase {
+        case: Case {
+            id: id.to_owned(),
+            title: "a random trace, minimised".to_owned(),
+            covers: Vec::new(),
+            profile: skeleton.profile,
+            config: skeleton.config.clone(),
+            start: skeleton.start,
+            steps,
+            rejects: None,
+        },
+        file: PathBuf::from("<random>"),
+        config: Some(start_config),
+    })
+}
+
+/// The requirement IDs a difference touches, by what differed.
+pub fn requirements_touched(profile: Profile, differences: &[String]) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    for d in differences {
+        let what = d.split(':').next().unwrap_or("");
+        let field = what.rsplit('.').next().unwrap_or(what);
+        let id = match (profile, field) {
+            (Profile::Moin19, "new") => "m19.new.definition",
+            (Profile::Moin19, "user") => "m19.auth.restore",
+            (Profile::Moin19, f) if f.starts_with("results") => "m19.persist.values",
+            (Profile::Moin19, "value") => "m19.cookie.value-sid",
+            (Profile::Moin19, "max_age") => "m19.cookie.max-age",
+            (Profile::Moin19, "expires") => "m19.cookie.expires-granularity",
+            (Profile::Moin19, "path") => "m19.cookie.path",
+            (Profile::Moin19, "domain") => "m19.cookie.domain",
+            (Profile::Moin19, "secure") => "m19.cookie.secure-auto",
+            (Profile::Moin19, "httponly") => "m19.cookie.httponly",
+            (Profile::Moin19, "kind") => "m19.finalize.delete",
+            (Profile::Moin19, "removed") => "m19.cleanup.expired",
+            (Profile::Moin19, "sids") => "m19.store.list",
+            (Profile::Moin19, _) => "m19.finalize.issue",
+            (Profile::Moin16, "new") => "m16.chain.new-flag",
+            (Profile::Moin16, "user") => "m16.session.login-refresh",
+            (Profile::Moin16, f) if f.starts_with("results") => "m16.store.write-through",
+            (Profile::Moin16, "value") => "m16.session.anon-refresh",
+            (Profile::Moin16, "max_age" | "expires") => "m16.cookie.max-age-expires",
+            (Profile::Moin16, "path") => "m16.cookie.path",
+            (Profile::Moin16, "domain") => "m16.cookie.domain",
+            (Profile::Moin16, "secure" | "httponly") => "m16.cookie.no-secure-httponly",
+            (Profile::Moin16, "kind") => "m16.cookie.delete-form",
+            (Profile::Moin16, "uncacheable") => "m16.cookie.uncacheable",
+            (Profile::Moin16, "removed") => "m16.cleanup.expired",
+            (Profile::Moin16, "sids") => "m16.store.list",
+            (Profile::Moin16, _) => "m16.chain.order",
+            (Profile::Hardened, "new") => "hard.load.unknown-sid-refused",
+            (Profile::Hardened, "user") => "hard.timeout.absolute",
+            (Profile::Hardened, f) if f.starts_with("results") => "hard.rotate.carry-data",
+            (Profile::Hardened, "value") => "hard.rotate.login",
+            (Profile::Hardened, "max_age" | "expires") => "hard.cookie.max-age-within",
+            (Profile::Hardened, "path" | "domain") => "hard.cookie.host-prefix",
+            (Profile::Hardened, "secure") => "hard.cookie.secure",
+            (Profile::Hardened, "httponly") => "hard.cookie.httponly",
+            (Profile::Hardened, "samesite") => "hard.cookie.samesite",
+            (Profile::Hardened, "kind") => "hard.finalize.delete-presented",
+            (Profile::Hardened, "removed") => "hard.end.expiry",
+            (Profile::Hardened, _) => "hard.persist.issue-stores",
+        };
+        out.insert(id.to_owned());
+    }
+    if out.is_empty() {
+        out.insert(
+            match profile {
+                Profile::Moin19 => "m19.finalize.issue",
+                Profile::Moin16 => "m16.chain.order",
+                Profile::Hardened => "hard.persist.issue-stores",
+            }
+            .to_owned(),
+        );
+    }
+    out.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_never_diverges_from_itself() {
+        let mut rng = Rng::new(7);
+        for profile in Profile::ALL {
+            for _ in 0..500 {
+                let s = random_skeleton(*profile, &mut rng);
+                if let Ok(case) = materialize(&s, "m19.random.self") {
+                    let r = run_case(&mut Model::new(), &case);
+                    assert_eq!(r.verdict, Verdict::Pass, "{s:?}\n{:?}", r.verdict);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_model_never_diverges_from_itself_on_interleaved_traces() {
+        let mut rng = Rng::new(8);
+        let mut opened = 0;
+        for profile in Profile::ALL {
+            for _ in 0..300 {
+                let s = interleave(random_skeleton(*profile, &mut rng), &mut rng);
+                if let Ok(case) = materialize(&s, "m19.random.self") {
+                    opened += case
+                        .case
+                        .steps
+                        .iter()
+                        .filter(|s| matches!(s.action, Action::Open(..)))
+                        .count();
+                    let r = run_case(&mut Model::new(), &case);
+                    assert_eq!(r.verdict, Verdict::Pass, "{s:?}\n{:?}", r.verdict);
+                }
+            }
+        }
+        assert!(opened > 100, "{opened}");
+    }
+
+    #[test]
+    fn traces_are_repeatable() {
+        let a = random_skeleton(Profile::Moin19, &mut Rng::new(42));
+        let b = random_skeleton(Profile::Moin19, &mut Rng::new(42));
+        assert_eq!(a, b);
+    }
+}

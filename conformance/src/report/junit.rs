@@ -1,0 +1,142 @@
+//! The JUnit XML report, for CI systems: one test case per fixture case.
+
+use std::fmt::Write as _;
+
+use moin_session_spec::Profile;
+
+use super::summary::{Outcome, Summary};
+use super::text::failure;
+use crate::run::runner::{CaseResult, Verdict};
+
+/// Escapes text for XML 1.0 content and attributes; characters XML 1.0
+/// cannot carry at all are replaced by U+FFFD.
+///
+/// ```
+/// use moin_session_conformance::report::xml_escape;
+/// assert_eq!(xml_escape("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot;\u{FFFD}");
+/// ```
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The JUnit XML report: one `testsuite` per profile, one `testcase` per
+/// case; failures carry the expected vs observed differences.
+pub fn junit(results: &[CaseResult], backend: &str) -> String {
+    let mut profiles: Vec<Profile> = results.iter().map(|r| r.profile).collect();
+    profiles.sort();
+    profiles.dedup();
+    let total = Summary::of(results);
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"moin-session-conformance: {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
+        xml_escape(backend),
+        results.len(),
+        total.failed + total.unexpected_passes,
+        total.errored,
+        total.skipped + total.expected_failures
+    );
+    for profile in profiles {
+        let cases: Vec<&CaseResult> = results.iter().filter(|r| r.profile == profile).collect();
+        let owned: Vec<CaseResult> = cases.iter().map(|c| (*c).clone()).collect();
+        let s = Summary::of(&owned);
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{profile}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
+            cases.len(),
+            s.failed + s.unexpected_passes,
+            s.errored,
+            s.skipped + s.expected_failures
+        );
+        for r in cases {
+            let area = r.id.split('.').nth(1).unwrap_or("");
+            let _ = write!(
+                out,
+                "    <testcase classname=\"{profile}.{}\" name=\"{}\" file=\"{}\"",
+                xml_escape(area),
+                xml_escape(&r.id),
+                xml_escape(&r.file)
+            );
+            let reqs = format!("requirements: {}", r.blamed.join(", "));
+            match (Outcome::of(r), &r.verdict) {
+                (Outcome::Passed, _) => {
+                    let _ = writeln!(out, "/>");
+                }
+                (Outcome::UnexpectedPass, _) => {
+                    let _ = writeln!(out, ">");
+                    let _ = writeln!(
+                        out,
+                        "      <failure message=\"passes but is listed as a known failure\">{}</failure>",
+                        xml_escape(&failure(r))
+                    );
+                    let _ = writeln!(out, "    </testcase>");
+                }
+                (Outcome::Skipped | Outcome::ExpectedFailure, _) => {
+                    let _ = writeln!(out, ">");
+                    let why = match (&r.verdict, &r.known_failure) {
+                        (_, Some(k)) => format!("known failure: {}", k.reason),
+                        (Verdict::Skipped { reason }, None) => reason.clone(),
+                        _ => String::new(),
+                    };
+                    let _ = writeln!(out, "      <skipped message=\"{}\"/>", xml_escape(&why));
+                    let _ = writeln!(out, "    </testcase>");
+                }
+                (
+                    Outcome::Failed,
+                    Verdict::Fail {
+                        step,
+                        differences,
+                        violated,
+                    },
+                ) => {
+                    let _ = writeln!(out, ">");
+                    let first = differences.first().cloned().unwrap_or_default();
+                    let violates = violated.join(", ");
+                    let body = format!(
+                        "violates: {violates}\nstep {step}; {reqs}\n{}",
+                        differences.join("\n")
+                    );
+                    let _ = writeln!(
+                        out,
+                        "      <failure message=\"violates {}: step {step}: {}\">{}</failure>",
+                        xml_escape(&violates),
+                        xml_escape(&first),
+                        xml_escape(&body)
+                    );
+                    let _ = writeln!(out, "    </testcase>");
+                }
+                (_, verdict) => {
+                    let _ = writeln!(out, ">");
+                    let (step, message) = match verdict {
+                        Verdict::Errored { step, message } => (*step, message.clone()),
+                        _ => (0, String::new()),
+                    };
+                    let first = message.lines().next().unwrap_or("").to_owned();
+                    let _ = writeln!(
+                        out,
+                        "      <error message=\"step {step}: {}\">{}</error>",
+                        xml_escape(&first),
+                        xml_escape(&format!("step {step}; {reqs}\n{message}"))
+                    );
+                    let _ = writeln!(out, "    </testcase>");
+                }
+            }
+        }
+        let _ = writeln!(out, "  </testsuite>");
+    }
+    let _ = writeln!(out, "</testsuites>");
+    out
+}

@@ -1,0 +1,22 @@
+//! Reports: what people and tools read after a run.
+//!
+//! - [`summary`]: what every format counts (outcomes, per-requirement
+//!   summaries, violated clauses);
+//! - text for people at a terminal, JSON for scripts, JUnit XML for CI
+//!   systems, Markdown for a CI step summary, and [`html`], one
+//!   self-contained page;
+//! - [`transcript`]: a case as a person reads it, step by step.
+
+pub mod html;
+mod json;
+mod junit;
+mod markdown;
+pub mod summary;
+mod text;
+pub mod transcript;
+
+pub use json::{json, unchecked_profiles, Versions};
+pub use junit::{junit, xml_escape};
+pub use markdown::markdown;
+pub use summary::{by_requirement, row_status, violations, Outcome, Summary};
+pub use text::{failure, text};

@@ -1,0 +1,227 @@
+//! What every report format counts: the outcome of each case, and per
+//! requirement how many cases passed, failed or were skipped, and which
+//! clauses a run violated.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::run::runner::{CaseResult, Verdict};
+
+/// What a case counts as in a run, once known failures are taken into
+/// account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Passed.
+    Passed,
+    /// Failed.
+    Failed,
+    /// The backend could not run it.
+    Errored,
+    /// Skipped (never a pass).
+    Skipped,
+    /// Failed or errored, and listed as a known failure.
+    ExpectedFailure,
+    /// Passed, but listed as a known failure: the list is out of date.
+    UnexpectedPass,
+}
+
+impl Outcome {
+    /// The outcome of one case result.
+    pub fn of(r: &CaseResult) -> Outcome {
+        match (&r.verdict, r.known_failure.is_some()) {
+            (Verdict::Skipped { .. }, _) => Outcome::Skipped,
+            (Verdict::Pass, false) => Outcome::Passed,
+            (Verdict::Pass, true) => Outcome::UnexpectedPass,
+            (Verdict::Fail { .. } | Verdict::Errored { .. }, true) => Outcome::ExpectedFailure,
+            (Verdict::Fail { .. }, false) => Outcome::Failed,
+            (Verdict::Errored { .. }, false) => Outcome::Errored,
+        }
+    }
+}
+
+/// Counts of case outcomes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Cases that passed.
+    pub passed: usize,
+    /// Cases that failed (not counting known failures).
+    pub failed: usize,
+    /// Cases the backend could not run (not counting known failures).
+    pub errored: usize,
+    /// Cases skipped (never counted as passed).
+    pub skipped: usize,
+    /// Known failures that failed or errored, as expected.
+    pub expected_failures: usize,
+    /// Known failures that passed.
+    pub unexpected_passes: usize,
+}
+
+impl Summary {
+    /// Counts the outcomes of `results`.
+    pub fn of(results: &[CaseResult]) -> Summary {
+        let mut s = Summary::default();
+        for r in results {
+            s.add(Outcome::of(r));
+        }
+        s
+    }
+
+    pub(crate) fn add(&mut self, o: Outcome) {
+        match o {
+            Outcome::Passed => self.passed += 1,
+            Outcome::Failed => self.failed += 1,
+            Outcome::Errored => self.errored += 1,
+            Outcome::Skipped => self.skipped += 1,
+            Outcome::ExpectedFailure => self.expected_failures += 1,
+            Outcome::UnexpectedPass => self.unexpected_passes += 1,
+        }
+    }
+
+    /// Whether the run is a success: something was checked (a case passed
+    /// or failed), nothing failed or errored unexpectedly, and no known
+    /// failure passed. A run of skips only is not a success; see also
+    /// [`unchecked_profiles`].
+    pub fn ok(&self) -> bool {
+        self.failed == 0 && self.errored == 0 && self.unexpected_passes == 0 && self.checked() > 0
+    }
+
+    /// Cases that ran to a verdict on the backend's behaviour: passed or
+    /// failed, known failures included.
+    pub fn checked(&self) -> usize {
+        self.passed + self.failed + self.expected_failures + self.unexpected_passes
+    }
+
+    /// The one-word status of a requirement row: FAIL, ERROR, XPASS, XFAIL,
+    /// SKIP (nothing ran) or PASS.
+    pub fn status(&self) -> &'static str {
+        if self.failed > 0 {
+            "FAIL"
+        } else if self.errored > 0 {
+            "ERROR"
+        } else if self.unexpected_passes > 0 {
+            "XPASS"
+        } else if self.expected_failures > 0 {
+            "XFAIL"
+        } else if self.passed == 0 {
+            "SKIP"
+        } else {
+            "PASS"
+        }
+    }
+
+    /// The closing line: `N passed, N failed, N errored, N skipped`, with
+    /// known failures when there are any.
+    pub fn line(&self) -> String {
+        let mut s = format!(
+            "{} passed, {} failed, {} errored, {} skipped",
+            self.passed, self.failed, self.errored, self.skipped
+        );
+        if self.expected_failures + self.unexpected_passes > 0 {
+            s.push_str(&format!(
+                " ({} expected failure(s), {} unexpected pass(es))",
+                self.expected_failures, self.unexpected_passes
+            ));
+        }
+        s
+    }
+}
+
+/// The outcomes of the cases covering each requirement.
+pub fn by_requirement(results: &[CaseResult]) -> BTreeMap<String, Summary> {
+    let mut map: BTreeMap<String, Summary> = BTreeMap::new();
+    for r in results {
+        for req in &r.covers {
+            map.entry(req.clone()).or_default().add(Outcome::of(r));
+        }
+    }
+    map
+}
+
+/// For each clause some difference was attributed to, the cases that
+/// violated it (failing cases, known failures included), in run order.
+pub fn violations(results: &[CaseResult]) -> BTreeMap<String, Vec<&CaseResult>> {
+    let mut map: BTreeMap<String, Vec<&CaseResult>> = BTreeMap::new();
+    for r in results {
+        for clause in r.verdict.violated() {
+            map.entry(clause.clone()).or_default().push(r);
+        }
+    }
+    map
+}
+
+/// The clauses violated, most cases first: `(clause, cases)`.
+pub(crate) fn violated_first(results: &[CaseResult]) -> Vec<(String, Vec<&CaseResult>)> {
+    let mut v: Vec<(String, Vec<&CaseResult>)> = violations(results).into_iter().collect();
+    v.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
+/// The status word of a requirement row: `VIOLATED` when a difference of a
+/// case that failed (not a known failure) was attributed to it, `AFFECTED`
+/// when failing cases cover it but none of their differences was.
+pub fn row_status(s: &Summary, violated_by: &[&CaseResult]) -> &'static str {
+    if violated_by
+        .iter()
+        .any(|r| Outcome::of(r) == Outcome::Failed)
+    {
+        "VIOLATED"
+    } else if s.failed > 0 {
+        "AFFECTED"
+    } else {
+        s.status()
+    }
+}
+
+pub(crate) fn row_detail(s: &Summary, violated_by: &[&CaseResult]) -> String {
+    let base = requirement_detail(s);
+    if violated_by.is_empty() {
+        if s.failed > 0 {
+            format!("{base}; no difference attributed to it")
+        } else {
+            base
+        }
+    } else {
+        format!("violated in {} case(s); {base}", violated_by.len())
+    }
+}
+
+/// The lines that lead a report: each violated clause with its count and
+/// the first cases that violate it.
+pub(crate) fn violated_lines(results: &[CaseResult]) -> Vec<String> {
+    violated_first(results)
+        .into_iter()
+        .map(|(clause, cases)| {
+            let ids: Vec<&str> = cases.iter().take(3).map(|r| r.id.as_str()).collect();
+            let more = if cases.len() > 3 {
+                format!(", and {} more", cases.len() - 3)
+            } else {
+                String::new()
+            };
+            format!(
+                "{clause}: {} case(s): {}{more}",
+                cases.len(),
+                ids.join(", ")
+            )
+        })
+        .collect()
+}
+
+pub(crate) fn requirement_detail(s: &Summary) -> String {
+    if s.failed + s.errored + s.skipped + s.expected_failures + s.unexpected_passes == 0 {
+        format!("{} case(s)", s.passed)
+    } else {
+        let mut d = format!(
+            "{} passed, {} failed, {} errored, {} skipped",
+            s.passed, s.failed, s.errored, s.skipped
+        );
+        if s.expected_failures + s.unexpected_passes > 0 {
+            d.push_str(&format!(
+                ", {} expected failure(s), {} unexpected pass(es)",
+                s.expected_failures, s.unexpected_passes
+            ));
+        }
+        d
+    }
+}

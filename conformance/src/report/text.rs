@@ -1,0 +1,204 @@
+//! The text report, for people at a terminal.
+
+use std::fmt::Write as _;
+
+use moin_session_spec::requirements::Requirements;
+use moin_session_spec::Profile;
+
+use super::summary::{
+    by_requirement, row_detail, row_status, violated_lines, violations, Outcome, Summary,
+};
+use crate::run::runner::{CaseResult, Verdict};
+
+/// The human report: per requirement of each profile run, then every case
+/// that did not simply pass, then the closing line.
+pub fn text(results: &[CaseResult], requirements: &Requirements, profiles: &[Profile]) -> String {
+    let per_req = by_requirement(results);
+    let viol = violations(results);
+    let mut out = String::new();
+    let lead = violated_lines(results);
+    if !lead.is_empty() {
+        let _ = writeln!(out, "violated clauses:");
+        for l in &lead {
+            let _ = writeln!(out, "  {l}");
+        }
+        let _ = writeln!(out);
+    }
+    for profile in profiles {
+        let reqs = requirements.of_profile(*profile);
+        let _ = writeln!(out, "{profile}: {} requirements", reqs.len());
+        let width = reqs.iter().map(|r| r.id.len()).max().unwrap_or(0);
+        let selected = reqs.iter().filter(|r| per_req.contains_key(&r.id)).count();
+        // A narrow run lists only what it ran; a full run shows every gap.
+        let narrow = selected * 2 < reqs.len();
+        for req in &reqs {
+            match per_req.get(&req.id) {
+                Some(s) => {
+                    let by = viol.get(&req.id).map(Vec::as_slice).unwrap_or(&[]);
+                    let _ = writeln!(
+                        out,
+                        "  {:<8} {:<width$}  {}",
+                        row_status(s, by),
+                        req.id,
+                        row_detail(s, by)
+                    );
+                }
+                None if !narrow => {
+                    let _ = writeln!(out, "  {:<8} {:<width$}  no case selected", "-", req.id);
+                }
+                None => {}
+            }
+        }
+        if narrow {
+            let _ = writeln!(
+                out,
+                "  ({} other requirement(s) of {profile}: no case selected)",
+                reqs.len() - selected
+            );
+        }
+    }
+    let problems: Vec<&CaseResult> = results
+        .iter()
+        .filter(|r| Outcome::of(r) != Outcome::Passed)
+        .collect();
+    if !problems.is_empty() {
+        let _ = writeln!(out, "\nnot passed:");
+        // Many cases failing with one and the same error (an adapter that
+        // does not start) are shown once, with the ids of the others.
+        let mut shown: Vec<(&str, Vec<&str>)> = Vec::new();
+        // Skips for one reason (a profile, a call or a configuration the
+        // backend never gets) are one line, not one per case.
+        let mut skipped: Vec<(String, Vec<&str>)> = Vec::new();
+        for r in problems {
+            if let (Verdict::Skipped { reason }, None) = (&r.verdict, &r.known_failure) {
+                let reason = skip_reason(reason);
+                match skipped.iter_mut().find(|(m, _)| *m == reason) {
+                    Some((_, ids)) => ids.push(&r.id),
+                    None => skipped.push((reason, vec![&r.id])),
+                }
+                continue;
+            }
+            if let Verdict::Errored { message, .. } = &r.verdict {
+                if let Some((_, same)) = shown.iter_mut().find(|(m, _)| *m == message.as_str()) {
+                    same.push(&r.id);
+                    continue;
+                }
+                shown.push((message.as_str(), Vec::new()));
+            }
+            let _ = writeln!(out, "{}", failure(r));
+        }
+        for (_, same) in shown.iter().filter(|(_, same)| !same.is_empty()) {
+            let listed: Vec<&str> = same.iter().take(5).copied().collect();
+            let more = if same.len() > 5 {
+                format!(", and {} more", same.len() - 5)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "  ERROR {} more case(s) with the same error as above: {}{more}",
+                same.len(),
+                listed.join(", ")
+            );
+        }
+        for (reason, ids) in &skipped {
+            let listed: Vec<&str> = ids.iter().take(3).copied().collect();
+            let more = if ids.len() > 3 {
+                format!(", and {} more", ids.len() - 3)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "  SKIP {} case(s): {reason} ({}{more})",
+                ids.len(),
+                listed.join(", ")
+            );
+        }
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{}", Summary::of(results).line());
+    out
+}
+
+/// A skip's reason without the step it happened at, so that skips for one
+/// reason group together.
+fn skip_reason(reason: &str) -> String {
+    match reason.split_once(": ") {
+        Some((step, rest))
+            if step.starts_with("step ") && step[5..].bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            rest.to_owned()
+        }
+        _ => reason.to_owned(),
+    }
+}
+
+/// One case that did not simply pass, naming case, file, step,
+/// requirements and the expected vs observed differences.
+pub fn failure(r: &CaseResult) -> String {
+    let mut out = String::new();
+    // A random trace's error blames no clause: say so instead of an empty list.
+    let reqs = if r.blamed.is_empty() {
+        "none (an error of the backend, not a difference)".to_owned()
+    } else {
+        r.blamed.join(", ")
+    };
+    let outcome = Outcome::of(r);
+    let label = match outcome {
+        Outcome::ExpectedFailure => "XFAIL",
+        Outcome::UnexpectedPass => "XPASS",
+        _ => "",
+    };
+    match &r.verdict {
+        Verdict::Pass => {
+            if outcome == Outcome::UnexpectedPass {
+                let _ = writeln!(
+                    out,
+                    "  XPASS case {} ({}) passes but is listed as a known failure; remove it from the expectations file",
+                    r.id, r.file
+                );
+            }
+        }
+        Verdict::Fail {
+            step,
+            differences,
+            violated,
+        } => {
+            let label = if label.is_empty() { "FAIL" } else { label };
+            let _ = writeln!(
+                out,
+                "  {label} case {} ({}), step {step}; violates: {}; covers: {reqs}",
+                r.id,
+                r.file,
+                violated.join(", ")
+            );
+            for d in differences {
+                let _ = writeln!(out, "       {d}");
+            }
+        }
+        Verdict::Errored { step, message } => {
+            let label = if label.is_empty() { "ERROR" } else { label };
+            let _ = writeln!(
+                out,
+                "  {label} case {} ({}), step {step}; requirements: {reqs}",
+                r.id, r.file
+            );
+            for line in message.lines() {
+                let _ = writeln!(out, "       {line}");
+            }
+        }
+        Verdict::Skipped { reason } => {
+            let _ = writeln!(out, "  SKIP case {} ({}): {reason}", r.id, r.file);
+        }
+    }
+    if let Some(k) = &r.known_failure {
+        let issue = k
+            .issue
+            .as_deref()
+            .map(|i| format!(" ({i})"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "       known failure: {}{issue}", k.reason);
+    }
+    out.trim_end().to_owned()
+}

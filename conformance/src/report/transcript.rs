@@ -1,0 +1,290 @@
+//! Transcripts: a case's run written like an HTTP exchange, for people.
+//!
+//! Real sids are written as the symbols they are bound to (`$s1`), so a
+//! transcript reads like its fixture and stays the same from run to run.
+
+use std::fmt::Write as _;
+
+use moin_session_spec::fixture::Action;
+use moin_session_spec::{AuthAction, MacroEdition, Op, Request};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::run::compare::Bindings;
+use crate::run::jar::Received;
+use crate::run::runner::{CaseResult, Observed, Verdict};
+
+fn instant(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
+fn auth_line(auth: &AuthAction) -> Option<String> {
+    match auth {
+        AuthAction::None => None,
+        AuthAction::Login { user, remember_me } => Some(format!(
+            "login as {user} (remember_me: {})",
+            if *remember_me { "yes" } else { "no" }
+        )),
+        AuthAction::FailedLogin { user } => {
+            Some(format!("failed login as {user} (wrong password)"))
+        }
+        AuthAction::Logout => Some("logout".to_owned()),
+        AuthAction::ChangeUser { to } => Some(format!("change user to {to}")),
+        AuthAction::EndOtherSessions => Some("end all other sessions of this user".to_owned()),
+    }
+}
+
+fn op_line(op: &Op) -> String {
+    match op {
+        Op::Set { key, value } => format!("session[{key:?}] = {value}"),
+        Op::Get { key } => format!("session[{key:?}]"),
+        Op::Delete { key } => format!("del session[{key:?}]"),
+        Op::Macro { edition, random } => format!(
+            "HelpOnSessions {} example macro (random: {random})",
+            match edition {
+                MacroEdition::V16 => "1.6",
+                MacroEdition::V19 => "1.9",
+            }
+        ),
+    }
+}
+
+/// What the browser sent and the user did.
+fn request_lines(out: &mut String, b: &Bindings, request: &Request) {
+    match &request.cookie_header {
+        Some(h) => {
+            let _ = writeln!(out, "  > Cookie: {}", b.symbolize(h));
+        }
+        None => {
+            let _ = writeln!(out, "  > (no Cookie header)");
+        }
+    }
+    if let Some(line) = auth_line(&request.auth) {
+        let _ = writeln!(out, "  > {line}");
+    }
+}
+
+/// What application code did, with what each yielding op returned.
+fn ops_lines(out: &mut String, ops: &[Op], results: &[serde_json::Value]) {
+    let mut results = results.iter();
+    for op in ops {
+        let line = op_line(op);
+        if op.yields() {
+            let r = results.next().map(|v| match v {
+                serde_json::Value::Null => "absent".to_owned(),
+                serde_json::Value::String(s) => format!("{s:?}"),
+                other => other.to_string(),
+            });
+            let _ = writeln!(
+                out,
+                "  | {line} → {}",
+                r.unwrap_or_else(|| "(no result)".to_owned())
+            );
+        } else {
+            let _ = writeln!(out, "  | {line}");
+        }
+    }
+}
+
+/// The response's headers and what the browser made of each Set-Cookie.
+fn headers(
+    out: &mut String,
+    b: &Bindings,
+    set_cookies: &[String],
+    cache_control: Option<&str>,
+    jar: &[Received],
+) {
+    if let Some(cc) = cache_control {
+        let _ = writeln!(out, "  < Cache-Control: {cc}");
+    }
+    if set_cookies.is_empty() {
+        let _ = writeln!(out, "  < (no Set-Cookie)");
+    }
+    for (header, r) in set_cookies.iter().zip(jar) {
+        let effect = match r {
+            Received::Stored => "stored".to_owned(),
+            Received::Removed => "removes the cookie".to_owned(),
+            Received::Ignored(why) => format!("ignored: {why}"),
+        };
+        let _ = writeln!(
+            out,
+            "  < Set-Cookie: {}   [browser: {effect}]",
+            b.symbolize(header)
+        );
+    }
+}
+
+/// Renders a case result as a transcript.
+pub fn render(result: &CaseResult, title: &str) -> String {
+    let b = &result.bindings;
+    let mut out = String::new();
+    let _ = writeln!(out, "case {}: {title}", result.id);
+    let _ = writeln!(
+        out,
+        "profile {}; covers {}",
+        result.profile,
+        result.covers.join(", ")
+    );
+    for trace in &result.steps {
+        let _ = writeln!(out);
+        let at = instant(trace.now);
+        match (&trace.step.action, &trace.observed) {
+            (Action::Advance(d), _) => {
+                let _ = writeln!(
+                    out,
+                    "[{}] advance {} → {at}",
+                    trace.number,
+                    moin_session_spec::fixture::format_duration(*d)
+                );
+            }
+            (Action::Reconfigure(patch), _) => {
+                let _ = writeln!(
+                    out,
+                    "[{}] reconfigure {}",
+                    trace.number,
+                    serde_json::to_string(patch).unwrap_or_default()
+                );
+            }
+            (Action::Corrupt(sid), _) => {
+                let _ = writeln!(
+                    out,
+                    "[{}] the stored record of {sid} becomes unreadable",
+                    trace.number
+                );
+            }
+            (Action::Crowd(moin_session_spec::fixture::Crowd::Open(n)), _) => {
+                let _ = writeln!(
+                    out,
+                    "[{}] {at} crowd: {n} more browsers each get a session and store their number",
+                    trace.number
+                );
+            }
+            (Action::Crowd(moin_session_spec::fixture::Crowd::Check), _) => {
+                let _ = writeln!(
+                    out,
+                    "[{}] {at} crowd: every crowd browser reads its number back",
+                    trace.number
+                );
+            }
+            (Action::List(_), Observed::Sids(sids)) => {
+                let shown: Vec<String> = sids.iter().map(|s| b.symbolize(s)).collect();
+                let _ = writeln!(
+                    out,
+                    "[{}] {at} list the store → [{}]",
+                    trace.number,
+                    shown.join(", ")
+                );
+            }
+            (Action::Cleanup(spec, _), Observed::Sids(sids)) => {
+                let shown: Vec<String> = sids.iter().map(|s| b.symbolize(s)).collect();
+                let who = spec
+                    .user
+                    .as_deref()
+                    .map(|u| format!(" of user {u}"))
+                    .unwrap_or_default();
+                let mode = match spec.mode {
+                    moin_session_spec::CleanupMode::Expired => "expired sessions",
+                    moin_session_spec::CleanupMode::All => "all sessions",
+                };
+                let _ = writeln!(
+                    out,
+                    "[{}] {at} cleanup {mode}{who} → removed [{}]",
+                    trace.number,
+                    shown.join(", ")
+                );
+            }
+            (
+                Action::Request(..),
+                Observed::Exchange {
+                    request,
+                    response,
+                    jar,
+                },
+            ) => {
+                let scheme = if request.https { "https" } else { "http" };
+                let _ = writeln!(
+                    out,
+                    "[{}] {at} request {} over {scheme}",
+                    trace.number, request.path
+                );
+                request_lines(&mut out, b, request);
+                let _ = writeln!(
+                    out,
+                    "  | session new: {}; runs as: {}",
+                    response.new,
+                    response.user.as_deref().unwrap_or("anonymous")
+                );
+                ops_lines(&mut out, &request.ops, &response.results);
+                headers(
+                    &mut out,
+                    b,
+                    &response.set_cookies,
+                    response.cache_control.as_deref(),
+                    jar,
+                );
+            }
+            (
+                Action::Open(spec, _),
+                Observed::Exchange {
+                    request, response, ..
+                },
+            ) => {
+                let scheme = if request.https { "https" } else { "http" };
+                let _ = writeln!(
+                    out,
+                    "[{}] {at} open request {} to {} over {scheme} (its response waits)",
+                    trace.number, spec.id, request.path
+                );
+                request_lines(&mut out, b, request);
+                let _ = writeln!(
+                    out,
+                    "  | {}: session new: {}; runs as: {}",
+                    spec.id,
+                    response.new,
+                    response.user.as_deref().unwrap_or("anonymous")
+                );
+                ops_lines(&mut out, &request.ops, &response.results);
+            }
+            (Action::Ops(spec, _), Observed::Results(results)) => {
+                let _ = writeln!(
+                    out,
+                    "[{}] {at} request {} runs more application code",
+                    trace.number, spec.id
+                );
+                ops_lines(&mut out, &spec.ops, results);
+            }
+            (
+                Action::Finish(..),
+                Observed::Finished {
+                    id,
+                    set_cookies,
+                    cache_control,
+                    jar,
+                },
+            ) => {
+                let _ = writeln!(out, "[{}] {at} request {id} finishes", trace.number);
+                headers(&mut out, b, set_cookies, cache_control.as_deref(), jar);
+            }
+            _ => {}
+        }
+        for d in &trace.differences {
+            let _ = writeln!(out, "  ✗ {d}");
+        }
+    }
+    let _ = writeln!(out);
+    match &result.verdict {
+        Verdict::Pass => {
+            let _ = writeln!(out, "verdict: pass");
+        }
+        Verdict::Fail { step, .. } => {
+            let _ = writeln!(out, "verdict: fail at step {step}");
+        }
+        Verdict::Errored { step, message } => {
+            let _ = writeln!(out, "verdict: errored at step {step}: {message}");
+        }
+        Verdict::Skipped { reason } => {
+            let _ = writeln!(out, "verdict: skipped: {reason}");
+        }
+    }
+    out
+}

@@ -1,0 +1,242 @@
+//! Crowds: many more browsers in one case, for the capacity clauses
+//! (`m19.store.capacity`, `m16.store.capacity`).
+//!
+//! `{"crowd": {"open": N}}` opens N more browsers at the current instant,
+//! each with its own jar. Browser `k` (numbered on from those already open)
+//! sends a request without a cookie, which must issue a session cookie of a
+//! value never seen before (`new` true, anonymous); then a request that
+//! sends that cookie back and sets the key `crowd` to `k`, which must run
+//! as the same session (`new` false, the same value issued again).
+//! `{"crowd": "check"}` makes every crowd browser send its cookie and read
+//! `crowd`: the session must still be there (`new` false, the value `k`,
+//! the same cookie value issued again). A listing expects every crowd
+//! session besides the sids it names.
+//!
+//! This needs anonymous sessions on, with a lifetime longer than the time
+//! between opening and checking; the case's author sees to that.
+
+use moin_session_spec::{AuthAction, Backend, BackendError, Op, Request};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::run::compare::{Bindings, Difference, Field};
+use crate::run::jar::{is_deletion, Jar};
+
+/// The key each crowd browser stores its number under.
+pub const CROWD_KEY: &str = "crowd";
+
+/// One crowd browser.
+#[derive(Debug, Clone)]
+pub struct Member {
+    number: u64,
+    jar: Jar,
+    value: String,
+}
+
+/// The crowd of a case.
+#[derive(Debug, Clone, Default)]
+pub struct Crowd {
+    members: Vec<Member>,
+}
+
+fn difference(field: Field, what: String, expected: String, observed: String) -> Difference {
+    Difference {
+        what,
+        field,
+        expected,
+        observed,
+    }
+}
+
+impl Crowd {
+    /// An empty crowd.
+    pub fn new() -> Self {
+        Crowd::default()
+    }
+
+    /// Whether a sid or name belongs to a crowd browser.
+    pub fn contains(&self, value: &str) -> bool {
+        self.members.iter().any(|m| m.value == value)
+    }
+
+    /// The crowd's session values.
+    pub fn values(&self) -> impl Iterator<Item = &str> {
+        self.members.iter().map(|m| m.value.as_str())
+    }
+
+    /// How many browsers the crowd holds.
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Whether the crowd is empty.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// Opens `n` more browsers at `now`; the differences of the first
+    /// browser that did not get its session.
+    pub fn open(
+        &mut self,
+        backend: &mut dyn Backend,
+        n: u32,
+        now: OffsetDateTime,
+        bindings: &mut Bindings,
+    ) -> Result<Vec<Difference>, BackendError> {
+        for _ in 0..n {
+            let number = self.members.len() as u64 + 1;
+            let who = format!("crowd[{number}]");
+            let mut jar = Jar::new();
+            let first = backend.request(&request(now, None, Vec::new()))?;
+            let mut out = Vec::new();
+            if !first.new {
+                out.push(difference(
+                    Field::New,
+                    format!("{who} new"),
+                    "true".into(),
+                    "false".into(),
+                ));
+            }
+            let Some(value) = issued(&first.set_cookies, now) else {
+                out.push(difference(
+                    Field::Missing,
+                    format!("{who} set_cookies"),
+                    "one session cookie issued".into(),
+                    format!("{:?}", first.set_cookies),
+                ));
+                return Ok(out);
+            };
+            let fresh = !bindings.is_seen(&value);
+            if !fresh {
+                out.push(difference(
+                    Field::Value,
+                    format!("{who} value"),
+                    "a fresh session".into(),
+                    "a value seen before".into(),
+                ));
+            }
+            bindings.see(&value);
+            for h in &first.set_cookies {
+                let _ = jar.receive(h, "/", false, now);
+            }
+            let header = jar.header_for("/", false, now);
+            let set = vec![Op::Set {
+                key: CROWD_KEY.to_owned(),
+                value: Value::from(number),
+            }];
+            let second = backend.request(&request(now, header, set))?;
+            out.extend(judge_return(&who, &second, &value, None, now));
+            if !out.is_empty() {
+                return Ok(out);
+            }
+            for h in &second.set_cookies {
+                let _ = jar.receive(h, "/", false, now);
+            }
+            self.members.push(Member { number, jar, value });
+        }
+        Ok(Vec::new())
+    }
+
+    /// Every crowd browser reads its number back at `now`; the differences
+    /// of the first that did not find its session.
+    pub fn check(
+        &mut self,
+        backend: &mut dyn Backend,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Difference>, BackendError> {
+        for m in &mut self.members {
+            let who = format!("crowd[{}]", m.number);
+            let header = m.jar.header_for("/", false, now);
+            let get = vec![Op::Get {
+                key: CROWD_KEY.to_owned(),
+            }];
+            let r = backend.request(&request(now, header, get))?;
+            let out = judge_return(&who, &r, &m.value, Some(m.number), now);
+            if !out.is_empty() {
+                return Ok(out);
+            }
+            for h in &r.set_cookies {
+                let _ = m.jar.receive(h, "/", false, now);
+            }
+        }
+        Ok(Vec::new())
+    }
+}
+
+fn request(now: OffsetDateTime, cookie_header: Option<String>, ops: Vec<Op>) -> Request {
+    Request {
+        now,
+        https: false,
+        path: "/".to_owned(),
+        cookie_header,
+        auth: AuthAction::None,
+        ops,
+    }
+}
+
+/// The value of the one issued (not deleting) cookie among `headers`.
+fn issued(headers: &[String], now: OffsetDateTime) -> Option<String> {
+    let cookies: Vec<cookie::Cookie<'static>> = headers
+        .iter()
+        .filter_map(|h| cookie::Cookie::parse(h.clone()).ok())
+        .collect();
+    match cookies.as_slice() {
+        [c] if !is_deletion(c, now) => Some(c.value().to_owned()),
+        _ => None,
+    }
+}
+
+/// A returning crowd browser: same session, not new, anonymous, its number
+/// read back when `number` is given.
+fn judge_return(
+    who: &str,
+    r: &moin_session_spec::Response,
+    value: &str,
+    number: Option<u64>,
+    now: OffsetDateTime,
+) -> Vec<Difference> {
+    let mut out = Vec::new();
+    if let Some(n) = number {
+        let want = vec![Value::from(n)];
+        if r.results != want {
+            out.push(difference(
+                Field::Results,
+                format!("{who} results"),
+                format!("[{n}] (its session's data)"),
+                format!("{:?}", r.results),
+            ));
+        }
+    }
+    if r.new {
+        out.push(difference(
+            Field::New,
+            format!("{who} new"),
+            "false".into(),
+            "true".into(),
+        ));
+    }
+    if r.user.is_some() {
+        out.push(difference(
+            Field::User,
+            format!("{who} user"),
+            "anonymous".into(),
+            format!("{:?}", r.user),
+        ));
+    }
+    match issued(&r.set_cookies, now) {
+        Some(v) if v == value => {}
+        Some(_) => out.push(difference(
+            Field::Value,
+            format!("{who} value"),
+            "its own session again".into(),
+            "another value".into(),
+        )),
+        None => out.push(difference(
+            Field::Missing,
+            format!("{who} set_cookies"),
+            "its session cookie issued again".into(),
+            format!("{:?}", r.set_cookies),
+        )),
+    }
+    out
+}

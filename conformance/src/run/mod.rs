@@ -1,0 +1,102 @@
+//! The run: the runner plays the browser ([`jar`]) and the clock, drives a
+//! backend through a case ([`runner`]), judges each step with the one
+//! comparison ([`compare`], with [`bindings`] and [`difference`] below it),
+//! names the clause each difference violates ([`attribution`]) and gives
+//! the case its [`verdict`]. [`crowd`] holds the many browsers of the
+//! capacity cases; [`expectations`] applies what a backend declared of
+//! itself (known failures).
+
+pub mod attribution;
+pub mod bindings;
+pub mod compare;
+mod compare_cookie;
+pub mod crowd;
+pub mod difference;
+pub mod expectations;
+pub mod jar;
+pub mod runner;
+pub mod verdict;
+
+use moin_session_spec::fixture::LoadedCase;
+use moin_session_spec::Backend;
+
+use self::runner::{run_case, CaseResult};
+
+/// Runs `cases` against `backend`, calling `progress(done, result)` after
+/// each case.
+pub fn run_all(
+    backend: &mut dyn Backend,
+    cases: &[&LoadedCase],
+    mut progress: impl FnMut(usize, &CaseResult),
+) -> Vec<CaseResult> {
+    let mut results = Vec::with_capacity(cases.len());
+    for (i, case) in cases.iter().enumerate() {
+        let r = run_case(backend, case);
+        progress(i + 1, &r);
+        results.push(r);
+    }
+    results
+}
+
+/// Runs `cases` over several backends at once and returns the results in
+/// case order, as [`run_all`] on one backend would: every case resets its
+/// backend, so which backend runs it does not matter. `first` runs cases on
+/// this thread; `more` other backends, each made by `start` on a thread of
+/// its own, take cases from the same queue (a backend that cannot start
+/// leaves its share to the others, and its error is returned). `done` is
+/// called after each case, from any of the threads. The extra backends are
+/// ended ([`Backend::end_run`]) before this returns; ending `first` is the
+/// caller's. Returns the results and the errors of the extra backends.
+pub fn run_parallel(
+    first: &mut dyn Backend,
+    more: usize,
+    start: &(dyn Fn() -> Result<Box<dyn Backend>, String> + Sync),
+    cases: &[&LoadedCase],
+    done: &(dyn Fn(&CaseResult) + Sync),
+) -> (Vec<CaseResult>, Vec<String>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let next = AtomicUsize::new(0);
+    let slots: Mutex<Vec<Option<CaseResult>>> = Mutex::new(vec![None; cases.len()]);
+    let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let work = |backend: &mut dyn Backend| loop {
+        let i = next.fetch_add(1, Ordering::SeqCst);
+        let Some(case) = cases.get(i) else {
+            break;
+        };
+        let result = run_case(backend, case);
+        done(&result);
+        slots.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
+    };
+    std::thread::scope(|scope| {
+        for n in 0..more {
+            let (work, errors) = (&work, &errors);
+            scope.spawn(move || {
+                let mut backend = match start() {
+                    Ok(b) => b,
+                    Err(e) => {
+                        let mut errors = errors.lock().unwrap_or_else(|e| e.into_inner());
+                        errors.push(format!("job {}: the backend did not start: {e}", n + 2));
+                        return;
+                    }
+                };
+                work(backend.as_mut());
+                if let Err(e) = backend.end_run() {
+                    let mut errors = errors.lock().unwrap_or_else(|e| e.into_inner());
+                    errors.push(format!("job {}: at shutdown: {e}", n + 2));
+                }
+            });
+        }
+        work(first);
+    });
+    let results = slots
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .map(|r| r.expect("every case was taken from the queue and run"))
+        .collect();
+    (
+        results,
+        errors.into_inner().unwrap_or_else(|e| e.into_inner()),
+    )
+}
