@@ -234,14 +234,9 @@ pub fn run_differential(
     model: &mut dyn Backend,
     backend: &mut dyn Backend,
 ) -> Result<(), Divergence> {
-    let mut patches = vec![trace.config.clone()];
+    let patches = vec![trace.config.clone()];
     let Ok(config) = Config::build(Profile::Moin19, &patches) else {
         return Ok(());
-    };
-    let diverge = |step: usize, what: &str, differences: Vec<String>| Divergence {
-        step,
-        what: what.to_owned(),
-        differences,
     };
     model
         .reset(&config)
@@ -249,142 +244,214 @@ pub fn run_differential(
     backend
         .reset(&config)
         .map_err(|e| diverge(0, "reset", vec![failed("backend", e)]))?;
-    let mut cookie_name = config
-        .as_m19()
-        .expect("a moin-1.9 configuration")
-        .cookie_full_name();
-    let mut now = trace.start;
-    let mut symbols = Symbols::default();
-    let mut bindings = Bindings::for_profile(moin_session_spec::Profile::Moin19);
-    let (mut model_jar, mut backend_jar) = (Jar::new(), Jar::new());
+    let mut run = Differential {
+        model,
+        backend,
+        cookie_name: m19_cookie_name(&config),
+        patches,
+        now: trace.start,
+        symbols: Symbols::default(),
+        bindings: Bindings::for_profile(Profile::Moin19),
+        model_jar: Jar::new(),
+        backend_jar: Jar::new(),
+    };
     for (i, step) in trace.steps.iter().enumerate() {
         let number = i + 1;
         match step {
-            TraceStep::AdvanceMillis(ms) => now += Duration::milliseconds(*ms),
-            TraceStep::Reconfigure(patch) => {
-                patches.push((**patch).clone());
-                let Ok(config) = Config::build(Profile::Moin19, &patches) else {
-                    patches.pop();
-                    continue;
-                };
-                cookie_name = config
-                    .as_m19()
-                    .expect("a moin-1.9 configuration")
-                    .cookie_full_name();
-                model
-                    .reconfigure(&config)
-                    .map_err(|e| diverge(number, "reconfigure", vec![failed("model", e)]))?;
-                backend
-                    .reconfigure(&config)
-                    .map_err(|e| diverge(number, "reconfigure", vec![failed("backend", e)]))?;
-            }
-            TraceStep::Corrupt(n) => {
-                let Some(symbol) = symbols.pick(*n).map(str::to_owned) else {
-                    continue;
-                };
-                let model_sid = symbols.sid[&symbol].clone();
-                let listed = model
-                    .list()
-                    .map_err(|e| diverge(number, "corrupt", vec![failed("model", e)]))?;
-                if !listed.contains(&model_sid) {
-                    continue;
-                }
-                let Some(backend_sid) = bindings.resolve(&symbol) else {
-                    return Err(diverge(
-                        number,
-                        "corrupt",
-                        vec![format!("{symbol} was never bound by the backend")],
-                    ));
-                };
-                model
-                    .corrupt(&model_sid)
-                    .map_err(|e| diverge(number, "corrupt", vec![failed("model", e)]))?;
-                backend
-                    .corrupt(&backend_sid)
-                    .map_err(|e| diverge(number, "corrupt", vec![failed("backend", e)]))?;
-            }
-            TraceStep::List => {
-                let m = model
-                    .list()
-                    .map_err(|e| diverge(number, "list", vec![failed("model", e)]))?;
-                let b = backend
-                    .list()
-                    .map_err(|e| diverge(number, "list", vec![failed("backend", e)]))?;
-                let expected: Vec<SidRef> = m.iter().map(|s| symbols.name(s)).collect();
-                let d = compare_sid_set("sids", &expected, &b, &mut bindings);
-                if !d.is_empty() {
-                    return Err(diverge(number, "list", strings(d)));
-                }
-            }
-            TraceStep::Cleanup { mode, user } => {
-                let request = CleanupRequest {
-                    now,
-                    mode: *mode,
-                    user: user.clone(),
-                };
-                let m = model
-                    .cleanup(&request)
-                    .map_err(|e| diverge(number, "cleanup", vec![failed("model", e)]))?;
-                let b = backend
-                    .cleanup(&request)
-                    .map_err(|e| diverge(number, "cleanup", vec![failed("backend", e)]))?;
-                let expected: Vec<SidRef> = m.removed.iter().map(|s| symbols.name(s)).collect();
-                let d = compare_sid_set("removed", &expected, &b.removed, &mut bindings);
-                if !d.is_empty() {
-                    return Err(diverge(number, "cleanup", strings(d)));
-                }
-            }
-            TraceStep::Request(spec) => {
-                let (model_header, backend_header) = match &spec.cookies {
-                    CookiePick::Jar => (
-                        model_jar.header_for(&spec.path, spec.https, now),
-                        backend_jar.header_for(&spec.path, spec.https, now),
-                    ),
-                    CookiePick::None => (None, None),
-                    CookiePick::Header(picks) => {
-                        let template = header_template(picks, &cookie_name, &mut symbols);
-                        let model_header = substitute(&template, &symbols.sid);
-                        (Some(model_header), Some(bindings.substitute(&template)))
-                    }
-                };
-                if let Some(h) = &backend_header {
-                    for pair in h.split(';') {
-                        if let Some((_, v)) = pair.split_once('=') {
-                            if !v.trim().is_empty() {
-                                bindings.see(v.trim());
-                            }
-                        }
-                    }
-                }
-                let request = |cookie_header| Request {
-                    now,
-                    https: spec.https,
-                    path: spec.path.clone(),
-                    cookie_header,
-                    auth: spec.auth.clone(),
-                    ops: spec.ops.clone(),
-                };
-                let m = model
-                    .request(&request(model_header))
-                    .map_err(|e| diverge(number, "request", vec![failed("model", e)]))?;
-                let b = backend
-                    .request(&request(backend_header))
-                    .map_err(|e| diverge(number, "request", vec![failed("backend", e)]))?;
-                let expect = expectation(&m, now, &mut symbols);
-                let d = compare_request(&expect, &b, now, &mut bindings);
-                if !d.is_empty() {
-                    return Err(diverge(number, "request", strings(d)));
-                }
-                for h in &m.set_cookies {
-                    let _ = model_jar.receive(h, &spec.path, spec.https, now);
-                }
-                for h in &b.set_cookies {
-                    let _ = backend_jar.receive(h, &spec.path, spec.https, now);
-                }
-            }
+            TraceStep::AdvanceMillis(ms) => run.now += Duration::milliseconds(*ms),
+            TraceStep::Reconfigure(patch) => run.reconfigure(number, patch)?,
+            TraceStep::Corrupt(n) => run.corrupt(number, *n)?,
+            TraceStep::List => run.list(number)?,
+            TraceStep::Cleanup { mode, user } => run.cleanup(number, *mode, user.as_deref())?,
+            TraceStep::Request(spec) => run.request(number, spec)?,
         }
     }
     Ok(())
+}
+
+fn diverge(step: usize, what: &str, differences: Vec<String>) -> Divergence {
+    Divergence {
+        step,
+        what: what.to_owned(),
+        differences,
+    }
+}
+
+fn m19_cookie_name(config: &Config) -> String {
+    config
+        .as_m19()
+        .expect("a moin-1.9 configuration")
+        .cookie_full_name()
+}
+
+/// The two runs of a differential trace, side by side: the model's with
+/// its own symbols and jar, the backend's with the bindings and jar a
+/// fixture run would have.
+struct Differential<'a> {
+    model: &'a mut dyn Backend,
+    backend: &'a mut dyn Backend,
+    patches: Vec<ConfigPatch>,
+    cookie_name: String,
+    now: OffsetDateTime,
+    symbols: Symbols,
+    bindings: Bindings,
+    model_jar: Jar,
+    backend_jar: Jar,
+}
+
+impl Differential<'_> {
+    /// A reconfiguration the library refuses is left out.
+    fn reconfigure(&mut self, number: usize, patch: &ConfigPatch) -> Result<(), Divergence> {
+        self.patches.push(patch.clone());
+        let Ok(config) = Config::build(Profile::Moin19, &self.patches) else {
+            self.patches.pop();
+            return Ok(());
+        };
+        self.cookie_name = m19_cookie_name(&config);
+        self.model
+            .reconfigure(&config)
+            .map_err(|e| diverge(number, "reconfigure", vec![failed("model", e)]))?;
+        self.backend
+            .reconfigure(&config)
+            .map_err(|e| diverge(number, "reconfigure", vec![failed("backend", e)]))
+    }
+
+    /// Corrupts the `n`th sid seen, where the model still stores it.
+    fn corrupt(&mut self, number: usize, n: usize) -> Result<(), Divergence> {
+        let Some(symbol) = self.symbols.pick(n).map(str::to_owned) else {
+            return Ok(());
+        };
+        let model_sid = self.symbols.sid[&symbol].clone();
+        let listed = self
+            .model
+            .list()
+            .map_err(|e| diverge(number, "corrupt", vec![failed("model", e)]))?;
+        if !listed.contains(&model_sid) {
+            return Ok(());
+        }
+        let Some(backend_sid) = self.bindings.resolve(&symbol) else {
+            return Err(diverge(
+                number,
+                "corrupt",
+                vec![format!("{symbol} was never bound by the backend")],
+            ));
+        };
+        self.model
+            .corrupt(&model_sid)
+            .map_err(|e| diverge(number, "corrupt", vec![failed("model", e)]))?;
+        self.backend
+            .corrupt(&backend_sid)
+            .map_err(|e| diverge(number, "corrupt", vec![failed("backend", e)]))
+    }
+
+    fn list(&mut self, number: usize) -> Result<(), Divergence> {
+        let m = self
+            .model
+            .list()
+            .map_err(|e| diverge(number, "list", vec![failed("model", e)]))?;
+        let b = self
+            .backend
+            .list()
+            .map_err(|e| diverge(number, "list", vec![failed("backend", e)]))?;
+        let expected: Vec<SidRef> = m.iter().map(|s| self.symbols.name(s)).collect();
+        let d = compare_sid_set("sids", &expected, &b, &mut self.bindings);
+        if d.is_empty() {
+            Ok(())
+        } else {
+            Err(diverge(number, "list", strings(d)))
+        }
+    }
+
+    fn cleanup(
+        &mut self,
+        number: usize,
+        mode: CleanupMode,
+        user: Option<&str>,
+    ) -> Result<(), Divergence> {
+        let request = CleanupRequest {
+            now: self.now,
+            mode,
+            user: user.map(str::to_owned),
+        };
+        let m = self
+            .model
+            .cleanup(&request)
+            .map_err(|e| diverge(number, "cleanup", vec![failed("model", e)]))?;
+        let b = self
+            .backend
+            .cleanup(&request)
+            .map_err(|e| diverge(number, "cleanup", vec![failed("backend", e)]))?;
+        let expected: Vec<SidRef> = m.removed.iter().map(|s| self.symbols.name(s)).collect();
+        let d = compare_sid_set("removed", &expected, &b.removed, &mut self.bindings);
+        if d.is_empty() {
+            Ok(())
+        } else {
+            Err(diverge(number, "cleanup", strings(d)))
+        }
+    }
+
+    /// The `Cookie` headers the two browsers send for a request step.
+    fn headers(&mut self, spec: &RequestStep) -> (Option<String>, Option<String>) {
+        let (model_header, backend_header) = match &spec.cookies {
+            CookiePick::Jar => (
+                self.model_jar.header_for(&spec.path, spec.https, self.now),
+                self.backend_jar
+                    .header_for(&spec.path, spec.https, self.now),
+            ),
+            CookiePick::None => (None, None),
+            CookiePick::Header(picks) => {
+                let template = header_template(picks, &self.cookie_name, &mut self.symbols);
+                let model_header = substitute(&template, &self.symbols.sid);
+                (
+                    Some(model_header),
+                    Some(self.bindings.substitute(&template)),
+                )
+            }
+        };
+        if let Some(h) = &backend_header {
+            for pair in h.split(';') {
+                if let Some((_, v)) = pair.split_once('=') {
+                    if !v.trim().is_empty() {
+                        self.bindings.see(v.trim());
+                    }
+                }
+            }
+        }
+        (model_header, backend_header)
+    }
+
+    fn request(&mut self, number: usize, spec: &RequestStep) -> Result<(), Divergence> {
+        let (model_header, backend_header) = self.headers(spec);
+        let now = self.now;
+        let request = |cookie_header| Request {
+            now,
+            https: spec.https,
+            path: spec.path.clone(),
+            cookie_header,
+            auth: spec.auth.clone(),
+            ops: spec.ops.clone(),
+        };
+        let m = self
+            .model
+            .request(&request(model_header))
+            .map_err(|e| diverge(number, "request", vec![failed("model", e)]))?;
+        let b = self
+            .backend
+            .request(&request(backend_header))
+            .map_err(|e| diverge(number, "request", vec![failed("backend", e)]))?;
+        let expect = expectation(&m, now, &mut self.symbols);
+        let d = compare_request(&expect, &b, now, &mut self.bindings);
+        if !d.is_empty() {
+            return Err(diverge(number, "request", strings(d)));
+        }
+        for h in &m.set_cookies {
+            let _ = self.model_jar.receive(h, &spec.path, spec.https, now);
+        }
+        for h in &b.set_cookies {
+            let _ = self.backend_jar.receive(h, &spec.path, spec.https, now);
+        }
+        Ok(())
+    }
 }
 
 fn strings(d: Vec<crate::run::compare::Difference>) -> Vec<String> {

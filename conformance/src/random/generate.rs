@@ -2,10 +2,11 @@
 //!
 //! A trace is drawn from the model's own input space as a [`Skeleton`]
 //! (configuration and abstract steps: "send the last sid back", "tamper with
-//! it", …). [`materialize`] runs the model over it and writes the result as
+//! it", …), here. [`materialize`](crate::random::materialize) runs the model over it and writes the result as
 //! an ordinary fixture [`Case`] whose expectations are the model's
 //! observations, with sids as symbols. The backend under test then runs that
-//! case through the runner's one comparison. When it diverges, [`shrink`]
+//! case through the runner's one comparison. When it diverges,
+//! [`shrink`](crate::random::shrink)
 //! removes steps and operations while the divergence persists, and the
 //! minimal case is saved as a fixture file that `check --fixtures` replays
 //! on its own.
@@ -15,29 +16,15 @@
 //! "the backend and the model disagree", and the saved case is where to
 //! start reading the spec.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::collections::BTreeSet;
 
-use moin_session_spec::fixture::{
-    Action, Case, CleanupExpect, CleanupSpec, LoadedCase, OpenExpect, OpenSpec, OpsSpec,
-    RequestExpect, RequestSpec, Step,
-};
 use moin_session_spec::{
-    AuthAction, Backend, CleanupMode, CleanupRequest, Config, ConfigPatch, LifetimeSetting,
-    MacroEdition, Model, Op, Profile, Request, SitePatch,
+    AuthAction, CleanupMode, ConfigPatch, LifetimeSetting, MacroEdition, Op, Profile, SitePatch,
 };
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
-use crate::random::skeleton::{AbstractStep, CookiePick, Rng, Skeleton, Unrepresentable};
-
-use crate::random::interleave::handle;
-#[cfg(test)]
-use crate::random::interleave::interleave;
-use crate::random::symbols::{finish, Browser};
-use crate::run::compare::is_uncacheable;
-#[cfg(test)]
-use crate::run::runner::{run_case, Verdict};
+use crate::random::skeleton::{AbstractStep, CookiePick, Rng, Skeleton};
 
 const USERS: &[&str] = &["alice", "bob", "admin"];
 
@@ -114,6 +101,7 @@ fn random_config(profile: Profile, rng: &mut Rng) -> ConfigPatch {
     }
 }
 
+/// One abstract step of a random trace of `profile`.
 fn random_step(profile: Profile, rng: &mut Rng) -> AbstractStep {
     let roll = rng.below(100);
     if roll < 20 {
@@ -133,42 +121,60 @@ fn random_step(profile: Profile, rng: &mut Rng) -> AbstractStep {
         return AbstractStep::List;
     }
     if roll < 32 {
-        let patch = match profile {
-            Profile::Moin19 => ConfigPatch {
-                cookie_lifetime: Some(LifetimeSetting::Pair(vec![
-                    rng.pick(&[0.0, 1.0]),
-                    rng.pick(&[12.0, 0.0, -1.0]),
-                ])),
-                ..ConfigPatch::default()
-            },
-            Profile::Moin16 => ConfigPatch {
-                cookie_lifetime: Some(LifetimeSetting::Scalar(rng.pick(&[12.0, 1.0, -1.0]))),
-                ..ConfigPatch::default()
-            },
-            Profile::Hardened => ConfigPatch {
-                cookie_lifetime: Some(LifetimeSetting::Pair(vec![
-                    rng.pick(&[0.0, 1.0]),
-                    rng.pick(&[12.0, 0.0, 1.0]),
-                ])),
-                absolute_timeout: rng.chance(50).then(|| rng.pick(&[1.0, 720.0])),
-                ..ConfigPatch::default()
-            },
-        };
-        let patch = if rng.chance(30) {
-            ConfigPatch {
-                disabled_users: Some(vec!["carol".into(), "alice".into()]),
-                users: Some(vec!["bob".into(), "admin".into()]),
-                ..ConfigPatch::default()
-            }
-        } else {
-            patch
-        };
-        return AbstractStep::Reconfigure(Box::new(patch));
+        return AbstractStep::Reconfigure(Box::new(random_reconfiguration(profile, rng)));
     }
     if roll < 34 && profile != Profile::Moin16 {
         return AbstractStep::Corrupt;
     }
-    let cookies = match rng.below(100) {
+    // The order of the draws is the order of the seeds' traces: keep it.
+    let cookies = random_cookies(rng);
+    let auth = random_auth(profile, rng);
+    let ops = random_ops(profile, rng);
+    AbstractStep::Request {
+        https: rng.chance(10),
+        cookies,
+        auth,
+        ops,
+    }
+}
+
+/// A reconfiguration under live sessions: lifetimes, or accounts.
+fn random_reconfiguration(profile: Profile, rng: &mut Rng) -> ConfigPatch {
+    let patch = match profile {
+        Profile::Moin19 => ConfigPatch {
+            cookie_lifetime: Some(LifetimeSetting::Pair(vec![
+                rng.pick(&[0.0, 1.0]),
+                rng.pick(&[12.0, 0.0, -1.0]),
+            ])),
+            ..ConfigPatch::default()
+        },
+        Profile::Moin16 => ConfigPatch {
+            cookie_lifetime: Some(LifetimeSetting::Scalar(rng.pick(&[12.0, 1.0, -1.0]))),
+            ..ConfigPatch::default()
+        },
+        Profile::Hardened => ConfigPatch {
+            cookie_lifetime: Some(LifetimeSetting::Pair(vec![
+                rng.pick(&[0.0, 1.0]),
+                rng.pick(&[12.0, 0.0, 1.0]),
+            ])),
+            absolute_timeout: rng.chance(50).then(|| rng.pick(&[1.0, 720.0])),
+            ..ConfigPatch::default()
+        },
+    };
+    if rng.chance(30) {
+        ConfigPatch {
+            disabled_users: Some(vec!["carol".into(), "alice".into()]),
+            users: Some(vec!["bob".into(), "admin".into()]),
+            ..ConfigPatch::default()
+        }
+    } else {
+        patch
+    }
+}
+
+/// Where a random request's cookies come from.
+fn random_cookies(rng: &mut Rng) -> CookiePick {
+    match rng.below(100) {
         0..=74 => CookiePick::Jar,
         75..=82 => CookiePick::ReplayLast,
         83..=88 => CookiePick::TamperLast,
@@ -177,8 +183,12 @@ fn random_step(profile: Profile, rng: &mut Rng) -> AbstractStep {
             "{:040x}",
             u128::from(rng.next()) << 64 | u128::from(rng.next())
         )),
-    };
-    let auth = match rng.below(100) {
+    }
+}
+
+/// A random request's authentication action.
+fn random_auth(profile: Profile, rng: &mut Rng) -> AuthAction {
+    match rng.below(100) {
         0..=59 => AuthAction::None,
         60..=74 => AuthAction::Login {
             user: if profile == Profile::Hardened && rng.chance(50) {
@@ -199,7 +209,11 @@ fn random_step(profile: Profile, rng: &mut Rng) -> AbstractStep {
             to: rng.pick(&["bob", "carol", "nobody"]).to_owned(),
         },
         _ => AuthAction::None,
-    };
+    }
+}
+
+/// A random request's session operations (at most two).
+fn random_ops(profile: Profile, rng: &mut Rng) -> Vec<Op> {
     let mut ops = Vec::new();
     for _ in 0..rng.below(3) {
         let key = rng.pick(&["k", "trail"]).to_owned();
@@ -220,12 +234,7 @@ fn random_step(profile: Profile, rng: &mut Rng) -> AbstractStep {
             },
         });
     }
-    AbstractStep::Request {
-        https: rng.chance(10),
-        cookies,
-        auth,
-        ops,
-    }
+    ops
 }
 
 /// Draws a random trace of `profile`.
@@ -256,223 +265,6 @@ pub fn random_skeleton(profile: Profile, rng: &mut Rng) -> Skeleton {
         start,
         steps,
     }
-}
-
-fn cookie_name(config: &Config) -> String {
-    match config {
-        Config::Moin19(c) => c.cookie_full_name(),
-        Config::Moin16(_) => "MOIN_SESSION".to_owned(),
-        Config::Hardened(c) => c.cookie_full_name(),
-    }
-}
-
-/// Runs the model over `skeleton` and writes the case it observes.
-pub fn materialize(skeleton: &Skeleton, id: &str) -> Result<LoadedCase, Unrepresentable> {
-    let bad = |e: &dyn std::fmt::Display| Unrepresentable(e.to_string());
-    let mut patches = vec![skeleton.config.clone()];
-    let mut config = Config::build(skeleton.profile, &patches).map_err(|e| bad(&e))?;
-    let start_config = config.clone();
-    let mut model = Model::new();
-    model.reset(&config).map_err(|e| bad(&e))?;
-    let mut browser = Browser::new(skeleton.profile);
-    let mut now = skeleton.start;
-    // Open requests by slot: the path and scheme they were sent with.
-    let mut open: BTreeMap<u8, (String, bool)> = BTreeMap::new();
-    let mut steps = Vec::new();
-    let path = |config: &Config| match config {
-        Config::Moin19(c) => c.effective_path().to_owned(),
-        Config::Moin16(c) => c.effective_path().to_owned(),
-        Config::Hardened(c) => c.effective_path().to_owned(),
-    };
-    for step in &skeleton.steps {
-        let action = match step {
-            AbstractStep::Advance(d) => {
-                now += *d;
-                Action::Advance(*d)
-            }
-            // A wiki restarts between requests (fixture.interleave).
-            AbstractStep::Reconfigure(_) if !open.is_empty() => continue,
-            AbstractStep::Reconfigure(p) => {
-                let mut candidate = patches.clone();
-                candidate.push((**p).clone());
-                let Ok(c) = Config::build(skeleton.profile, &candidate) else {
-                    continue;
-                };
-                patches = candidate;
-                config = c;
-                model.reconfigure(&config).map_err(|e| bad(&e))?;
-                Action::Reconfigure((**p).clone())
-            }
-            AbstractStep::Corrupt => {
-                let Some((real, form)) = &browser.last else {
-                    continue;
-                };
-                if !form.starts_with("$s") {
-                    continue;
-                }
-                if model.corrupt(real).is_err() {
-                    continue;
-                }
-                Action::Corrupt(form.clone())
-            }
-            AbstractStep::List => {
-                let sids = model.list().map_err(|e| bad(&e))?;
-                Action::List(browser.symbols.set(&sids)?)
-            }
-            AbstractStep::Cleanup(mode, user) => {
-                let out = model
-                    .cleanup(&CleanupRequest {
-                        now,
-                        mode: *mode,
-                        user: user.clone(),
-                    })
-                    .map_err(|e| bad(&e))?;
-                Action::Cleanup(
-                    CleanupSpec {
-                        mode: *mode,
-                        user: user.clone(),
-                    },
-                    CleanupExpect {
-                        removed: browser.symbols.set(&out.removed)?,
-                    },
-                )
-            }
-            AbstractStep::Request {
-                https,
-                cookies,
-                auth,
-                ops,
-            } => {
-                let name = cookie_name(&config);
-                let req_path = path(&config);
-                let (source, header) = browser.cookies(cookies, &name, &req_path, *https, now);
-                let request = Request {
-                    now,
-                    https: *https,
-                    path: req_path.clone(),
-                    cookie_header: header,
-                    auth: auth.clone(),
-                    ops: ops.clone(),
-                };
-                let Ok(response) = model.request(&request) else {
-                    continue;
-                };
-                let set_cookies = browser.receive(&response.set_cookies, &req_path, *https, now)?;
-                Action::Request(
-                    RequestSpec {
-                        https: *https,
-                        path: req_path,
-                        cookies: source,
-                        auth: auth.clone(),
-                        ops: ops.clone(),
-                    },
-                    RequestExpect {
-                        new: response.new,
-                        user: response.user.clone(),
-                        set_cookies,
-                        results: response.results.clone(),
-                        uncacheable: response
-                            .cache_control
-                            .as_deref()
-                            .is_some_and(is_uncacheable)
-                            .then_some(true),
-                    },
-                )
-            }
-            AbstractStep::Open {
-                slot,
-                https,
-                cookies,
-                auth,
-                ops,
-            } => {
-                if open.contains_key(slot) {
-                    continue;
-                }
-                let name = cookie_name(&config);
-                let req_path = path(&config);
-                let (source, header) = browser.cookies(cookies, &name, &req_path, *https, now);
-                let request = Request {
-                    now,
-                    https: *https,
-                    path: req_path.clone(),
-                    cookie_header: header,
-                    auth: auth.clone(),
-                    ops: ops.clone(),
-                };
-                let Ok(opened) = model.open(&handle(*slot), &request) else {
-                    continue;
-                };
-                open.insert(*slot, (req_path.clone(), *https));
-                Action::Open(
-                    OpenSpec {
-                        id: handle(*slot),
-                        https: *https,
-                        path: req_path,
-                        cookies: source,
-                        auth: auth.clone(),
-                        ops: ops.clone(),
-                    },
-                    OpenExpect {
-                        new: opened.new,
-                        user: opened.user,
-                        results: opened.results,
-                    },
-                )
-            }
-            AbstractStep::Ops { slot, ops } => {
-                if !open.contains_key(slot) {
-                    continue;
-                }
-                let Ok(results) = model.ops(&handle(*slot), ops) else {
-                    continue;
-                };
-                Action::Ops(
-                    OpsSpec {
-                        id: handle(*slot),
-                        ops: ops.clone(),
-                    },
-                    results,
-                )
-            }
-            AbstractStep::Finish { slot } => {
-                let Some(action) = finish(&mut model, &mut browser, &mut open, *slot, now)? else {
-                    continue;
-                };
-                action
-            }
-        };
-        steps.push(Step {
-            action,
-            covers: Vec::new(),
-            note: None,
-        });
-    }
-    // Every open request finishes by the end of the case (fixture.interleave).
-    let slots: Vec<u8> = open.keys().copied().collect();
-    for slot in slots {
-        if let Some(action) = finish(&mut model, &mut browser, &mut open, slot, now)? {
-            steps.push(Step {
-                action,
-                covers: Vec::new(),
-                note: None,
-            });
-        }
-    }
-    Ok(LoadedCase {
-        case: Case {
-            id: id.to_owned(),
-            title: "a random trace, minimised".to_owned(),
-            covers: Vec::new(),
-            profile: skeleton.profile,
-            config: skeleton.config.clone(),
-            start: skeleton.start,
-            steps,
-            rejects: None,
-        },
-        file: PathBuf::from("<random>"),
-        config: Some(start_config),
-    })
 }
 
 /// The requirement IDs a difference touches, by what differed.
@@ -540,6 +332,11 @@ pub fn requirements_touched(profile: Profile, differences: &[String]) -> Vec<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::random::interleave::interleave;
+    use crate::random::materialize::materialize;
+    use crate::run::runner::{run_case, Verdict};
+    use moin_session_spec::fixture::Action;
+    use moin_session_spec::Model;
 
     #[test]
     fn the_model_never_diverges_from_itself() {

@@ -3,7 +3,7 @@
 //! trace into an `open`, perhaps an `ops` step, and a `finish` some steps
 //! later, so that two requests of one browser overlap with each other and
 //! with cleanups, listings and clock advances. Shrinking then removes
-//! steps as for any trace; [`crate::random::generate::materialize`] skips an `ops`
+//! steps as for any trace; [`crate::random::materialize::materialize`] skips an `ops`
 //! or `finish` whose `open` was removed and finishes what is still open at
 //! the end.
 

@@ -2,8 +2,9 @@
 //!
 //! - [`skeleton`]: the deterministic generator and what a trace is before
 //!   the model runs over it;
-//! - [`generate`]: random configurations and steps, and materialisation
-//!   (the model run over a skeleton, written as an ordinary case);
+//! - [`generate`]: random configurations and steps;
+//! - [`materialize`]: the model run over a skeleton, written as an
+//!   ordinary case;
 //! - [`symbols`]: how that model run is written (sids as symbols, cookies,
 //!   finishes of open requests);
 //! - [`interleave`]: overlapping requests woven into a trace;
@@ -15,10 +16,12 @@
 pub mod differential;
 pub mod generate;
 pub mod interleave;
+pub mod materialize;
 pub mod run;
 mod skeleton;
 mod symbols;
 
-pub use generate::{materialize, random_skeleton, requirements_touched};
+pub use generate::{random_skeleton, requirements_touched};
+pub use materialize::materialize;
 pub use run::{run_random, shrink, Divergence, RandomOptions, RandomRun, Tally};
 pub use skeleton::{AbstractStep, CookiePick, Rng, Skeleton, Unrepresentable};

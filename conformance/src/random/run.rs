@@ -1,4 +1,4 @@
-//! A random run: many random traces ([`crate::random::generate`]) against a backend,
+//! A random run: many random traces ([`crate::random::materialize`]) against a backend,
 //! each judged by the runner's one comparison, the divergences grouped and
 //! shrunk, and the run reported the same way to a library caller and to
 //! the CLI.
@@ -25,8 +25,9 @@ use std::path::{Path, PathBuf};
 use moin_session_spec::fixture::LoadedCase;
 use moin_session_spec::{AuthAction, Backend, ConfigPatch, Profile};
 
-use crate::random::generate::{materialize, random_skeleton, requirements_touched};
+use crate::random::generate::{random_skeleton, requirements_touched};
 use crate::random::interleave::interleave;
+use crate::random::materialize::materialize;
 use crate::random::skeleton::{AbstractStep, CookiePick, Rng, Skeleton};
 use crate::run::runner::{run_case, CaseResult, Verdict};
 

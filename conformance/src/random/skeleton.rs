@@ -1,7 +1,7 @@
 //! What a random trace is before the model runs over it: the
 //! deterministic generator ([`Rng`]), the abstract steps ([`AbstractStep`],
 //! [`CookiePick`]) and the trace ([`Skeleton`]). Below both the generator
-//! and materialisation ([`crate::random::generate`]) and the interleaving
+//! and materialisation ([`crate::random::materialize`]) and the interleaving
 //! ([`crate::random::interleave`]), which share it.
 
 use moin_session_spec::{AuthAction, CleanupMode, ConfigPatch, Op, Profile};

@@ -70,73 +70,79 @@ pub fn junit(results: &[CaseResult], backend: &str) -> String {
                 xml_escape(&r.id),
                 xml_escape(&r.file)
             );
-            let reqs = format!("requirements: {}", r.blamed.join(", "));
-            match (Outcome::of(r), &r.verdict) {
-                (Outcome::Passed, _) => {
-                    let _ = writeln!(out, "/>");
-                }
-                (Outcome::UnexpectedPass, _) => {
-                    let _ = writeln!(out, ">");
-                    let _ = writeln!(
-                        out,
-                        "      <failure message=\"passes but is listed as a known failure\">{}</failure>",
-                        xml_escape(&failure(r))
-                    );
-                    let _ = writeln!(out, "    </testcase>");
-                }
-                (Outcome::Skipped | Outcome::ExpectedFailure, _) => {
-                    let _ = writeln!(out, ">");
-                    let why = match (&r.verdict, &r.known_failure) {
-                        (_, Some(k)) => format!("known failure: {}", k.reason),
-                        (Verdict::Skipped { reason }, None) => reason.clone(),
-                        _ => String::new(),
-                    };
-                    let _ = writeln!(out, "      <skipped message=\"{}\"/>", xml_escape(&why));
-                    let _ = writeln!(out, "    </testcase>");
-                }
-                (
-                    Outcome::Failed,
-                    Verdict::Fail {
-                        step,
-                        differences,
-                        violated,
-                    },
-                ) => {
-                    let _ = writeln!(out, ">");
-                    let first = differences.first().cloned().unwrap_or_default();
-                    let violates = violated.join(", ");
-                    let body = format!(
-                        "violates: {violates}\nstep {step}; {reqs}\n{}",
-                        differences.join("\n")
-                    );
-                    let _ = writeln!(
-                        out,
-                        "      <failure message=\"violates {}: step {step}: {}\">{}</failure>",
-                        xml_escape(&violates),
-                        xml_escape(&first),
-                        xml_escape(&body)
-                    );
-                    let _ = writeln!(out, "    </testcase>");
-                }
-                (_, verdict) => {
-                    let _ = writeln!(out, ">");
-                    let (step, message) = match verdict {
-                        Verdict::Errored { step, message } => (*step, message.clone()),
-                        _ => (0, String::new()),
-                    };
-                    let first = message.lines().next().unwrap_or("").to_owned();
-                    let _ = writeln!(
-                        out,
-                        "      <error message=\"step {step}: {}\">{}</error>",
-                        xml_escape(&first),
-                        xml_escape(&format!("step {step}; {reqs}\n{message}"))
-                    );
-                    let _ = writeln!(out, "    </testcase>");
-                }
-            }
+            testcase_body(&mut out, r);
         }
         let _ = writeln!(out, "  </testsuite>");
     }
     let _ = writeln!(out, "</testsuites>");
     out
+}
+
+/// What follows a `<testcase …` opening: `/>` for a pass, else the
+/// failure, skip or error element and the closing tag.
+fn testcase_body(out: &mut String, r: &CaseResult) {
+    let reqs = format!("requirements: {}", r.blamed.join(", "));
+    match (Outcome::of(r), &r.verdict) {
+        (Outcome::Passed, _) => {
+            let _ = writeln!(out, "/>");
+        }
+        (Outcome::UnexpectedPass, _) => {
+            let _ = writeln!(out, ">");
+            let _ = writeln!(
+                out,
+                "      <failure message=\"passes but is listed as a known failure\">{}</failure>",
+                xml_escape(&failure(r))
+            );
+            let _ = writeln!(out, "    </testcase>");
+        }
+        (Outcome::Skipped | Outcome::ExpectedFailure, _) => {
+            let _ = writeln!(out, ">");
+            let why = match (&r.verdict, &r.known_failure) {
+                (_, Some(k)) => format!("known failure: {}", k.reason),
+                (Verdict::Skipped { reason }, None) => reason.clone(),
+                _ => String::new(),
+            };
+            let _ = writeln!(out, "      <skipped message=\"{}\"/>", xml_escape(&why));
+            let _ = writeln!(out, "    </testcase>");
+        }
+        (
+            Outcome::Failed,
+            Verdict::Fail {
+                step,
+                differences,
+                violated,
+            },
+        ) => {
+            let _ = writeln!(out, ">");
+            let first = differences.first().cloned().unwrap_or_default();
+            let violates = violated.join(", ");
+            let body = format!(
+                "violates: {violates}\nstep {step}; {reqs}\n{}",
+                differences.join("\n")
+            );
+            let _ = writeln!(
+                out,
+                "      <failure message=\"violates {}: step {step}: {}\">{}</failure>",
+                xml_escape(&violates),
+                xml_escape(&first),
+                xml_escape(&body)
+            );
+            let _ = writeln!(out, "    </testcase>");
+        }
+        (_, verdict) => {
+            let _ = writeln!(out, ">");
+            let (step, message) = match verdict {
+                Verdict::Errored { step, message } => (*step, message.clone()),
+                _ => (0, String::new()),
+            };
+            let first = message.lines().next().unwrap_or("").to_owned();
+            let _ = writeln!(
+                out,
+                "      <error message=\"step {step}: {}\">{}</error>",
+                xml_escape(&first),
+                xml_escape(&format!("step {step}; {reqs}\n{message}"))
+            );
+            let _ = writeln!(out, "    </testcase>");
+        }
+    }
 }

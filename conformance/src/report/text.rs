@@ -1,5 +1,6 @@
 //! The text report, for people at a terminal.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use moin_session_spec::requirements::Requirements;
@@ -13,8 +14,6 @@ use crate::run::runner::{CaseResult, Verdict};
 /// The human report: per requirement of each profile run, then every case
 /// that did not simply pass, then the closing line.
 pub fn text(results: &[CaseResult], requirements: &Requirements, profiles: &[Profile]) -> String {
-    let per_req = by_requirement(results);
-    let viol = violations(results);
     let mut out = String::new();
     let lead = violated_lines(results);
     if !lead.is_empty() {
@@ -24,38 +23,10 @@ pub fn text(results: &[CaseResult], requirements: &Requirements, profiles: &[Pro
         }
         let _ = writeln!(out);
     }
+    let per_req = by_requirement(results);
+    let viol = violations(results);
     for profile in profiles {
-        let reqs = requirements.of_profile(*profile);
-        let _ = writeln!(out, "{profile}: {} requirements", reqs.len());
-        let width = reqs.iter().map(|r| r.id.len()).max().unwrap_or(0);
-        let selected = reqs.iter().filter(|r| per_req.contains_key(&r.id)).count();
-        // A narrow run lists only what it ran; a full run shows every gap.
-        let narrow = selected * 2 < reqs.len();
-        for req in &reqs {
-            match per_req.get(&req.id) {
-                Some(s) => {
-                    let by = viol.get(&req.id).map(Vec::as_slice).unwrap_or(&[]);
-                    let _ = writeln!(
-                        out,
-                        "  {:<8} {:<width$}  {}",
-                        row_status(s, by),
-                        req.id,
-                        row_detail(s, by)
-                    );
-                }
-                None if !narrow => {
-                    let _ = writeln!(out, "  {:<8} {:<width$}  no case selected", "-", req.id);
-                }
-                None => {}
-            }
-        }
-        if narrow {
-            let _ = writeln!(
-                out,
-                "  ({} other requirement(s) of {profile}: no case selected)",
-                reqs.len() - selected
-            );
-        }
+        requirement_rows(&mut out, *profile, requirements, &per_req, &viol);
     }
     let problems: Vec<&CaseResult> = results
         .iter()
@@ -63,62 +34,107 @@ pub fn text(results: &[CaseResult], requirements: &Requirements, profiles: &[Pro
         .collect();
     if !problems.is_empty() {
         let _ = writeln!(out, "\nnot passed:");
-        // Many cases failing with one and the same error (an adapter that
-        // does not start) are shown once, with the ids of the others.
-        let mut shown: Vec<(&str, Vec<&str>)> = Vec::new();
-        // Skips for one reason (a profile, a call or a configuration the
-        // backend never gets) are one line, not one per case.
-        let mut skipped: Vec<(String, Vec<&str>)> = Vec::new();
-        for r in problems {
-            if let (Verdict::Skipped { reason }, None) = (&r.verdict, &r.known_failure) {
-                let reason = skip_reason(reason);
-                match skipped.iter_mut().find(|(m, _)| *m == reason) {
-                    Some((_, ids)) => ids.push(&r.id),
-                    None => skipped.push((reason, vec![&r.id])),
-                }
-                continue;
-            }
-            if let Verdict::Errored { message, .. } = &r.verdict {
-                if let Some((_, same)) = shown.iter_mut().find(|(m, _)| *m == message.as_str()) {
-                    same.push(&r.id);
-                    continue;
-                }
-                shown.push((message.as_str(), Vec::new()));
-            }
-            let _ = writeln!(out, "{}", failure(r));
-        }
-        for (_, same) in shown.iter().filter(|(_, same)| !same.is_empty()) {
-            let listed: Vec<&str> = same.iter().take(5).copied().collect();
-            let more = if same.len() > 5 {
-                format!(", and {} more", same.len() - 5)
-            } else {
-                String::new()
-            };
-            let _ = writeln!(
-                out,
-                "  ERROR {} more case(s) with the same error as above: {}{more}",
-                same.len(),
-                listed.join(", ")
-            );
-        }
-        for (reason, ids) in &skipped {
-            let listed: Vec<&str> = ids.iter().take(3).copied().collect();
-            let more = if ids.len() > 3 {
-                format!(", and {} more", ids.len() - 3)
-            } else {
-                String::new()
-            };
-            let _ = writeln!(
-                out,
-                "  SKIP {} case(s): {reason} ({}{more})",
-                ids.len(),
-                listed.join(", ")
-            );
-        }
+        not_passed(&mut out, &problems);
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "{}", Summary::of(results).line());
     out
+}
+
+/// The requirement table of one profile: a row per requirement a case
+/// ran for, and (in a full run) a row per requirement no case covered.
+fn requirement_rows(
+    out: &mut String,
+    profile: Profile,
+    requirements: &Requirements,
+    per_req: &BTreeMap<String, Summary>,
+    viol: &BTreeMap<String, Vec<&CaseResult>>,
+) {
+    let reqs = requirements.of_profile(profile);
+    let _ = writeln!(out, "{profile}: {} requirements", reqs.len());
+    let width = reqs.iter().map(|r| r.id.len()).max().unwrap_or(0);
+    let selected = reqs.iter().filter(|r| per_req.contains_key(&r.id)).count();
+    // A narrow run lists only what it ran; a full run shows every gap.
+    let narrow = selected * 2 < reqs.len();
+    for req in &reqs {
+        match per_req.get(&req.id) {
+            Some(s) => {
+                let by = viol.get(&req.id).map(Vec::as_slice).unwrap_or(&[]);
+                let _ = writeln!(
+                    out,
+                    "  {:<8} {:<width$}  {}",
+                    row_status(s, by),
+                    req.id,
+                    row_detail(s, by)
+                );
+            }
+            None if !narrow => {
+                let _ = writeln!(out, "  {:<8} {:<width$}  no case selected", "-", req.id);
+            }
+            None => {}
+        }
+    }
+    if narrow {
+        let _ = writeln!(
+            out,
+            "  ({} other requirement(s) of {profile}: no case selected)",
+            reqs.len() - selected
+        );
+    }
+}
+
+/// Every case that did not simply pass. Many cases failing with one and
+/// the same error (an adapter that does not start) are shown once, with
+/// the ids of the others; skips for one reason (a profile, a call or a
+/// configuration the backend never gets) are one line, not one per case.
+fn not_passed(out: &mut String, problems: &[&CaseResult]) {
+    let mut shown: Vec<(&str, Vec<&str>)> = Vec::new();
+    let mut skipped: Vec<(String, Vec<&str>)> = Vec::new();
+    for r in problems {
+        if let (Verdict::Skipped { reason }, None) = (&r.verdict, &r.known_failure) {
+            let reason = skip_reason(reason);
+            match skipped.iter_mut().find(|(m, _)| *m == reason) {
+                Some((_, ids)) => ids.push(&r.id),
+                None => skipped.push((reason, vec![&r.id])),
+            }
+            continue;
+        }
+        if let Verdict::Errored { message, .. } = &r.verdict {
+            if let Some((_, same)) = shown.iter_mut().find(|(m, _)| *m == message.as_str()) {
+                same.push(&r.id);
+                continue;
+            }
+            shown.push((message.as_str(), Vec::new()));
+        }
+        let _ = writeln!(out, "{}", failure(r));
+    }
+    for (_, same) in shown.iter().filter(|(_, same)| !same.is_empty()) {
+        let _ = writeln!(
+            out,
+            "  ERROR {} more case(s) with the same error as above: {}",
+            same.len(),
+            some_of(same, 5)
+        );
+    }
+    for (reason, ids) in &skipped {
+        let _ = writeln!(
+            out,
+            "  SKIP {} case(s): {reason} ({})",
+            ids.len(),
+            some_of(ids, 3)
+        );
+    }
+}
+
+/// The first `n` ids, and how many more there are.
+fn some_of(ids: &[&str], n: usize) -> String {
+    let listed: Vec<&str> = ids.iter().take(n).copied().collect();
+    let more = if ids.len() > n {
+        format!(", and {} more", ids.len() - n)
+    } else {
+        String::new()
+    };
+    format!("{}{more}", listed.join(", "))
 }
 
 /// A skip's reason without the step it happened at, so that skips for one

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use crate::run::compare::Bindings;
 use crate::run::jar::Received;
-use crate::run::runner::{CaseResult, Observed, Verdict};
+use crate::run::runner::{CaseResult, Observed, StepTrace, Verdict};
 
 fn instant(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
@@ -127,164 +127,156 @@ pub fn render(result: &CaseResult, title: &str) -> String {
     );
     for trace in &result.steps {
         let _ = writeln!(out);
-        let at = instant(trace.now);
-        match (&trace.step.action, &trace.observed) {
-            (Action::Advance(d), _) => {
-                let _ = writeln!(
-                    out,
-                    "[{}] advance {} → {at}",
-                    trace.number,
-                    moin_session_spec::fixture::format_duration(*d)
-                );
-            }
-            (Action::Reconfigure(patch), _) => {
-                let _ = writeln!(
-                    out,
-                    "[{}] reconfigure {}",
-                    trace.number,
-                    serde_json::to_string(patch).unwrap_or_default()
-                );
-            }
-            (Action::Corrupt(sid), _) => {
-                let _ = writeln!(
-                    out,
-                    "[{}] the stored record of {sid} becomes unreadable",
-                    trace.number
-                );
-            }
-            (Action::Crowd(moin_session_spec::fixture::Crowd::Open(n)), _) => {
-                let _ = writeln!(
-                    out,
-                    "[{}] {at} crowd: {n} more browsers each get a session and store their number",
-                    trace.number
-                );
-            }
-            (Action::Crowd(moin_session_spec::fixture::Crowd::Check), _) => {
-                let _ = writeln!(
-                    out,
-                    "[{}] {at} crowd: every crowd browser reads its number back",
-                    trace.number
-                );
-            }
-            (Action::List(_), Observed::Sids(sids)) => {
-                let shown: Vec<String> = sids.iter().map(|s| b.symbolize(s)).collect();
-                let _ = writeln!(
-                    out,
-                    "[{}] {at} list the store → [{}]",
-                    trace.number,
-                    shown.join(", ")
-                );
-            }
-            (Action::Cleanup(spec, _), Observed::Sids(sids)) => {
-                let shown: Vec<String> = sids.iter().map(|s| b.symbolize(s)).collect();
-                let who = spec
-                    .user
-                    .as_deref()
-                    .map(|u| format!(" of user {u}"))
-                    .unwrap_or_default();
-                let mode = match spec.mode {
-                    moin_session_spec::CleanupMode::Expired => "expired sessions",
-                    moin_session_spec::CleanupMode::All => "all sessions",
-                };
-                let _ = writeln!(
-                    out,
-                    "[{}] {at} cleanup {mode}{who} → removed [{}]",
-                    trace.number,
-                    shown.join(", ")
-                );
-            }
-            (
-                Action::Request(..),
-                Observed::Exchange {
-                    request,
-                    response,
-                    jar,
-                },
-            ) => {
-                let scheme = if request.https { "https" } else { "http" };
-                let _ = writeln!(
-                    out,
-                    "[{}] {at} request {} over {scheme}",
-                    trace.number, request.path
-                );
-                request_lines(&mut out, b, request);
-                let _ = writeln!(
-                    out,
-                    "  | session new: {}; runs as: {}",
-                    response.new,
-                    response.user.as_deref().unwrap_or("anonymous")
-                );
-                ops_lines(&mut out, &request.ops, &response.results);
-                headers(
-                    &mut out,
-                    b,
-                    &response.set_cookies,
-                    response.cache_control.as_deref(),
-                    jar,
-                );
-            }
-            (
-                Action::Open(spec, _),
-                Observed::Exchange {
-                    request, response, ..
-                },
-            ) => {
-                let scheme = if request.https { "https" } else { "http" };
-                let _ = writeln!(
-                    out,
-                    "[{}] {at} open request {} to {} over {scheme} (its response waits)",
-                    trace.number, spec.id, request.path
-                );
-                request_lines(&mut out, b, request);
-                let _ = writeln!(
-                    out,
-                    "  | {}: session new: {}; runs as: {}",
-                    spec.id,
-                    response.new,
-                    response.user.as_deref().unwrap_or("anonymous")
-                );
-                ops_lines(&mut out, &request.ops, &response.results);
-            }
-            (Action::Ops(spec, _), Observed::Results(results)) => {
-                let _ = writeln!(
-                    out,
-                    "[{}] {at} request {} runs more application code",
-                    trace.number, spec.id
-                );
-                ops_lines(&mut out, &spec.ops, results);
-            }
-            (
-                Action::Finish(..),
-                Observed::Finished {
-                    id,
-                    set_cookies,
-                    cache_control,
-                    jar,
-                },
-            ) => {
-                let _ = writeln!(out, "[{}] {at} request {id} finishes", trace.number);
-                headers(&mut out, b, set_cookies, cache_control.as_deref(), jar);
-            }
-            _ => {}
-        }
+        step_lines(&mut out, b, trace);
         for d in &trace.differences {
             let _ = writeln!(out, "  ✗ {d}");
         }
     }
     let _ = writeln!(out);
-    match &result.verdict {
-        Verdict::Pass => {
-            let _ = writeln!(out, "verdict: pass");
+    let _ = writeln!(out, "verdict: {}", verdict_text(&result.verdict));
+    out
+}
+
+/// The closing line's verdict.
+fn verdict_text(verdict: &Verdict) -> String {
+    match verdict {
+        Verdict::Pass => "pass".to_owned(),
+        Verdict::Fail { step, .. } => format!("fail at step {step}"),
+        Verdict::Errored { step, message } => format!("errored at step {step}: {message}"),
+        Verdict::Skipped { reason } => format!("skipped: {reason}"),
+    }
+}
+
+/// The lines of one step: what was sent and what came back.
+fn step_lines(out: &mut String, b: &Bindings, trace: &StepTrace) {
+    let n = trace.number;
+    let at = instant(trace.now);
+    match (&trace.step.action, &trace.observed) {
+        (Action::List(_), Observed::Sids(sids)) => {
+            let _ = writeln!(
+                out,
+                "[{n}] {at} list the store → [{}]",
+                shown(b, sids.as_slice())
+            );
         }
-        Verdict::Fail { step, .. } => {
-            let _ = writeln!(out, "verdict: fail at step {step}");
+        (Action::Cleanup(spec, _), Observed::Sids(sids)) => {
+            let who = spec
+                .user
+                .as_deref()
+                .map(|u| format!(" of user {u}"))
+                .unwrap_or_default();
+            let mode = match spec.mode {
+                moin_session_spec::CleanupMode::Expired => "expired sessions",
+                moin_session_spec::CleanupMode::All => "all sessions",
+            };
+            let _ = writeln!(
+                out,
+                "[{n}] {at} cleanup {mode}{who} → removed [{}]",
+                shown(b, sids.as_slice())
+            );
         }
-        Verdict::Errored { step, message } => {
-            let _ = writeln!(out, "verdict: errored at step {step}: {message}");
+        (
+            Action::Request(..),
+            Observed::Exchange {
+                request,
+                response,
+                jar,
+            },
+        ) => {
+            let scheme = if request.https { "https" } else { "http" };
+            let _ = writeln!(out, "[{n}] {at} request {} over {scheme}", request.path);
+            request_lines(out, b, request);
+            let _ = writeln!(
+                out,
+                "  | session new: {}; runs as: {}",
+                response.new,
+                response.user.as_deref().unwrap_or("anonymous")
+            );
+            ops_lines(out, &request.ops, &response.results);
+            headers(
+                out,
+                b,
+                &response.set_cookies,
+                response.cache_control.as_deref(),
+                jar,
+            );
         }
-        Verdict::Skipped { reason } => {
-            let _ = writeln!(out, "verdict: skipped: {reason}");
+        (
+            Action::Open(spec, _),
+            Observed::Exchange {
+                request, response, ..
+            },
+        ) => {
+            let scheme = if request.https { "https" } else { "http" };
+            let _ = writeln!(
+                out,
+                "[{n}] {at} open request {} to {} over {scheme} (its response waits)",
+                spec.id, request.path
+            );
+            request_lines(out, b, request);
+            let _ = writeln!(
+                out,
+                "  | {}: session new: {}; runs as: {}",
+                spec.id,
+                response.new,
+                response.user.as_deref().unwrap_or("anonymous")
+            );
+            ops_lines(out, &request.ops, &response.results);
+        }
+        (Action::Ops(spec, _), Observed::Results(results)) => {
+            let _ = writeln!(
+                out,
+                "[{n}] {at} request {} runs more application code",
+                spec.id
+            );
+            ops_lines(out, &spec.ops, results);
+        }
+        (
+            Action::Finish(..),
+            Observed::Finished {
+                id,
+                set_cookies,
+                cache_control,
+                jar,
+            },
+        ) => {
+            let _ = writeln!(out, "[{n}] {at} request {id} finishes");
+            headers(out, b, set_cookies, cache_control.as_deref(), jar);
+        }
+        (action, _) => {
+            if let Some(line) = plain_step(action, &at) {
+                let _ = writeln!(out, "[{n}] {line}");
+            }
         }
     }
-    out
+}
+
+/// A step that observes nothing: one line, or none.
+fn plain_step(action: &Action, at: &str) -> Option<String> {
+    Some(match action {
+        Action::Advance(d) => format!(
+            "advance {} → {at}",
+            moin_session_spec::fixture::format_duration(*d)
+        ),
+        Action::Reconfigure(patch) => {
+            format!(
+                "reconfigure {}",
+                serde_json::to_string(patch).unwrap_or_default()
+            )
+        }
+        Action::Corrupt(sid) => format!("the stored record of {sid} becomes unreadable"),
+        Action::Crowd(moin_session_spec::fixture::Crowd::Open(n)) => {
+            format!("{at} crowd: {n} more browsers each get a session and store their number")
+        }
+        Action::Crowd(moin_session_spec::fixture::Crowd::Check) => {
+            format!("{at} crowd: every crowd browser reads its number back")
+        }
+        _ => return None,
+    })
+}
+
+/// Sids as symbols, comma-separated.
+fn shown(b: &Bindings, sids: &[String]) -> String {
+    let v: Vec<String> = sids.iter().map(|s| b.symbolize(s)).collect();
+    v.join(", ")
 }

@@ -181,124 +181,141 @@ const HARD_ANY: &[&str] = &[
     "hard.config.",
 ];
 
+/// The rule for a difference in `field` in `profile`: the clauses a
+/// covered one may be (prefixes end in `.`), and the clause blamed when the
+/// case covers none of them. A table per profile.
 fn rule_for(profile: Profile, field: Field) -> Rule {
-    use Field::*;
     match profile {
-        Profile::Hardened => match field {
-            MaxAge | Expires | Lifetime => rule(
-                &[
-                    "hard.timeout.",
-                    "hard.cookie.max-age-within",
-                    "hard.cookie.max-400-days",
-                ],
+        Profile::Hardened => hardened_rule(field),
+        Profile::Moin19 => m19_rule(field),
+        Profile::Moin16 => m16_rule(field),
+    }
+}
+
+fn hardened_rule(field: Field) -> Rule {
+    use Field::*;
+    match field {
+        MaxAge | Expires | Lifetime => rule(
+            &[
+                "hard.timeout.",
                 "hard.cookie.max-age-within",
-            ),
-            Secure => rule(&["hard.cookie.secure"], "hard.cookie.secure"),
-            HttpOnly => rule(&["hard.cookie.httponly"], "hard.cookie.httponly"),
-            SameSite => rule(&["hard.cookie.samesite"], "hard.cookie.samesite"),
-            DeletionForm | Path | Domain => rule(
-                &["hard.cookie.delete-form", "hard.cookie.host-prefix"],
-                "hard.cookie.host-prefix",
-            ),
-            Name | Unparsable => rule(&["hard.cookie.host-prefix"], "hard.cookie.host-prefix"),
-            ValueForm => rule(&["hard.sid.entropy"], "hard.sid.entropy"),
-            Removed => rule(&["hard.end.", "hard.timeout."], "hard.timeout.idle"),
-            New | Value => rule(HARD_ANY, "hard.load.unknown-sid-refused"),
-            User => rule(HARD_ANY, "hard.end.logout"),
-            _ => rule(HARD_ANY, "hard.persist.issue-stores"),
-        },
-        Profile::Moin19 => match field {
-            New => rule(
-                &[
-                    "m19.store.capacity",
-                    "m19.store.clock",
-                    "m19.new.definition",
-                ],
+                "hard.cookie.max-400-days",
+            ],
+            "hard.cookie.max-age-within",
+        ),
+        Secure => rule(&["hard.cookie.secure"], "hard.cookie.secure"),
+        HttpOnly => rule(&["hard.cookie.httponly"], "hard.cookie.httponly"),
+        SameSite => rule(&["hard.cookie.samesite"], "hard.cookie.samesite"),
+        DeletionForm | Path | Domain => rule(
+            &["hard.cookie.delete-form", "hard.cookie.host-prefix"],
+            "hard.cookie.host-prefix",
+        ),
+        Name | Unparsable => rule(&["hard.cookie.host-prefix"], "hard.cookie.host-prefix"),
+        ValueForm => rule(&["hard.sid.entropy"], "hard.sid.entropy"),
+        Removed => rule(&["hard.end.", "hard.timeout."], "hard.timeout.idle"),
+        New | Value => rule(HARD_ANY, "hard.load.unknown-sid-refused"),
+        User => rule(HARD_ANY, "hard.end.logout"),
+        _ => rule(HARD_ANY, "hard.persist.issue-stores"),
+    }
+}
+
+fn m19_rule(field: Field) -> Rule {
+    use Field::*;
+    match field {
+        New => rule(
+            &[
+                "m19.store.capacity",
+                "m19.store.clock",
                 "m19.new.definition",
-            ),
-            Value => rule(M19_LOAD, "m19.cookie.value-sid"),
-            User => rule(
-                &["m19.auth.", "m19.setuid.", "m19.cleanup."],
-                "m19.auth.restore",
-            ),
-            Results => rule(M19_STORED, "m19.persist.values"),
-            ValueForm => rule(&["m19.cookie.sid-form"], "m19.cookie.sid-form"),
-            SameSite => rule(&[], "m19.cookie.value-sid"),
-            StoredValue => rule(
-                &["m19.new.macro-example", "m19.persist.reserved-keys"],
-                "m19.persist.values",
-            ),
-            ExtraDeletion => rule(
-                &[
-                    "m19.store.capacity",
-                    "m19.store.clock",
-                    "m19.finalize.silent-when-new",
-                    "m19.load.malformed-sid",
-                ],
+            ],
+            "m19.new.definition",
+        ),
+        Value => rule(M19_LOAD, "m19.cookie.value-sid"),
+        User => rule(
+            &["m19.auth.", "m19.setuid.", "m19.cleanup."],
+            "m19.auth.restore",
+        ),
+        Results => rule(M19_STORED, "m19.persist.values"),
+        ValueForm => rule(&["m19.cookie.sid-form"], "m19.cookie.sid-form"),
+        SameSite => rule(&[], "m19.cookie.value-sid"),
+        StoredValue => rule(
+            &["m19.new.macro-example", "m19.persist.reserved-keys"],
+            "m19.persist.values",
+        ),
+        ExtraDeletion => rule(
+            &[
+                "m19.store.capacity",
+                "m19.store.clock",
                 "m19.finalize.silent-when-new",
-            ),
-            Duplicate => rule(&["m19.finalize.delete"], "m19.finalize.issue"),
-            SidsRepeated => rule(&[], "m19.store.list"),
-            Uncacheable => rule(&[], "m19.finalize.issue"),
-            Missing | Extra | Kind => rule(M19_PRESENCE, "m19.finalize.issue"),
-            Unparsable => rule(
-                &["m19.name.", "m19.config.cookie-attributes"],
-                "m19.finalize.issue",
-            ),
-            Name => rule(&["m19.name."], "m19.name.default"),
-            MaxAge => rule(&["m19.cookie.max-age"], "m19.cookie.max-age"),
-            Expires => rule(
-                &["m19.cookie.expires-granularity", "m19.finalize.sliding"],
-                "m19.cookie.expires-granularity",
-            ),
-            Lifetime => rule(M19_LIFETIME, "m19.lifetime.seconds"),
-            Path => rule(&["m19.cookie.path"], "m19.cookie.path"),
-            Domain => rule(&["m19.cookie.domain"], "m19.cookie.domain"),
-            Secure => rule(
-                &["m19.cookie.secure-forced", "m19.cookie.secure-auto"],
-                "m19.cookie.secure-auto",
-            ),
-            HttpOnly => rule(&["m19.cookie.httponly"], "m19.cookie.httponly"),
-            DeletionForm => rule(&["m19.cookie.delete-form"], "m19.cookie.delete-form"),
-            Sids => rule(M19_STORED, "m19.store.list"),
-            Removed => rule(&["m19.cleanup."], "m19.cleanup.expired"),
-        },
-        Profile::Moin16 => match field {
-            New => rule(&["m16.chain.new-flag"], "m16.chain.new-flag"),
-            Value => rule(M16_SESSION, "m16.session.anon-refresh"),
-            User => rule(M16_SESSION, "m16.logincookie.bound"),
-            Results => rule(M16_STORED, "m16.store.write-through"),
-            ValueForm => rule(
-                &[
-                    "m16.anon.name-form",
-                    "m16.logincookie.size",
-                    "m16.session.anon-name-octets",
-                ],
+                "m19.load.malformed-sid",
+            ],
+            "m19.finalize.silent-when-new",
+        ),
+        Duplicate => rule(&["m19.finalize.delete"], "m19.finalize.issue"),
+        SidsRepeated => rule(&[], "m19.store.list"),
+        Uncacheable => rule(&[], "m19.finalize.issue"),
+        Missing | Extra | Kind => rule(M19_PRESENCE, "m19.finalize.issue"),
+        Unparsable => rule(
+            &["m19.name.", "m19.config.cookie-attributes"],
+            "m19.finalize.issue",
+        ),
+        Name => rule(&["m19.name."], "m19.name.default"),
+        MaxAge => rule(&["m19.cookie.max-age"], "m19.cookie.max-age"),
+        Expires => rule(
+            &["m19.cookie.expires-granularity", "m19.finalize.sliding"],
+            "m19.cookie.expires-granularity",
+        ),
+        Lifetime => rule(M19_LIFETIME, "m19.lifetime.seconds"),
+        Path => rule(&["m19.cookie.path"], "m19.cookie.path"),
+        Domain => rule(&["m19.cookie.domain"], "m19.cookie.domain"),
+        Secure => rule(
+            &["m19.cookie.secure-forced", "m19.cookie.secure-auto"],
+            "m19.cookie.secure-auto",
+        ),
+        HttpOnly => rule(&["m19.cookie.httponly"], "m19.cookie.httponly"),
+        DeletionForm => rule(&["m19.cookie.delete-form"], "m19.cookie.delete-form"),
+        Sids => rule(M19_STORED, "m19.store.list"),
+        Removed => rule(&["m19.cleanup."], "m19.cleanup.expired"),
+    }
+}
+
+fn m16_rule(field: Field) -> Rule {
+    use Field::*;
+    match field {
+        New => rule(&["m16.chain.new-flag"], "m16.chain.new-flag"),
+        Value => rule(M16_SESSION, "m16.session.anon-refresh"),
+        User => rule(M16_SESSION, "m16.logincookie.bound"),
+        Results => rule(M16_STORED, "m16.store.write-through"),
+        ValueForm => rule(
+            &[
                 "m16.anon.name-form",
-            ),
-            SameSite => rule(&[], "m16.cookie.no-secure-httponly"),
-            StoredValue => rule(&["m16.macro.example"], "m16.store.write-through"),
-            ExtraDeletion => rule(M16_SESSION, "m16.logincookie.ignored-not-deleted"),
-            Duplicate => rule(&["m16.logout.then-anon"], "m16.cookie.name"),
-            SidsRepeated => rule(&[], "m16.store.list"),
-            Uncacheable => rule(&["m16.cookie.uncacheable"], "m16.cookie.uncacheable"),
-            Missing | Extra | Kind => rule(M16_SESSION, "m16.session.anon-refresh"),
-            Unparsable | Name => rule(&["m16.cookie.name"], "m16.cookie.name"),
-            MaxAge | Expires => rule(
-                &["m16.cookie.max-age-expires"],
-                "m16.cookie.max-age-expires",
-            ),
-            Lifetime => rule(M16_LIFETIME, "m16.lifetime.positive"),
-            Path => rule(&["m16.cookie.path"], "m16.cookie.path"),
-            Domain => rule(&["m16.cookie.domain"], "m16.cookie.domain"),
-            Secure | HttpOnly => rule(
-                &["m16.cookie.no-secure-httponly"],
-                "m16.cookie.no-secure-httponly",
-            ),
-            DeletionForm => rule(&["m16.cookie.delete-form"], "m16.cookie.delete-form"),
-            Sids => rule(M16_STORED, "m16.store.list"),
-            Removed => rule(&["m16.cleanup."], "m16.cleanup.expired"),
-        },
+                "m16.logincookie.size",
+                "m16.session.anon-name-octets",
+            ],
+            "m16.anon.name-form",
+        ),
+        SameSite => rule(&[], "m16.cookie.no-secure-httponly"),
+        StoredValue => rule(&["m16.macro.example"], "m16.store.write-through"),
+        ExtraDeletion => rule(M16_SESSION, "m16.logincookie.ignored-not-deleted"),
+        Duplicate => rule(&["m16.logout.then-anon"], "m16.cookie.name"),
+        SidsRepeated => rule(&[], "m16.store.list"),
+        Uncacheable => rule(&["m16.cookie.uncacheable"], "m16.cookie.uncacheable"),
+        Missing | Extra | Kind => rule(M16_SESSION, "m16.session.anon-refresh"),
+        Unparsable | Name => rule(&["m16.cookie.name"], "m16.cookie.name"),
+        MaxAge | Expires => rule(
+            &["m16.cookie.max-age-expires"],
+            "m16.cookie.max-age-expires",
+        ),
+        Lifetime => rule(M16_LIFETIME, "m16.lifetime.positive"),
+        Path => rule(&["m16.cookie.path"], "m16.cookie.path"),
+        Domain => rule(&["m16.cookie.domain"], "m16.cookie.domain"),
+        Secure | HttpOnly => rule(
+            &["m16.cookie.no-secure-httponly"],
+            "m16.cookie.no-secure-httponly",
+        ),
+        DeletionForm => rule(&["m16.cookie.delete-form"], "m16.cookie.delete-form"),
+        Sids => rule(M16_STORED, "m16.store.list"),
+        Removed => rule(&["m16.cleanup."], "m16.cleanup.expired"),
     }
 }
 

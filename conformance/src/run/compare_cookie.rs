@@ -91,6 +91,7 @@ fn strip_dot(d: &str) -> &str {
     d.strip_prefix('.').unwrap_or(d)
 }
 
+/// Compares one expected cookie with the `Set-Cookie` observed for it.
 fn compare_cookie(
     e: &CookieExpect,
     c: &Cookie<'_>,
@@ -126,56 +127,75 @@ fn compare_cookie(
             out.extend(compare_deletion_form(e, c, now));
         }
     } else {
-        if let Some(value) = &e.value {
-            if let Some(problem) = bindings.form_problem(value, c.value()) {
-                out.push(diff(
-                    Field::ValueForm,
-                    at("value"),
-                    problem,
-                    format!("{:?}", c.value()),
-                ));
-            }
-            if let Err(expected) = bindings.check(value, c.value()) {
-                out.push(diff(
-                    Field::Value,
-                    at("value"),
-                    expected,
-                    bindings.symbolize(c.value()),
-                ));
-            }
-        }
-        let observed_age = c.max_age().map(|d| d.whole_seconds());
-        let observed_expires = c.expires_datetime();
-        let age_off = e.max_age.filter(|m| observed_age != Some(*m));
-        let expires_off = e.expires.filter(|x| observed_expires != Some(*x));
-        // Both off by the same amount: the lifetime `L` is wrong, not the
-        // rendering of either attribute.
-        let same_shift = match (age_off, expires_off, observed_age, observed_expires) {
-            (Some(m), Some(x), Some(om), Some(ox)) => (ox - x).whole_seconds() == om - m,
-            _ => false,
-        };
-        let (age_field, expires_field) = if same_shift {
-            (Field::Lifetime, Field::Lifetime)
-        } else {
-            (Field::MaxAge, Field::Expires)
-        };
-        if let Some(max_age) = age_off {
+        out.extend(compare_issued(e, c, bindings));
+    }
+    out.extend(compare_attributes(e, c));
+    out
+}
+
+/// An issued cookie's value (its form, and the sid it must be) and its
+/// lifetime (`Max-Age`, `Expires`; both off by the same amount is one
+/// wrong lifetime).
+fn compare_issued(e: &CookieExpect, c: &Cookie<'_>, bindings: &mut Bindings) -> Vec<Difference> {
+    let mut out = Vec::new();
+    let at = |field: &str| format!("set_cookies[{}].{field}", e.name);
+    if let Some(value) = &e.value {
+        if let Some(problem) = bindings.form_problem(value, c.value()) {
             out.push(diff(
-                age_field,
-                at("max_age"),
-                max_age,
-                show_opt(observed_age),
+                Field::ValueForm,
+                at("value"),
+                problem,
+                format!("{:?}", c.value()),
             ));
         }
-        if let Some(expires) = expires_off {
+        if let Err(expected) = bindings.check(value, c.value()) {
             out.push(diff(
-                expires_field,
-                at("expires"),
-                show_instant(expires),
-                show_opt(observed_expires.map(show_instant)),
+                Field::Value,
+                at("value"),
+                expected,
+                bindings.symbolize(c.value()),
             ));
         }
     }
+    let observed_age = c.max_age().map(|d| d.whole_seconds());
+    let observed_expires = c.expires_datetime();
+    let age_off = e.max_age.filter(|m| observed_age != Some(*m));
+    let expires_off = e.expires.filter(|x| observed_expires != Some(*x));
+    // Both off by the same amount: the lifetime `L` is wrong, not the
+    // rendering of either attribute.
+    let same_shift = match (age_off, expires_off, observed_age, observed_expires) {
+        (Some(m), Some(x), Some(om), Some(ox)) => (ox - x).whole_seconds() == om - m,
+        _ => false,
+    };
+    let (age_field, expires_field) = if same_shift {
+        (Field::Lifetime, Field::Lifetime)
+    } else {
+        (Field::MaxAge, Field::Expires)
+    };
+    if let Some(max_age) = age_off {
+        out.push(diff(
+            age_field,
+            at("max_age"),
+            max_age,
+            show_opt(observed_age),
+        ));
+    }
+    if let Some(expires) = expires_off {
+        out.push(diff(
+            expires_field,
+            at("expires"),
+            show_instant(expires),
+            show_opt(observed_expires.map(show_instant)),
+        ));
+    }
+    out
+}
+
+/// The attributes judged on every cookie: `Path`, `Domain`, `Secure`,
+/// `HttpOnly`, `SameSite`.
+fn compare_attributes(e: &CookieExpect, c: &Cookie<'_>) -> Vec<Difference> {
+    let mut out = Vec::new();
+    let at = |field: &str| format!("set_cookies[{}].{field}", e.name);
     if c.path() != Some(e.path.as_str()) {
         out.push(diff(Field::Path, at("path"), &e.path, show_opt(c.path())));
     }
@@ -217,9 +237,6 @@ fn compare_cookie(
     out
 }
 
-/// The form both originals give a deletion cookie (`m19.cookie.delete-form`,
-/// `m16.cookie.delete-form`): an empty value, `Max-Age=0`, an `Expires`
-/// before now, and no `Secure` unless the expectation says otherwise.
 fn compare_deletion_form(e: &CookieExpect, c: &Cookie<'_>, now: OffsetDateTime) -> Vec<Difference> {
     let at = |field: &str| format!("set_cookies[{}].{field}", e.name);
     let mut out = Vec::new();

@@ -16,6 +16,7 @@ pub mod expectations;
 pub mod jar;
 pub mod runner;
 pub mod verdict;
+mod world;
 
 use moin_session_spec::fixture::LoadedCase;
 use moin_session_spec::Backend;
