@@ -176,52 +176,19 @@ fn step_lines(out: &mut String, b: &Bindings, trace: &StepTrace) {
             );
         }
         (
-            Action::Request(..),
+            Action::Request(..) | Action::Open(..),
             Observed::Exchange {
                 request,
                 response,
                 jar,
             },
         ) => {
-            let scheme = if request.https { "https" } else { "http" };
-            let _ = writeln!(out, "[{n}] {at} request {} over {scheme}", request.path);
-            request_lines(out, b, request);
-            let _ = writeln!(
-                out,
-                "  | session new: {}; runs as: {}",
-                response.new,
-                response.user.as_deref().unwrap_or("anonymous")
-            );
-            ops_lines(out, &request.ops, &response.results);
-            headers(
-                out,
-                b,
-                &response.set_cookies,
-                response.cache_control.as_deref(),
+            let exchange = Exchange {
+                request,
+                response,
                 jar,
-            );
-        }
-        (
-            Action::Open(spec, _),
-            Observed::Exchange {
-                request, response, ..
-            },
-        ) => {
-            let scheme = if request.https { "https" } else { "http" };
-            let _ = writeln!(
-                out,
-                "[{n}] {at} open request {} to {} over {scheme} (its response waits)",
-                spec.id, request.path
-            );
-            request_lines(out, b, request);
-            let _ = writeln!(
-                out,
-                "  | {}: session new: {}; runs as: {}",
-                spec.id,
-                response.new,
-                response.user.as_deref().unwrap_or("anonymous")
-            );
-            ops_lines(out, &request.ops, &response.results);
+            };
+            exchange_lines(out, b, n, &at, &trace.step.action, &exchange);
         }
         (Action::Ops(spec, _), Observed::Results(results)) => {
             let _ = writeln!(
@@ -248,6 +215,61 @@ fn step_lines(out: &mut String, b: &Bindings, trace: &StepTrace) {
                 let _ = writeln!(out, "[{n}] {line}");
             }
         }
+    }
+}
+
+/// What a request or open step sent and got back.
+struct Exchange<'a> {
+    request: &'a Request,
+    response: &'a moin_session_spec::Response,
+    jar: &'a [Received],
+}
+
+/// A request's lines, or an open request's (whose response waits for its
+/// finish, so it has no headers yet).
+fn exchange_lines(
+    out: &mut String,
+    b: &Bindings,
+    n: usize,
+    at: &str,
+    action: &Action,
+    x: &Exchange<'_>,
+) {
+    let (request, response) = (x.request, x.response);
+    let scheme = if request.https { "https" } else { "http" };
+    let open = match action {
+        Action::Open(spec, _) => Some(spec.id.as_str()),
+        _ => None,
+    };
+    match open {
+        Some(id) => {
+            let _ = writeln!(
+                out,
+                "[{n}] {at} open request {id} to {} over {scheme} (its response waits)",
+                request.path
+            );
+        }
+        None => {
+            let _ = writeln!(out, "[{n}] {at} request {} over {scheme}", request.path);
+        }
+    }
+    request_lines(out, b, request);
+    let whose = open.map(|id| format!("{id}: ")).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "  | {whose}session new: {}; runs as: {}",
+        response.new,
+        response.user.as_deref().unwrap_or("anonymous")
+    );
+    ops_lines(out, &request.ops, &response.results);
+    if open.is_none() {
+        headers(
+            out,
+            b,
+            &response.set_cookies,
+            response.cache_control.as_deref(),
+            x.jar,
+        );
     }
 }
 
