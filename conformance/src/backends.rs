@@ -11,6 +11,8 @@ use moin_session_spec::{
     Response, SqliteStore,
 };
 
+use crate::lifecycle::{self, Cleanup};
+
 /// The server `reference-redis` uses when no URL is given.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379/";
 
@@ -109,13 +111,22 @@ impl BackendChoice {
 }
 
 /// The reference service over a store with something to remove when
-/// dropped (a temporary directory, a key prefix on a server).
+/// dropped (a temporary directory, a key prefix on a server). The removal
+/// is registered with [`lifecycle::on_exit`], so an interrupted run
+/// removes it too.
 struct Owned<S: Store> {
     inner: Option<ReferenceBackend<S>>,
-    cleanup: Box<dyn FnMut(&S)>,
+    cleanup: Option<Cleanup>,
 }
 
 impl<S: Store> Owned<S> {
+    fn new(inner: ReferenceBackend<S>, remove: impl FnOnce() + Send + 'static) -> Owned<S> {
+        Owned {
+            inner: Some(inner),
+            cleanup: Some(lifecycle::on_exit(remove)),
+        }
+    }
+
     fn inner(&mut self) -> &mut ReferenceBackend<S> {
         self.inner.as_mut().expect("present until dropped")
     }
@@ -123,8 +134,10 @@ impl<S: Store> Owned<S> {
 
 impl<S: Store> Drop for Owned<S> {
     fn drop(&mut self) {
-        if let Some(inner) = self.inner.take() {
-            (self.cleanup)(inner.store());
+        // The store first (an open database), then what it lived in.
+        drop(self.inner.take());
+        if let Some(cleanup) = self.cleanup.take() {
+            cleanup.run();
         }
     }
 }
@@ -212,12 +225,9 @@ fn file_backend(dir: Option<&PathBuf>) -> Result<Box<dyn Backend>, String> {
     let store = FileStore::open(&dir).map_err(|e| format!("reference-file: {e}"))?;
     let inner = ReferenceBackend::new("reference-file", store);
     Ok(if temporary {
-        Box::new(Owned {
-            inner: Some(inner),
-            cleanup: Box::new(move |_| {
-                let _ = std::fs::remove_dir_all(&dir);
-            }),
-        })
+        Box::new(Owned::new(inner, move || {
+            let _ = std::fs::remove_dir_all(&dir);
+        }))
     } else {
         Box::new(inner)
     })
@@ -257,12 +267,9 @@ fn sqlite_backend(path: Option<&PathBuf>) -> Result<Box<dyn Backend>, String> {
     let store = SqliteStore::open(&path).map_err(|e| format!("reference-sqlite: {e}"))?;
     let inner = ReferenceBackend::new("reference-sqlite", store);
     Ok(match temp {
-        Some(dir) => Box::new(Owned {
-            inner: Some(inner),
-            cleanup: Box::new(move |_| {
-                let _ = std::fs::remove_dir_all(&dir);
-            }),
-        }),
+        Some(dir) => Box::new(Owned::new(inner, move || {
+            let _ = std::fs::remove_dir_all(&dir);
+        })),
         None => Box::new(inner),
     })
 }
@@ -278,16 +285,21 @@ fn redis_backend(url: Option<&str>) -> Result<Box<dyn Backend>, String> {
         prefix: format!("moin-conformance-{}-{nanos}:", std::process::id()),
         ..RedisStoreOptions::default()
     };
-    let store = RedisStore::open(url, options).map_err(|e| {
+    let store = RedisStore::open(url, options.clone()).map_err(|e| {
         format!(
             "reference-redis: {e}\n  start a server (e.g. `redis-server --port 6379`, Debian package \
              redis-server) or name one with --backend reference-redis:redis://HOST:PORT/DB"
         )
     })?;
-    Ok(Box::new(Owned {
-        inner: Some(ReferenceBackend::new("reference-redis", store)),
-        cleanup: Box::new(|store| {
-            let _ = store.clear();
-        }),
-    }))
+    // The keys are removed through a connection of the remover's own, so
+    // that an interrupted run (its store busy or gone) removes them too.
+    let url = url.to_owned();
+    Ok(Box::new(Owned::new(
+        ReferenceBackend::new("reference-redis", store),
+        move || {
+            if let Ok(store) = RedisStore::open(&url, options) {
+                let _ = store.clear();
+            }
+        },
+    )))
 }

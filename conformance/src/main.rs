@@ -17,6 +17,13 @@ fn main() -> ExitCode {
         command = command.version(&*Box::leak(cli::args::long_version().into_boxed_str()));
     }
     let matches = command.get_matches();
+    // No adapter and no temporary store outlives the runner; an
+    // interrupted run writes the report it has.
+    if let Err(e) = moin_session_conformance::lifecycle::install(
+        moin_session_conformance::lifecycle::OnSignal::Report,
+    ) {
+        eprintln!("warning: cannot handle SIGINT/SIGTERM/SIGHUP ({e}); an interrupted run may leave adapters and temporary stores behind");
+    }
     match cli::args::Cli::from_arg_matches(&matches) {
         Ok(cli) => cli::run(cli),
         Err(e) => e.exit(),

@@ -229,7 +229,10 @@ fn an_overlap_only_fault_is_found_and_shrunk_to_an_interleaved_case() {
         count: 40,
         seed: 5,
         save: None,
-        max_failures: Some(3),
+        stop: moin_session_conformance::run::stop::StopRules {
+            max_failures: Some(3),
+            ..Default::default()
+        },
     };
     let run = run_random(
         &mut SilentFinish(moin_session_spec::Model::new()),

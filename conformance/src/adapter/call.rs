@@ -12,7 +12,7 @@ use moin_session_spec::protocol::{Command, Envelope, Reply};
 use moin_session_spec::BackendError;
 
 use super::process::cut;
-use super::AdapterBackend;
+use super::{AdapterBackend, STEP_TIMEOUT};
 
 /// How long an adapter has to exit after its `bye` (`r[proto.command.shutdown]`).
 const EXIT_GRACE: Duration = Duration::from_secs(3);
@@ -79,7 +79,7 @@ impl AdapterBackend {
             }
             Err(RecvTimeoutError::Timeout) => {
                 return Err(self.broken(format!(
-                    "the adapter did not answer `{name}` (seq {seq}) within {} ms",
+                    "the adapter did not answer `{name}` (seq {seq}) within {} ms, the {STEP_TIMEOUT} [r[proto.runner.timeout]]",
                     timeout.as_millis()
                 )));
             }

@@ -27,6 +27,10 @@ use self::call::kind;
 pub use self::process::AdapterOptions;
 use self::process::{failed, Running};
 
+/// The words every step-timeout error carries (see
+/// [`crate::run::stop::is_step_timeout`]).
+pub const STEP_TIMEOUT: &str = "step timeout (--step-timeout)";
+
 /// After this many failed starts in a row, the adapter is not started again.
 const MAX_START_FAILURES: u32 = 3;
 

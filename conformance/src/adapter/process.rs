@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use moin_session_spec::BackendError;
 
+use crate::lifecycle;
+
 /// How many lines of the adapter's standard error a failure message shows.
 const STDERR_TAIL: usize = 20;
 
@@ -76,12 +78,13 @@ pub(super) fn spawn(options: &AdapterOptions) -> Result<Running, BackendError> {
             p
         }
     };
-    let mut child = process
+    process
         .process_group(0)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+        .stderr(Stdio::piped());
+    // Registered as it starts: an interrupted runner ends it too.
+    let mut child = lifecycle::spawn_tracked(|| process.spawn())
         .map_err(|e| failed(format!("cannot start adapter `{}`: {e}", options.command)))?;
     let stdin = child.stdin.take().expect("stdin is piped");
     let stdout = child.stdout.take().expect("stdout is piped");
@@ -147,20 +150,15 @@ pub(super) fn spawn(options: &AdapterOptions) -> Result<Running, BackendError> {
     })
 }
 
-/// Kills the adapter's whole process group (the `sh -c` wrapper, if any,
-/// and whatever it started), so no hung adapter outlives its case;
-/// returns what it wrote last to its standard error.
+/// Ends the adapter's whole process group (the `sh -c` wrapper, if any,
+/// and whatever it started), so no hung adapter outlives its case:
+/// `SIGTERM` first, so that it can remove what it made, then `SIGKILL`
+/// ([`lifecycle::end_group`]); returns what it wrote last to its standard
+/// error.
 pub(super) fn kill(mut r: Running) -> String {
-    if let Ok(pid) = i32::try_from(r.child.id()) {
-        // SAFETY: kill(2) with a negative pid signals the process
-        // group the adapter leads (spawn made it a group leader);
-        // it touches no memory of ours.
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
-    }
-    let _ = r.child.kill();
-    let _ = r.child.wait();
+    // End of input first: an adapter that reads it ends on its own.
+    r.stdin = None;
+    lifecycle::end_group(&mut r.child);
     stderr_tail(&r.stderr)
 }
 

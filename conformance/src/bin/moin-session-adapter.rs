@@ -277,6 +277,11 @@ impl<B: Backend> Backend for Broken<B> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Ended by the runner (a step timeout, an interrupted run): remove the
+    // temporary store, then exit.
+    let _ = moin_session_conformance::lifecycle::install(
+        moin_session_conformance::lifecycle::OnSignal::Exit,
+    );
     let misbehave = match cli.misbehave.as_deref().map(parse_misbehave).transpose() {
         Ok(m) => m,
         Err(e) => {

@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use moin_session_conformance::backends::BackendChoice;
 use moin_session_conformance::load_builtin;
 use moin_session_conformance::proof::selftest::SelfTestArgs;
+use moin_session_conformance::run::stop::StopRules;
 use moin_session_spec::requirements::Requirements;
 use moin_session_spec::Profile;
 
@@ -133,10 +134,18 @@ pub(crate) struct CheckArgs {
     /// existing parent.
     #[arg(long, value_name = "DIR", requires = "random")]
     pub(crate) save_failures: Option<PathBuf>,
-    /// With --random: stop after this many traces that did not agree
-    /// with the model (diverged or errored).
-    #[arg(long, value_name = "N", requires = "random", allow_negative_numbers = true, value_parser = parse_count)]
+    /// Stop after this many cases (or random traces) that failed or
+    /// errored; the report says how many were not run.
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_count)]
     pub(crate) max_failures: Option<u32>,
+    /// Stop after this many errors in a row with the same message (0:
+    /// never); the report says how many were not run.
+    #[arg(long, value_name = "N", default_value_t = 10, allow_negative_numbers = true, value_parser = parse_limit)]
+    pub(crate) stop_after_errors: u32,
+    /// Stop after this many step timeouts in a row (0: never); the report
+    /// says how many were not run.
+    #[arg(long, value_name = "N", default_value_t = 3, allow_negative_numbers = true, value_parser = parse_limit)]
+    pub(crate) stop_after_timeouts: u32,
     /// Instead of the corpus: hold 200 sessions per profile across this
     /// much real time (`30s`, `10m`) and check that none was lost.
     #[arg(long, value_name = "DURATION", value_parser = moin_session_conformance::proof::soak::parse_duration, conflicts_with_all = ["random", "list"])]
@@ -167,6 +176,29 @@ pub(crate) fn parse_count(s: &str) -> Result<u32, String> {
             u32::MAX
         )),
         Err(_) => Err(format!("{s:?} is not a whole number")),
+    }
+}
+
+/// A limit: a whole number from 0 (never) to 4294967295.
+pub(crate) fn parse_limit(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<i128>() {
+        Ok(n) if (0..=i128::from(u32::MAX)).contains(&n) => Ok(n as u32),
+        Ok(_) => Err(format!(
+            "{s} is out of range: a limit is a whole number from 0 (never) to {}",
+            u32::MAX
+        )),
+        Err(_) => Err(format!("{s:?} is not a whole number")),
+    }
+}
+
+impl CheckArgs {
+    /// When the run stops early.
+    pub(crate) fn stop_rules(&self) -> StopRules {
+        StopRules {
+            max_failures: self.max_failures.map(|m| m as usize),
+            identical_errors: self.stop_after_errors as usize,
+            timeouts: self.stop_after_timeouts as usize,
+        }
     }
 }
 

@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use moin_session_conformance::report::html::HtmlReport;
 use moin_session_conformance::run::expectations::Expectations;
-use moin_session_conformance::run::runner::CaseResult;
+use moin_session_conformance::lifecycle;
+use moin_session_conformance::run::stop::Stopped;
+use moin_session_conformance::run::ParallelRun;
 use moin_session_conformance::{report, run_parallel, Selection};
 use moin_session_spec::fixture::{Corpus, LoadedCase};
 use moin_session_spec::requirements::Requirements;
@@ -60,12 +62,12 @@ pub(crate) fn check(args: CheckArgs) -> ExitCode {
     } else {
         format!("{} {}", info.name, info.version)
     };
-    let (mut results, finished) = run_cases(backend, &args, &cases);
+    let (mut run, finished) = run_cases(backend, &args, &cases);
     if let Some(e) = &inputs.expectations {
-        e.apply(&mut results);
+        e.apply(&mut run.results);
     }
-    write_report(&args, &inputs, &cases, &results, &name);
-    verdict(&results, &finished)
+    write_report(&args, &inputs, &cases, &run, &name);
+    verdict(&run, &finished)
 }
 
 /// The corpus, requirements and expectations of a check, or the exit
@@ -114,14 +116,15 @@ fn run_cases(
     mut backend: Box<dyn Backend>,
     args: &CheckArgs,
     cases: &[&LoadedCase],
-) -> (Vec<CaseResult>, Result<(), String>) {
+) -> (ParallelRun, Result<(), String>) {
     let bar = progress_bar(cases.len() as u64, "cases");
     let start_more = || start_backend(&args.backend).map_err(|_| "see above".to_owned());
-    let (results, job_errors) = run_parallel(
+    let run = run_parallel(
         backend.as_mut(),
         (args.jobs as usize).saturating_sub(1),
         &start_more,
         cases,
+        args.stop_rules(),
         &|r| {
             bar.set_message(format!("{} {}", r.verdict.word(), r.id));
             bar.inc(1);
@@ -130,20 +133,55 @@ fn run_cases(
     bar.finish_and_clear();
     let mut finished = backend.end_run().map_err(|e| e.to_string());
     drop(backend);
-    if let (Ok(()), Some(e)) = (&finished, job_errors.first()) {
+    if let (Ok(()), Some(e)) = (&finished, run.job_errors.first()) {
         finished = Err(e.clone());
     }
-    (results, finished)
+    (run, finished)
 }
 
-/// Writes the report in the format asked for.
+/// The line that says a run stopped early, and how much it did not run.
+fn stop_line(run: &ParallelRun) -> Option<String> {
+    run.stopped.as_ref().map(|why| {
+        format!(
+            "stopped early: {why}; {} of {} selected case(s) not run",
+            run.not_run,
+            run.not_run + run.results.len()
+        )
+    })
+}
+
+/// The JSON report with `stopped` (why the run stopped early, or null),
+/// `interrupted` and `not_run` added.
+fn json_with_stop(report: String, run: &ParallelRun) -> String {
+    let Ok(serde_json::Value::Object(mut map)) = serde_json::from_str(&report) else {
+        return report;
+    };
+    map.insert(
+        "stopped".to_owned(),
+        run.stopped.as_ref().map(ToString::to_string).into(),
+    );
+    map.insert(
+        "interrupted".to_owned(),
+        run.stopped.as_ref().is_some_and(Stopped::interrupted).into(),
+    );
+    map.insert("not_run".to_owned(), run.not_run.into());
+    serde_json::to_string_pretty(&map).expect("a JSON value serialises")
+}
+
+/// Writes the report in the format asked for; a run that stopped early
+/// says so (text, Markdown, JSON, and on standard error).
 fn write_report(
     args: &CheckArgs,
     inputs: &Inputs,
     cases: &[&LoadedCase],
-    results: &[CaseResult],
+    run: &ParallelRun,
     name: &str,
 ) {
+    let results = &run.results;
+    let stop = stop_line(run);
+    if let Some(line) = &stop {
+        eprintln!("error: {line}");
+    }
     let requirements = &inputs.requirements;
     let mut shown: Vec<Profile> = cases.iter().map(|c| c.case.profile).collect();
     shown.sort();
@@ -152,13 +190,24 @@ fn write_report(
         Format::Text => {
             outln!("backend: {name}");
             out!("{}", report::text(results, requirements, &shown));
+            if let Some(line) = &stop {
+                outln!("{line}");
+            }
         }
         Format::Json => outln!(
             "{}",
-            report::json(results, requirements, name, &inputs.versions)
+            json_with_stop(
+                report::json(results, requirements, name, &inputs.versions),
+                run
+            )
         ),
         Format::Junit => out!("{}", report::junit(results, name)),
-        Format::Markdown => out!("{}", report::markdown(results, requirements, &shown, name)),
+        Format::Markdown => {
+            out!("{}", report::markdown(results, requirements, &shown, name));
+            if let Some(line) = &stop {
+                outln!("**{line}**");
+            }
+        }
         Format::Html => {
             let titles = cases
                 .iter()
@@ -177,10 +226,15 @@ fn write_report(
     }
 }
 
-/// The exit status of a check: 1 when a case failed or errored, a known
-/// failure passed or the backend did not shut down cleanly; 3 when a
-/// selected profile had nothing checked; else 0.
-fn verdict(results: &[CaseResult], finished: &Result<(), String>) -> ExitCode {
+/// The exit status of a check: `128 + signal` when a signal interrupted
+/// it; 1 when a case failed or errored, a known failure passed or the
+/// backend did not shut down cleanly; 3 when a selected profile had
+/// nothing checked; else 0.
+fn verdict(run: &ParallelRun, finished: &Result<(), String>) -> ExitCode {
+    if let Some(Stopped::Interrupted(signal)) = &run.stopped {
+        return ExitCode::from(lifecycle::interrupted_status(*signal));
+    }
+    let results = &run.results;
     let unchecked = report::unchecked_profiles(results);
     for p in &unchecked {
         let n = results.iter().filter(|r| r.profile == *p).count();

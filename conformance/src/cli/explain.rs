@@ -31,6 +31,9 @@ pub(crate) fn explain(id: &str, fixtures: Option<PathBuf>, backend: &BackendArgs
         Err(code) => return code,
     };
     let result = run_case(backend.as_mut(), case);
+    // r[proto.command.shutdown]: judged here as in every mode.
+    let finished = backend.end_run();
+    drop(backend);
     let config =
         serde_json::to_string(&case.case.config).expect("a configuration patch serialises");
     out!("{}", transcript::render(&result, &case.case.title));
@@ -38,7 +41,11 @@ pub(crate) fn explain(id: &str, fixtures: Option<PathBuf>, backend: &BackendArgs
         "\nconfiguration ({}, over the profile's defaults): {config}",
         case.file.display()
     );
-    if matches!(result.verdict, Verdict::Pass) {
+    if let Err(e) = &finished {
+        outln!("\nat shutdown: {e}");
+        eprintln!("error: at shutdown: {e}");
+    }
+    if matches!(result.verdict, Verdict::Pass) && finished.is_ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -49,8 +49,8 @@ fn check_mode(args: CheckArgs) -> ExitCode {
         let options = RandomOptions {
             count: count as usize,
             seed: args.seed,
+            stop: args.stop_rules(),
             save: args.save_failures,
-            max_failures: args.max_failures.map(|m| m as usize),
         };
         return random::random(args.profile, args.backend, args.format, options);
     }

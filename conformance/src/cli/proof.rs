@@ -11,10 +11,15 @@ use moin_session_conformance::proof::selftest::{self, SelfTestOptions};
 use moin_session_conformance::proof::soak as soak_lib;
 use moin_session_spec::Profile;
 
-use super::args::{BackendArgs, Format};
+use moin_session_conformance::lifecycle;
+
+use super::args::{BackendArgs, Format, NOTHING_CHECKED};
 use super::output::emit;
 use super::setup::{load_or_report, select_profiles, start_backend};
 
+/// `check --soak DURATION`: exit status 0 when every session survived and
+/// the backend shut down cleanly; 1 when not; 3 when no selected profile
+/// can be soaked; `128 + signal` when interrupted.
 pub(crate) fn soak(
     profile: Vec<Profile>,
     backend_args: BackendArgs,
@@ -29,10 +34,37 @@ pub(crate) fn soak(
         Ok(p) => p,
         Err(code) => return code,
     };
+    if profiles.iter().all(|p| *p == Profile::Hardened) {
+        let _ = backend.end_run();
+        eprintln!(
+            "error: nothing was checked: the soak holds anonymous sessions, and the hardened profile has none; soak moin-1.9 or moin-1.6"
+        );
+        return ExitCode::from(NOTHING_CHECKED);
+    }
     let tty = std::io::stderr().is_terminal();
     let run = soak_lib::run_report(backend.as_mut(), &profiles, duration, &info.name, tty);
+    // r[proto.command.shutdown]: judged here as in every mode.
+    let finished = backend.end_run();
     drop(backend);
-    run.map_or_else(fail2, |(text, ok)| done(&text, ok))
+    if let Some(signal) = lifecycle::interrupted() {
+        if let Ok((text, _)) = &run {
+            emit(text);
+        }
+        eprintln!(
+            "error: the soak was interrupted by {}",
+            lifecycle::signal_name(signal)
+        );
+        return ExitCode::from(lifecycle::interrupted_status(signal));
+    }
+    let (text, ok) = match run {
+        Ok(x) => x,
+        Err(e) => return fail2(format!("{}: {e}", info.name)),
+    };
+    emit(&text);
+    if let Err(e) = &finished {
+        eprintln!("error: {}: at shutdown: {e}", info.name);
+    }
+    ExitCode::from(u8::from(!ok || finished.is_err()))
 }
 
 pub(crate) fn self_test(

@@ -2,7 +2,9 @@
 
 use std::process::ExitCode;
 
+use moin_session_conformance::lifecycle;
 use moin_session_conformance::random::{run as random_run, RandomOptions};
+use moin_session_conformance::run::stop::Stopped;
 use moin_session_spec::Profile;
 
 use super::args::{BackendArgs, Format, NOTHING_CHECKED};
@@ -64,6 +66,15 @@ pub(crate) fn random(
             "{}",
             random_run::text(&run, &info.name, &profiles, options.seed)
         );
+    }
+    if let Some(why) = &run.stopped {
+        eprintln!(
+            "error: stopped early: {why}; {} trace(s) not run",
+            run.not_reached
+        );
+        if let Stopped::Interrupted(signal) = why {
+            return ExitCode::from(lifecycle::interrupted_status(*signal));
+        }
     }
     let unchecked = run.unchecked_profiles();
     for p in &unchecked {

@@ -305,7 +305,7 @@ impl Harness {
                 count,
                 seed,
                 save: save.clone(),
-                max_failures: None,
+                stop: Default::default(),
             };
             match run_random(backend.as_mut(), &profiles, &options, |_, _| {}) {
                 Err(e) => Err(Failed::from(format!("random traces could not run: {e}"))),

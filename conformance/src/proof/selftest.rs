@@ -9,12 +9,13 @@
 use std::time::Duration;
 
 use moin_session_spec::fixture::Corpus;
-use moin_session_spec::{MemoryStore, Profile, ReferenceBackend};
+use moin_session_spec::{Backend, MemoryStore, Profile, ReferenceBackend};
 use serde::Serialize;
 
 use crate::proof::faulty::{Fault, Faulty};
 use crate::proof::soak::{run_soak, SoakOptions};
 use crate::random::run::{run_random, RandomOptions};
+use crate::run::stop::StopRules;
 use crate::run::verdict::Verdict;
 
 /// How the self-test runs.
@@ -101,6 +102,25 @@ pub struct FaultReport {
     /// The clauses the differences were attributed to, over every failing
     /// case of the stage that caught it.
     pub violated: Vec<String>,
+    /// Shutdown errors of the backends the stages ran (judged in every
+    /// mode, `r[proto.command.shutdown]`): any fails the self-test.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shutdown: Vec<String>,
+}
+
+impl FaultReport {
+    /// Whether the fault was caught and every stage's backend shut down
+    /// cleanly.
+    pub fn ok(&self) -> bool {
+        self.caught && self.shutdown.is_empty()
+    }
+
+    /// Ends a stage's backend, keeping its shutdown error.
+    fn end(&mut self, stage: &str, backend: &mut dyn Backend) {
+        if let Err(e) = backend.end_run() {
+            self.shutdown.push(format!("{stage}: {e}"));
+        }
+    }
 }
 
 fn reference(fault: Fault) -> Faulty<ReferenceBackend<MemoryStore>> {
@@ -131,6 +151,7 @@ pub fn check_fault(corpus: &Corpus, fault: Fault, options: &SelfTestOptions) -> 
         case: None,
         failed_cases: 0,
         violated: Vec::new(),
+        shutdown: Vec::new(),
     };
     let mut backend = reference(fault);
     for loaded in corpus
@@ -148,6 +169,7 @@ pub fn check_fault(corpus: &Corpus, fault: Fault, options: &SelfTestOptions) -> 
             }
         }
     }
+    report.end("corpus", &mut backend);
     if report.case.is_some() {
         report.caught = true;
         report.by = Some("corpus");
@@ -159,9 +181,14 @@ pub fn check_fault(corpus: &Corpus, fault: Fault, options: &SelfTestOptions) -> 
             count: options.random,
             seed: options.seed,
             save: None,
-            max_failures: Some(1),
+            stop: StopRules {
+                max_failures: Some(1),
+                ..StopRules::default()
+            },
         };
-        if let Ok(run) = run_random(&mut backend, &profiles, &random, |_, _| {}) {
+        let run = run_random(&mut backend, &profiles, &random, |_, _| {});
+        report.end("random", &mut backend);
+        if let Ok(run) = run {
             let found: Vec<_> = run
                 .groups
                 .iter()
@@ -189,7 +216,9 @@ pub fn check_fault(corpus: &Corpus, fault: Fault, options: &SelfTestOptions) -> 
             duration: options.soak,
             sessions: 50,
         };
-        if let Ok(outcomes) = run_soak(&mut backend, &profiles, &soak, |_, _| {}) {
+        let outcomes = run_soak(&mut backend, &profiles, &soak, |_, _| {});
+        report.end("soak", &mut backend);
+        if let Ok(outcomes) = outcomes {
             for o in outcomes.iter().filter(|o| !o.differences.is_empty()) {
                 report.caught = true;
                 report.by = Some("soak");
@@ -229,11 +258,18 @@ pub fn text(reports: &[FaultReport]) -> String {
     let mut out = String::new();
     for r in reports {
         let profiles: Vec<&str> = r.profiles.iter().map(|p| p.name()).collect();
-        let status = if r.caught { "caught" } else { "MISSED" };
-        let by = match (&r.by, &r.case) {
+        let status = match (r.caught, r.shutdown.is_empty()) {
+            (_, false) => "ERROR",
+            (true, true) => "caught",
+            (false, true) => "MISSED",
+        };
+        let mut by = match (&r.by, &r.case) {
             (Some(by), Some(case)) => format!("{by}: {case}"),
             _ => "nothing caught it".to_owned(),
         };
+        for e in &r.shutdown {
+            by.push_str(&format!("; at shutdown: {e}"));
+        }
         out.push_str(&format!(
             "{status:<6} {:<width$}  {:<17} {:<9} {by}; violates: {}\n",
             r.name,
@@ -247,9 +283,10 @@ pub fn text(reports: &[FaultReport]) -> String {
         ));
     }
     let caught = reports.iter().filter(|r| r.caught).count();
+    let ok = reports.iter().filter(|r| r.ok()).count();
     out.push_str(&format!(
-        "\n{caught} passed, {} failed: {caught} of {} seeded faults caught\n",
-        reports.len() - caught,
+        "\n{ok} passed, {} failed: {caught} of {} seeded faults caught\n",
+        reports.len() - ok,
         reports.len()
     ));
     out
@@ -277,7 +314,7 @@ pub fn run_report(
     } else {
         text(&reports)
     };
-    (out, reports.iter().all(|r| r.caught))
+    (out, reports.iter().all(FaultReport::ok))
 }
 
 /// The self-test as JSON: `{"faults": [...], "caught": N, "total": N}`.

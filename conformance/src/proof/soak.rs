@@ -114,6 +114,9 @@ pub fn run_soak(
         let began = Instant::now();
         let differences = if opened.is_empty() {
             while began.elapsed() < options.duration {
+                if crate::lifecycle::interrupted().is_some() {
+                    return Ok(out);
+                }
                 let left = options.duration - began.elapsed();
                 std::thread::sleep(left.min(Duration::from_secs(1)));
                 progress(*profile, began.elapsed());
@@ -160,7 +163,16 @@ pub fn run_report(
     }
     let outcomes = outcomes?;
     let ok = outcomes.iter().all(|o| o.differences.is_empty());
-    Ok((text(&outcomes, backend_name), ok))
+    let mut report = text(&outcomes, backend_name);
+    if let Some(signal) = crate::lifecycle::interrupted() {
+        report.push_str(&format!(
+            "stopped early: interrupted by {}: this is a partial report; {} of {} profile(s) soaked\n",
+            crate::lifecycle::signal_name(signal),
+            outcomes.len(),
+            profiles.iter().filter(|p| **p != Profile::Hardened).count()
+        ));
+    }
+    Ok((report, ok))
 }
 
 /// The soak's report: one line per profile (and the differences of a

@@ -30,6 +30,7 @@ use crate::random::interleave::interleave;
 use crate::random::materialize::materialize;
 use crate::random::skeleton::{AbstractStep, CookiePick, Rng, Skeleton};
 use crate::run::runner::{run_case, CaseResult, Verdict};
+use crate::run::stop::{StopRules, Stopped, Stopper};
 
 /// How to run random traces.
 #[derive(Debug, Clone, Default)]
@@ -40,9 +41,9 @@ pub struct RandomOptions {
     pub seed: u64,
     /// Where to save each group's minimal case as a fixture file.
     pub save: Option<PathBuf>,
-    /// Stop after this many traces that did not agree (diverged or
-    /// errored); `None`: run them all.
-    pub max_failures: Option<usize>,
+    /// When to stop early: after `max_failures` traces that diverged or
+    /// errored, a run of identical errors or of step timeouts.
+    pub stop: StopRules,
 }
 
 /// One group of traces that diverged the same way, with its minimal case.
@@ -83,6 +84,15 @@ impl Tally {
         self.agreed + self.diverged
     }
 
+    fn count(&mut self, verdict: &Verdict) {
+        match verdict {
+            Verdict::Pass => self.agreed += 1,
+            Verdict::Fail { .. } => self.diverged += 1,
+            Verdict::Errored { .. } => self.errored += 1,
+            Verdict::Skipped { .. } => self.skipped += 1,
+        }
+    }
+
     fn add(&mut self, other: &Tally) {
         self.agreed += other.agreed;
         self.diverged += other.diverged;
@@ -102,8 +112,11 @@ pub struct RandomRun {
     /// One entry per signature, in order of first appearance: divergences,
     /// errors and skips.
     pub groups: Vec<Divergence>,
-    /// Whether `max_failures` stopped the run early.
-    pub stopped_early: bool,
+    /// Why the run stopped before its end, if it did (a stop rule, or a
+    /// signal: then this is a partial report).
+    pub stopped: Option<Stopped>,
+    /// Traces not reached because the run stopped early.
+    pub not_reached: usize,
 }
 
 impl RandomRun {
@@ -303,7 +316,9 @@ fn simpler_configs(patch: &ConfigPatch) -> Vec<ConfigPatch> {
 
 /// Runs `options.count` random traces of each profile against `backend`
 /// (see the module docs); `progress(done, total)` is called after each
-/// trace. The only error is one saving a case.
+/// trace. The run stops early when `options.stop` says so or a signal
+/// interrupted it (the trace in flight then is left out). The only error
+/// is one saving a case.
 pub fn run_random(
     backend: &mut dyn Backend,
     profiles: &[Profile],
@@ -314,13 +329,12 @@ pub fn run_random(
     let mut rng = Rng::new(seed);
     let mut run = RandomRun::default();
     let total = options.count * profiles.len();
-    let mut failures = 0;
+    let mut stopper = Stopper::new(options.stop);
     let mut index: BTreeMap<Vec<String>, usize> = BTreeMap::new();
     'profiles: for profile in profiles {
-        let tally = run.tally.entry(*profile).or_default();
+        run.tally.entry(*profile).or_default();
         for n in 0..options.count {
-            if options.max_failures.is_some_and(|m| failures >= m) {
-                run.stopped_early = true;
+            if stopper.stopped().is_some() {
                 break 'profiles;
             }
             let skeleton = random_skeleton(*profile, &mut rng);
@@ -333,11 +347,17 @@ pub fn run_random(
             } else {
                 skeleton
             };
+            let probed = probe(backend, &skeleton);
+            if crate::lifecycle::interrupted().is_some() {
+                continue; // its adapter may have been ended under it
+            }
             run.traces += 1;
             progress(run.traces, total);
-            let result = match probe(backend, &skeleton) {
+            let tally = run.tally.entry(*profile).or_default();
+            let result = match probed {
                 Probe::Agrees => {
                     tally.agreed += 1;
+                    stopper.record(&Verdict::Pass);
                     continue;
                 }
                 Probe::NotRun => {
@@ -346,33 +366,60 @@ pub fn run_random(
                 }
                 Probe::Differs(r) => *r,
             };
-            match result.verdict {
-                Verdict::Fail { .. } => tally.diverged += 1,
-                Verdict::Errored { .. } => tally.errored += 1,
-                _ => tally.skipped += 1,
-            }
-            if !matches!(result.verdict, Verdict::Skipped { .. }) {
-                failures += 1;
-            }
-            let sig = signature(*profile, &result);
-            if let Some(&g) = index.get(&sig) {
-                run.groups[g].count += 1;
-                continue;
-            }
-            let (small, result) = shrink(backend, skeleton, result);
-            let id = format!("{}random.seed-{seed}-trace-{n}", profile.id_prefix());
-            let group = describe(*profile, &small, result, &id, n, seed, &sig)?;
-            let group = match &options.save {
-                Some(dir) if matches!(group.result.verdict, Verdict::Fail { .. }) => {
-                    save(dir, group)?
-                }
-                _ => group,
-            };
-            index.insert(sig, run.groups.len());
-            run.groups.push(group);
+            tally.count(&result.verdict);
+            stopper.record(&result.verdict);
+            let trace = Trace { profile: *profile, n, seed };
+            group(backend, &mut run, &mut index, trace, skeleton, result, options)?;
         }
     }
+    run.not_reached = total - run.traces;
+    // A rule met by the last trace stopped nothing.
+    run.stopped = stopper
+        .stopped()
+        .cloned()
+        .filter(|s| run.not_reached > 0 || s.interrupted());
     Ok(run)
+}
+
+/// Which trace of a run.
+#[derive(Clone, Copy)]
+struct Trace {
+    profile: Profile,
+    n: usize,
+    seed: u64,
+}
+
+/// Counts a trace that did not agree in its group, or makes a group of it
+/// (shrunk, described, saved when asked).
+fn group(
+    backend: &mut dyn Backend,
+    run: &mut RandomRun,
+    index: &mut BTreeMap<Vec<String>, usize>,
+    t: Trace,
+    skeleton: Skeleton,
+    result: CaseResult,
+    options: &RandomOptions,
+) -> Result<(), String> {
+    let sig = signature(t.profile, &result);
+    if let Some(&g) = index.get(&sig) {
+        run.groups[g].count += 1;
+        return Ok(());
+    }
+    let (small, result) = shrink(backend, skeleton, result);
+    let id = format!(
+        "{}random.seed-{}-trace-{}",
+        t.profile.id_prefix(),
+        t.seed,
+        t.n
+    );
+    let group = describe(t.profile, &small, result, &id, t.n, t.seed, &sig)?;
+    let group = match &options.save {
+        Some(dir) if matches!(group.result.verdict, Verdict::Fail { .. }) => save(dir, group)?,
+        _ => group,
+    };
+    index.insert(sig, run.groups.len());
+    run.groups.push(group);
+    Ok(())
 }
 
 /// The group's minimal case with its id, title, clauses and the note at the
@@ -508,8 +555,13 @@ pub fn text(run: &RandomRun, backend: &str, profiles: &[Profile], seed: u64) -> 
         }
     }
     let _ = writeln!(out);
-    if run.stopped_early {
-        let _ = writeln!(out, "stopped early: --max-failures reached");
+    if let Some(why) = &run.stopped {
+        let _ = writeln!(
+            out,
+            "stopped early: {why}; {} of {} trace(s) not run",
+            run.not_reached,
+            run.traces + run.not_reached
+        );
     }
     for p in run.unchecked_profiles() {
         let _ = writeln!(
@@ -555,7 +607,10 @@ pub fn json(run: &RandomRun, backend: &str, profiles: &[Profile], seed: u64) -> 
     serde_json::json!({
         "random": { "traces": run.traces, "seed": seed, "profiles": names, "backend": backend },
         "summary": run.total(),
-        "stopped_early": run.stopped_early,
+        "stopped_early": run.stopped.is_some(),
+        "stopped": run.stopped.as_ref().map(ToString::to_string),
+        "interrupted": run.stopped.as_ref().is_some_and(Stopped::interrupted),
+        "not_reached": run.not_reached,
         "unchecked_profiles": unchecked,
         "divergences": divergences,
     })

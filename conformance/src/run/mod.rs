@@ -15,6 +15,7 @@ pub mod difference;
 pub mod expectations;
 pub mod jar;
 pub mod runner;
+pub mod stop;
 pub mod verdict;
 mod world;
 
@@ -22,6 +23,7 @@ use moin_session_spec::fixture::LoadedCase;
 use moin_session_spec::Backend;
 
 use self::runner::{run_case, CaseResult};
+use self::stop::{StopRules, Stopped, Stopper};
 
 /// Runs `cases` against `backend`, calling `progress(done, result)` after
 /// each case.
@@ -39,33 +41,65 @@ pub fn run_all(
     results
 }
 
+/// What [`run_parallel`] did.
+#[derive(Debug, Default)]
+pub struct ParallelRun {
+    /// The results of the cases that ran, in case order.
+    pub results: Vec<CaseResult>,
+    /// The errors of the extra backends (start, shutdown).
+    pub job_errors: Vec<String>,
+    /// Why the run stopped before its end, if it did.
+    pub stopped: Option<Stopped>,
+    /// How many selected cases were not run.
+    pub not_run: usize,
+}
+
 /// Runs `cases` over several backends at once and returns the results in
 /// case order, as [`run_all`] on one backend would: every case resets its
 /// backend, so which backend runs it does not matter. `first` runs cases on
 /// this thread; `more` other backends, each made by `start` on a thread of
 /// its own, take cases from the same queue (a backend that cannot start
 /// leaves its share to the others, and its error is returned). `done` is
-/// called after each case, from any of the threads. The extra backends are
-/// ended ([`Backend::end_run`]) before this returns; ending `first` is the
-/// caller's. Returns the results and the errors of the extra backends.
+/// called after each case, from any of the threads. The run stops taking
+/// cases when `rules` say so or a signal interrupted it
+/// ([`crate::lifecycle`]); a case in flight when the signal came is left
+/// out. The extra backends are ended ([`Backend::end_run`]) before this
+/// returns; ending `first` is the caller's.
 pub fn run_parallel(
     first: &mut dyn Backend,
     more: usize,
     start: &(dyn Fn() -> Result<Box<dyn Backend>, String> + Sync),
     cases: &[&LoadedCase],
+    rules: StopRules,
     done: &(dyn Fn(&CaseResult) + Sync),
-) -> (Vec<CaseResult>, Vec<String>) {
+) -> ParallelRun {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
     let next = AtomicUsize::new(0);
     let slots: Mutex<Vec<Option<CaseResult>>> = Mutex::new(vec![None; cases.len()]);
     let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let stopper = Mutex::new(Stopper::new(rules));
+    let stop = || {
+        let mut s = stopper.lock().unwrap_or_else(|e| e.into_inner());
+        s.stopped().is_some()
+    };
     let work = |backend: &mut dyn Backend| loop {
+        if stop() {
+            break;
+        }
         let i = next.fetch_add(1, Ordering::SeqCst);
         let Some(case) = cases.get(i) else {
             break;
         };
         let result = run_case(backend, case);
+        if crate::lifecycle::interrupted().is_some() {
+            // Its adapter may have been ended under it: not a verdict.
+            break;
+        }
+        stopper
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(&result.verdict);
         done(&result);
         slots.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
     };
@@ -90,14 +124,22 @@ pub fn run_parallel(
         }
         work(first);
     });
-    let results = slots
+    let results: Vec<CaseResult> = slots
         .into_inner()
         .unwrap_or_else(|e| e.into_inner())
         .into_iter()
-        .map(|r| r.expect("every case was taken from the queue and run"))
+        .flatten()
         .collect();
-    (
+    let mut stopper = stopper.into_inner().unwrap_or_else(|e| e.into_inner());
+    let not_run = cases.len() - results.len();
+    ParallelRun {
+        // A rule met by the last case stopped nothing.
+        stopped: stopper
+            .stopped()
+            .cloned()
+            .filter(|s| not_run > 0 || s.interrupted()),
+        not_run,
         results,
-        errors.into_inner().unwrap_or_else(|e| e.into_inner()),
-    )
+        job_errors: errors.into_inner().unwrap_or_else(|e| e.into_inner()),
+    }
 }

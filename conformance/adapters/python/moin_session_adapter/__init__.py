@@ -49,7 +49,9 @@ import email.utils
 import json
 import os
 import re
+import signal
 import sys
+import threading
 import traceback
 from datetime import datetime, timedelta, timezone
 from fractions import Fraction
@@ -416,12 +418,30 @@ def serve(
     }
     saved_stdout = sys.stdout
     sys.stdout = sys.stderr
+    _exit_on_sigterm()
     try:
         return _loop(backend, hello, inp, out, log)
     except BrokenPipeError:
         return 1  # the runner has gone away
     finally:
         sys.stdout = saved_stdout
+
+
+def _exit_on_sigterm():
+    """The runner ends an adapter that timed out with ``SIGTERM`` and, a
+    moment later, ``SIGKILL``: turn ``SIGTERM`` into ``SystemExit``, so that
+    ``finally`` blocks and ``atexit`` handlers (which remove temporary
+    stores) run. Only from the main thread, and only when nothing else
+    handles the signal."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def _exit(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _exit)
 
 
 def _loop(backend, hello, inp, out, log):

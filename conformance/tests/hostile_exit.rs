@@ -1,0 +1,180 @@
+//! Clean exits under hostile adapters (issue 24, item 3): no adapter
+//! outlives the runner on SIGINT, SIGTERM or SIGHUP; a step timeout sends
+//! SIGTERM before SIGKILL; temporary stores (directories, SQLite files,
+//! Redis keys) are removed on every exit path; an interrupted run writes
+//! the partial report it has, marked interrupted.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use moin_session_testkit::hostile::{marker, processes_with_env, redis_dbsize, signal, Scratch};
+use moin_session_testkit::RedisServer;
+
+const CLI: &str = env!("CARGO_BIN_EXE_moin-session-conformance");
+const ADAPTER: &str = env!("CARGO_BIN_EXE_moin-session-adapter");
+
+/// Starts the runner with `args`, temporary files under `tmp` and the
+/// environment `mark`; sends `sig` once `ready` has passed; returns (exit
+/// code, stdout, stderr) and how long the runner took after the signal.
+fn interrupt(
+    args: &[&str],
+    tmp: &Scratch,
+    mark: &str,
+    ready: Duration,
+    sig: i32,
+) -> (Option<i32>, String, String, Duration) {
+    let (name, value) = mark.split_once('=').expect("NAME=value");
+    let child = Command::new(CLI)
+        .args(args)
+        .env("TMPDIR", tmp.path())
+        .env(name, value)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(ready);
+    signal(&child, sig);
+    let sent = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        sent.elapsed(),
+    )
+}
+
+/// Waits up to a second for the processes marked `mark` to be gone.
+fn survivors(mark: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let left = processes_with_env(mark);
+        if left.is_empty() || Instant::now() > deadline {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The Done-when case: `timeout -s INT` of a hung run with `--jobs 8`
+/// leaves no adapter and no temporary store, and a partial report.
+#[test]
+fn an_interrupted_hung_parallel_run_leaves_nothing_and_reports_what_it_has() {
+    let tmp = Scratch::new("sigint-jobs");
+    let mark = marker("sigint-jobs");
+    // Each adapter has a temporary file store of its own, and hangs at its
+    // first request; the runner waits for all eight.
+    let adapter = format!("{ADAPTER} --backend reference-file --misbehave hang-at-request=1");
+    let args = ["check", "--adapter", &adapter, "--jobs", "8"];
+    let (code, stdout, stderr, took) =
+        interrupt(&args, &tmp, &mark, Duration::from_secs(3), libc::SIGINT);
+    assert_eq!(code, Some(130), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("interrupted by SIGINT: this is a partial report"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("selected case(s) not run"), "{stdout}");
+    assert!(took < Duration::from_secs(5), "took {took:?} after SIGINT");
+    assert_eq!(survivors(&mark), Vec::<String>::new(), "adapters left running");
+    assert_eq!(tmp.entries(), Vec::<String>::new(), "temporary stores left");
+}
+
+/// SIGTERM (a CI timeout) and SIGHUP (a closed terminal) end the run as
+/// cleanly, with their own exit status.
+#[test]
+fn sigterm_and_sighup_end_the_run_as_cleanly() {
+    for (sig, name, status) in [(libc::SIGTERM, "SIGTERM", 143), (libc::SIGHUP, "SIGHUP", 129)] {
+        let tmp = Scratch::new("sigterm");
+        let mark = marker(name);
+        let adapter = format!("{ADAPTER} --backend reference-sqlite --misbehave hang-at-request=1");
+        let args = ["check", "--adapter", &adapter, "--jobs", "2"];
+        let (code, stdout, stderr, _) =
+            interrupt(&args, &tmp, &mark, Duration::from_secs(2), sig);
+        assert_eq!(code, Some(status), "{name}: {stdout}\n{stderr}");
+        assert!(stdout.contains(&format!("interrupted by {name}")), "{stdout}");
+        assert_eq!(survivors(&mark), Vec::<String>::new(), "{name}: adapters left");
+        assert_eq!(tmp.entries(), Vec::<String>::new(), "{name}: stores left");
+    }
+}
+
+/// An interrupted random run reports the traces it ran, marked
+/// interrupted, with the count of those it did not.
+#[test]
+fn an_interrupted_random_run_writes_its_partial_report() {
+    let tmp = Scratch::new("random");
+    let mark = marker("random");
+    let args = [
+        "check",
+        "--random",
+        "1000000",
+        "--backend",
+        "reference-file",
+    ];
+    let (code, stdout, stderr, _) =
+        interrupt(&args, &tmp, &mark, Duration::from_secs(2), libc::SIGINT);
+    assert_eq!(code, Some(130), "{stdout}\n{stderr}");
+    assert!(stdout.contains("interrupted by SIGINT"), "{stdout}");
+    assert!(stdout.contains("trace(s) not run"), "{stdout}");
+    assert_eq!(tmp.entries(), Vec::<String>::new(), "temporary stores left");
+}
+
+/// An interrupted soak over the file and SQLite stores removes them.
+#[test]
+fn an_interrupted_soak_removes_its_temporary_store() {
+    for backend in ["reference-file", "reference-sqlite"] {
+        let tmp = Scratch::new("soak");
+        let mark = marker("soak");
+        let args = ["check", "--soak", "30s", "--backend", backend];
+        let (code, stdout, stderr, took) =
+            interrupt(&args, &tmp, &mark, Duration::from_secs(2), libc::SIGINT);
+        assert_eq!(code, Some(130), "{backend}: {stdout}\n{stderr}");
+        assert!(stdout.contains("interrupted by SIGINT"), "{backend}: {stdout}");
+        assert!(took < Duration::from_secs(5), "{backend}: took {took:?}");
+        assert_eq!(tmp.entries(), Vec::<String>::new(), "{backend}: store left");
+    }
+}
+
+/// An interrupted soak over Redis removes its keys from the server.
+#[test]
+fn an_interrupted_redis_soak_removes_its_keys() {
+    let server = RedisServer::start().expect("a Redis server for this test");
+    let tmp = Scratch::new("redis");
+    let mark = marker("redis");
+    let backend = format!("reference-redis:{}", server.url());
+    let args = ["check", "--soak", "30s", "--backend", &backend];
+    let (code, stdout, stderr, _) =
+        interrupt(&args, &tmp, &mark, Duration::from_secs(2), libc::SIGINT);
+    assert_eq!(code, Some(130), "{stdout}\n{stderr}");
+    assert_eq!(redis_dbsize(server.port()), Ok(0), "keys left on the server");
+}
+
+/// r[proto.runner.timeout]: a timed-out adapter gets SIGTERM first, and a
+/// moment to clean up, before SIGKILL.
+#[test]
+fn a_step_timeout_sends_sigterm_before_sigkill() {
+    let tmp = Scratch::new("term");
+    let flag = tmp.path().join("got-sigterm");
+    let script = format!(
+        r#"trap 'touch {flag}; exit 0' TERM
+read line
+echo '{{"seq":1,"type":"hello","protocol":1,"implementation":{{"name":"trap","version":"0","language":"sh"}},"profiles":["moin-1.9"],"capabilities":[]}}'
+read line
+echo '{{"seq":2,"type":"ok"}}'
+read line
+sleep 60 & wait"#,
+        flag = flag.display()
+    );
+    let file = tmp.path().join("adapter.sh");
+    std::fs::write(&file, script).unwrap();
+    let adapter = format!("sh {}", file.display());
+    let out = Command::new(CLI)
+        .args(["check", "--adapter", &adapter, "--step-timeout", "0.5"])
+        .args(["--case", "m19.load.no-cookie-fresh-every-time"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("step timeout"), "{stdout}");
+    assert!(flag.exists(), "the adapter never saw SIGTERM: {stdout}");
+}
