@@ -77,9 +77,7 @@ pub fn signal_name(signal: i32) -> String {
 /// Starts a process with `spawn` (which must make it lead a process group
 /// of its own) and registers its group, under one lock, so that a signal
 /// arriving meanwhile cannot miss it. After a signal nothing is started.
-pub fn spawn_tracked(
-    spawn: impl FnOnce() -> std::io::Result<Child>,
-) -> std::io::Result<Child> {
+pub fn spawn_tracked(spawn: impl FnOnce() -> std::io::Result<Child>) -> std::io::Result<Child> {
     let mut guard = registers();
     let regs = guard.get_or_insert_with(Registers::default);
     if regs.closed {

@@ -76,7 +76,11 @@ fn an_interrupted_hung_parallel_run_leaves_nothing_and_reports_what_it_has() {
     );
     assert!(stdout.contains("selected case(s) not run"), "{stdout}");
     assert!(took < Duration::from_secs(5), "took {took:?} after SIGINT");
-    assert_eq!(survivors(&mark), Vec::<String>::new(), "adapters left running");
+    assert_eq!(
+        survivors(&mark),
+        Vec::<String>::new(),
+        "adapters left running"
+    );
     assert_eq!(tmp.entries(), Vec::<String>::new(), "temporary stores left");
 }
 
@@ -84,16 +88,25 @@ fn an_interrupted_hung_parallel_run_leaves_nothing_and_reports_what_it_has() {
 /// cleanly, with their own exit status.
 #[test]
 fn sigterm_and_sighup_end_the_run_as_cleanly() {
-    for (sig, name, status) in [(libc::SIGTERM, "SIGTERM", 143), (libc::SIGHUP, "SIGHUP", 129)] {
+    for (sig, name, status) in [
+        (libc::SIGTERM, "SIGTERM", 143),
+        (libc::SIGHUP, "SIGHUP", 129),
+    ] {
         let tmp = Scratch::new("sigterm");
         let mark = marker(name);
         let adapter = format!("{ADAPTER} --backend reference-sqlite --misbehave hang-at-request=1");
         let args = ["check", "--adapter", &adapter, "--jobs", "2"];
-        let (code, stdout, stderr, _) =
-            interrupt(&args, &tmp, &mark, Duration::from_secs(2), sig);
+        let (code, stdout, stderr, _) = interrupt(&args, &tmp, &mark, Duration::from_secs(2), sig);
         assert_eq!(code, Some(status), "{name}: {stdout}\n{stderr}");
-        assert!(stdout.contains(&format!("interrupted by {name}")), "{stdout}");
-        assert_eq!(survivors(&mark), Vec::<String>::new(), "{name}: adapters left");
+        assert!(
+            stdout.contains(&format!("interrupted by {name}")),
+            "{stdout}"
+        );
+        assert_eq!(
+            survivors(&mark),
+            Vec::<String>::new(),
+            "{name}: adapters left"
+        );
         assert_eq!(tmp.entries(), Vec::<String>::new(), "{name}: stores left");
     }
 }
@@ -129,7 +142,10 @@ fn an_interrupted_soak_removes_its_temporary_store() {
         let (code, stdout, stderr, took) =
             interrupt(&args, &tmp, &mark, Duration::from_secs(2), libc::SIGINT);
         assert_eq!(code, Some(130), "{backend}: {stdout}\n{stderr}");
-        assert!(stdout.contains("interrupted by SIGINT"), "{backend}: {stdout}");
+        assert!(
+            stdout.contains("interrupted by SIGINT"),
+            "{backend}: {stdout}"
+        );
         assert!(took < Duration::from_secs(5), "{backend}: took {took:?}");
         assert_eq!(tmp.entries(), Vec::<String>::new(), "{backend}: store left");
     }
@@ -146,7 +162,11 @@ fn an_interrupted_redis_soak_removes_its_keys() {
     let (code, stdout, stderr, _) =
         interrupt(&args, &tmp, &mark, Duration::from_secs(2), libc::SIGINT);
     assert_eq!(code, Some(130), "{stdout}\n{stderr}");
-    assert_eq!(redis_dbsize(server.port()), Ok(0), "keys left on the server");
+    assert_eq!(
+        redis_dbsize(server.port()),
+        Ok(0),
+        "keys left on the server"
+    );
 }
 
 /// r[proto.runner.timeout]: a timed-out adapter gets SIGTERM first, and a

@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
+use moin_session_conformance::lifecycle;
 use moin_session_conformance::report::html::HtmlReport;
 use moin_session_conformance::run::expectations::Expectations;
-use moin_session_conformance::lifecycle;
 use moin_session_conformance::run::stop::Stopped;
 use moin_session_conformance::run::ParallelRun;
 use moin_session_conformance::{report, run_parallel, Selection};
@@ -162,7 +162,10 @@ fn json_with_stop(report: String, run: &ParallelRun) -> String {
     );
     map.insert(
         "interrupted".to_owned(),
-        run.stopped.as_ref().is_some_and(Stopped::interrupted).into(),
+        run.stopped
+            .as_ref()
+            .is_some_and(Stopped::interrupted)
+            .into(),
     );
     map.insert("not_run".to_owned(), run.not_run.into());
     serde_json::to_string_pretty(&map).expect("a JSON value serialises")

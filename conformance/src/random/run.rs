@@ -368,8 +368,14 @@ pub fn run_random(
             };
             tally.count(&result.verdict);
             stopper.record(&result.verdict);
-            let trace = Trace { profile: *profile, n, seed };
-            group(backend, &mut run, &mut index, trace, skeleton, result, options)?;
+            let trace = Trace {
+                profile: *profile,
+                n,
+                seed,
+            };
+            group(
+                backend, &mut run, &mut index, trace, skeleton, result, options,
+            )?;
         }
     }
     run.not_reached = total - run.traces;

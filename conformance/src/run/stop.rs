@@ -251,7 +251,10 @@ mod tests {
     #[test]
     fn step_timeouts_in_a_row_stop_the_run() {
         let mut s = Stopper::new(StopRules::default());
-        let timeout = format!("the adapter {} `request` (seq 3)", crate::adapter::STEP_TIMEOUT);
+        let timeout = format!(
+            "the adapter {} `request` (seq 3)",
+            crate::adapter::STEP_TIMEOUT
+        );
         s.record(&error(&timeout));
         s.record(&error(&timeout.replace("request", "list")));
         assert_eq!(s.stopped(), None);
