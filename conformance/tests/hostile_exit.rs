@@ -57,8 +57,9 @@ fn survivors(mark: &str) -> Vec<String> {
     }
 }
 
-/// The Done-when case: `timeout -s INT` of a hung run with `--jobs 8`
-/// leaves no adapter and no temporary store, and a partial report.
+/// r[proto.runner.exit], the Done-when case: `timeout -s INT` of a hung
+/// run with `--jobs 8` leaves no adapter and no temporary store, and a
+/// partial report.
 #[test]
 fn an_interrupted_hung_parallel_run_leaves_nothing_and_reports_what_it_has() {
     let tmp = Scratch::new("sigint-jobs");
