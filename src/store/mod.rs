@@ -26,9 +26,14 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 mod file;
+mod id;
 mod memory;
 mod redis;
 mod sqlite;
+mod update;
+
+pub use id::{check_id, check_sid, is_valid_id, MAX_ID_LEN};
+pub use update::{update_within_process, Change, OnConflict, Updated};
 
 pub use file::{
     Durability, FileStore, FileStoreOptions, FILE_FORMAT, MTIME_MARK_NANOS, TEMP_PREFIX,
@@ -63,6 +68,7 @@ pub enum Loaded {
 /// | [`load`](Store::load) of an entry that does not decode | `Ok(Some(Loaded::Unreadable))` |
 /// | [`save`](Store::save) | replaces the whole record atomically |
 /// | [`delete`](Store::delete) of an absent id | `Ok(())`: deleting is idempotent |
+/// | [`update`](Store::update) | reads the entry, lets the caller decide ([`Change`]: keep, save, destroy) and commits that decision as one atomic step |
 /// | [`list`](Store::list) | every id with an entry (readable or not), each once, any order, and nothing else |
 /// | an id the store cannot hold (neither a sid nor a namespaced id, [`check_id`]) | `Err(StoreError::InvalidId { .. })`, before any storage is touched |
 ///
@@ -74,6 +80,13 @@ pub enum Loaded {
 /// [`delete_if`](Store::delete_if) decides and deletes as one step: no save
 /// can land between its test and its removal, so a record renewed after
 /// another process saw it expired is never lost to that process's cleanup.
+/// [`update`](Store::update) is the general form of that step: no write of
+/// the id by anyone (a save, a delete, another update, a cleanup's
+/// removal, in this process or another) lands between the read its caller
+/// decides on and its commit (`r[hard.store.atomic-update]`,
+/// `r[m16.store.atomic-update]`). The default implementation is atomic only
+/// within one process ([`update_within_process`]); every store of this
+/// crate overrides it with an atomic step that holds across processes.
 ///
 /// **Expiry.** The store never decides that a record has expired: the
 /// service reads the record's `expires` and decides. A store may *index*
@@ -188,6 +201,33 @@ pub trait Store {
     /// order. Never a temporary or partial entry.
     fn list(&self) -> Result<Vec<String>, StoreError>;
 
+    /// Reads the entry under `id` (`None`: there is none), calls `decide`
+    /// with it, and commits what `decide` returns ([`Change::Keep`],
+    /// [`Change::Save`], [`Change::Destroy`]) as one atomic step: the
+    /// commit happens only if no other write of `id` took effect since the
+    /// read, from this process or any other sharing the store. A store that
+    /// locks from the read to the commit never meets another write; one
+    /// that detects it instead (Redis) reads again and calls `decide` again
+    /// under [`OnConflict::Retry`], or writes nothing and returns
+    /// [`StoreError::Conflict`] under [`OnConflict::Fail`]. Returns the
+    /// change committed and how many reads it took ([`Updated`]).
+    ///
+    /// `decide` may run more than once (keep only what its last call
+    /// saw), and must not call the store: the store may hold a lock while
+    /// it runs.
+    ///
+    /// The default is [`update_within_process`]: atomic only against
+    /// other default updates in the same process. A store that several
+    /// processes share must override it.
+    fn update(
+        &self,
+        id: &str,
+        on_conflict: OnConflict,
+        decide: &mut dyn FnMut(Option<&Loaded>) -> Change,
+    ) -> Result<Updated, StoreError> {
+        update_within_process(self, id, on_conflict, decide)
+    }
+
     /// Removes every entry (a fresh, empty store).
     fn clear(&self) -> Result<(), StoreError>;
 
@@ -258,6 +298,14 @@ impl<T: Store + ?Sized> Store for &T {
     fn list(&self) -> Result<Vec<String>, StoreError> {
         (**self).list()
     }
+    fn update(
+        &self,
+        id: &str,
+        on_conflict: OnConflict,
+        decide: &mut dyn FnMut(Option<&Loaded>) -> Change,
+    ) -> Result<Updated, StoreError> {
+        (**self).update(id, on_conflict, decide)
+    }
     fn clear(&self) -> Result<(), StoreError> {
         (**self).clear()
     }
@@ -314,6 +362,12 @@ pub enum StoreError {
         /// What it does not offer.
         what: &'static str,
     },
+    /// Another writer changed the entry between the read and the commit of
+    /// an update made with [`OnConflict::Fail`]; nothing was written.
+    Conflict {
+        /// The id of the entry.
+        id: String,
+    },
 }
 
 impl fmt::Display for StoreError {
@@ -332,6 +386,11 @@ impl fmt::Display for StoreError {
                 write!(f, "store: cannot {op} at {place}: {message}")
             }
             StoreError::Unsupported { what } => write!(f, "store: unsupported: {what}"),
+            StoreError::Conflict { id } => write!(
+                f,
+                "store: {id} was written by someone else between the read and the commit of an \
+                 update; nothing was written (the caller chose not to retry)"
+            ),
         }
     }
 }
@@ -365,136 +424,4 @@ pub const EXPIRES_KEY: &str = "expires";
 /// ```
 pub fn index_expiry(record: &Record) -> Option<i64> {
     record.get(EXPIRES_KEY).and_then(serde_json::Value::as_i64)
-}
-
-/// The longest namespaced record id (see [`check_id`]): short enough that
-/// a file store's temporary file name for it fits in 255 bytes.
-pub const MAX_ID_LEN: usize = 217;
-
-/// Whether `id` is a record id the stores of this crate hold: either a
-/// moin-1.9 session id (40 lowercase hexadecimal characters), or a
-/// *namespaced id* `<ns>-<body>`, where `<ns>` is 1 to 16 lowercase ASCII
-/// letters and `<body>` 1 to 200 lowercase hexadecimal characters.
-///
-/// Both forms are made only of `a`-`z`, `0`-`9` and `-`, never start with
-/// `.`, and are at most [`MAX_ID_LEN`] bytes long, so an id is always a
-/// plain file name and never a path. Namespaced ids are how a service keeps
-/// records of different kinds apart in one store (the moin-1.6 service
-/// stores anonymous names hex-encoded as `anon-<hex>`, see
-/// [`M16SessionService`](crate::M16SessionService)).
-///
-/// ```
-/// use moin_session_spec::store::is_valid_id;
-/// assert!(is_valid_id(&"a".repeat(40)));
-/// assert!(is_valid_id("anon-2e2e2f78"));
-/// assert!(!is_valid_id(&"a".repeat(41)));
-/// assert!(!is_valid_id("anon-../x"));
-/// assert!(!is_valid_id("Anon-00"));
-/// assert!(!is_valid_id("README"));
-/// ```
-pub fn is_valid_id(id: &str) -> bool {
-    if crate::sid::is_well_formed(id) {
-        return true;
-    }
-    let Some((ns, body)) = id.split_once('-') else {
-        return false;
-    };
-    (1..=16).contains(&ns.len())
-        && ns.bytes().all(|b| b.is_ascii_lowercase())
-        && (1..=200).contains(&body.len())
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-/// Checks that `id` is a record id the stores of this crate hold
-/// ([`is_valid_id`]): a moin-1.9 session id or a namespaced id.
-///
-/// ```
-/// use moin_session_spec::store::check_id;
-/// assert!(check_id(&"a".repeat(40)).is_ok());
-/// assert!(check_id("login-0123abcd").is_ok());
-/// assert!(check_id("../../etc/passwd").is_err());
-/// ```
-pub fn check_id(id: &str) -> Result<(), StoreError> {
-    if is_valid_id(id) {
-        Ok(())
-    } else {
-        Err(StoreError::InvalidId {
-            id: id.to_owned(),
-            rule: "a record id is 40 lowercase hexadecimal characters (r[m19.load.malformed-sid]) \
-                   or a namespaced id: 1 to 16 lowercase letters, '-', 1 to 200 lowercase \
-                   hexadecimal characters",
-        })
-    }
-}
-
-/// Checks that `sid` is a moin-1.9 session id (40 lowercase hexadecimal
-/// characters). The stores accept more ([`check_id`]); the moin-1.9
-/// service never asks them for anything else.
-///
-/// ```
-/// use moin_session_spec::store::check_sid;
-/// assert!(check_sid(&"a".repeat(40)).is_ok());
-/// assert!(check_sid("../../etc/passwd").is_err());
-/// assert!(check_sid("anon-00").is_err());
-/// ```
-pub fn check_sid(sid: &str) -> Result<(), StoreError> {
-    if crate::sid::is_well_formed(sid) {
-        Ok(())
-    } else {
-        Err(StoreError::InvalidId {
-            id: sid.to_owned(),
-            rule: "a record id is 40 lowercase hexadecimal characters (r[m19.load.malformed-sid])",
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_are_sids_or_namespaced_hex() {
-        for good in [
-            "a".repeat(40),
-            "anon-00".to_owned(),
-            format!("login-{}", "f".repeat(40)),
-            format!("abcdefghijklmnop-{}", "0".repeat(200)),
-        ] {
-            assert!(check_id(&good).is_ok(), "{good}");
-        }
-        for bad in [
-            String::new(),
-            "-00".to_owned(),
-            "anon-".to_owned(),
-            "anon-0g".to_owned(),
-            "anon-00-00".to_owned(),
-            "an0n-00".to_owned(),
-            ".tmp-00".to_owned(),
-            "anon-../x".to_owned(),
-            "anon-00/..".to_owned(),
-            "G".repeat(40),
-            "a".repeat(41),
-            format!("abcdefghijklmnopq-{}", "0".repeat(4)),
-            format!("anon-{}", "0".repeat(201)),
-        ] {
-            assert!(check_id(&bad).is_err(), "{bad}");
-        }
-        assert!(format!("abcdefghijklmnop-{}", "0".repeat(200)).len() == MAX_ID_LEN);
-    }
-
-    #[test]
-    fn errors_name_the_place_and_rule() {
-        let e = check_sid("x/y").unwrap_err();
-        assert!(e.to_string().contains("\"x/y\""), "{e}");
-        assert!(e.to_string().contains("40 lowercase"), "{e}");
-        let e = StoreError::Io {
-            op: "read a record",
-            path: PathBuf::from("/s/abc"),
-            source: std::io::Error::other("boom"),
-        };
-        assert_eq!(e.to_string(), "store: cannot read a record at /s/abc: boom");
-        assert!(std::error::Error::source(&e).is_some());
-    }
 }

@@ -31,7 +31,12 @@
 //! `MULTI`/`EXEC` transaction; a save that lands after the read aborts the
 //! transaction, and the removal is tested again on what is there now. So a
 //! renewal made by another wiki server is never lost to a cleanup that did
-//! not see it.
+//! not see it. [`Store::update`] works the same way on one record: `WATCH`,
+//! `GET`, the caller's decision, then `MULTI`, the write and its index
+//! entry, `EXEC`; a write by any other client in between aborts the `EXEC`,
+//! and the store reads again ([`OnConflict::Retry`]) or reports
+//! [`StoreError::Conflict`] ([`OnConflict::Fail`])
+//! (`r[hard.store.atomic-update]`).
 //!
 //! # The safety TTL
 //!
@@ -58,7 +63,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::{Client, Connection, RedisResult};
 
-use super::{check_id, index_expiry, is_valid_id, Loaded, Record, Store, StoreError};
+use super::{
+    check_id, index_expiry, is_valid_id, Change, Loaded, OnConflict, Record, Store, StoreError,
+    Updated,
+};
 
 /// The bytes [`Store::corrupt`] stores: not a JSON object.
 const GARBAGE: &[u8] = b"\x00\xffnot a record {\"expires\": 1";
@@ -273,19 +281,64 @@ impl RedisStore {
 
     /// Sets `id`'s record bytes and index score in one transaction.
     fn put(&self, id: &str, body: &[u8], expires: Option<i64>) -> Result<(), StoreError> {
-        let key = self.key(id);
-        let score = score_of(expires);
-        let ttl = expires.and_then(|e| self.ttl_ms(e));
         self.with_conn("save a record", |c| {
             let mut pipe = redis::pipe();
             pipe.atomic();
-            match ttl {
-                Some(ms) => pipe.cmd("SET").arg(&key).arg(body).arg("PX").arg(ms),
-                None => pipe.cmd("SET").arg(&key).arg(body),
-            };
-            pipe.cmd("ZADD").arg(&self.index).arg(&score).arg(id);
+            self.push_put(&mut pipe, id, body, expires);
             pipe.query::<Vec<redis::Value>>(c).map(|_| ())
         })
+    }
+
+    /// The commands that set `id`'s record bytes and its index score.
+    fn push_put(&self, pipe: &mut redis::Pipeline, id: &str, body: &[u8], expires: Option<i64>) {
+        let key = self.key(id);
+        match expires.and_then(|e| self.ttl_ms(e)) {
+            Some(ms) => pipe.cmd("SET").arg(&key).arg(body).arg("PX").arg(ms),
+            None => pipe.cmd("SET").arg(&key).arg(body),
+        };
+        pipe.cmd("ZADD")
+            .arg(&self.index)
+            .arg(score_of(expires))
+            .arg(id);
+    }
+
+    /// One `WATCH`/read/decide/`MULTI`/`EXEC` round of an update: the
+    /// change committed, or `None` when a write by someone else since the
+    /// `WATCH` aborted the `EXEC`.
+    fn update_round(
+        &self,
+        c: &mut Connection,
+        id: &str,
+        decide: &mut dyn FnMut(Option<&Loaded>) -> Change,
+    ) -> RedisResult<Result<Option<Change>, StoreError>> {
+        let key = self.key(id);
+        redis::cmd("WATCH").arg(&key).query::<()>(c)?;
+        let body: Option<Vec<u8>> = redis::cmd("GET").arg(&key).query(c)?;
+        let change = decide(body.map(|b| decode(&b)).as_ref());
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        match &change {
+            Change::Keep => {
+                redis::cmd("UNWATCH").query::<()>(c)?;
+                return Ok(Ok(Some(change)));
+            }
+            Change::Save(record) => match serde_json::to_vec(record) {
+                Ok(body) => self.push_put(&mut pipe, id, &body, index_expiry(record)),
+                Err(e) => {
+                    redis::cmd("UNWATCH").query::<()>(c)?;
+                    return Ok(Err(StoreError::Encode {
+                        sid: id.to_owned(),
+                        message: e.to_string(),
+                    }));
+                }
+            },
+            Change::Destroy => {
+                pipe.cmd("DEL").arg(&key);
+                pipe.cmd("ZREM").arg(&self.index).arg(id);
+            }
+        }
+        let done: Option<Vec<redis::Value>> = pipe.query(c)?;
+        Ok(Ok(done.map(|_| change)))
     }
 
     /// One `WATCH`/read/`MULTI`/`EXEC` round over `ids`: removes those for
@@ -425,6 +478,27 @@ impl Store for RedisStore {
             }
             Ok(removed)
         })
+    }
+
+    fn update(
+        &self,
+        id: &str,
+        on_conflict: OnConflict,
+        decide: &mut dyn FnMut(Option<&Loaded>) -> Change,
+    ) -> Result<Updated, StoreError> {
+        check_id(id)?;
+        let mut attempts = 0;
+        let committed = self.with_conn("update a record", |c| loop {
+            attempts += 1;
+            match self.update_round(c, id, decide)? {
+                Ok(None) if on_conflict == OnConflict::Retry => continue,
+                other => return Ok(other),
+            }
+        })?;
+        match committed? {
+            Some(change) => Ok(Updated { change, attempts }),
+            None => Err(StoreError::Conflict { id: id.to_owned() }),
+        }
     }
 
     fn list(&self) -> Result<Vec<String>, StoreError> {

@@ -29,9 +29,10 @@
 //!
 //! A save is one `INSERT OR REPLACE`: atomic, and readers (this process or
 //! another sharing the file) see the old row or the new one.
-//! [`Store::delete_if`] and [`Store::delete_expired_if`] run in one
-//! `BEGIN IMMEDIATE` transaction, which holds the database's write lock
-//! from the test to the removal: no save lands in between. The journal is
+//! [`Store::delete_if`], [`Store::delete_expired_if`] and [`Store::update`]
+//! each run in one `BEGIN IMMEDIATE` transaction, which holds the
+//! database's write lock from the read to the commit: no write by this
+//! process or another lands in between (`r[hard.store.atomic-update]`). The journal is
 //! WAL (readers never wait for the writer), and a writer waits up to
 //! [`SqliteStoreOptions::busy_timeout`] for another process's transaction.
 //!
@@ -49,7 +50,10 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use super::{check_id, index_expiry, Durability, Loaded, Record, Store, StoreError};
+use super::{
+    check_id, index_expiry, Change, Durability, Loaded, OnConflict, Record, Store, StoreError,
+    Updated,
+};
 
 /// The `expires` column of an entry without an integer `expires` (and of
 /// an unreadable one): below every instant, so every cleanup of expired
@@ -217,14 +221,21 @@ impl SqliteStore {
     }
 
     fn put(&self, id: &str, expires: i64, body: &[u8]) -> Result<(), StoreError> {
-        self.conn()
-            .prepare_cached(
-                "INSERT OR REPLACE INTO records (id, expires, body) VALUES (?1, ?2, ?3)",
-            )
-            .and_then(|mut s| s.execute(params![id, expires, body]))
-            .map_err(self.err("save a record"))?;
-        Ok(())
+        put_in(&self.conn(), id, expires, body).map_err(self.err("save a record"))
     }
+}
+
+fn put_in(conn: &Connection, id: &str, expires: i64, body: &[u8]) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO records (id, expires, body) VALUES (?1, ?2, ?3)")
+        .and_then(|mut s| s.execute(params![id, expires, body]))
+        .map(|_| ())
+}
+
+fn encode(id: &str, record: &Record) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(record).map_err(|e| StoreError::Encode {
+        sid: id.to_owned(),
+        message: e.to_string(),
+    })
 }
 
 fn decode(body: &[u8]) -> Loaded {
@@ -251,11 +262,48 @@ impl Store for SqliteStore {
 
     fn save(&self, sid: &str, record: &Record) -> Result<(), StoreError> {
         check_id(sid)?;
-        let body = serde_json::to_vec(record).map_err(|e| StoreError::Encode {
-            sid: sid.to_owned(),
-            message: e.to_string(),
-        })?;
+        let body = encode(sid, record)?;
         self.put(sid, index_expiry(record).unwrap_or(NO_EXPIRY), &body)
+    }
+
+    fn update(
+        &self,
+        id: &str,
+        _on_conflict: OnConflict,
+        decide: &mut dyn FnMut(Option<&Loaded>) -> Change,
+    ) -> Result<Updated, StoreError> {
+        check_id(id)?;
+        let mut conn = self.conn();
+        // The write lock from the read to the commit: no other writer, in
+        // this process or another, can get in between.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(self.err("begin an update"))?;
+        let loaded = load_in(&tx, id).map_err(self.err("load a record for an update"))?;
+        let change = decide(loaded.as_ref());
+        match &change {
+            Change::Keep => {
+                return Ok(Updated {
+                    change,
+                    attempts: 1,
+                })
+            }
+            Change::Save(record) => {
+                let body = encode(id, record)?;
+                let expires = index_expiry(record).unwrap_or(NO_EXPIRY);
+                put_in(&tx, id, expires, &body).map_err(self.err("save a record in an update"))?;
+            }
+            Change::Destroy => {
+                tx.prepare_cached("DELETE FROM records WHERE id = ?1")
+                    .and_then(|mut s| s.execute([id]))
+                    .map_err(self.err("delete a record in an update"))?;
+            }
+        }
+        tx.commit().map_err(self.err("commit an update"))?;
+        Ok(Updated {
+            change,
+            attempts: 1,
+        })
     }
 
     fn delete(&self, sid: &str) -> Result<(), StoreError> {

@@ -55,77 +55,38 @@
 //! loses the mark and is simply opened. Its cost follows the listing, not
 //! the reading and parsing of every record.
 //!
-//! [`Store::delete_if`] takes an exclusive `flock` on `<dir>/.lock` around
-//! its test and removal; saves take it shared around their rename. So a
-//! save that renews a record either lands before the test (and is seen) or
-//! after the removal (and recreates the record): a cleanup in one process
-//! never removes a renewal made by another that it did not see.
+//! # One step: the directory lock
+//!
+//! [`Store::delete_if`], [`Store::delete_expired_if`] and [`Store::update`]
+//! take an exclusive `flock` on `<dir>/.lock` from their read to their
+//! rename or removal; saves and deletes take it shared around their rename
+//! or removal. So a save that renews a record either lands before the test
+//! (and is seen) or after the removal (and recreates the record): a
+//! cleanup in one process never removes a renewal made by another that it
+//! did not see; and no write of any process lands between an update's read
+//! and its commit (`r[hard.store.atomic-update]`). An update holds the lock
+//! while it writes and flushes its temporary file, so updates of one
+//! directory take turns, each paying its own `fsync`.
+
+mod disk;
+mod lock;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{check_id, index_expiry, is_valid_id, Loaded, Record, Store, StoreError};
-
-/// The value of the `format` field this store writes and reads.
-pub const FILE_FORMAT: u32 = 1;
-
-/// The prefix of temporary files. A sid never starts with `.`.
-pub const TEMP_PREFIX: &str = ".tmp-";
-
-const LOCK_NAME: &str = ".lock";
-
-/// The nanoseconds of a record file's modification time that mark its
-/// seconds as the record's `expires` (see the module documentation).
-pub const MTIME_MARK_NANOS: u32 = 271_828_182;
-
-/// Marked modification times stay below this many seconds since 1970
-/// (year 2242), which every common file system can hold.
-const MTIME_MAX_SECS: i64 = 1 << 33;
+use super::{
+    check_id, index_expiry, is_valid_id, Change, Loaded, OnConflict, Record, Store, StoreError,
+    Updated,
+};
+use disk::{encode, marked_not_before, mtime_of, read, remove_if_present, temp_name};
+pub use disk::{FILE_FORMAT, MTIME_MARK_NANOS, TEMP_PREFIX};
+use lock::{DirLock, LockKind};
 
 /// How many candidates a cleanup tests and removes per hold of the lock.
 const CLEANUP_BATCH: usize = 256;
-
-/// The modification time a record file gets: its marked `expires`, or the
-/// epoch (always looked at).
-fn mtime_of(expires: Option<i64>) -> SystemTime {
-    match expires {
-        Some(e) if (0..MTIME_MAX_SECS).contains(&e) => {
-            UNIX_EPOCH + Duration::new(e as u64, MTIME_MARK_NANOS)
-        }
-        _ => UNIX_EPOCH,
-    }
-}
-
-/// Whether a file with modification time `mtime` is marked as expiring at
-/// or after `before`: a cleanup of expired sessions need not open it.
-fn marked_not_before(mtime: SystemTime, before: i64) -> bool {
-    match mtime.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.subsec_nanos() == MTIME_MARK_NANOS && (d.as_secs() as i64) >= before,
-        Err(_) => false,
-    }
-}
-
-/// Distinguishes the temporary files of one process.
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OnDisk {
-    format: u32,
-    data: Record,
-}
-
-#[derive(Serialize)]
-struct OnDiskRef<'a> {
-    format: u32,
-    data: &'a Record,
-}
 
 /// How hard a [`FileStore`] works to make saves survive a power loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -275,18 +236,10 @@ impl FileStore {
         Ok(out)
     }
 
-    /// Writes `bytes` to a temporary file and renames it over `target`.
-    fn replace(
-        &self,
-        sid: &str,
-        target: &Path,
-        bytes: &[u8],
-        expires: Option<i64>,
-    ) -> Result<(), StoreError> {
-        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let temp = self
-            .dir
-            .join(format!("{TEMP_PREFIX}{}-{n}-{sid}", std::process::id()));
+    /// Writes `bytes` to a fresh temporary file (flushed to disk under
+    /// [`Durability::Fsync`]); the file is open, for its mark.
+    fn write_temp(&self, sid: &str, bytes: &[u8]) -> Result<(PathBuf, File), StoreError> {
+        let temp = self.dir.join(temp_name(sid));
         let written = (|| {
             let mut file = OpenOptions::new()
                 .write(true)
@@ -298,22 +251,28 @@ impl FileStore {
             }
             Ok(file)
         })();
-        let file = match written {
-            Ok(file) => file,
+        match written {
+            Ok(file) => Ok((temp, file)),
             Err(source) => {
                 let _ = fs::remove_file(&temp);
-                return Err(StoreError::Io {
+                Err(StoreError::Io {
                     op: "write a temporary file",
                     path: temp,
                     source,
-                });
+                })
             }
-        };
-        let renamed = {
-            let _lock = DirLock::acquire(&self.dir, LockKind::Shared)?;
-            fs::rename(&temp, target)
-        };
-        if let Err(source) = renamed {
+        }
+    }
+
+    /// Renames `temp` over `target` (the caller holds the lock), then
+    /// sets the expiry mark.
+    fn install(
+        &self,
+        (temp, file): (PathBuf, File),
+        target: &Path,
+        expires: Option<i64>,
+    ) -> Result<(), StoreError> {
+        if let Err(source) = fs::rename(&temp, target) {
             let _ = fs::remove_file(&temp);
             return Err(StoreError::Io {
                 op: "rename a temporary file over the record",
@@ -331,7 +290,23 @@ impl FileStore {
                 op: "set the modification time of a record",
                 path: target.to_owned(),
                 source,
-            })?;
+            })
+    }
+
+    /// Writes `bytes` to a temporary file and renames it over `target`
+    /// under the shared lock.
+    fn replace(
+        &self,
+        sid: &str,
+        target: &Path,
+        bytes: &[u8],
+        expires: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let temp = self.write_temp(sid, bytes)?;
+        {
+            let _lock = DirLock::acquire(&self.dir, LockKind::Shared)?;
+            self.install(temp, target, expires)?;
+        }
         self.sync_dir()
     }
 
@@ -349,38 +324,6 @@ impl FileStore {
     }
 }
 
-fn remove_if_present(path: &Path, op: &'static str) -> Result<bool, StoreError> {
-    match fs::remove_file(path) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(source) => Err(StoreError::Io {
-            op,
-            path: path.to_owned(),
-            source,
-        }),
-    }
-}
-
-/// Decodes a record file's bytes; `Unreadable` for anything but the format.
-fn decode(bytes: &[u8]) -> Loaded {
-    match serde_json::from_slice::<OnDisk>(bytes) {
-        Ok(OnDisk { format, data }) if format == FILE_FORMAT => Loaded::Record(data),
-        _ => Loaded::Unreadable,
-    }
-}
-
-fn read(path: &Path) -> Result<Option<Loaded>, StoreError> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(decode(&bytes))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(StoreError::Io {
-            op: "read a record",
-            path: path.to_owned(),
-            source,
-        }),
-    }
-}
-
 impl Store for FileStore {
     fn load(&self, sid: &str) -> Result<Option<Loaded>, StoreError> {
         read(&self.path_of(sid)?)
@@ -388,23 +331,61 @@ impl Store for FileStore {
 
     fn save(&self, sid: &str, record: &Record) -> Result<(), StoreError> {
         let path = self.path_of(sid)?;
-        let bytes = serde_json::to_vec(&OnDiskRef {
-            format: FILE_FORMAT,
-            data: record,
-        })
-        .map_err(|e| StoreError::Encode {
-            sid: sid.to_owned(),
-            message: e.to_string(),
-        })?;
+        let bytes = encode(sid, record)?;
         self.replace(sid, &path, &bytes, index_expiry(record))
     }
 
     fn delete(&self, sid: &str) -> Result<(), StoreError> {
         let path = self.path_of(sid)?;
-        if remove_if_present(&path, "remove a record")? {
+        let removed = {
+            let _lock = DirLock::acquire(&self.dir, LockKind::Shared)?;
+            remove_if_present(&path, "remove a record")?
+        };
+        if removed {
             self.sync_dir()?;
         }
         Ok(())
+    }
+
+    fn update(
+        &self,
+        id: &str,
+        _on_conflict: OnConflict,
+        decide: &mut dyn FnMut(Option<&Loaded>) -> Change,
+    ) -> Result<Updated, StoreError> {
+        let path = self.path_of(id)?;
+        let change = {
+            // From the read to the rename or removal: no save or delete of
+            // any process can land in between.
+            let _lock = DirLock::acquire(&self.dir, LockKind::Exclusive)?;
+            let change = decide(read(&path)?.as_ref());
+            match &change {
+                Change::Keep => {
+                    return Ok(Updated {
+                        change,
+                        attempts: 1,
+                    })
+                }
+                Change::Save(record) => {
+                    let temp = self.write_temp(id, &encode(id, record)?)?;
+                    self.install(temp, &path, index_expiry(record))?;
+                }
+                Change::Destroy => {
+                    if !remove_if_present(&path, "remove a record")? {
+                        return Ok(Updated {
+                            change,
+                            attempts: 1,
+                        });
+                    }
+                }
+            }
+            change
+        };
+        self.sync_dir()?;
+        Ok(Updated {
+            change,
+            attempts: 1,
+        })
     }
 
     fn delete_if(
@@ -475,13 +456,13 @@ impl Store for FileStore {
             .entries()?
             .into_iter()
             .map(|(name, _)| name)
-            .filter(|name| super::is_valid_id(name))
+            .filter(|name| is_valid_id(name))
             .collect())
     }
 
     fn clear(&self) -> Result<(), StoreError> {
         for (name, path) in self.entries()? {
-            if super::is_valid_id(&name) || name.starts_with(TEMP_PREFIX) {
+            if is_valid_id(&name) || name.starts_with(TEMP_PREFIX) {
                 remove_if_present(&path, "remove an entry while clearing")?;
             }
         }
@@ -499,71 +480,10 @@ impl Store for FileStore {
     }
 }
 
-#[derive(Clone, Copy)]
-enum LockKind {
-    Shared,
-    Exclusive,
-}
-
-/// An advisory lock on `<dir>/.lock`, held until dropped. Each acquisition
-/// opens the file anew, so threads of one process exclude each other too
-/// (`flock` locks belong to an open file description).
-struct DirLock {
-    _file: File,
-}
-
-impl DirLock {
-    fn acquire(dir: &Path, kind: LockKind) -> Result<DirLock, StoreError> {
-        let path = dir.join(LOCK_NAME);
-        let io = |op, source| StoreError::Io {
-            op,
-            path: path.clone(),
-            source,
-        };
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| io("open the lock file", e))?;
-        lock(&file, kind).map_err(|e| io("lock the lock file", e))?;
-        Ok(DirLock { _file: file })
-    }
-}
-
-#[cfg(unix)]
-fn lock(file: &File, kind: LockKind) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let op = match kind {
-        LockKind::Shared => libc::LOCK_SH,
-        LockKind::Exclusive => libc::LOCK_EX,
-    };
-    loop {
-        // SAFETY: `flock` takes a file descriptor that `file` keeps open for
-        // the duration of the call; it touches no memory of ours.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), op) };
-        if rc == 0 {
-            return Ok(());
-        }
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-}
-
-#[cfg(not(unix))]
-fn lock(_file: &File, _kind: LockKind) -> std::io::Result<()> {
-    // Without flock, delete_if is atomic only against this process's saves
-    // (there are none concurrent in the conformance runner).
-    Ok(())
-}
-
-// The lock is released when the file is closed, on drop (and by the kernel
-// when a process dies holding it).
-
 #[cfg(test)]
 mod tests {
+    use std::time::SystemTime;
+
     use super::*;
 
     fn temp_store(tag: &str) -> (FileStore, PathBuf) {
