@@ -8,10 +8,8 @@
 //! | --- | --- |
 //! | `pipeline.rs` | what the services share: [`ServiceError`], reading the session cookie, the application phase |
 //! | `m19.rs` | [`SessionService`], the moin-1.9 session service |
-//! | `m16.rs` | [`M16SessionService`], the moin-1.6 authentication chain |
-//! | `m16_cookie.rs` | the moin-1.6 service's `Set-Cookie` values |
-//! | `m16_keys.rs` | the moin-1.6 service's record ids and signed logged-in values |
-//! | `hardened.rs` | [`HardenedSessionService`], the hardened profile |
+//! | `m16/` | [`M16SessionService`], the moin-1.6 service: `mod.rs` the service, `chain.rs` the authentication chain, `cookie.rs` its `Set-Cookie` values, `keys.rs` its record ids and signed logged-in values |
+//! | `hardened/` | [`HardenedSessionService`], the hardened profile: `mod.rs` the service, `commit.rs` the finish (one atomic update), `cookie.rs` its `Set-Cookie` values |
 //! | `backend.rs` | [`ReferenceBackend`]: the three services behind one [`Backend`](crate::Backend) |
 //!
 //! The services read no clock of their own (`now` comes with every request;
@@ -22,17 +20,15 @@
 mod backend;
 mod hardened;
 mod m16;
-mod m16_cookie;
-mod m16_keys;
 mod m19;
 
 mod pipeline;
 
 pub use backend::{ReferenceBackend, SidChoice};
 pub use hardened::{HardenedOpen, HardenedSessionService};
+pub use m16::cookie::M16_COOKIE_NAME;
+pub use m16::keys::MAX_ANON_NAME;
 pub use m16::{M16OpenSession, M16SessionService};
-pub use m16_cookie::M16_COOKIE_NAME;
-pub use m16_keys::MAX_ANON_NAME;
 pub use m19::{OpenSession, SessionService};
 
 pub use pipeline::ServiceError;

@@ -209,6 +209,26 @@ pub(super) fn expired(loaded: &Loaded, now: OffsetDateTime) -> bool {
     }
 }
 
+/// The application data of a session record's entry: its keys but
+/// `expires`; nothing for an entry that is absent or cannot be read.
+pub(super) fn app_data(loaded: Option<&Loaded>) -> Record {
+    match loaded {
+        Some(Loaded::Record(record)) => {
+            let mut data = record.clone();
+            data.remove(EXPIRES);
+            data
+        }
+        _ => Record::new(),
+    }
+}
+
+/// `data` with `expires` set.
+pub(super) fn with_expires(data: &Record, expires: i64) -> Record {
+    let mut record = data.clone();
+    record.insert(EXPIRES.to_owned(), Value::from(expires));
+    record
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

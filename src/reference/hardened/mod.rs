@@ -33,14 +33,15 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::config::HardenedConfig;
+use crate::exchange::Opened;
 use crate::exchange::{
     AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Op, Request, Response,
 };
-use crate::exchange::{Finished, Opened};
-use crate::lifetime::{hours_to_secs, COOKIE_CAP_SECS};
 use crate::sid::{is_well_formed, OsSids, SidSource};
 use crate::store::{Loaded, Record, Store};
 
+mod commit;
+mod cookie;
 use super::pipeline::{first_cookie, run_ops, ServiceError};
 
 const EXPIRES: &str = "expires";
@@ -350,62 +351,6 @@ impl<S: Store> HardenedSessionService<S> {
         Ok(results)
     }
 
-    /// Finishes an open request at `now`: a stale request stores, destroys
-    /// and sends nothing (`r[hard.overlap.stale]`) unless it logged in
-    /// (`r[hard.overlap.stale-login]`); any other commits its write set into
-    /// the record as stored now (`r[hard.overlap.commit]`).
-    pub fn finish(
-        &mut self,
-        mut open: HardenedOpen,
-        now: OffsetDateTime,
-    ) -> Result<Finished, ServiceError> {
-        if !open.session.new {
-            let live = match self.store.load(&open.session.sid)? {
-                Some(Loaded::Record(record))
-                    if !record
-                        .get(EXPIRES)
-                        .and_then(Value::as_i64)
-                        .is_some_and(|e| {
-                            i128::from(e) * 1_000_000_000 < now.unix_timestamp_nanos()
-                        }) =>
-                {
-                    Some(record)
-                }
-                _ => None,
-            };
-            match live {
-                Some(record) => {
-                    let mut data: Record = record
-                        .into_iter()
-                        .filter(|(k, _)| !RESERVED.contains(&k.as_str()))
-                        .collect();
-                    for (key, write) in &open.writes {
-                        match write {
-                            Some(v) => data.insert(key.clone(), v.clone()),
-                            None => data.remove(key),
-                        };
-                    }
-                    open.session.data = data;
-                }
-                None if open.logged_in => {
-                    open.session.sid = self.sids.next_sid();
-                    open.session.new = true;
-                    open.session.data = open
-                        .writes
-                        .iter()
-                        .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v)))
-                        .collect();
-                }
-                None => return Ok(Finished::default()),
-            }
-        }
-        let cookie = self.finalize(&mut open, now)?;
-        Ok(Finished {
-            set_cookies: cookie.into_iter().collect(),
-            cache_control: None,
-        })
-    }
-
     fn is_superuser(&self, name: &str) -> bool {
         self.config.superusers.iter().any(|s| s == name)
     }
@@ -417,15 +362,15 @@ impl<S: Store> HardenedSessionService<S> {
         };
         let record = match self.store.load(sid)? {
             None => return Ok(self.fresh()),
-            Some(Loaded::Unreadable) => {
-                self.store.delete(sid)?;
+            Some(loaded @ Loaded::Unreadable) => {
+                // Only what was seen: a save since the load is not lost.
+                self.store.delete_if(sid, &|l| *l == loaded)?;
                 return Ok(self.fresh());
             }
             Some(Loaded::Record(record)) => record,
         };
-        let expires = record.get(EXPIRES).and_then(Value::as_i64);
-        if expires.is_some_and(|e| i128::from(e) * 1_000_000_000 < now.unix_timestamp_nanos()) {
-            self.store.delete(sid)?;
+        if expired_record(&record, now) {
+            self.store.delete_if(sid, &|l| expired(l, now))?;
             return Ok(self.fresh());
         }
         let (reserved, data) = record
@@ -474,70 +419,6 @@ impl<S: Store> HardenedSessionService<S> {
         Ok(())
     }
 
-    fn finalize(
-        &mut self,
-        open: &mut HardenedOpen,
-        now: OffsetDateTime,
-    ) -> Result<Option<String>, ServiceError> {
-        let HardenedOpen {
-            session,
-            real,
-            setuid,
-            rotate,
-            presented,
-            https,
-            remember_me,
-            ..
-        } = open;
-        let (real, setuid, rotate, presented) = (real.clone(), setuid.clone(), *rotate, *presented);
-        let killed = real.is_none() && session.reserved.contains_key(USER_ID);
-        let absolute = hours_to_secs(self.config.absolute_timeout);
-        let idle = match &real {
-            None => hours_to_secs(self.config.cookie_lifetime.anonymous),
-            Some(r) => {
-                let s = hours_to_secs(self.config.cookie_lifetime.logged_in);
-                let _ = r;
-                if s > 0 && *remember_me {
-                    absolute
-                } else {
-                    s
-                }
-            }
-        };
-        let lifetime = idle.clamp(0, COOKIE_CAP_SECS);
-        if rotate && !session.new {
-            self.store.delete(&session.sid)?;
-            session.sid = self.sids.next_sid();
-        }
-        let form = Form::of(&self.config, *https);
-        if killed || lifetime == 0 {
-            self.store.delete(&session.sid)?;
-            return Ok(presented.then(|| form.deletion()));
-        }
-        let second = ceil_second(now);
-        let mut expires = second + lifetime;
-        if let Some(r) = &real {
-            expires = expires.min(r.auth_at + absolute);
-        }
-        let mut record = if session.new && real.is_none() {
-            Record::new()
-        } else {
-            session.data.clone()
-        };
-        record.insert(EXPIRES.to_owned(), Value::from(expires));
-        if let Some(r) = &real {
-            record.insert(USER_ID.to_owned(), Value::from(r.name.clone()));
-            record.insert(USER_METHOD.to_owned(), Value::from(r.method.clone()));
-            record.insert(USER_ATTRIBS.to_owned(), Value::Object(Default::default()));
-            record.insert(AUTH_AT.to_owned(), Value::from(r.auth_at));
-            if let Some(target) = setuid {
-                record.insert(SETUID.to_owned(), Value::from(target));
-            }
-        }
-        self.store.save(&session.sid, &record)?;
-        Ok(Some(form.issue(&session.sid, expires - second, expires)))
-    }
-
     /// Runs a cleanup: the moin-1.9 rules (`r[m19.cleanup.*]`).
     pub fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, ServiceError> {
         if let Some(user) = &request.user {
@@ -577,68 +458,22 @@ fn removes(loaded: &Loaded, request: &CleanupRequest) -> bool {
     request.mode == CleanupMode::All || expires.is_none()
 }
 
+/// Whether a record's `expires` has passed at `now` (an unreadable entry
+/// has none, and is not expired by this test).
+fn expired(loaded: &Loaded, now: OffsetDateTime) -> bool {
+    matches!(loaded, Loaded::Record(record) if expired_record(record, now))
+}
+
+fn expired_record(record: &Record, now: OffsetDateTime) -> bool {
+    record
+        .get(EXPIRES)
+        .and_then(Value::as_i64)
+        .is_some_and(|e| i128::from(e) * 1_000_000_000 < now.unix_timestamp_nanos())
+}
+
 /// The request's instant rounded up to a whole second.
 fn ceil_second(now: OffsetDateTime) -> i64 {
     now.unix_timestamp() + i64::from(now.nanosecond() > 0)
-}
-
-/// The attributes of the session cookie in one response.
-struct Form<'a> {
-    name: String,
-    path: &'a str,
-    domain: Option<&'a str>,
-    secure: bool,
-    samesite: &'static str,
-}
-
-impl<'a> Form<'a> {
-    fn of(config: &'a HardenedConfig, https: bool) -> Form<'a> {
-        Form {
-            name: config.cookie_full_name(),
-            path: config.effective_path(),
-            domain: config.cookie_domain.as_deref(),
-            secure: config.cookie_secure.unwrap_or(https),
-            samesite: config.cookie_samesite.as_str(),
-        }
-    }
-
-    fn render(&self, value: &str, max_age: i64, expires: i64) -> String {
-        let mut out = format!(
-            "{}={value}; Max-Age={max_age}; Expires={}; Path={}",
-            self.name,
-            http_date(expires),
-            self.path
-        );
-        if let Some(domain) = self.domain {
-            out.push_str("; Domain=");
-            out.push_str(domain);
-        }
-        if self.secure {
-            out.push_str("; Secure");
-        }
-        out.push_str("; HttpOnly; SameSite=");
-        out.push_str(self.samesite);
-        out
-    }
-
-    fn issue(&self, sid: &str, max_age: i64, expires: i64) -> String {
-        self.render(sid, max_age, expires)
-    }
-
-    fn deletion(&self) -> String {
-        self.render("", 0, 0)
-    }
-}
-
-/// An IMF-fixdate.
-fn http_date(secs: i64) -> String {
-    let format = time::macros::format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    OffsetDateTime::from_unix_timestamp(secs)
-        .expect("expiry instants are within 100 years of now (r[m19.config.lifetime-finite])")
-        .format(&format)
-        .expect("an IMF-fixdate can be written for any date of a four-digit year")
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@
 //!   `r[m16.cleanup.*]`, and `r[m16.macro.example]`.
 //!
 //! Record ids, listing and the logged-in cookie's form are described in
-//! `m16_keys.rs`.
+//! `keys.rs`; the chain is in `chain.rs`, the cookie's form in `cookie.rs`.
 //!
 //! **Cleanup** removes session records by their `expires`
 //! (`r[m16.cleanup.expired]`, `r[m16.cleanup.all]`) and, in either mode, the
@@ -35,7 +35,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::Value;
-use time::OffsetDateTime;
 
 use crate::clock::Clock;
 use crate::config::M16Config;
@@ -43,15 +42,17 @@ use crate::exchange::{
     AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Finished, MacroEdition, Op, Opened,
     Request, Response,
 };
-use crate::sid::{is_cookie_octet, SidSource};
+use crate::sid::SidSource;
 use crate::store::{Loaded, Record, Store, StoreError};
 
-use hmac::Mac;
+mod chain;
+pub(super) mod cookie;
+pub(super) mod keys;
 
-use super::m16_cookie::{deletion, floor, issue, logged_in_secs, M16_COOKIE_NAME};
-use super::m16_keys::{expired, is_hex, lease, mac, parse_expiry, sign, unhex, Key};
-use super::pipeline::{first_cookie, run_ops, ServiceError};
+use super::pipeline::{run_ops, ServiceError};
 use crate::sid::OsSids;
+use cookie::{floor, logged_in_secs, SessionCookie};
+use keys::{expired, with_expires, Key};
 
 /// The record key holding a session record's `expires`, whole seconds.
 const EXPIRES: &str = "expires";
@@ -68,38 +69,6 @@ const KEY_RECORD: &str = "record";
 /// The grace between a cookie's expiry and its record's
 /// (`r[m16.store.expires-grace]`).
 const GRACE_SECS: i64 = 3600;
-
-/// What the request's session cookie is (section 4).
-enum SessionCookie<'h> {
-    /// No session cookie, an empty value (`r[m16.session.no-cookie]`), or
-    /// an anonymous name too long to have a record.
-    Absent,
-    /// An anonymous name.
-    Anon(&'h str),
-    /// A logged-in cookie value (it holds `:`).
-    LoggedIn(&'h str),
-}
-
-impl<'h> SessionCookie<'h> {
-    fn of(header: Option<&'h str>) -> SessionCookie<'h> {
-        match header.and_then(|h| first_cookie(h, M16_COOKIE_NAME)) {
-            Some(v) if v.contains(':') => SessionCookie::LoggedIn(v),
-            // r[m16.session.anon-name-octets]: a value a cookie cannot hold
-            // is no cookie, so it is never echoed.
-            Some(v) if !v.bytes().all(is_cookie_octet) => SessionCookie::Absent,
-            Some(v) if Key::anon(v).is_some() => SessionCookie::Anon(v),
-            _ => SessionCookie::Absent,
-        }
-    }
-}
-
-/// A login whose cookie passed every check of section 10.
-struct Honoured {
-    id: String,
-    user: String,
-    secret: String,
-    record: String,
-}
 
 /// A moin-1.6 request between its open and its finish
 /// ([`M16SessionService::open`]): its view of the established session and
@@ -125,15 +94,9 @@ struct Cycle {
     /// The established session: its record's key and the `expires` it
     /// gets (`E + 3600`). `None`: the plain dictionary.
     established: Option<(Key, i64)>,
-    /// Whether the established session's record had an entry when it was
-    /// loaded (so that an empty session must remove it).
-    had_entry: bool,
     /// `request.session`'s data: the established session's, or the plain
     /// dictionary's.
     data: Record,
-    /// An anonymous record to remove once the login that took its data is
-    /// saved (`r[m16.login.anon-name-retired]`).
-    retire: Option<Key>,
     /// `Set-Cookie` values, in order.
     set_cookies: Vec<String>,
 }
@@ -285,9 +248,7 @@ impl<S: Store> M16SessionService<S> {
         let mut cycle = Cycle {
             user: None,
             established: None,
-            had_entry: false,
             data: Record::new(),
-            retire: None,
             set_cookies: Vec::new(),
         };
         // r[m16.chain.order]: each method once, in list order.
@@ -301,10 +262,9 @@ impl<S: Store> M16SessionService<S> {
                 _ => {}
             }
         }
-        // The chain's own writes: the record's new `expires`, a login's
-        // record and the retired anonymous name.
-        self.persist(&cycle, false)?;
-        cycle.retire = None;
+        // The chain's own writes (the record's new `expires`, a login's
+        // record and the retired anonymous name) were made as it went,
+        // each as one step with what it read (`r[m16.overlap.chain-atomic]`).
         let mut open = M16OpenSession {
             // r[m16.chain.new-flag]: decided by the chain, not by the ops.
             new: cycle.established.is_none(),
@@ -338,7 +298,7 @@ impl<S: Store> M16SessionService<S> {
                 Some(before) => before != open.cycle.data,
             };
             if wrote {
-                self.persist(&open.cycle, true)?;
+                self.persist(&open.cycle)?;
             }
         }
         Ok(results)
@@ -356,309 +316,20 @@ impl<S: Store> M16SessionService<S> {
         }
     }
 
-    /// `moin_login` (`r[m16.login.credentials]`): a login with an enabled
-    /// account's credentials returns that user; anything else passes on
-    /// the user received.
-    fn moin_login(&mut self, cycle: &mut Cycle, auth: &AuthAction) {
-        if let AuthAction::Login { user, remember_me } = auth {
-            if self.config.account_enabled(user) {
-                // r[m16.lifetime.remember-me-preference]: set by each
-                // successful login.
-                self.preferences.insert(user.clone(), *remember_me);
-                cycle.user = Some(user.clone());
-            }
-        }
-    }
-
-    /// `moin_session` (sections 8, 9 and 12).
-    fn moin_session(
-        &mut self,
-        cycle: &mut Cycle,
-        request: &Request,
-        cookie: &SessionCookie<'_>,
-    ) -> Result<(), ServiceError> {
-        let now = request.now;
-        match &request.auth {
-            AuthAction::Login { .. } | AuthAction::FailedLogin { .. } => {
-                // Only a user an earlier method made valid logs in
-                // (r[m16.login.issues-cookie]); moin_login returns one only
-                // after checking the credentials.
-                if let Some(user) = cycle.user.clone() {
-                    return self.new_login(cycle, &user, cookie, now);
-                }
-                match cookie {
-                    // r[m16.login.failed-keeps-anon].
-                    SessionCookie::Anon(name) => self.anon_refresh(cycle, name, now),
-                    // r[m16.login.failed-with-login-cookie]: no fallback
-                    // to the cookie; it is neither refreshed nor deleted.
-                    SessionCookie::LoggedIn(_) | SessionCookie::Absent => Ok(()),
-                }
-            }
-            AuthAction::Logout => match cookie {
-                // r[m16.logout.account-invalid]: the account is not checked.
-                SessionCookie::LoggedIn(value) => match self.verify(value, now)? {
-                    Some(login) => self.logout(cycle, &login, now),
-                    // r[m16.logout.anonymous]: an ignored cookie.
-                    None => Ok(()),
-                },
-                // r[m16.logout.anonymous]: as without the logout.
-                SessionCookie::Anon(name) => self.anon_refresh(cycle, name, now),
-                SessionCookie::Absent => Ok(()),
-            },
-            // No action: change user and ending other sessions are refused first.
-            _ => match cookie {
-                // r[m16.session.no-cookie].
-                SessionCookie::Absent => Ok(()),
-                SessionCookie::Anon(name) => self.anon_refresh(cycle, name, now),
-                SessionCookie::LoggedIn(value) => match self.honour(value, now)? {
-                    Some(login) => self.login_refresh(cycle, &login, now),
-                    // r[m16.logincookie.ignored-not-deleted].
-                    None => Ok(()),
-                },
-            },
-        }
-    }
-
-    /// `moin_anon_session` (section 13): a fresh anonymous name when no
-    /// session is established and anonymous sessions are on; nothing is
-    /// established (`r[m16.anon.issue-only]`).
-    fn moin_anon_session(&mut self, cycle: &mut Cycle, now: OffsetDateTime) {
-        let Some(lifetime) = self.anon_lifetime() else {
-            // r[m16.anon.noop-when-disabled].
-            return;
-        };
-        if cycle.established.is_some() {
-            // r[m16.anon.noop-when-established].
-            return;
-        }
-        let name = self.sids.next_sid();
-        cycle
-            .set_cookies
-            .push(issue(&self.config, &name, lifetime, floor(now) + lifetime));
-    }
-
-    /// `r[m16.session.anon-refresh]`, `r[m16.session.anon-disabled]`,
-    /// `r[m16.session.anon-unverified]`: the same name with the anonymous
-    /// lifetime, and its session (the record's data, whatever its
-    /// `expires`).
-    fn anon_refresh(
-        &mut self,
-        cycle: &mut Cycle,
-        name: &str,
-        now: OffsetDateTime,
-    ) -> Result<(), ServiceError> {
-        let Some(lifetime) = self.anon_lifetime() else {
-            return Ok(());
-        };
-        let Some(key) = Key::anon(name) else {
-            return Ok(());
-        };
-        let expiry = floor(now) + lifetime;
-        self.establish(cycle, key, expiry)?;
-        cycle
-            .set_cookies
-            .push(issue(&self.config, name, lifetime, expiry));
-        Ok(())
-    }
-
-    /// A new login for `user` (`r[m16.login.issues-cookie]`), taking the
-    /// data of an anonymous cookie's record (`r[m16.login.migrates-anon]`)
-    /// but never another login's (`r[m16.login.relogin]`).
-    fn new_login(
-        &mut self,
-        cycle: &mut Cycle,
-        user: &str,
-        cookie: &SessionCookie<'_>,
-        now: OffsetDateTime,
-    ) -> Result<(), ServiceError> {
-        let id = self.sids.next_sid();
-        let record = self.sids.next_sid();
-        let secret = format!("{}{}", self.sids.next_sid(), self.sids.next_sid());
-        let lifetime = self.logged_in_lifetime(user);
-        let expiry = floor(now) + lifetime;
-        // The lease first: a login whose lease is missing is never left
-        // behind by a crash between the two saves.
-        self.store
-            .save(&Key::Lease(id.clone()).id(), &lease(expiry))?;
-        let login = Record::from([
-            (KEY_USER.to_owned(), Value::from(user)),
-            (KEY_SECRET.to_owned(), Value::from(secret.as_str())),
-            (KEY_RECORD.to_owned(), Value::from(record.as_str())),
-        ]);
-        self.store.save(&Key::Secret(id.clone()).id(), &login)?;
-        if let SessionCookie::Anon(name) = cookie {
-            if let Some(anon) = Key::anon(name) {
-                // Whatever the anonymous setting: it depends only on the
-                // cookie and the record.
-                (cycle.data, _) = self.load_data(&anon)?;
-                cycle.retire = Some(anon);
-            }
-        }
-        cycle.user = Some(user.to_owned());
-        cycle.established = Some((Key::Login(record), expiry + GRACE_SECS));
-        cycle.had_entry = false;
-        cycle.set_cookies.push(issue(
-            &self.config,
-            &sign(&id, expiry, &secret),
-            lifetime,
-            expiry,
-        ));
-        Ok(())
-    }
-
-    /// `r[m16.session.login-refresh]`: a new value for the same login, with
-    /// an expiry from this request's now, and the login's session.
-    fn login_refresh(
-        &mut self,
-        cycle: &mut Cycle,
-        login: &Honoured,
-        now: OffsetDateTime,
-    ) -> Result<(), ServiceError> {
-        let lifetime = self.logged_in_lifetime(&login.user);
-        let expiry = floor(now) + lifetime;
-        let lease_id = Key::Lease(login.id.clone()).id();
-        let latest = match self.store.load(&lease_id)? {
-            Some(Loaded::Record(r)) => r.get(EXPIRES).and_then(Value::as_i64),
-            _ => None,
-        };
-        if latest.is_none_or(|latest| latest < expiry) {
-            self.store.save(&lease_id, &lease(expiry))?;
-        }
-        self.establish(cycle, Key::Login(login.record.clone()), expiry)?;
-        cycle.user = Some(login.user.clone());
-        let value = sign(&login.id, expiry, &login.secret);
-        cycle
-            .set_cookies
-            .push(issue(&self.config, &value, lifetime, expiry));
-        Ok(())
-    }
-
-    /// `r[m16.logout.kills]`: the login revoked, its record removed, the
-    /// cookie deleted, no user, no session.
-    fn logout(
-        &mut self,
-        cycle: &mut Cycle,
-        login: &Honoured,
-        now: OffsetDateTime,
-    ) -> Result<(), ServiceError> {
-        // The secret first: from this point on no value of the login is
-        // honoured (r[m16.logincookie.revoked]).
-        self.store.delete(&Key::Secret(login.id.clone()).id())?;
-        self.store.delete(&Key::Lease(login.id.clone()).id())?;
-        self.store.delete(&Key::Login(login.record.clone()).id())?;
-        cycle.user = None;
-        cycle.set_cookies.push(deletion(&self.config, now));
-        Ok(())
-    }
-
-    /// The login of an honoured cookie value: authentic, with a valid
-    /// account (`r[m16.session.login-account-invalid]`: not revoked, ignored).
-    fn honour(&self, value: &str, now: OffsetDateTime) -> Result<Option<Honoured>, ServiceError> {
-        let login = self.verify(value, now)?;
-        Ok(login.filter(|l| self.config.account_enabled(&l.user)))
-    }
-
-    /// Section 10: the login of an authentic value (issued, unaltered, not
-    /// expired, not revoked), whatever its account; `None` when it is not.
-    /// Malformed values are ignored without touching the store, never an
-    /// error (`r[m16.logincookie.unforgeable]`).
-    fn verify(&self, value: &str, now: OffsetDateTime) -> Result<Option<Honoured>, ServiceError> {
-        let Some((signed, tag)) = value.rsplit_once(':') else {
-            return Ok(None);
-        };
-        let Some((id, expiry)) = signed.split_once(':') else {
-            return Ok(None);
-        };
-        if id.len() != 40 || !is_hex(id) {
-            return Ok(None);
-        }
-        let Some(expiry) = parse_expiry(expiry) else {
-            return Ok(None);
-        };
-        let Some(tag) = unhex(tag) else {
-            return Ok(None);
-        };
-        let Some(login) = self.login_of(id)? else {
-            // Never issued, or revoked (r[m16.logincookie.revoked]).
-            return Ok(None);
-        };
-        let (user, secret, record) = login;
-        if mac(&secret, signed).verify_slice(&tag).is_err() {
-            return Ok(None);
-        }
-        // r[m16.logincookie.expiry]: honoured at now = E, not after.
-        if i128::from(expiry) * 1_000_000_000 < now.unix_timestamp_nanos() {
-            return Ok(None);
-        }
-        Ok(Some(Honoured {
-            id: id.to_owned(),
-            user,
-            secret,
-            record,
-        }))
-    }
-
-    /// The user, secret and record of login `id`, if it exists.
-    fn login_of(&self, id: &str) -> Result<Option<(String, String, String)>, ServiceError> {
-        let Some(Loaded::Record(r)) = self.store.load(&Key::Secret(id.to_owned()).id())? else {
-            return Ok(None);
-        };
-        let field = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_owned);
-        Ok(
-            match (field(KEY_USER), field(KEY_SECRET), field(KEY_RECORD)) {
-                (Some(user), Some(secret), Some(record)) if is_hex(&record) => {
-                    Some((user, secret, record))
-                }
-                _ => None,
-            },
-        )
-    }
-
-    /// Establishes the session of record `key` for a cookie expiring at
-    /// `expiry`: its data becomes `request.session`'s.
-    fn establish(&self, cycle: &mut Cycle, key: Key, expiry: i64) -> Result<(), ServiceError> {
-        (cycle.data, cycle.had_entry) = self.load_data(&key)?;
-        cycle.established = Some((key, expiry + GRACE_SECS));
-        Ok(())
-    }
-
-    /// The application data of a session record (empty when there is none
-    /// or it cannot be read), and whether there is an entry at all.
-    fn load_data(&self, key: &Key) -> Result<(Record, bool), ServiceError> {
-        Ok(match self.store.load(&key.id())? {
-            Some(Loaded::Record(mut record)) => {
-                record.remove(EXPIRES);
-                (record, true)
-            }
-            Some(Loaded::Unreadable) => (Record::new(), true),
-            None => (Record::new(), false),
-        })
-    }
-
-    /// Stores the request's whole view: the established session's record
-    /// holds its data and `expires`, or does not exist when there is no
-    /// data (`r[m16.store.data-only]`, `r[m16.store.write-through]`,
-    /// `r[m16.store.delete-last-key]`, `r[m16.store.expires-grace]`). The
-    /// plain dictionary is never saved (`r[m16.chain.plain-dict]`).
-    /// `write` is whether application code wrote; without it (the chain's
-    /// own update) an empty view removes only an entry that was there.
-    fn persist(&self, cycle: &Cycle, write: bool) -> Result<(), ServiceError> {
+    /// Stores the request's whole view after application code wrote: the
+    /// established session's record holds its data and `expires`, or does
+    /// not exist when there is no data (`r[m16.store.data-only]`,
+    /// `r[m16.store.write-through]`, `r[m16.store.delete-last-key]`,
+    /// `r[m16.overlap.write-through-view]`). The plain dictionary is never
+    /// saved (`r[m16.chain.plain-dict]`).
+    fn persist(&self, cycle: &Cycle) -> Result<(), ServiceError> {
         if let Some((key, expires)) = &cycle.established {
             if cycle.data.is_empty() {
-                // Only an entry that was there: a request that wrote
-                // nothing never removes a record another request created.
-                if cycle.had_entry || write {
-                    self.store.delete(&key.id())?;
-                }
+                self.store.delete(&key.id())?;
             } else {
-                let mut record = cycle.data.clone();
-                record.insert(EXPIRES.to_owned(), Value::from(*expires));
-                self.store.save(&key.id(), &record)?;
+                self.store
+                    .save(&key.id(), &with_expires(&cycle.data, *expires))?;
             }
-        }
-        // After the login's record is saved: the data is never in neither.
-        if let Some(anon) = &cycle.retire {
-            self.store.delete(&anon.id())?;
         }
         Ok(())
     }

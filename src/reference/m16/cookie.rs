@@ -6,6 +6,10 @@ use time::OffsetDateTime;
 
 use crate::config::M16Config;
 use crate::lifetime::FOREVER_SECS;
+use crate::reference::pipeline::first_cookie;
+use crate::sid::is_cookie_octet;
+
+use super::keys::Key;
 
 /// The one cookie name of the profile (`r[m16.cookie.name]`).
 pub const M16_COOKIE_NAME: &str = "MOIN_SESSION";
@@ -81,6 +85,30 @@ pub(super) fn logged_in_secs(cookie_lifetime: f64, remember_me: bool) -> i64 {
 /// `floor(now)`, in seconds since 1970.
 pub(super) fn floor(now: OffsetDateTime) -> i64 {
     now.unix_timestamp()
+}
+
+/// What the request's session cookie is (section 4).
+pub(super) enum SessionCookie<'h> {
+    /// No session cookie, an empty value (`r[m16.session.no-cookie]`), or
+    /// an anonymous name too long to have a record.
+    Absent,
+    /// An anonymous name.
+    Anon(&'h str),
+    /// A logged-in cookie value (it holds `:`).
+    LoggedIn(&'h str),
+}
+
+impl<'h> SessionCookie<'h> {
+    pub(super) fn of(header: Option<&'h str>) -> SessionCookie<'h> {
+        match header.and_then(|h| first_cookie(h, M16_COOKIE_NAME)) {
+            Some(v) if v.contains(':') => SessionCookie::LoggedIn(v),
+            // r[m16.session.anon-name-octets]: a value a cookie cannot hold
+            // is no cookie, so it is never echoed.
+            Some(v) if !v.bytes().all(is_cookie_octet) => SessionCookie::Absent,
+            Some(v) if Key::anon(v).is_some() => SessionCookie::Anon(v),
+            _ => SessionCookie::Absent,
+        }
+    }
 }
 
 #[cfg(test)]

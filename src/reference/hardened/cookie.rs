@@ -1,0 +1,68 @@
+//! The hardened profile's session cookie: its attributes in one response
+//! and its two forms, issued and deleted (`r[hard.cookie.httponly]`,
+//! `r[hard.cookie.samesite]`, `r[hard.cookie.secure]`,
+//! `r[hard.cookie.host-prefix]`, `r[hard.cookie.delete-form]`), for
+//! [`HardenedSessionService`](super::hardened::HardenedSessionService).
+
+use time::OffsetDateTime;
+
+use crate::config::HardenedConfig;
+
+/// The attributes of the session cookie in one response.
+pub(super) struct Form<'a> {
+    name: String,
+    path: &'a str,
+    domain: Option<&'a str>,
+    secure: bool,
+    samesite: &'static str,
+}
+
+impl<'a> Form<'a> {
+    pub(super) fn of(config: &'a HardenedConfig, https: bool) -> Form<'a> {
+        Form {
+            name: config.cookie_full_name(),
+            path: config.effective_path(),
+            domain: config.cookie_domain.as_deref(),
+            secure: config.cookie_secure.unwrap_or(https),
+            samesite: config.cookie_samesite.as_str(),
+        }
+    }
+
+    fn render(&self, value: &str, max_age: i64, expires: i64) -> String {
+        let mut out = format!(
+            "{}={value}; Max-Age={max_age}; Expires={}; Path={}",
+            self.name,
+            http_date(expires),
+            self.path
+        );
+        if let Some(domain) = self.domain {
+            out.push_str("; Domain=");
+            out.push_str(domain);
+        }
+        if self.secure {
+            out.push_str("; Secure");
+        }
+        out.push_str("; HttpOnly; SameSite=");
+        out.push_str(self.samesite);
+        out
+    }
+
+    pub(super) fn issue(&self, sid: &str, max_age: i64, expires: i64) -> String {
+        self.render(sid, max_age, expires)
+    }
+
+    pub(super) fn deletion(&self) -> String {
+        self.render("", 0, 0)
+    }
+}
+
+/// An IMF-fixdate.
+fn http_date(secs: i64) -> String {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    OffsetDateTime::from_unix_timestamp(secs)
+        .expect("expiry instants are within 100 years of now (r[m19.config.lifetime-finite])")
+        .format(&format)
+        .expect("an IMF-fixdate can be written for any date of a four-digit year")
+}
