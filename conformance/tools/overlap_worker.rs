@@ -1,5 +1,6 @@
-//! `overlap-worker STORE [--resurrecting-cache]`: one wiki process of the
-//! multi-process overlap test (`conformance/tests/overlap_processes.rs`).
+//! `overlap-worker STORE [--resurrecting-cache] [--commit-pause-ms N]
+//! [--no-atomic-update]`: one wiki process of the multi-process tests
+//! (`conformance/tests/overlap_processes.rs`, `conformance/tests/atomic_race.rs`).
 //! It serves the reference services (every profile) over the store that
 //! `STORE` names and other workers share (`sqlite:PATH`, `redis:URL`, or a
 //! directory for the file store), behind the adapter protocol with the
@@ -11,14 +12,25 @@
 //! a cleanup, an expiry) lives on here. Each process alone is coherent (it
 //! evicts what it destroys itself), so one-process runs pass; only
 //! requests spread over processes show the resurrection.
+//!
+//! Two test-only switches for the race test: `--commit-pause-ms N` sleeps
+//! N milliseconds inside every atomic update ([`Store::update`]), between
+//! the read its decision is made on (a hardened finish's liveness check,
+//! the moin-1.6 chain's read) and the commit; `--no-atomic-update` makes
+//! the services' updates go through the trait's default
+//! ([`update_within_process`]), which is atomic only within one process,
+//! instead of the store's own atomic step.
 
 use std::collections::BTreeMap;
 use std::io::{self, BufReader};
 use std::process::ExitCode;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use moin_session_spec::protocol::{serve, Implementation, CAPABILITIES};
-use moin_session_spec::store::{Loaded, Record, Store, StoreError};
+use moin_session_spec::store::{
+    update_within_process, Change, Loaded, OnConflict, Record, Store, StoreError, Updated,
+};
 use moin_session_spec::store::{RedisStore, RedisStoreOptions, SqliteStore};
 use moin_session_spec::{Backend, Durability, FileStore, FileStoreOptions, ReferenceBackend};
 
@@ -80,6 +92,70 @@ impl<S: Store> Store for ResurrectingCache<S> {
     }
 }
 
+/// Any store of the worker, behind the test-only switches.
+struct Switched {
+    inner: Box<dyn Store + Send + Sync>,
+    /// Slept inside each update, between the decision and the commit.
+    pause: Option<Duration>,
+    /// Whether updates use the store's own atomic step.
+    atomic: bool,
+}
+
+impl Store for Switched {
+    fn load(&self, sid: &str) -> Result<Option<Loaded>, StoreError> {
+        self.inner.load(sid)
+    }
+    fn save(&self, sid: &str, record: &Record) -> Result<(), StoreError> {
+        self.inner.save(sid, record)
+    }
+    fn delete(&self, sid: &str) -> Result<(), StoreError> {
+        self.inner.delete(sid)
+    }
+    fn delete_if(
+        &self,
+        sid: &str,
+        condition: &dyn Fn(&Loaded) -> bool,
+    ) -> Result<bool, StoreError> {
+        self.inner.delete_if(sid, condition)
+    }
+    fn delete_expired_if(
+        &self,
+        before: i64,
+        condition: &dyn Fn(&str, &Loaded) -> bool,
+    ) -> Result<Vec<String>, StoreError> {
+        self.inner.delete_expired_if(before, condition)
+    }
+    fn list(&self) -> Result<Vec<String>, StoreError> {
+        self.inner.list()
+    }
+    fn update(
+        &self,
+        id: &str,
+        on_conflict: OnConflict,
+        decide: &mut dyn FnMut(Option<&Loaded>) -> Change,
+    ) -> Result<Updated, StoreError> {
+        let pause = self.pause;
+        let mut paused = |loaded: Option<&Loaded>| {
+            let change = decide(loaded);
+            if let Some(p) = pause {
+                std::thread::sleep(p);
+            }
+            change
+        };
+        if self.atomic {
+            self.inner.update(id, on_conflict, &mut paused)
+        } else {
+            update_within_process(self, id, on_conflict, &mut paused)
+        }
+    }
+    fn clear(&self) -> Result<(), StoreError> {
+        self.inner.clear()
+    }
+    fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
+        self.inner.corrupt(sid)
+    }
+}
+
 /// The reference services over `store`, with the deliberate bug when
 /// `buggy`.
 fn backend_over<S: Store + 'static>(store: S, buggy: bool) -> Box<dyn Backend> {
@@ -96,25 +172,74 @@ fn backend_over<S: Store + 'static>(store: S, buggy: bool) -> Box<dyn Backend> {
     }
 }
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some(spec) = args.first() else {
-        eprintln!("usage: overlap-worker STORE [--resurrecting-cache]  (STORE: sqlite:PATH, redis:URL or a directory)");
-        return ExitCode::from(2);
+const USAGE: &str = "usage: overlap-worker STORE [--resurrecting-cache] [--commit-pause-ms N] \
+                     [--no-atomic-update]  (STORE: sqlite:PATH, redis:URL or a directory)";
+
+/// The worker's command line.
+struct Args {
+    store: String,
+    buggy: bool,
+    pause: Option<Duration>,
+    atomic: bool,
+}
+
+fn parse_args(args: &[String]) -> Result<Args, String> {
+    let (store, rest) = args.split_first().ok_or("no STORE given")?;
+    let mut out = Args {
+        store: store.clone(),
+        buggy: false,
+        pause: None,
+        atomic: true,
     };
-    let buggy = args.iter().any(|a| a == "--resurrecting-cache");
-    let opened = if let Some(path) = spec.strip_prefix("sqlite:") {
-        SqliteStore::open(path).map(|s| backend_over(s, buggy))
+    let mut rest = rest.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--resurrecting-cache" => out.buggy = true,
+            "--no-atomic-update" => out.atomic = false,
+            "--commit-pause-ms" => {
+                let ms = rest
+                    .next()
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .ok_or("--commit-pause-ms takes a whole number of milliseconds")?;
+                out.pause = Some(Duration::from_millis(ms));
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(out)
+}
+
+fn open_store(spec: &str) -> Result<Box<dyn Store + Send + Sync>, StoreError> {
+    Ok(if let Some(path) = spec.strip_prefix("sqlite:") {
+        Box::new(SqliteStore::open(path)?)
     } else if let Some(url) = spec.strip_prefix("redis:") {
-        RedisStore::open(url, RedisStoreOptions::default()).map(|s| backend_over(s, buggy))
+        Box::new(RedisStore::open(url, RedisStoreOptions::default())?)
     } else {
         let options = FileStoreOptions {
             durability: Durability::None,
         };
-        FileStore::open_with(spec, options).map(|s| backend_over(s, buggy))
+        Box::new(FileStore::open_with(spec, options)?)
+    })
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args = match parse_args(&args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("overlap-worker: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
     };
-    let mut backend = match opened {
-        Ok(b) => b,
+    let mut backend = match open_store(&args.store) {
+        Ok(inner) => {
+            let store = Switched {
+                inner,
+                pause: args.pause,
+                atomic: args.atomic,
+            };
+            backend_over(store, args.buggy)
+        }
         Err(e) => {
             eprintln!("overlap-worker: {e}");
             return ExitCode::from(2);

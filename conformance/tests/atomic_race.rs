@@ -1,0 +1,273 @@
+//! A logout races a slow overlapping request across two real processes on
+//! one store (the file store, SQLite, a real Redis server):
+//! `r[hard.store.atomic-update]` and `r[m16.store.atomic-update]`.
+//!
+//! Process P (an `overlap-worker` with `--commit-pause-ms`) sleeps inside
+//! every atomic update, between the read its decision is made on and the
+//! commit: in a hardened finish, between the liveness check and the write;
+//! in the moin-1.6 chain, between reading a login's record and writing its
+//! new `expires`. While P sleeps, process Q logs the session out. With the
+//! stores' atomic updates, the logout either waits for P's commit or makes
+//! P read again, and no destroyed session ever comes back. With the atomic
+//! path switched off (`--no-atomic-update`: the trait's default, atomic
+//! only within one process), the same race brings it back, which shows
+//! that the test detects the gap.
+
+use std::time::Duration;
+
+use moin_session_conformance::adapter::{AdapterBackend, AdapterOptions};
+use moin_session_spec::{
+    AuthAction, Backend, Config, ConfigPatch, LifetimeSetting, Op, Profile, Request,
+};
+use moin_session_testkit::redis_server::RedisServer;
+use time::OffsetDateTime;
+
+const WORKER: &str = env!("CARGO_BIN_EXE_overlap-worker");
+
+/// How long P sleeps inside each update.
+const PAUSE_MS: u64 = 120;
+
+/// Rounds with the atomic path on (no resurrection allowed), and the most
+/// rounds with it off (they stop at the first resurrection, which is
+/// required).
+const ROUNDS_ATOMIC: u64 = 10;
+const ROUNDS_SWITCHED_OFF: u64 = 12;
+
+fn worker(store: &str, flags: &str) -> AdapterBackend {
+    AdapterBackend::start(AdapterOptions {
+        command: format!("{WORKER} {store} {flags}"),
+        step_timeout: Duration::from_secs(60),
+    })
+    .unwrap_or_else(|e| panic!("the worker on {store} starts: {e}"))
+}
+
+fn request(now: OffsetDateTime, cookie: Option<&str>, auth: AuthAction, ops: Vec<Op>) -> Request {
+    Request {
+        now,
+        https: false,
+        path: "/".to_owned(),
+        cookie_header: cookie.map(str::to_owned),
+        auth,
+        ops,
+    }
+}
+
+fn login() -> AuthAction {
+    AuthAction::Login {
+        user: "alice".into(),
+        remember_me: false,
+    }
+}
+
+/// `name=value` of the one session cookie a response issued.
+fn issued(set_cookies: &[String]) -> String {
+    match set_cookies {
+        [one] => one
+            .split(';')
+            .next()
+            .expect("a cookie has a pair")
+            .to_owned(),
+        other => panic!("one session cookie expected, got {other:?}"),
+    }
+}
+
+/// A delay into P's pause, different each round (a fixed sequence, so a
+/// failure can be repeated), between `lo` and `hi` thousandths of it.
+fn delay(round: u64, lo: u64, hi: u64) -> Duration {
+    let spread = (round.wrapping_mul(0x9e37_79b9) >> 7) % (hi - lo + 1);
+    Duration::from_millis(PAUSE_MS * (lo + spread) / 1000)
+}
+
+/// Two workers on `store`, reset to `profile` with `patch`: P pauses
+/// inside its updates, Q does not; both take `flags`.
+fn pair(store: &str, flags: &str, profile: Profile, patch: ConfigPatch) -> [AdapterBackend; 2] {
+    let config = Config::build(profile, &[patch]).expect("the configuration is valid");
+    let mut p = worker(store, &format!("--commit-pause-ms {PAUSE_MS} {flags}"));
+    let mut q = worker(store, flags);
+    p.reset(&config).expect("P resets");
+    q.reset(&config).expect("Q resets");
+    [p, q]
+}
+
+/// Hardened: Q logs alice in; P opens a request on her session and sets a
+/// key; P finishes (pausing between its liveness check and its write)
+/// while Q logs her out. Returns the rounds in which the session's record
+/// was still stored after both had answered (with `flags`, the test-only
+/// switch, it stops at the first).
+fn hardened_resurrections(store: &str, flags: &str, rounds: u64, window: (u64, u64)) -> Vec<u64> {
+    let until_first = !flags.is_empty();
+    let patch = ConfigPatch {
+        users: Some(vec!["alice".into()]),
+        cookie_lifetime: Some(LifetimeSetting::Pair(vec![1.0, 12.0])),
+        absolute_timeout: Some(12.0),
+        ..ConfigPatch::default()
+    };
+    let [mut p, mut q] = pair(store, flags, Profile::Hardened, patch);
+    let start = time::macros::datetime!(2009-03-01 12:00:30 UTC);
+    let mut back = Vec::new();
+    for round in 0..rounds {
+        let t = start + time::Duration::minutes(round as i64);
+        let first = q
+            .request(&request(t, None, login(), vec![]))
+            .expect("Q logs in");
+        let cookie = issued(&first.set_cookies);
+        let sid = cookie.split_once('=').expect("name=value").1.to_owned();
+        let handle = format!("A{round}");
+        let set = vec![Op::Set {
+            key: "k".into(),
+            value: round.into(),
+        }];
+        let later = t + time::Duration::seconds(1);
+        let opened = p
+            .open(
+                &handle,
+                &request(later, Some(&cookie), AuthAction::None, set),
+            )
+            .expect("P opens");
+        assert_eq!(
+            opened.user.as_deref(),
+            Some("alice"),
+            "{store}: P runs as alice"
+        );
+        let logout = request(later, Some(&cookie), AuthAction::Logout, vec![]);
+        let (finished, out) = std::thread::scope(|scope| {
+            let slow = scope.spawn(|| p.finish(&handle, later));
+            std::thread::sleep(delay(round, window.0, window.1));
+            let out = q.request(&logout);
+            (slow.join().expect("P's finish does not panic"), out)
+        });
+        finished.expect("P finishes");
+        out.expect("Q logs out");
+        if q.list().expect("Q lists").contains(&sid) {
+            back.push(round);
+            if until_first {
+                break;
+            }
+        }
+    }
+    back
+}
+
+/// moin-1.6: Q logs alice in and writes (her login's record is stored);
+/// P opens a request with her cookie (its chain pauses between reading
+/// the login's lease and record and writing them) while Q logs her out.
+/// Returns the rounds in which the login's record was listed afterwards.
+fn m16_resurrections(store: &str, flags: &str, rounds: u64, window: (u64, u64)) -> Vec<u64> {
+    let until_first = !flags.is_empty();
+    let patch = ConfigPatch {
+        users: Some(vec!["alice".into()]),
+        cookie_lifetime: Some(LifetimeSetting::Scalar(-12.0)),
+        ..ConfigPatch::default()
+    };
+    let [mut p, mut q] = pair(store, flags, Profile::Moin16, patch);
+    let start = time::macros::datetime!(2009-03-01 12:00:30 UTC);
+    let mut back = Vec::new();
+    for round in 0..rounds {
+        let t = start + time::Duration::minutes(round as i64);
+        let set = vec![Op::Set {
+            key: "k".into(),
+            value: round.into(),
+        }];
+        let first = q
+            .request(&request(t, None, login(), set))
+            .expect("Q logs in");
+        let cookie = issued(&first.set_cookies);
+        let before = q.list().expect("Q lists");
+        let record = before
+            .iter()
+            .find(|name| name.starts_with("login:"))
+            .unwrap_or_else(|| panic!("{store}: the login's record is listed: {before:?}"))
+            .clone();
+        let handle = format!("A{round}");
+        let later = t + time::Duration::seconds(1);
+        let logout = request(later, Some(&cookie), AuthAction::Logout, vec![]);
+        let (opened, out) = std::thread::scope(|scope| {
+            let slow = scope.spawn(|| {
+                p.open(
+                    &handle,
+                    &request(later, Some(&cookie), AuthAction::None, vec![]),
+                )
+            });
+            std::thread::sleep(delay(round, window.0, window.1));
+            let out = q.request(&logout);
+            (slow.join().expect("P's open does not panic"), out)
+        });
+        opened.expect("P opens");
+        out.expect("Q logs out");
+        p.finish(&handle, later).expect("P finishes");
+        if q.list().expect("Q lists").contains(&record) {
+            back.push(round);
+            if until_first {
+                break;
+            }
+        }
+        // The next round starts from an empty store.
+        q.cleanup(&moin_session_spec::CleanupRequest {
+            now: later,
+            mode: moin_session_spec::CleanupMode::All,
+            user: None,
+        })
+        .expect("Q cleans up");
+    }
+    back
+}
+
+/// The race on `store`: never a resurrection with the atomic path, and at
+/// least one with it switched off.
+fn the_race_on(store: &str) {
+    // The logout lands anywhere in P's pause (in moin-1.6, P pauses twice:
+    // for the lease, then for the record).
+    let back = hardened_resurrections(store, "", ROUNDS_ATOMIC, (100, 900));
+    assert!(
+        back.is_empty(),
+        "{store}, hardened: a logged-out session came back in rounds {back:?}"
+    );
+    let back = m16_resurrections(store, "", ROUNDS_ATOMIC, (100, 1900));
+    assert!(
+        back.is_empty(),
+        "{store}, moin-1.6: a logged-out login's record came back in rounds {back:?}"
+    );
+    // Switched off, the logout lands while P sleeps before its write.
+    let off = "--no-atomic-update";
+    let back = hardened_resurrections(store, off, ROUNDS_SWITCHED_OFF, (300, 700));
+    eprintln!("{store}, hardened, switched off: resurrected in round {back:?}");
+    assert!(
+        !back.is_empty(),
+        "{store}, hardened: without the atomic update the race must bring the session back \
+         (else this test could not detect the gap)"
+    );
+    let back = m16_resurrections(store, off, ROUNDS_SWITCHED_OFF, (1300, 1700));
+    eprintln!("{store}, moin-1.6, switched off: resurrected in round {back:?}");
+    assert!(
+        !back.is_empty(),
+        "{store}, moin-1.6: without the atomic update the race must bring the record back"
+    );
+}
+
+fn fresh_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("moin-race-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temporary directory can be made");
+    dir
+}
+
+#[test]
+fn no_resurrection_across_processes_on_the_file_store() {
+    let dir = fresh_dir("file");
+    the_race_on(&dir.display().to_string());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn no_resurrection_across_processes_on_sqlite() {
+    let dir = fresh_dir("sqlite");
+    the_race_on(&format!("sqlite:{}", dir.join("sessions.db").display()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn no_resurrection_across_processes_on_redis() {
+    let server =
+        RedisServer::start().unwrap_or_else(|e| panic!("no Redis server for the tests: {e}"));
+    the_race_on(&format!("redis:{}", server.url()));
+}
