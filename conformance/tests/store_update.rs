@@ -13,12 +13,12 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use moin_session_testkit::redis_server::RedisServer;
 use moin_session_spec::store::{Change, Loaded, OnConflict, Record, Store, StoreError, Updated};
 use moin_session_spec::{
     Durability, FileStore, FileStoreOptions, MemoryStore, RedisStore, RedisStoreOptions,
     SqliteStore, SqliteStoreOptions,
 };
+use moin_session_testkit::redis_server::RedisServer;
 use serde_json::Value;
 
 const CLAUSE: &str = "hard.store.atomic-update";
@@ -357,14 +357,17 @@ fn temp_dir(tag: &str) -> std::path::PathBuf {
 }
 
 fn sqlite(path: &std::path::Path) -> SqliteStore {
-    SqliteStore::open_with(
+    sqlite_with(
         path,
         SqliteStoreOptions {
             durability: Durability::None,
             ..SqliteStoreOptions::default()
         },
     )
-    .expect("the database opens")
+}
+
+fn sqlite_with(path: &std::path::Path, options: SqliteStoreOptions) -> SqliteStore {
+    SqliteStore::open_with(path, options).expect("the database opens")
 }
 
 fn redis(url: &str) -> RedisStore {
@@ -402,6 +405,21 @@ fn the_sqlite_store_updates_atomically() {
     let path = dir.join("s.db");
     let (a, b) = (sqlite(&path), sqlite(&path));
     assert_keeps_every_property("sqlite, two connections", &a, &b);
+    drop((a, b));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_sqlite_store_with_group_commit_updates_atomically() {
+    let dir = temp_dir("sqlite-group");
+    let path = dir.join("s.db");
+    let options = SqliteStoreOptions {
+        durability: Durability::Fsync,
+        group_commit: true,
+        ..SqliteStoreOptions::default()
+    };
+    let (a, b) = (sqlite_with(&path, options), sqlite_with(&path, options));
+    assert_keeps_every_property("sqlite with group commit, two connections", &a, &b);
     drop((a, b));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -32,23 +32,40 @@
 //! [`Store::delete_if`], [`Store::delete_expired_if`] and [`Store::update`]
 //! each run in one `BEGIN IMMEDIATE` transaction, which holds the
 //! database's write lock from the read to the commit: no write by this
-//! process or another lands in between (`r[hard.store.atomic-update]`). The journal is
-//! WAL (readers never wait for the writer), and a writer waits up to
-//! [`SqliteStoreOptions::busy_timeout`] for another process's transaction.
+//! process or another lands in between (`r[hard.store.atomic-update]`).
+//! The journal is WAL (readers never wait for the writer), and a writer
+//! waits up to [`SqliteStoreOptions::busy_timeout`] for another process's
+//! transaction.
 //!
 //! | [`Durability`] | SQLite setting | process killed (`kill -9`) | power loss / OS crash |
 //! | --- | --- | --- | --- |
-//! | [`Durability::Fsync`] (default) | `synchronous=FULL` | every committed save kept | every committed save kept (the WAL is flushed at each commit) |
+//! | [`Durability::Fsync`] (default) | `synchronous=FULL` | every committed save kept | every save that returned kept (the WAL is flushed inside each commit) |
+//! | [`Durability::Fsync`] with [`group_commit`](SqliteStoreOptions::group_commit) | `synchronous=NORMAL`, then one flush of the WAL for every commit waiting | every committed save kept | every save that returned kept; another connection may see a commit up to one flush before it is on disk |
 //! | [`Durability::None`] | `synchronous=NORMAL` | every committed save kept | the database stays whole, but the latest commits since the last checkpoint may be lost |
 //!
-//! In both settings a commit is atomic: a crash at any point leaves each
+//! In every setting a commit is atomic: a crash at any point leaves each
 //! record whole (the old or the new) or absent, never torn.
+//!
+//! **Group commit.** Under `synchronous=FULL` SQLite flushes the WAL inside
+//! the commit, holding the database's write lock, so concurrent writers take
+//! turns and each pays one flush. With
+//! [`group_commit`](SqliteStoreOptions::group_commit) the commit only writes
+//! its frames, the lock is released, and the save waits for a flush of the
+//! WAL that covers it; while one flush runs the next commits pile up, and
+//! the next flush covers them all (`group.rs`). A save still returns only
+//! once it is on disk; what changes is that a reader may see it a moment
+//! before that, so after a power loss a commit that someone read can be
+//! gone (with everything after it: the WAL is replayed in order).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+mod group;
+
+use group::GroupFlush;
 
 use super::{
     check_id, index_expiry, Change, Durability, Loaded, OnConflict, Record, Store, StoreError,
@@ -82,6 +99,11 @@ pub struct SqliteStoreOptions {
     /// How long a write waits for another connection's transaction
     /// before it fails.
     pub busy_timeout: Duration,
+    /// With [`Durability::Fsync`]: commit with `synchronous=NORMAL` and
+    /// flush the WAL after the commit, outside the database's write lock,
+    /// one flush for every commit waiting for one (group commit; see the
+    /// module documentation). Off by default.
+    pub group_commit: bool,
 }
 
 impl Default for SqliteStoreOptions {
@@ -89,6 +111,7 @@ impl Default for SqliteStoreOptions {
         SqliteStoreOptions {
             durability: Durability::Fsync,
             busy_timeout: Duration::from_secs(30),
+            group_commit: false,
         }
     }
 }
@@ -114,6 +137,8 @@ impl Default for SqliteStoreOptions {
 pub struct SqliteStore {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// Under group commit: the commits and the flushes that cover them.
+    group: Option<GroupFlush>,
 }
 
 impl SqliteStore {
@@ -162,9 +187,11 @@ impl SqliteStore {
                 message: format!("the database stays in journal mode {mode:?}"),
             });
         }
+        let group = (options.durability == Durability::Fsync && options.group_commit)
+            .then(|| GroupFlush::new(&path));
         let synchronous = match options.durability {
-            Durability::Fsync => "FULL",
-            Durability::None => "NORMAL",
+            Durability::Fsync if group.is_none() => "FULL",
+            _ => "NORMAL",
         };
         conn.execute_batch(&format!("PRAGMA synchronous={synchronous};"))
             .map_err(err("set the durability"))?;
@@ -173,6 +200,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             path,
             conn: Mutex::new(conn),
+            group,
         })
     }
 
@@ -221,7 +249,33 @@ impl SqliteStore {
     }
 
     fn put(&self, id: &str, expires: i64, body: &[u8]) -> Result<(), StoreError> {
-        put_in(&self.conn(), id, expires, body).map_err(self.err("save a record"))
+        self.write(|conn| {
+            put_in(conn, id, expires, body).map_err(self.err("save a record"))?;
+            Ok(((), true))
+        })
+    }
+
+    /// Runs `f`, which writes and commits on the connection and says
+    /// whether it committed a change, then, under group commit, waits
+    /// until that change is on disk (after releasing the connection).
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<(T, bool), StoreError>,
+    ) -> Result<T, StoreError> {
+        let (value, seq) = {
+            let mut conn = self.conn();
+            let (value, changed) = f(&mut conn)?;
+            let seq = self
+                .group
+                .as_ref()
+                .filter(|_| changed)
+                .map(GroupFlush::committed);
+            (value, seq)
+        };
+        if let (Some(group), Some(seq)) = (&self.group, seq) {
+            group.wait(seq)?;
+        }
+        Ok(value)
     }
 }
 
@@ -243,6 +297,39 @@ fn decode(body: &[u8]) -> Loaded {
         Ok(record) => Loaded::Record(record),
         Err(_) => Loaded::Unreadable,
     }
+}
+
+/// The ids of the records the index finds below `before` (see
+/// [`Store::delete_expired_if`]) for which `condition` holds.
+fn expired_in(
+    conn: &Connection,
+    before: i64,
+    condition: &dyn Fn(&str, &Loaded) -> bool,
+) -> rusqlite::Result<Vec<String>> {
+    let mut select = conn.prepare_cached("SELECT id, body FROM records WHERE expires < ?1")?;
+    let mut rows = select.query([before])?;
+    let mut found = Vec::new();
+    while let Some(row) = rows.next()? {
+        let id: String = row.get(0)?;
+        let body = row
+            .get_ref(1)?
+            .as_bytes_or_null()
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        if condition(&id, &decode(body)) {
+            found.push(id);
+        }
+    }
+    Ok(found)
+}
+
+fn delete_in(conn: &Connection, ids: &[impl AsRef<str>]) -> rusqlite::Result<()> {
+    let mut delete = conn.prepare_cached("DELETE FROM records WHERE id = ?1")?;
+    for id in ids {
+        delete.execute([id.as_ref()])?;
+    }
+    Ok(())
 }
 
 fn load_in(conn: &Connection, id: &str) -> rusqlite::Result<Option<Loaded>> {
@@ -273,33 +360,31 @@ impl Store for SqliteStore {
         decide: &mut dyn FnMut(Option<&Loaded>) -> Change,
     ) -> Result<Updated, StoreError> {
         check_id(id)?;
-        let mut conn = self.conn();
-        // The write lock from the read to the commit: no other writer, in
-        // this process or another, can get in between.
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(self.err("begin an update"))?;
-        let loaded = load_in(&tx, id).map_err(self.err("load a record for an update"))?;
-        let change = decide(loaded.as_ref());
-        match &change {
-            Change::Keep => {
-                return Ok(Updated {
-                    change,
-                    attempts: 1,
-                })
+        let change = self.write(|conn| {
+            // The write lock from the read to the commit: no other writer,
+            // in this process or another, can get in between.
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(self.err("begin an update"))?;
+            let loaded = load_in(&tx, id).map_err(self.err("load a record for an update"))?;
+            let change = decide(loaded.as_ref());
+            match &change {
+                Change::Keep => return Ok((change, false)),
+                Change::Save(record) => {
+                    let body = encode(id, record)?;
+                    let expires = index_expiry(record).unwrap_or(NO_EXPIRY);
+                    put_in(&tx, id, expires, &body)
+                        .map_err(self.err("save a record in an update"))?;
+                }
+                Change::Destroy => {
+                    tx.prepare_cached("DELETE FROM records WHERE id = ?1")
+                        .and_then(|mut s| s.execute([id]))
+                        .map_err(self.err("delete a record in an update"))?;
+                }
             }
-            Change::Save(record) => {
-                let body = encode(id, record)?;
-                let expires = index_expiry(record).unwrap_or(NO_EXPIRY);
-                put_in(&tx, id, expires, &body).map_err(self.err("save a record in an update"))?;
-            }
-            Change::Destroy => {
-                tx.prepare_cached("DELETE FROM records WHERE id = ?1")
-                    .and_then(|mut s| s.execute([id]))
-                    .map_err(self.err("delete a record in an update"))?;
-            }
-        }
-        tx.commit().map_err(self.err("commit an update"))?;
+            tx.commit().map_err(self.err("commit an update"))?;
+            Ok((change, true))
+        })?;
         Ok(Updated {
             change,
             attempts: 1,
@@ -308,11 +393,13 @@ impl Store for SqliteStore {
 
     fn delete(&self, sid: &str) -> Result<(), StoreError> {
         check_id(sid)?;
-        self.conn()
-            .prepare_cached("DELETE FROM records WHERE id = ?1")
-            .and_then(|mut s| s.execute([sid]))
-            .map_err(self.err("delete a record"))?;
-        Ok(())
+        self.write(|conn| {
+            let n = conn
+                .prepare_cached("DELETE FROM records WHERE id = ?1")
+                .and_then(|mut s| s.execute([sid]))
+                .map_err(self.err("delete a record"))?;
+            Ok(((), n > 0))
+        })
     }
 
     fn delete_if(
@@ -321,21 +408,20 @@ impl Store for SqliteStore {
         condition: &dyn Fn(&Loaded) -> bool,
     ) -> Result<bool, StoreError> {
         check_id(sid)?;
-        let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(self.err("begin a conditional delete"))?;
-        let holds = load_in(&tx, sid)
-            .map_err(self.err("load a record for a conditional delete"))?
-            .is_some_and(|loaded| condition(&loaded));
-        if holds {
-            tx.prepare_cached("DELETE FROM records WHERE id = ?1")
-                .and_then(|mut s| s.execute([sid]))
-                .map_err(self.err("delete a record"))?;
-            tx.commit()
-                .map_err(self.err("commit a conditional delete"))?;
-        }
-        Ok(holds)
+        self.write(|conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(self.err("begin a conditional delete"))?;
+            let holds = load_in(&tx, sid)
+                .map_err(self.err("load a record for a conditional delete"))?
+                .is_some_and(|loaded| condition(&loaded));
+            if holds {
+                delete_in(&tx, &[sid]).map_err(self.err("delete a record"))?;
+                tx.commit()
+                    .map_err(self.err("commit a conditional delete"))?;
+            }
+            Ok((holds, holds))
+        })
     }
 
     fn delete_expired_if(
@@ -343,45 +429,19 @@ impl Store for SqliteStore {
         before: i64,
         condition: &dyn Fn(&str, &Loaded) -> bool,
     ) -> Result<Vec<String>, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(self.err("begin a cleanup"))?;
-        let mut removed = Vec::new();
-        {
-            let mut select = tx
-                .prepare_cached("SELECT id, body FROM records WHERE expires < ?1")
+        self.write(|conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(self.err("begin a cleanup"))?;
+            let removed = expired_in(&tx, before, condition)
                 .map_err(self.err("find the records that can have expired"))?;
-            let mut rows = select
-                .query([before])
-                .map_err(self.err("find the records that can have expired"))?;
-            while let Some(row) = rows
-                .next()
-                .map_err(self.err("read a record that can have expired"))?
-            {
-                let id: String = row.get(0).map_err(self.err("read a record id"))?;
-                let body = row
-                    .get_ref(1)
-                    .map_err(self.err("read a record"))?
-                    .as_bytes_or_null()
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default();
-                if condition(&id, &decode(body)) {
-                    removed.push(id);
-                }
+            if removed.is_empty() {
+                return Ok((removed, false));
             }
-            let mut delete = tx
-                .prepare_cached("DELETE FROM records WHERE id = ?1")
-                .map_err(self.err("delete an expired record"))?;
-            for id in &removed {
-                delete
-                    .execute([id])
-                    .map_err(self.err("delete an expired record"))?;
-            }
-        }
-        tx.commit().map_err(self.err("commit a cleanup"))?;
-        Ok(removed)
+            delete_in(&tx, &removed).map_err(self.err("delete an expired record"))?;
+            tx.commit().map_err(self.err("commit a cleanup"))?;
+            Ok((removed, true))
+        })
     }
 
     fn list(&self) -> Result<Vec<String>, StoreError> {
@@ -397,10 +457,12 @@ impl Store for SqliteStore {
     }
 
     fn clear(&self) -> Result<(), StoreError> {
-        self.conn()
-            .execute("DELETE FROM records", [])
-            .map_err(self.err("clear the records"))?;
-        Ok(())
+        self.write(|conn| {
+            let n = conn
+                .execute("DELETE FROM records", [])
+                .map_err(self.err("clear the records"))?;
+            Ok(((), n > 0))
+        })
     }
 
     fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
