@@ -8,6 +8,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::capabilities::Capabilities;
 use crate::config::Config;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -81,6 +82,22 @@ pub trait Backend {
     /// on a backend that says no, and are reported as skipped.
     fn interleaves(&self) -> bool {
         false
+    }
+
+    /// What this backend offers of the optional parts: `corrupt`,
+    /// cleanups by user, change user, https, overlapping requests, and the
+    /// configuration values it supports where it limits any. The runner
+    /// skips (never passes) the cases that need what it lacks, and random
+    /// traces never draw it. The default offers what every implementation
+    /// of this trait carries out (cleanups by user, change user, https),
+    /// [`interleaves`](Backend::interleaves) for overlapping requests, and
+    /// no `corrupt` (the default [`corrupt`](Backend::corrupt) declines):
+    /// a backend that implements `corrupt` says so here.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            interleave: self.interleaves(),
+            ..Capabilities::default()
+        }
     }
 
     /// Opens a request under `handle` (a name the caller chose, unique
@@ -195,6 +212,9 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
     }
     fn interleaves(&self) -> bool {
         (**self).interleaves()
+    }
+    fn capabilities(&self) -> Capabilities {
+        (**self).capabilities()
     }
     fn open(&mut self, handle: &str, request: &Request) -> Result<Opened, BackendError> {
         (**self).open(handle, request)

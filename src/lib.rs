@@ -8,7 +8,7 @@
 //!
 //! | module | part |
 //! | --- | --- |
-//! | [`config`], `exchange`, `profile`, `backend`, [`clock`], [`sid`], [`lifetime`] | the vocabulary every part shares |
+//! | [`config`], `exchange`, `profile`, `backend`, `capabilities`, [`clock`], [`sid`], [`lifetime`] | the vocabulary every part shares |
 //! | `model` | the model: the pure oracle, one file per profile |
 //! | `reference` | the reference services over a store, one file per profile |
 //! | [`store`] | the store contract, then one file per store |
@@ -20,6 +20,7 @@
 #![deny(missing_docs)]
 
 mod backend;
+mod capabilities;
 pub mod clock;
 pub mod config;
 pub mod corpus;
@@ -38,6 +39,7 @@ pub use corpus as fixture;
 pub use corpus as requirements;
 
 pub use backend::{Backend, BackendError, BackendInfo};
+pub use capabilities::{Capabilities, ConfigSupport, LIMITABLE_SETTINGS};
 pub use config::{
     Config, ConfigError, ConfigPatch, HardenedConfig, LifetimeSetting, Lifetimes, M16Config,
     M19Config, SameSite, Site, SitePatch, M16_AUTH_METHODS, MAX_LIFETIME_HOURS,

@@ -137,6 +137,10 @@ pub enum Reply {
         /// `change-user`, `https`.
         #[serde(default)]
         capabilities: Vec<String>,
+        /// The configuration settings it limits, each to the values it
+        /// supports (`r[proto.handshake.configurations]`); absent: none.
+        #[serde(default, skip_serializing_if = "crate::ConfigSupport::is_empty")]
+        configurations: crate::ConfigSupport,
     },
     /// Done (reset, reconfigure, corrupt).
     Ok {},
@@ -234,150 +238,143 @@ pub fn serve(
     input: impl std::io::BufRead,
     mut output: impl std::io::Write,
 ) -> std::io::Result<()> {
-    use crate::BackendError;
+    let hello = Reply::Hello {
+        protocol: PROTOCOL_VERSION,
+        implementation,
+        profiles: backend.info().profiles,
+        capabilities: capabilities.iter().map(|c| c.to_string()).collect(),
+        configurations: backend.capabilities().configurations,
+    };
     for line in input.lines() {
         let line = line?;
         if line.trim().is_empty() {
             continue;
         }
-        let value: serde_json::Value = match serde_json::from_str(&line) {
-            Ok(v) => v,
-            Err(e) => {
-                let reply = Envelope {
-                    seq: 0,
-                    body: Reply::Error {
-                        kind: ErrorKind::InvalidInput,
-                        message: format!("not a JSON line: {e}"),
-                    },
-                };
-                writeln!(
-                    output,
-                    "{}",
-                    serde_json::to_string(&reply).expect("replies serialise")
-                )?;
-                output.flush()?;
-                continue;
+        let (seq, body) = match decode(&line) {
+            Ok((seq, Command::Shutdown {})) => {
+                write_reply(&mut output, seq, Reply::Bye {})?;
+                return Ok(());
             }
+            Ok((seq, command)) => (seq, answer(backend, &hello, command)),
+            Err((seq, kind, message)) => (seq, Reply::Error { kind, message }),
         };
-        let seq = value
-            .get("seq")
-            .and_then(serde_json::Value::as_u64)
-            .unwrap_or(0);
-        let known = [
-            "hello",
-            "reset",
-            "reconfigure",
-            "request",
-            "cleanup",
-            "list",
-            "corrupt",
-            "open",
-            "ops",
-            "finish",
-            "shutdown",
-        ];
-        let ty = value
-            .get("type")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or("")
-            .to_owned();
-        let body = if !known.contains(&ty.as_str()) {
-            Reply::Error {
-                kind: ErrorKind::UnknownMessage,
-                message: format!("unknown message type {ty:?}"),
-            }
-        } else {
-            match serde_json::from_value::<Envelope<Command>>(value) {
-                Err(e) => Reply::Error {
-                    kind: ErrorKind::InvalidInput,
-                    message: format!("malformed {ty} command: {e}"),
-                },
-                Ok(envelope) => {
-                    let to_reply = |r: Result<Reply, BackendError>| match r {
-                        Ok(reply) => reply,
-                        Err(BackendError::Unsupported { what }) => Reply::Error {
-                            kind: ErrorKind::Unsupported,
-                            message: what,
-                        },
-                        Err(BackendError::InvalidInput { message }) => Reply::Error {
-                            kind: ErrorKind::InvalidInput,
-                            message,
-                        },
-                        Err(other) => Reply::Error {
-                            kind: ErrorKind::Failed,
-                            message: other.to_string(),
-                        },
-                    };
-                    match envelope.body {
-                        Command::Hello { .. } => Reply::Hello {
-                            protocol: PROTOCOL_VERSION,
-                            implementation: implementation.clone(),
-                            profiles: backend.info().profiles,
-                            capabilities: capabilities.iter().map(|c| c.to_string()).collect(),
-                        },
-                        Command::Reset { config } => {
-                            to_reply(backend.reset(&config).map(|()| Reply::Ok {}))
-                        }
-                        Command::Reconfigure { config } => {
-                            to_reply(backend.reconfigure(&config).map(|()| Reply::Ok {}))
-                        }
-                        Command::Request { request } => to_reply(
-                            backend
-                                .request(&request)
-                                .map(|response| Reply::Response { response }),
-                        ),
-                        Command::Cleanup { cleanup } => to_reply(
-                            backend
-                                .cleanup(&cleanup)
-                                .map(|outcome| Reply::Cleaned { outcome }),
-                        ),
-                        Command::List {} => {
-                            to_reply(backend.list().map(|sids| Reply::Listed { sids }))
-                        }
-                        Command::Corrupt { sid } => {
-                            to_reply(backend.corrupt(&sid).map(|()| Reply::Ok {}))
-                        }
-                        Command::Open { handle, request } => to_reply(
-                            backend
-                                .open(&handle, &request)
-                                .map(|opened| Reply::Opened { opened }),
-                        ),
-                        Command::Ops { handle, ops } => to_reply(
-                            backend
-                                .ops(&handle, &ops)
-                                .map(|results| Reply::Results { results }),
-                        ),
-                        Command::Finish { handle, now } => to_reply(
-                            backend
-                                .finish(&handle, now)
-                                .map(|finished| Reply::Finished { finished }),
-                        ),
-                        Command::Shutdown {} => {
-                            let reply = Envelope {
-                                seq,
-                                body: Reply::Bye {},
-                            };
-                            writeln!(
-                                output,
-                                "{}",
-                                serde_json::to_string(&reply).expect("replies serialise")
-                            )?;
-                            output.flush()?;
-                            return Ok(());
-                        }
-                    }
-                }
-            }
-        };
-        let reply = Envelope { seq, body };
-        writeln!(
-            output,
-            "{}",
-            serde_json::to_string(&reply).expect("replies serialise")
-        )?;
-        output.flush()?;
+        write_reply(&mut output, seq, body)?;
     }
     Ok(())
+}
+
+/// One reply line, flushed at once.
+fn write_reply(output: &mut impl std::io::Write, seq: u64, body: Reply) -> std::io::Result<()> {
+    let reply = Envelope { seq, body };
+    writeln!(
+        output,
+        "{}",
+        serde_json::to_string(&reply).expect("replies serialise")
+    )?;
+    output.flush()
+}
+
+/// A command line as a command and its `seq`, or the error to reply
+/// (`invalid-input` for what is not a command of this protocol,
+/// `unknown-message` for an unknown `type`).
+fn decode(line: &str) -> Result<(u64, Command), (u64, ErrorKind, String)> {
+    let error = |seq: u64, kind: ErrorKind, message: String| (seq, kind, message);
+    let value: serde_json::Value = serde_json::from_str(line)
+        .map_err(|e| error(0, ErrorKind::InvalidInput, format!("not a JSON line: {e}")))?;
+    let seq = value
+        .get("seq")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    let known = [
+        "hello",
+        "reset",
+        "reconfigure",
+        "request",
+        "cleanup",
+        "list",
+        "corrupt",
+        "open",
+        "ops",
+        "finish",
+        "shutdown",
+    ];
+    let ty = value
+        .get("type")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    if !known.contains(&ty.as_str()) {
+        return Err(error(
+            seq,
+            ErrorKind::UnknownMessage,
+            format!("unknown message type {ty:?}"),
+        ));
+    }
+    serde_json::from_value::<Envelope<Command>>(value)
+        .map(|envelope| (seq, envelope.body))
+        .map_err(|e| {
+            error(
+                seq,
+                ErrorKind::InvalidInput,
+                format!("malformed {ty} command: {e}"),
+            )
+        })
+}
+
+/// The backend's answer to one command (not `shutdown`, which ends
+/// serving).
+fn answer(backend: &mut dyn crate::Backend, hello: &Reply, command: Command) -> Reply {
+    use crate::BackendError;
+    let to_reply = |r: Result<Reply, BackendError>| match r {
+        Ok(reply) => reply,
+        Err(BackendError::Unsupported { what }) => Reply::Error {
+            kind: ErrorKind::Unsupported,
+            message: what,
+        },
+        Err(BackendError::InvalidInput { message }) => Reply::Error {
+            kind: ErrorKind::InvalidInput,
+            message,
+        },
+        Err(other) => Reply::Error {
+            kind: ErrorKind::Failed,
+            message: other.to_string(),
+        },
+    };
+    match command {
+        Command::Hello { .. } => hello.clone(),
+        Command::Reset { config } => to_reply(backend.reset(&config).map(|()| Reply::Ok {})),
+        Command::Reconfigure { config } => {
+            to_reply(backend.reconfigure(&config).map(|()| Reply::Ok {}))
+        }
+        Command::Request { request } => to_reply(
+            backend
+                .request(&request)
+                .map(|response| Reply::Response { response }),
+        ),
+        Command::Cleanup { cleanup } => to_reply(
+            backend
+                .cleanup(&cleanup)
+                .map(|outcome| Reply::Cleaned { outcome }),
+        ),
+        Command::List {} => to_reply(backend.list().map(|sids| Reply::Listed { sids })),
+        Command::Corrupt { sid } => to_reply(backend.corrupt(&sid).map(|()| Reply::Ok {})),
+        Command::Open { handle, request } => to_reply(
+            backend
+                .open(&handle, &request)
+                .map(|opened| Reply::Opened { opened }),
+        ),
+        Command::Ops { handle, ops } => to_reply(
+            backend
+                .ops(&handle, &ops)
+                .map(|results| Reply::Results { results }),
+        ),
+        Command::Finish { handle, now } => to_reply(
+            backend
+                .finish(&handle, now)
+                .map(|finished| Reply::Finished { finished }),
+        ),
+        Command::Shutdown {} => Reply::Bye {},
+    }
 }
 
 #[cfg(test)]

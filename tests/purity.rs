@@ -22,6 +22,7 @@ const MODEL_FILES: &[&str] = &[
     "src/config/error.rs",
     "src/exchange.rs",
     "src/backend.rs",
+    "src/capabilities.rs",
     "src/profile.rs",
 ];
 

@@ -164,6 +164,12 @@ impl<S: Store> Backend for Owned<S> {
     fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
         self.inner().corrupt(sid)
     }
+    fn capabilities(&self) -> moin_session_spec::Capabilities {
+        self.inner
+            .as_ref()
+            .expect("present until dropped")
+            .capabilities()
+    }
     fn interleaves(&self) -> bool {
         self.inner
             .as_ref()

@@ -42,7 +42,7 @@ use moin_session_spec::fixture::{load_corpus, Corpus, FixtureError, LoadedCase};
 use moin_session_spec::requirements::Requirements;
 use moin_session_spec::Profile;
 
-pub use crate::run::{run_all, run_parallel};
+pub use crate::run::{run_all, run_all_with, run_parallel};
 
 /// The `fixtures/` directory of the source tree this crate was built from
 /// (for this repository's own tests and tools; an installed runner uses

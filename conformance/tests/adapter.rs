@@ -338,7 +338,10 @@ fn known_failures_are_expected_and_a_passing_one_fails_the_run() {
     assert_eq!(code, Some(0), "{stdout}");
     assert!(stdout.contains("XFAIL case"), "{stdout}");
     assert!(
-        stdout.contains("known failure: max-age is off by one (https://example.org/1)"),
+        stdout.contains(&format!(
+            "known failure (expectations file {}): max-age is off by one (https://example.org/1)",
+            file.display()
+        )),
         "{stdout}"
     );
     assert!(

@@ -360,7 +360,7 @@ fn check_random_against(backend: &mut dyn Backend, profile: Profile, seed: u64, 
         ran += 1;
         let result = run_case(backend, &case);
         if result.verdict != Verdict::Pass {
-            let (small, result) = shrink(backend, skeleton, result);
+            let (small, result) = shrink(backend, skeleton, result, &[]);
             let case = materialize(&small, &id)
                 .expect("a shrunk trace of a representable one is representable");
             panic!(

@@ -58,6 +58,9 @@ impl Backend for Moin19AsHardened {
     fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
         self.0.corrupt(sid)
     }
+    fn capabilities(&self) -> moin_session_spec::Capabilities {
+        self.0.capabilities()
+    }
 }
 
 /// A backend that declares moin-1.9 only (the moin-1.9 service as it is).

@@ -259,7 +259,6 @@ fn random_groups_divergences_and_honours_its_options() {
         ["--case", "m19.load"],
         ["--requirement", "m19.load.no-cookie"],
         ["--fixtures", "."],
-        ["--expectations", "x.json"],
     ] {
         let (code, _, stderr) = run(&[&["check", "--random", "3"][..], &extra[..]].concat());
         assert_eq!(code, Some(2), "{extra:?}: {stderr}");

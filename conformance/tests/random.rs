@@ -233,6 +233,7 @@ fn an_overlap_only_fault_is_found_and_shrunk_to_an_interleaved_case() {
             max_failures: Some(3),
             ..Default::default()
         },
+        deviations: Vec::new(),
     };
     let run = run_random(
         &mut SilentFinish(moin_session_spec::Model::new()),

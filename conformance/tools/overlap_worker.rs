@@ -86,6 +86,9 @@ impl<S: Store> Store for ResurrectingCache<S> {
         self.cache().clear();
         self.inner.clear()
     }
+    fn can_corrupt(&self) -> bool {
+        self.inner.can_corrupt()
+    }
     fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
         self.cache().remove(sid);
         self.inner.corrupt(sid)

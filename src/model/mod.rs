@@ -152,6 +152,14 @@ impl Backend for Model {
         true
     }
 
+    fn capabilities(&self) -> crate::Capabilities {
+        crate::Capabilities {
+            corrupt: true,
+            interleave: true,
+            ..crate::Capabilities::default()
+        }
+    }
+
     fn open(&mut self, handle: &str, request: &Request) -> Result<Opened, BackendError> {
         if self.open.contains_key(handle) {
             return Err(BackendError::InvalidInput {

@@ -273,6 +273,15 @@ impl<S: Store> Backend for ReferenceBackend<S> {
         true
     }
 
+    /// Everything, `corrupt` when its store can ([`Store::can_corrupt`]).
+    fn capabilities(&self) -> crate::Capabilities {
+        crate::Capabilities {
+            corrupt: self.store().can_corrupt(),
+            interleave: true,
+            ..crate::Capabilities::default()
+        }
+    }
+
     fn open(&mut self, handle: &str, request: &Request) -> Result<Opened, BackendError> {
         if self.open.contains_key(handle) {
             return Err(BackendError::InvalidInput {

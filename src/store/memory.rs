@@ -193,6 +193,10 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn can_corrupt(&self) -> bool {
+        true
+    }
+
     fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
         check_id(sid)?;
         self.entries().put(sid, None);

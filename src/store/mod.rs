@@ -267,6 +267,15 @@ pub trait Store {
         Ok(removed)
     }
 
+    /// Whether [`corrupt`](Store::corrupt) is implemented: a store that
+    /// implements it says `true` here, so that random traces use it
+    /// (the default, `false`, goes with the default `corrupt`). The cases
+    /// of the corpus that need it run either way, and are skipped when
+    /// `corrupt` declines.
+    fn can_corrupt(&self) -> bool {
+        false
+    }
+
     /// Makes the entry under `sid` unreadable, as damage would, for tests of
     /// `r[m19.load.unreadable-record]`. Stores that cannot say
     /// [`StoreError::Unsupported`] (the default).
@@ -315,6 +324,9 @@ impl<T: Store + ?Sized> Store for &T {
         condition: &dyn Fn(&str, &Loaded) -> bool,
     ) -> Result<Vec<String>, StoreError> {
         (**self).delete_expired_if(before, condition)
+    }
+    fn can_corrupt(&self) -> bool {
+        (**self).can_corrupt()
     }
     fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
         (**self).corrupt(sid)

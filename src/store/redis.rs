@@ -523,6 +523,10 @@ impl Store for RedisStore {
         })
     }
 
+    fn can_corrupt(&self) -> bool {
+        true
+    }
+
     fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
         check_id(sid)?;
         self.put(sid, GARBAGE, None)

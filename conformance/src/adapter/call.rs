@@ -51,28 +51,16 @@ impl AdapterBackend {
             None => Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe)),
         };
         if let Err(e) = sent {
+            let how = exit_soon(&mut r.child);
             return Err(self.broken(format!(
-                "cannot send `{name}` to the adapter: {e} (it has probably exited)"
+                "cannot send `{name}` to the adapter: {e} (it has probably exited){how}"
             )));
         }
         let got = r.lines.recv_timeout(timeout);
         let bytes = match got {
             Ok(Some(bytes)) => bytes,
             Ok(None) | Err(RecvTimeoutError::Disconnected) => {
-                // Give a dying adapter a moment, to report how it ended.
-                let deadline = Instant::now() + Duration::from_millis(200);
-                let mut status = None;
-                while Instant::now() < deadline {
-                    if let Ok(Some(s)) = r.child.try_wait() {
-                        status = Some(s);
-                        break;
-                    }
-                    thread::sleep(Duration::from_millis(5));
-                }
-                let how = match status {
-                    Some(s) => format!("; it exited ({s})"),
-                    None => "; it is still running".to_owned(),
-                };
+                let how = exit_soon(&mut r.child);
                 return Err(self.broken(format!(
                     "the adapter closed its standard output before answering `{name}` (seq {seq}){how}"
                 )));
@@ -218,4 +206,17 @@ pub(super) fn kind(r: &Reply) -> &'static str {
         Reply::Bye {} => "bye",
         Reply::Error { .. } => "error",
     }
+}
+
+/// How a dying adapter ended, waiting a moment for it: `; it exited
+/// (exit status: N)` or `; it is still running`.
+fn exit_soon(child: &mut std::process::Child) -> String {
+    let deadline = Instant::now() + Duration::from_millis(200);
+    while Instant::now() < deadline {
+        if let Ok(Some(s)) = child.try_wait() {
+            return format!("; it exited ({s})");
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    "; it is still running".to_owned()
 }

@@ -43,6 +43,8 @@ pub struct Greeting {
     pub profiles: Vec<Profile>,
     /// Its optional abilities.
     pub capabilities: Vec<String>,
+    /// The configuration values it supports, where it limits any.
+    pub configurations: moin_session_spec::ConfigSupport,
     /// The protocol version it speaks (one of [`SUPPORTED_VERSIONS`]).
     pub protocol: u32,
 }
@@ -131,7 +133,15 @@ impl AdapterBackend {
                 implementation,
                 profiles,
                 capabilities,
+                configurations,
             } => {
+                if let Err(e) = configurations.check() {
+                    // r[proto.handshake.configurations]
+                    let message = format!("the hello reply's {e}");
+                    self.kill();
+                    self.fatal = Some(message.clone());
+                    return Err(failed(message));
+                }
                 if !SUPPORTED_VERSIONS.contains(&protocol) {
                     // r[proto.handshake.version]
                     let message = format!(
@@ -145,6 +155,7 @@ impl AdapterBackend {
                     implementation,
                     profiles,
                     capabilities,
+                    configurations,
                     protocol,
                 });
                 Ok(())
@@ -333,6 +344,23 @@ impl Backend for AdapterBackend {
 
     fn end_run(&mut self) -> Result<(), BackendError> {
         self.shut_down()
+    }
+
+    /// r[proto.handshake.capabilities], r[proto.handshake.configurations]:
+    /// what the hello reply declared; before the first handshake, nothing
+    /// optional (the runner asks after a reset).
+    fn capabilities(&self) -> moin_session_spec::Capabilities {
+        match &self.greeting {
+            Some(g) => {
+                let mut c = moin_session_spec::Capabilities::from_names(
+                    &g.capabilities,
+                    g.configurations.clone(),
+                );
+                c.interleave = self.interleaves();
+                c
+            }
+            None => moin_session_spec::Capabilities::from_names(&[], Default::default()),
+        }
     }
 
     fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {

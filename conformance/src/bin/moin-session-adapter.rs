@@ -42,6 +42,91 @@ struct Cli {
     /// (e.g. `--without interleave`); may be given more than once.
     #[arg(long, hide = true, value_name = "CAPABILITY")]
     without: Vec<String>,
+    /// Declare in the handshake that a configuration setting is supported
+    /// with these values only (`configurations`, spec/protocol.md), e.g.
+    /// `--limit cookie_httponly=true` for a backend that always sends
+    /// HttpOnly; each value is JSON (`true`, `null`, `"Strict"`) or a bare
+    /// word; may be given more than once.
+    #[arg(long, value_name = "SETTING=VALUE,...", value_parser = parse_limit)]
+    limit: Vec<(String, Vec<serde_json::Value>)>,
+}
+
+/// `--limit SETTING=V1,V2`.
+fn parse_limit(s: &str) -> Result<(String, Vec<serde_json::Value>), String> {
+    let (setting, values) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected SETTING=VALUE[,VALUE...]"))?;
+    let values: Vec<serde_json::Value> = values
+        .split(',')
+        .map(|v| {
+            serde_json::from_str(v.trim())
+                .unwrap_or_else(|_| serde_json::Value::String(v.trim().to_owned()))
+        })
+        .collect();
+    let mut check = moin_session_spec::ConfigSupport::default();
+    check.limit(setting, values.clone())?;
+    Ok((setting.to_owned(), values))
+}
+
+/// A backend that declares the configuration values it supports
+/// (`--limit`); everything else is its inner backend's.
+struct Limited {
+    inner: Box<dyn Backend>,
+    configurations: moin_session_spec::ConfigSupport,
+}
+
+impl Backend for Limited {
+    fn info(&self) -> BackendInfo {
+        self.inner.info()
+    }
+    fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
+        self.inner.reset(config)
+    }
+    fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
+        self.inner.reconfigure(config)
+    }
+    fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
+        self.inner.request(request)
+    }
+    fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
+        self.inner.cleanup(request)
+    }
+    fn list(&mut self) -> Result<Vec<String>, BackendError> {
+        self.inner.list()
+    }
+    fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
+        self.inner.corrupt(sid)
+    }
+    fn interleaves(&self) -> bool {
+        self.inner.interleaves()
+    }
+    fn capabilities(&self) -> moin_session_spec::Capabilities {
+        moin_session_spec::Capabilities {
+            configurations: self.configurations.clone(),
+            ..self.inner.capabilities()
+        }
+    }
+    fn open(
+        &mut self,
+        handle: &str,
+        request: &Request,
+    ) -> Result<moin_session_spec::Opened, BackendError> {
+        self.inner.open(handle, request)
+    }
+    fn ops(
+        &mut self,
+        handle: &str,
+        ops: &[moin_session_spec::Op],
+    ) -> Result<Vec<serde_json::Value>, BackendError> {
+        self.inner.ops(handle, ops)
+    }
+    fn finish(
+        &mut self,
+        handle: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<moin_session_spec::Finished, BackendError> {
+        self.inner.finish(handle, now)
+    }
 }
 
 enum Misbehave {
@@ -181,6 +266,9 @@ impl<B: Backend> Backend for Renamed<B> {
         let real = self.real(sid);
         self.inner.corrupt(&real)
     }
+    fn capabilities(&self) -> moin_session_spec::Capabilities {
+        self.inner.capabilities()
+    }
 }
 
 /// Breaks the protocol at the Nth request.
@@ -249,6 +337,9 @@ impl<B: Backend> Backend for Broken<B> {
     fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
         self.inner.corrupt(sid)
     }
+    fn capabilities(&self) -> moin_session_spec::Capabilities {
+        self.inner.capabilities()
+    }
     fn interleaves(&self) -> bool {
         self.inner.interleaves()
     }
@@ -275,31 +366,21 @@ impl<B: Backend> Backend for Broken<B> {
     }
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    // Ended by the runner (a step timeout, an interrupted run): remove the
-    // temporary store, then exit.
-    let _ = moin_session_conformance::lifecycle::install(
-        moin_session_conformance::lifecycle::OnSignal::Exit,
-    );
-    let misbehave = match cli.misbehave.as_deref().map(parse_misbehave).transpose() {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let inner = match cli.backend.start() {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("error: --backend: {e}");
-            return ExitCode::from(2);
-        }
-    };
+/// The backend the options describe, and the reply line to write twice
+/// (`duplicate-reply=N`); an error is a usage error.
+fn backend_of(cli: &Cli) -> Result<(Box<dyn Backend>, Option<u64>), String> {
+    let misbehave = cli.misbehave.as_deref().map(parse_misbehave).transpose()?;
+    let inner = cli.backend.start().map_err(|e| format!("--backend: {e}"))?;
     let mut backend: Box<dyn Backend> = match cli.fault {
         Some(f) => Box::new(Faulty::new(inner, f)),
         None => inner,
     };
+    if !cli.limit.is_empty() {
+        backend = Box::new(Limited {
+            inner: backend,
+            configurations: moin_session_spec::ConfigSupport(cli.limit.iter().cloned().collect()),
+        });
+    }
     let mut duplicate_at = None;
     match misbehave {
         Some(Misbehave::BadSids) => {
@@ -318,6 +399,23 @@ fn main() -> ExitCode {
         }
         None => {}
     }
+    Ok((backend, duplicate_at))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Ended by the runner (a step timeout, an interrupted run): remove the
+    // temporary store, then exit.
+    let _ = moin_session_conformance::lifecycle::install(
+        moin_session_conformance::lifecycle::OnSignal::Exit,
+    );
+    let (mut backend, duplicate_at) = match backend_of(&cli) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let info = backend.info();
     let implementation = Implementation {
         name: info.name,

@@ -13,8 +13,10 @@ use moin_session_spec::Profile;
 
 /// Checks MoinMoin session backends against the moin-session-spec corpus.
 ///
-/// Exit status: 0 when every selected case passed, 1 when a case failed or
-/// errored (or a known failure passed), 2 for bad usage, a malformed
+/// Exit status: 0 when every selected case passed (or deviated only on
+/// declared deviations), 1 when a case failed or errored (or a known
+/// failure passed, or a declared deviation was exercised and never
+/// found), 2 for bad usage, a malformed
 /// fixture or a malformed expectations file, 3 when nothing failed or
 /// errored but nothing of a selected profile was checked (every case or
 /// random trace of it skipped).
@@ -101,8 +103,12 @@ pub(crate) struct CheckArgs {
     pub(crate) requirement: Option<String>,
     #[command(flatten)]
     pub(crate) backend: BackendArgs,
-    /// A file of known failures (see README): reported as expected
-    /// failures; one that passes fails the run.
+    /// An expectations file (see README): `deviations`, clauses the
+    /// backend departs from on purpose (a difference attributed to one
+    /// deviates instead of failing; one exercised and never found fails
+    /// the run), and `known_failures`, cases reported as expected failures
+    /// (one that passes fails the run). With --random, only the
+    /// deviations apply.
     #[arg(long, value_name = "FILE")]
     pub(crate) expectations: Option<PathBuf>,
     /// Output format.
@@ -120,10 +126,10 @@ pub(crate) struct CheckArgs {
     /// Instead of the corpus: run this many random traces per profile,
     /// compare the backend with the model step by step, group the
     /// divergences by clause and field, and shrink each group to a
-    /// minimal case. (The corpus options --fixtures, --case,
-    /// --requirement and --expectations do not apply.)
+    /// minimal case. (The corpus options --fixtures, --case and
+    /// --requirement do not apply; of --expectations, the deviations do.)
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_count,
-          conflicts_with_all = ["fixtures", "case", "requirement", "expectations"])]
+          conflicts_with_all = ["fixtures", "case", "requirement"])]
     pub(crate) random: Option<u32>,
     /// The seed of the random traces (the same seed gives the same traces).
     #[arg(long, value_name = "S", default_value_t = 1, requires = "random", allow_negative_numbers = true, value_parser = parse_seed)]

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use moin_session_conformance::lifecycle;
 use moin_session_conformance::report::html::HtmlReport;
-use moin_session_conformance::run::expectations::Expectations;
+use moin_session_conformance::run::expectations::{unused_deviations, Deviation, Expectations};
 use moin_session_conformance::run::stop::Stopped;
 use moin_session_conformance::run::ParallelRun;
 use moin_session_conformance::{report, run_parallel, Selection};
@@ -23,6 +23,15 @@ struct Inputs {
     requirements: Requirements,
     expectations: Option<Expectations>,
     versions: report::Versions,
+}
+
+impl Inputs {
+    /// The deviations the expectations file declares (none without one).
+    fn deviations(&self) -> &[Deviation] {
+        self.expectations
+            .as_ref()
+            .map_or(&[], |e| e.deviations.as_slice())
+    }
 }
 
 /// `check` over the corpus (not `--random`, `--soak` or `--list`).
@@ -62,12 +71,12 @@ pub(crate) fn check(args: CheckArgs) -> ExitCode {
     } else {
         format!("{} {}", info.name, info.version)
     };
-    let (mut run, finished) = run_cases(backend, &args, &cases);
+    let (mut run, finished) = run_cases(backend, &args, &cases, inputs.deviations());
     if let Some(e) = &inputs.expectations {
         e.apply(&mut run.results);
     }
     write_report(&args, &inputs, &cases, &run, &name);
-    verdict(&run, &finished)
+    verdict(&run, &finished, inputs.deviations())
 }
 
 /// The corpus, requirements and expectations of a check, or the exit
@@ -95,7 +104,7 @@ fn load_inputs(args: &CheckArgs) -> Result<Inputs, ExitCode> {
             ExitCode::from(2)
         })?;
     if let Some(e) = &expectations {
-        if let Err(errors) = e.check(&corpus) {
+        if let Err(errors) = e.check(&corpus, &requirements) {
             for error in errors {
                 eprintln!("error: expectations: {error}");
             }
@@ -116,6 +125,7 @@ fn run_cases(
     mut backend: Box<dyn Backend>,
     args: &CheckArgs,
     cases: &[&LoadedCase],
+    deviations: &[Deviation],
 ) -> (ParallelRun, Result<(), String>) {
     let bar = progress_bar(cases.len() as u64, "cases");
     let start_more = || start_backend(&args.backend).map_err(|_| "see above".to_owned());
@@ -125,6 +135,7 @@ fn run_cases(
         &start_more,
         cases,
         args.stop_rules(),
+        deviations,
         &|r| {
             bar.set_message(format!("{} {}", r.verdict.word(), r.id));
             bar.inc(1);
@@ -186,13 +197,17 @@ fn write_report(
         eprintln!("error: {line}");
     }
     let requirements = &inputs.requirements;
+    let deviations = inputs.deviations();
     let mut shown: Vec<Profile> = cases.iter().map(|c| c.case.profile).collect();
     shown.sort();
     shown.dedup();
     match args.format {
         Format::Text => {
             outln!("backend: {name}");
-            out!("{}", report::text(results, requirements, &shown));
+            out!(
+                "{}",
+                report::text(results, requirements, &shown, deviations)
+            );
             if let Some(line) = &stop {
                 outln!("{line}");
             }
@@ -200,13 +215,16 @@ fn write_report(
         Format::Json => outln!(
             "{}",
             json_with_stop(
-                report::json(results, requirements, name, &inputs.versions),
+                report::json(results, requirements, name, &inputs.versions, deviations),
                 run
             )
         ),
-        Format::Junit => out!("{}", report::junit(results, name)),
+        Format::Junit => out!("{}", report::junit(results, name, deviations)),
         Format::Markdown => {
-            out!("{}", report::markdown(results, requirements, &shown, name));
+            out!(
+                "{}",
+                report::markdown(results, requirements, &shown, name, deviations)
+            );
             if let Some(line) = &stop {
                 outln!("**{line}**");
             }
@@ -223,6 +241,7 @@ fn write_report(
                 profiles: &shown,
                 backend: name,
                 versions: &inputs.versions,
+                deviations,
             };
             out!("{}", page.render())
         }
@@ -230,14 +249,19 @@ fn write_report(
 }
 
 /// The exit status of a check: `128 + signal` when a signal interrupted
-/// it; 1 when a case failed or errored, a known failure passed or the
-/// backend did not shut down cleanly; 3 when a selected profile had
-/// nothing checked; else 0.
-fn verdict(run: &ParallelRun, finished: &Result<(), String>) -> ExitCode {
+/// it; 1 when a case failed or errored, a known failure passed, a
+/// declared deviation was exercised and never found, or the backend did
+/// not shut down cleanly; 3 when a selected profile had nothing checked;
+/// else 0.
+fn verdict(run: &ParallelRun, finished: &Result<(), String>, deviations: &[Deviation]) -> ExitCode {
     if let Some(Stopped::Interrupted(signal)) = &run.stopped {
         return ExitCode::from(lifecycle::interrupted_status(*signal));
     }
     let results = &run.results;
+    let unused = unused_deviations(deviations, results);
+    for u in &unused {
+        eprintln!("error: {}", u.unused_message());
+    }
     let unchecked = report::unchecked_profiles(results);
     for p in &unchecked {
         let n = results.iter().filter(|r| r.profile == *p).count();
@@ -249,7 +273,9 @@ fn verdict(run: &ParallelRun, finished: &Result<(), String>) -> ExitCode {
         eprintln!("error: at shutdown: {e}");
     }
     let summary = report::Summary::of(results);
-    if summary.failed + summary.errored + summary.unexpected_passes > 0 || finished.is_err() {
+    if summary.failed + summary.errored + summary.unexpected_passes + unused.len() > 0
+        || finished.is_err()
+    {
         ExitCode::from(1)
     } else if !unchecked.is_empty() || !summary.ok() {
         ExitCode::from(NOTHING_CHECKED)

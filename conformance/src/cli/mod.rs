@@ -46,11 +46,16 @@ fn check_mode(args: CheckArgs) -> ExitCode {
         return proof::soak(args.profile, args.backend, duration);
     }
     if let Some(count) = args.random {
+        let deviations = match random::declared_deviations(args.expectations.as_deref()) {
+            Ok(d) => d,
+            Err(code) => return code,
+        };
         let options = RandomOptions {
             count: count as usize,
             seed: args.seed,
             stop: args.stop_rules(),
             save: args.save_failures,
+            deviations,
         };
         return random::random(args.profile, args.backend, args.format, options);
     }

@@ -2,14 +2,45 @@
 
 use std::process::ExitCode;
 
+use std::path::Path;
+
 use moin_session_conformance::lifecycle;
 use moin_session_conformance::random::{run as random_run, RandomOptions};
+use moin_session_conformance::run::expectations::{Deviation, Expectations};
 use moin_session_conformance::run::stop::Stopped;
 use moin_session_spec::Profile;
 
 use super::args::{BackendArgs, Format, NOTHING_CHECKED};
 use super::output::{out, outln, progress_bar};
-use super::setup::{select_profiles, start_backend};
+use super::setup::{load_or_report, select_profiles, start_backend};
+
+/// The deviations of an expectations file for a random run, each checked
+/// (a clause of the spec, once, with a reason); its known failures name
+/// corpus cases, which random traces are not, and are only noted.
+pub(crate) fn declared_deviations(file: Option<&Path>) -> Result<Vec<Deviation>, ExitCode> {
+    let Some(file) = file else {
+        return Ok(Vec::new());
+    };
+    let expectations = Expectations::load(file).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })?;
+    let (corpus, requirements) = load_or_report(None)?;
+    if let Err(errors) = expectations.check(&corpus, &requirements) {
+        for error in errors {
+            eprintln!("error: expectations: {error}");
+        }
+        return Err(ExitCode::from(2));
+    }
+    if !expectations.known_failures.is_empty() {
+        eprintln!(
+            "note: the {} known failure(s) of {} name corpus cases and do not apply to random traces; its deviations do",
+            expectations.known_failures.len(),
+            file.display()
+        );
+    }
+    Ok(expectations.deviations)
+}
 
 /// `check --random N`: random traces against the backend, compared with
 /// the model step by step.

@@ -19,7 +19,7 @@
 //! fn main() -> std::process::ExitCode {
 //!     Harness::for_store("my-store", MemoryStore::new)
 //!         .profiles(&[Profile::Moin19])
-//!         .known_failure("m19.load.unknown-sid-adopted-and-stored", "we refuse client-chosen ids")
+//!         .deviation("m19.cookie.httponly", "we always send HttpOnly")
 //!         .random_traces(100)
 //!         .run()
 //! }
@@ -32,45 +32,56 @@
 //! | case outcome | test |
 //! | --- | --- |
 //! | pass | ok |
-//! | fail or error | FAILED, with the report the CLI prints (case, file, step, requirements, each difference) and the `explain` command to run |
+//! | every difference on a declared deviation ([`Harness::deviation`]) | ok |
+//! | fail or error | FAILED, with the report the CLI prints (case, file, step, violated clauses, each difference) and the `cargo test` filter that prints its transcript |
 //! | skipped (a profile or a call the backend does not offer) | ignored, never ok |
 //! | listed known failure that fails | ignored, with the reason |
 //! | listed known failure that passes | FAILED: the list is out of date |
 //!
 //! With [`Harness::random_traces`], one more test runs random traces
 //! against the model and fails with every minimal divergence, citing the
-//! clause it touches and the seed that reproduces it. A known failure that
-//! names no case, or a corpus that does not load, fails the run before any
-//! test.
+//! clause it touches and the seed that reproduces it; it generates only
+//! what the backend offers ([`moin_session_spec::Backend::capabilities`]).
+//! A known failure that names no case, a deviation that names no clause, or
+//! a corpus that does not load, fails the run before any test.
+//!
+//! After the tests, the run prints one closing block: the violated clauses
+//! with their cases (as the CLI leads with), each declared deviation with
+//! the number of cases that deviated on it, and what made the run fail
+//! although no test did (a profile of which nothing was checked, a declared
+//! deviation that was exercised and never found).
 //!
 //! Each test makes a fresh backend with the function it was given and runs
 //! its one case, in libtest's threads (`--test-threads=1` runs them one at
-//! a time).
+//! a time). `cargo test --test conformance -- CASE-ID --exact` runs one
+//! case and, when it fails, prints its transcript step by step (what
+//! `moin-session-conformance explain` prints), as does [`Harness::explain`].
 
-use std::collections::BTreeMap;
+mod trials;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use libtest_mimic::{Arguments, Trial};
 use moin_session_spec::store::Store;
 use moin_session_spec::{Backend, Profile, ReferenceBackend, SidChoice};
 
-use crate::random::run::{run_random, RandomOptions};
-use crate::report::{failure, Outcome};
-use crate::run::expectations::{Expectations, KnownFailure};
-use crate::run::runner::{run_case, CaseResult};
-use crate::{load, load_builtin, Selection};
+use crate::run::expectations::{Deviation, Expectations, KnownFailure, Origin};
+use crate::run::runner::CaseResult;
 
 /// The seed random traces start from unless [`Harness::seed`] says.
 pub const DEFAULT_SEED: u64 = 1;
 
+/// Makes a fresh backend for one test.
+type Make = Arc<dyn Fn() -> Box<dyn Backend> + Send + Sync>;
+
 /// The corpus as tests for one backend; see the module documentation.
 pub struct Harness {
     name: String,
-    make: Arc<dyn Fn() -> Box<dyn Backend> + Send + Sync>,
+    make: Make,
     profiles: Vec<Profile>,
-    known: Vec<KnownFailure>,
+    declared: Expectations,
     /// `None`: the built-in corpus.
     fixtures: Option<PathBuf>,
     random: usize,
@@ -79,8 +90,13 @@ pub struct Harness {
     /// Problems found while configuring (an unreadable expectations file);
     /// reported by [`Harness::trials`] before any test runs.
     problems: Vec<String>,
-    /// Per profile: cases run, and of them those that reached a verdict.
-    tally: Arc<Mutex<BTreeMap<Profile, (usize, usize)>>>,
+    /// Every case result of the run, for the closing block.
+    results: Arc<Mutex<Vec<CaseResult>>>,
+    /// Set by [`Harness::run`]: the name of the test target, for hints.
+    target: String,
+    /// Whether the run selects one case by its exact id (its failure then
+    /// carries the transcript).
+    explain_failures: bool,
 }
 
 impl Harness {
@@ -94,13 +110,15 @@ impl Harness {
             name: name.into(),
             make: Arc::new(move || Box::new(make())),
             profiles: Vec::new(),
-            known: Vec::new(),
+            declared: Expectations::default(),
             fixtures: None,
             random: 0,
             seed: DEFAULT_SEED,
             save_failures: None,
             problems: Vec::new(),
-            tally: Arc::default(),
+            results: Arc::default(),
+            target: "conformance".to_owned(),
+            explain_failures: false,
         }
     }
 
@@ -123,22 +141,43 @@ impl Harness {
         self
     }
 
-    /// Lists a case the backend is known to fail, with the reason.
+    /// Lists a case the backend is known to fail, with the reason. Prefer
+    /// [`Harness::deviation`] when the backend departs from one clause on
+    /// purpose: a known failure waives a whole case.
     pub fn known_failure(mut self, case: &str, reason: &str) -> Self {
-        self.known.push(KnownFailure {
+        self.declared.known_failures.push(KnownFailure {
             case: case.to_owned(),
             reason: reason.to_owned(),
             issue: None,
+            origin: Origin::Code,
         });
         self
     }
 
-    /// Lists every known failure of an expectations file (the CLI's
-    /// `--expectations` format).
+    /// Declares that the backend departs from `clause` (a requirement ID)
+    /// on purpose: every difference attributed to it deviates instead of
+    /// failing, in the corpus and in random traces, and any other
+    /// difference still fails. A declared clause that the run exercised and
+    /// never found violated fails the run.
+    pub fn deviation(mut self, clause: &str, reason: &str) -> Self {
+        self.declared.deviations.push(Deviation {
+            clause: clause.to_owned(),
+            reason: reason.to_owned(),
+            issue: None,
+            origin: Origin::Code,
+        });
+        self
+    }
+
+    /// Adds every known failure and deviation of an expectations file (the
+    /// CLI's `--expectations` format).
     pub fn expectations(mut self, file: impl Into<PathBuf>) -> Self {
         let file = file.into();
         match Expectations::load(&file) {
-            Ok(e) => self.known.extend(e.known_failures),
+            Ok(e) => {
+                self.declared.known_failures.extend(e.known_failures);
+                self.declared.deviations.extend(e.deviations);
+            }
             Err(e) => self.problems.push(e),
         }
         self
@@ -174,13 +213,16 @@ impl Harness {
     /// Runs the tests with the command line's arguments and returns the
     /// process's exit code.
     ///
-    /// When no case of a profile whose cases ran reached a verdict on the
-    /// backend (each was skipped, or judged only the configuration
-    /// loader), nothing of that profile was checked: the run fails
-    /// with exit status 3, as the CLI's does, even though libtest saw no
-    /// failed test.
-    pub fn run(self) -> ExitCode {
+    /// After libtest's own summary, prints the closing block (see the
+    /// module documentation). The run fails (exit status 1) when a test
+    /// failed or a declared deviation was exercised and never found, and
+    /// with exit status 3, as the CLI's, when no case of a profile whose
+    /// cases ran reached a verdict on the backend (each was skipped, or
+    /// judged only the configuration loader): nothing of it was checked.
+    pub fn run(mut self) -> ExitCode {
         let args = Arguments::from_args();
+        self.target = trials::target_name();
+        self.explain_failures = args.exact && args.filter.is_some();
         let trials = match self.trials() {
             Ok(trials) => trials,
             Err(message) => {
@@ -189,27 +231,43 @@ impl Harness {
             }
         };
         let conclusion = libtest_mimic::run(&args, trials);
-        let unchecked = self.unchecked();
-        for profile in &unchecked {
-            eprintln!(
-                "moin-session conformance harness: nothing was checked: no case of {profile} that ran reached a verdict (each was skipped)"
-            );
+        let closing = self.closing();
+        if !closing.text.is_empty() {
+            eprintln!("{}", closing.text);
         }
-        if conclusion.has_failed() || unchecked.is_empty() {
+        if conclusion.has_failed() {
             conclusion.exit_code()
-        } else {
+        } else if closing.unused_deviations > 0 {
+            ExitCode::from(1)
+        } else if !closing.unchecked.is_empty() {
             ExitCode::from(3)
+        } else {
+            conclusion.exit_code()
         }
     }
 
     /// The profiles of which some case ran but none reached a verdict.
     pub fn unchecked(&self) -> Vec<Profile> {
-        let tally = self.tally.lock().unwrap_or_else(|e| e.into_inner());
-        tally
-            .iter()
-            .filter(|(_, (ran, judged))| *ran > 0 && *judged == 0)
-            .map(|(p, _)| *p)
-            .collect()
+        self.closing().unchecked
+    }
+
+    /// The closing block of the cases run so far (see [`Closing`]).
+    pub fn closing(&self) -> Closing {
+        let results = self.results.lock().unwrap_or_else(|e| e.into_inner());
+        trials::closing(&results, &self.declared.deviations)
+    }
+
+    /// The transcript of case `id` run against a fresh backend: what
+    /// `moin-session-conformance explain ID` prints, without the CLI.
+    pub fn explain(&self, id: &str) -> Result<String, String> {
+        let (corpus, _) = trials::load_corpus(self.fixtures.as_deref())?;
+        let case = corpus
+            .get(id)
+            .ok_or_else(|| format!("no case with id {id:?}"))?;
+        let mut backend = (self.make)();
+        let result =
+            crate::run::runner::run_case_with(backend.as_mut(), case, &self.declared.deviations);
+        Ok(crate::report::transcript::render(&result, &case.case.title))
     }
 
     /// The tests, one per case of the selected profiles (plus the random
@@ -217,191 +275,17 @@ impl Harness {
     /// libtest runs it, so the usual filters, `--list` and
     /// `--test-threads` work as for any test.
     pub fn trials(&self) -> Result<Vec<Trial>, String> {
-        if !self.problems.is_empty() {
-            return Err(self.problems.join("\n"));
-        }
-        let loaded = match &self.fixtures {
-            Some(dir) => load(dir),
-            None => load_builtin(),
-        };
-        let (corpus, _) = loaded.map_err(|errors| {
-            let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-            format!("the corpus does not load:\n{}", lines.join("\n"))
-        })?;
-        let expectations = Expectations {
-            known_failures: self.known.clone(),
-        };
-        expectations
-            .check(&corpus)
-            .map_err(|errors| format!("known failures:\n{}", errors.join("\n")))?;
-        let offered = (self.make)().info().profiles;
-        let profiles: Vec<Profile> = if self.profiles.is_empty() {
-            offered.clone()
-        } else {
-            self.profiles.clone()
-        };
-        if let Some(p) = profiles.iter().find(|p| !offered.contains(p)) {
-            return Err(format!(
-                "backend {} does not implement profile {p} (it implements: {})",
-                self.name,
-                offered
-                    .iter()
-                    .map(Profile::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        let cases = Selection {
-            profiles: profiles.clone(),
-            ..Selection::default()
-        }
-        .apply(&corpus);
-        let mut trials = Vec::new();
-        for case in cases {
-            let case = case.clone();
-            let make = Arc::clone(&self.make);
-            let known = expectations.clone();
-            let kind = case.case.profile.to_string();
-            let tally = Arc::clone(&self.tally);
-            trials.push(
-                Trial::ignorable_test(case.case.id.clone(), move || {
-                    let mut backend = make();
-                    let mut result = [run_case(backend.as_mut(), &case)];
-                    known.apply(&mut result);
-                    let [result] = result;
-                    // A case about a rejected configuration judges the
-                    // library's loader, not the backend: it checks nothing.
-                    let judged = !result.steps.is_empty()
-                        && !matches!(result.verdict, crate::run::runner::Verdict::Skipped { .. });
-                    let mut tally = tally.lock().unwrap_or_else(|e| e.into_inner());
-                    let entry = tally.entry(case.case.profile).or_default();
-                    entry.0 += 1;
-                    entry.1 += usize::from(judged);
-                    drop(tally);
-                    judge(&result)
-                })
-                .with_kind(kind),
-            );
-        }
-        if self.random > 0 {
-            trials.push(self.random_trial(&profiles));
-        }
-        Ok(trials)
-    }
-
-    fn random_trial(&self, profiles: &[Profile]) -> Trial {
-        let name = format!("random-traces.seed-{}", self.seed);
-        let make = Arc::clone(&self.make);
-        let (count, seed, save) = (self.random, self.seed, self.save_failures.clone());
-        let kind = profiles
-            .iter()
-            .map(Profile::to_string)
-            .collect::<Vec<_>>()
-            .join("+");
-        let profiles = profiles.to_vec();
-        Trial::test(name, move || {
-            let mut backend = make();
-            let options = RandomOptions {
-                count,
-                seed,
-                save: save.clone(),
-                stop: Default::default(),
-            };
-            match run_random(backend.as_mut(), &profiles, &options, |_, _| {}) {
-                Err(e) => Err(Failed::from(format!("random traces could not run: {e}"))),
-                Ok(run) if run.ok() => Ok(()),
-                Ok(run) => {
-                    let name = backend.info().name;
-                    let mut out = crate::random::run::text(&run, &name, &profiles, seed);
-                    out.push_str("  The expectations come from the model: read the cited clause to decide which side is wrong.");
-                    Err(Failed::from(out))
-                }
-            }
-        })
-        .with_kind(kind)
+        trials::trials(self)
     }
 }
 
-/// A case's result as a test outcome (see the module documentation).
-fn judge(result: &CaseResult) -> Result<Completion, Failed> {
-    match Outcome::of(result) {
-        Outcome::Passed => Ok(Completion::Completed),
-        Outcome::Skipped => Ok(Completion::ignored_with(failure(result).trim().to_owned())),
-        Outcome::ExpectedFailure => Ok(Completion::ignored_with(format!(
-            "known failure: {}",
-            result
-                .known_failure
-                .as_ref()
-                .map(|k| k.reason.as_str())
-                .unwrap_or_default()
-        ))),
-        Outcome::Failed | Outcome::Errored | Outcome::UnexpectedPass => {
-            let id = &result.id;
-            Err(Failed::from(format!(
-                "{}\n  next: moin-session-conformance explain {id} --backend model shows what the spec expects step by step",
-                failure(result)
-            )))
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::proof::faulty::{Fault, Faulty};
-    use moin_session_spec::Model;
-
-    fn result_of(backend: &mut dyn Backend, id: &str, known: Option<&str>) -> CaseResult {
-        let (corpus, _) = load_builtin().expect("the corpus loads");
-        let case = corpus.get(id).expect("the case exists");
-        let mut result = [run_case(backend, case)];
-        if let Some(reason) = known {
-            Expectations {
-                known_failures: vec![KnownFailure {
-                    case: id.to_owned(),
-                    reason: reason.to_owned(),
-                    issue: None,
-                }],
-            }
-            .apply(&mut result);
-        }
-        let [result] = result;
-        result
-    }
-
-    const CASE: &str = "m19.cookie.max-age-is-lifetime";
-
-    #[test]
-    fn a_failing_case_fails_with_the_cli_report_and_the_next_command() {
-        let mut faulty = Faulty::new(Model::new(), Fault::MaxAgePlusOne);
-        let Err(e) = judge(&result_of(&mut faulty, CASE, None)) else {
-            panic!("the fault is caught");
-        };
-        let message = e.message().expect("a failure says why");
-        assert!(message.contains(&format!("FAIL case {CASE}")), "{message}");
-        assert!(message.contains("max_age: expected"), "{message}");
-        assert!(
-            message.contains(&format!("explain {CASE} --backend model")),
-            "{message}"
-        );
-    }
-
-    #[test]
-    fn known_failures_are_ignored_when_they_fail_and_fail_when_they_pass() {
-        let mut faulty = Faulty::new(Model::new(), Fault::MaxAgePlusOne);
-        let r = result_of(&mut faulty, CASE, Some("off by one"));
-        assert!(matches!(
-            judge(&r),
-            Ok(Completion::Ignored { reason: Some(ref why) }) if why.contains("off by one")
-        ));
-        let r = result_of(&mut Model::new(), CASE, Some("off by one"));
-        let Err(e) = judge(&r) else {
-            panic!("a listed case that passes fails the run");
-        };
-        assert!(e.message().is_some_and(|m| m.contains("XPASS")));
-        assert!(matches!(
-            judge(&result_of(&mut Model::new(), CASE, None)),
-            Ok(Completion::Completed)
-        ));
-    }
+/// What a harness run adds after libtest's summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Closing {
+    /// The block to print (empty when there is nothing to say).
+    pub text: String,
+    /// Declared deviations that were exercised and never found.
+    pub unused_deviations: usize,
+    /// Profiles of which some case ran but none reached a verdict.
+    pub unchecked: Vec<Profile>,
 }

@@ -185,6 +185,7 @@ pub fn check_fault(corpus: &Corpus, fault: Fault, options: &SelfTestOptions) -> 
                 max_failures: Some(1),
                 ..StopRules::default()
             },
+            deviations: Vec::new(),
         };
         let run = run_random(&mut backend, &profiles, &random, |_, _| {});
         report.end("random", &mut backend);

@@ -8,6 +8,8 @@
 //! - [`symbols`]: how that model run is written (sids as symbols, cookies,
 //!   finishes of open requests);
 //! - [`interleave`]: overlapping requests woven into a trace;
+//! - [`offers`]: a trace fitted to what the backend offers (no optional
+//!   operation it lacks, no configuration value it does not support);
 //! - [`run`]: many traces against a backend, grouped and shrunk, and the
 //!   run's report;
 //! - [`differential`]: a trace run through the model and a backend side by
@@ -17,6 +19,7 @@ pub mod differential;
 pub mod generate;
 pub mod interleave;
 pub mod materialize;
+pub mod offers;
 pub mod run;
 mod skeleton;
 mod symbols;

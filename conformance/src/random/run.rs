@@ -7,9 +7,17 @@
 //!   does not agree: it **diverged** (a difference), **errored** (the
 //!   backend failed), was **skipped** (the backend declined a step) or was
 //!   **not run** (the model's run could not be written as a case).
-//! - Divergences are grouped by **signature**: the clauses and fields of the
-//!   differences (or, for an error, the error's first line with numbers
-//!   blanked). Each group is shrunk once, from its first trace, and
+//! - A trace whose every difference falls on a declared deviation
+//!   ([`RandomOptions::deviations`]) agrees, as a corpus case deviates; it
+//!   is counted among the agreeing traces as *deviated*.
+//! - Traces are drawn for what the backend offers
+//!   ([`crate::random::offers`]): no optional operation it lacks, no
+//!   configuration value it does not support.
+//! - Divergences are grouped by **signature**: the clause each difference
+//!   was attributed to and its field (or, for an error, the error's first
+//!   line with numbers blanked). The group's minimal case covers exactly
+//!   the clauses its result names, so a group, its case and its saved
+//!   fixture name the same clauses. Each group is shrunk once, from its first trace, and
 //!   reported once with the number of traces that showed it.
 //! - Shrinking removes steps, operations, the auth action, a special cookie
 //!   pick, and configuration fields, keeping a candidate only when it
@@ -19,18 +27,20 @@
 //!   cost a restart per candidate.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use moin_session_spec::fixture::LoadedCase;
-use moin_session_spec::{AuthAction, Backend, ConfigPatch, Profile};
+use moin_session_spec::{AuthAction, Backend, Capabilities, Config, ConfigPatch, Profile};
 
-use crate::random::generate::{random_skeleton, requirements_touched};
+use crate::random::generate::random_skeleton;
 use crate::random::interleave::interleave;
 use crate::random::materialize::materialize;
+use crate::random::offers;
 use crate::random::skeleton::{AbstractStep, CookiePick, Rng, Skeleton};
-use crate::run::runner::{run_case, CaseResult, Verdict};
+use crate::run::runner::{run_case_with, CaseResult, Deviation, Verdict};
 use crate::run::stop::{StopRules, Stopped, Stopper};
+
+pub use crate::report::random::{json, text, text_for, Speaker};
 
 /// How to run random traces.
 #[derive(Debug, Clone, Default)]
@@ -44,6 +54,9 @@ pub struct RandomOptions {
     /// When to stop early: after `max_failures` traces that diverged or
     /// errored, a run of identical errors or of step timeouts.
     pub stop: StopRules,
+    /// The clauses the backend departs from on purpose: a trace whose every
+    /// difference is attributed to them agrees.
+    pub deviations: Vec<Deviation>,
 }
 
 /// One group of traces that diverged the same way, with its minimal case.
@@ -66,8 +79,11 @@ pub struct Divergence {
 /// How the traces of one profile went.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Tally {
-    /// Traces in which every step matched the model.
+    /// Traces in which every step matched the model (or differed only on
+    /// declared deviations).
     pub agreed: usize,
+    /// Of the agreeing traces, those that differed on declared deviations.
+    pub deviated: usize,
     /// Traces with a difference.
     pub diverged: usize,
     /// Traces the backend failed to carry out.
@@ -95,6 +111,7 @@ impl Tally {
 
     fn add(&mut self, other: &Tally) {
         self.agreed += other.agreed;
+        self.deviated += other.deviated;
         self.diverged += other.diverged;
         self.errored += other.errored;
         self.skipped += other.skipped;
@@ -117,6 +134,11 @@ pub struct RandomRun {
     pub stopped: Option<Stopped>,
     /// Traces not reached because the run stopped early.
     pub not_reached: usize,
+    /// Per declared deviation, the traces that differed on it.
+    pub deviated: BTreeMap<String, usize>,
+    /// What the generator left out because the backend does not offer it,
+    /// one sentence each.
+    pub left_out: Vec<String>,
 }
 
 impl RandomRun {
@@ -148,18 +170,21 @@ impl RandomRun {
 
 /// What one trace did.
 enum Probe {
-    Agrees,
+    /// Agreed; the declared clauses it differed on.
+    Agrees(Vec<String>),
     NotRun,
     Differs(Box<CaseResult>),
 }
 
-fn probe(backend: &mut dyn Backend, skeleton: &Skeleton) -> Probe {
+fn probe(backend: &mut dyn Backend, skeleton: &Skeleton, deviations: &[Deviation]) -> Probe {
     let Ok(case) = materialize(skeleton, "random") else {
         return Probe::NotRun;
     };
-    let r = run_case(backend, &case);
+    let r = run_case_with(backend, &case, deviations);
     match r.verdict {
-        Verdict::Pass => Probe::Agrees,
+        Verdict::Pass => {
+            Probe::Agrees(r.deviated_clauses().iter().map(|c| c.to_string()).collect())
+        }
         _ => Probe::Differs(Box::new(r)),
     }
 }
@@ -183,17 +208,26 @@ fn blank_numbers(s: &str) -> String {
     out
 }
 
-/// A result's signature (see the module docs).
-pub fn signature(profile: Profile, result: &CaseResult) -> Vec<String> {
+/// A difference line's clause: the attribution at its end, `(clause)`, or
+/// `None` for one on a declared deviation `(clause, declared deviation)`.
+fn line_clause(line: &str) -> Option<&str> {
+    let inner = line.strip_suffix(')')?;
+    let clause = &inner[inner.rfind('(')? + 1..];
+    (!clause.ends_with(", declared deviation")).then_some(clause)
+}
+
+/// A result's signature (see the module docs): `clause @ field` for each
+/// difference not on a declared deviation.
+pub fn signature(result: &CaseResult) -> Vec<String> {
     match &result.verdict {
         Verdict::Pass => Vec::new(),
         Verdict::Fail { differences, .. } => {
             let mut out: Vec<String> = differences
                 .iter()
-                .map(|d| {
+                .filter_map(|d| {
+                    let clause = line_clause(d)?;
                     let field = d.split(": expected").next().unwrap_or(d);
-                    let clause = requirements_touched(profile, std::slice::from_ref(d));
-                    format!("{} @ {}", clause.join("+"), blank_numbers(field))
+                    Some(format!("{clause} @ {}", blank_numbers(field)))
                 })
                 .collect();
             out.sort();
@@ -219,19 +253,20 @@ pub fn shrink(
     backend: &mut dyn Backend,
     skeleton: Skeleton,
     result: CaseResult,
+    deviations: &[Deviation],
 ) -> (Skeleton, CaseResult) {
     if !matches!(result.verdict, Verdict::Fail { .. }) {
         return (skeleton, result);
     }
-    let target = signature(skeleton.profile, &result);
+    let target = signature(&result);
     let mut best = skeleton;
     let mut best_result = result;
     // Ok(Some): a smaller divergence; Ok(None): not this one; Err: stop.
     let attempt =
         |backend: &mut dyn Backend, candidate: &Skeleton| -> Result<Option<CaseResult>, ()> {
-            match probe(backend, candidate) {
+            match probe(backend, candidate, deviations) {
                 Probe::Differs(r) if matches!(r.verdict, Verdict::Errored { .. }) => Err(()),
-                Probe::Differs(r) if signature(candidate.profile, &r) == target => Ok(Some(*r)),
+                Probe::Differs(r) if signature(&r) == target => Ok(Some(*r)),
                 _ => Ok(None),
             }
         };
@@ -331,23 +366,16 @@ pub fn run_random(
     let total = options.count * profiles.len();
     let mut stopper = Stopper::new(options.stop);
     let mut index: BTreeMap<Vec<String>, usize> = BTreeMap::new();
+    let caps = capabilities(backend, profiles);
+    run.left_out = offers::left_out(&caps);
     'profiles: for profile in profiles {
         run.tally.entry(*profile).or_default();
         for n in 0..options.count {
             if stopper.stopped().is_some() {
                 break 'profiles;
             }
-            let skeleton = random_skeleton(*profile, &mut rng);
-            // Overlapping requests only for a backend that runs them (an
-            // adapter says so in its handshake, after its first reset), and
-            // from a generator of their own, so that the plain traces of a
-            // seed stay what they were.
-            let skeleton = if backend.interleaves() {
-                interleave(skeleton, &mut Rng::new(seed ^ ((n as u64) << 8) ^ 0x0e))
-            } else {
-                skeleton
-            };
-            let probed = probe(backend, &skeleton);
+            let skeleton = draw(*profile, &mut rng, seed, n, &caps);
+            let probed = probe(backend, &skeleton, &options.deviations);
             if crate::lifecycle::interrupted().is_some() {
                 continue; // its adapter may have been ended under it
             }
@@ -355,8 +383,12 @@ pub fn run_random(
             progress(run.traces, total);
             let tally = run.tally.entry(*profile).or_default();
             let result = match probed {
-                Probe::Agrees => {
+                Probe::Agrees(deviated) => {
                     tally.agreed += 1;
+                    tally.deviated += usize::from(!deviated.is_empty());
+                    for clause in deviated {
+                        *run.deviated.entry(clause).or_default() += 1;
+                    }
                     stopper.record(&Verdict::Pass);
                     continue;
                 }
@@ -387,6 +419,33 @@ pub fn run_random(
     Ok(run)
 }
 
+/// What the backend offers, asked after one reset: an adapter declares it
+/// in its handshake, which comes with its first reset.
+fn capabilities(backend: &mut dyn Backend, profiles: &[Profile]) -> Capabilities {
+    if let Some(profile) = profiles.first() {
+        if let Ok(config) = Config::build(*profile, &[ConfigPatch::default()]) {
+            // A backend that cannot even reset errors on every trace,
+            // where the report shows why.
+            let _ = backend.reset(&config);
+        }
+    }
+    backend.capabilities()
+}
+
+/// The next trace of `profile`: drawn as for a backend that offers
+/// everything, overlapping requests woven in when it runs them (from a
+/// generator of their own, so that the plain traces of a seed stay what
+/// they were), then fitted to what it offers ([`offers::fit`]).
+fn draw(profile: Profile, rng: &mut Rng, seed: u64, n: usize, caps: &Capabilities) -> Skeleton {
+    let skeleton = random_skeleton(profile, rng);
+    let skeleton = if caps.interleave {
+        interleave(skeleton, &mut Rng::new(seed ^ ((n as u64) << 8) ^ 0x0e))
+    } else {
+        skeleton
+    };
+    offers::fit(skeleton, caps)
+}
+
 /// Which trace of a run.
 #[derive(Clone, Copy)]
 struct Trace {
@@ -406,19 +465,19 @@ fn group(
     result: CaseResult,
     options: &RandomOptions,
 ) -> Result<(), String> {
-    let sig = signature(t.profile, &result);
+    let sig = signature(&result);
     if let Some(&g) = index.get(&sig) {
         run.groups[g].count += 1;
         return Ok(());
     }
-    let (small, result) = shrink(backend, skeleton, result);
+    let (small, result) = shrink(backend, skeleton, result, &options.deviations);
     let id = format!(
         "{}random.seed-{}-trace-{}",
         t.profile.id_prefix(),
         t.seed,
         t.n
     );
-    let group = describe(t.profile, &small, result, &id, t.n, t.seed, &sig)?;
+    let group = describe(&small, result, &id, t.n, t.seed, &sig)?;
     let group = match &options.save {
         Some(dir) if matches!(group.result.verdict, Verdict::Fail { .. }) => save(dir, group)?,
         _ => group,
@@ -431,7 +490,6 @@ fn group(
 /// The group's minimal case with its id, title, clauses and the note at the
 /// diverging step; the result carries the same id and clauses.
 fn describe(
-    profile: Profile,
     small: &Skeleton,
     mut result: CaseResult,
     id: &str,
@@ -447,12 +505,10 @@ fn describe(
         Verdict::Errored { step, message } => (*step, vec![message.clone()]),
         _ => (0, Vec::new()),
     };
-    // An error is the backend's failure, not a clause's: it blames none.
-    let touched = if matches!(result.verdict, Verdict::Fail { .. }) {
-        requirements_touched(profile, &differences)
-    } else {
-        Vec::new()
-    };
+    // The clauses the differences were attributed to (declared
+    // deviations aside); an error is the backend's failure, not a
+    // clause's: it blames none.
+    let touched = result.verdict.violated().to_vec();
     case.case.covers = touched.clone();
     case.case.title = format!(
         "random trace {n} of seed {seed}, minimised: the backend diverged from the model at step {step}"
@@ -510,114 +566,4 @@ pub fn check_save_dir(dir: &Path) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// The text report of a random run, as the CLI prints it.
-pub fn text(run: &RandomRun, backend: &str, profiles: &[Profile], seed: u64) -> String {
-    let mut out = String::new();
-    let names: Vec<&str> = profiles.iter().map(|p| p.name()).collect();
-    let _ = writeln!(out, "backend: {backend}");
-    let _ = writeln!(
-        out,
-        "random: {} trace(s) of {} from seed {seed}",
-        run.traces,
-        names.join(", ")
-    );
-    for (i, g) in run.groups.iter().enumerate() {
-        let _ = writeln!(out);
-        let _ = writeln!(
-            out,
-            "[{}/{}] {} trace(s): {}",
-            i + 1,
-            run.groups.len(),
-            g.count,
-            g.signature.join("; ")
-        );
-        let _ = writeln!(out, "{}", crate::report::failure(&g.result));
-        if matches!(g.result.verdict, Verdict::Fail { .. }) {
-            let _ = writeln!(
-                out,
-                "       minimal trace: {} step(s)",
-                g.case.case.steps.len()
-            );
-            match &g.saved {
-                Some(p) => {
-                    let _ = writeln!(
-                        out,
-                        "       saved: {} (replay it: check --fixtures {})",
-                        p.display(),
-                        p.parent()
-                            .map(|d| d.display().to_string())
-                            .unwrap_or_default()
-                    );
-                }
-                None => {
-                    let _ = writeln!(
-                        out,
-                        "       (add --save-failures DIR to keep it as a fixture)"
-                    );
-                }
-            }
-        }
-    }
-    let _ = writeln!(out);
-    if let Some(why) = &run.stopped {
-        let _ = writeln!(
-            out,
-            "stopped early: {why}; {} of {} trace(s) not run",
-            run.not_reached,
-            run.traces + run.not_reached
-        );
-    }
-    for p in run.unchecked_profiles() {
-        let _ = writeln!(
-            out,
-            "nothing was checked: no random trace of {p} ran to a verdict"
-        );
-    }
-    let t = run.total();
-    let _ = writeln!(
-        out,
-        "{} trace(s): {} agreed, {} diverged, {} errored, {} skipped, {} not run; {} distinct divergence(s)",
-        run.traces,
-        t.agreed,
-        t.diverged,
-        t.errored,
-        t.skipped,
-        t.not_run,
-        run.groups.len()
-    );
-    out
-}
-
-/// The JSON report of a random run: `random` (the run), `summary` (the
-/// tally), `divergences` (one per signature, with `count` and `signature`).
-pub fn json(run: &RandomRun, backend: &str, profiles: &[Profile], seed: u64) -> serde_json::Value {
-    let names: Vec<&str> = profiles.iter().map(|p| p.name()).collect();
-    let divergences: Vec<serde_json::Value> = run
-        .groups
-        .iter()
-        .map(|d| {
-            serde_json::json!({
-                "id": d.case.case.id,
-                "requirements": d.result.blamed,
-                "signature": d.signature,
-                "count": d.count,
-                "file": d.saved.as_ref().map(|p| p.display().to_string()),
-                "verdict": d.result.verdict,
-                "steps": d.case.case.steps.len(),
-            })
-        })
-        .collect();
-    let unchecked: Vec<&str> = run.unchecked_profiles().iter().map(|p| p.name()).collect();
-    serde_json::json!({
-        "random": { "traces": run.traces, "seed": seed, "profiles": names, "backend": backend },
-        "summary": run.total(),
-        "stopped_early": run.stopped.is_some(),
-        "stopped": run.stopped.as_ref().map(ToString::to_string),
-        "interrupted": run.stopped.as_ref().is_some_and(Stopped::interrupted),
-        "not_reached": run.not_reached,
-        "unchecked_profiles": unchecked,
-        "divergences": divergences,
-    })
 }

@@ -32,6 +32,8 @@ pub struct HtmlReport<'a> {
     pub backend: &'a str,
     /// The runner, protocol, spec and corpus versions.
     pub versions: &'a Versions,
+    /// The declared deviations.
+    pub deviations: &'a [crate::run::expectations::Deviation],
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;max-width:75em;color:#222}\
@@ -81,6 +83,7 @@ impl HtmlReport<'_> {
             esc(&specs.join(", ")),
             esc(&self.versions.corpus)
         );
+        self.deviation_table(&mut out);
         let mut violated_by: BTreeMap<String, Vec<&CaseResult>> = BTreeMap::new();
         for r in self.results {
             for v in violated(r) {
@@ -143,12 +146,35 @@ impl HtmlReport<'_> {
         out
     }
 
+    /// One row per declared deviation.
+    fn deviation_table(&self, out: &mut String) {
+        let rows = crate::report::summary::deviation_rows(self.results, self.deviations);
+        if rows.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            out,
+            "<h2>Declared deviations</h2>\n<table><tr><th>status</th><th>clause</th><th>detail</th></tr>"
+        );
+        for row in rows {
+            let _ = writeln!(
+                out,
+                "<tr><td class=\"{cls}\">{status}</td><td><code>{clause}</code></td><td>{detail}</td></tr>",
+                cls = row.status.replace(' ', "-"),
+                status = row.status,
+                clause = esc(&row.clause),
+                detail = esc(&row.detail())
+            );
+        }
+        let _ = writeln!(out, "</table>");
+    }
+
     /// Every case that did not simply pass, as its transcript.
     fn problems(&self, out: &mut String) {
         let problems: Vec<&CaseResult> = self
             .results
             .iter()
-            .filter(|r| Outcome::of(r) != Outcome::Passed)
+            .filter(|r| !matches!(Outcome::of(r), Outcome::Passed | Outcome::Deviates))
             .collect();
         if problems.is_empty() {
             return;

@@ -7,8 +7,11 @@ use moin_session_spec::requirements::Requirements;
 use moin_session_spec::Profile;
 use serde::Serialize;
 
-use super::summary::{by_requirement, violated_first, violations, Outcome, Summary};
-use crate::run::runner::{CaseResult, Verdict};
+use super::summary::{
+    by_requirement, deviation_rows, violated_first, violations, DeviationRow, Outcome, Summary,
+};
+use crate::run::expectations::Deviation;
+use crate::run::runner::{CaseResult, DeviatedStep, Verdict};
 
 #[derive(Serialize)]
 struct JsonCase<'a> {
@@ -21,6 +24,9 @@ struct JsonCase<'a> {
     verdict: &'a Verdict,
     #[serde(skip_serializing_if = "Option::is_none")]
     known_failure: Option<&'a crate::run::expectations::KnownFailure>,
+    /// The steps that differed only on declared deviations.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    deviations: &'a [DeviatedStep],
 }
 
 #[derive(Serialize)]
@@ -79,6 +85,9 @@ struct JsonReport<'a> {
     summary: Summary,
     /// The violated clauses, most cases first.
     violated: Vec<JsonViolation>,
+    /// One row per declared deviation.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    deviations: Vec<DeviationRow>,
     cases: Vec<JsonCase<'a>>,
     requirements: Vec<JsonRequirement<'a>>,
 }
@@ -107,12 +116,14 @@ struct JsonViolation {
     cases: Vec<String>,
 }
 
-/// The JSON report: one object with `summary`, `cases` and `requirements`.
+/// The JSON report: one object with `summary`, `violated`, `deviations`
+/// (one row per declared deviation), `cases` and `requirements`.
 pub fn json(
     results: &[CaseResult],
     requirements: &Requirements,
     backend: &str,
     versions: &Versions,
+    deviations: &[Deviation],
 ) -> String {
     let per_req = by_requirement(results);
     let viol = violations(results);
@@ -127,6 +138,7 @@ pub fn json(
                 cases: cases.iter().map(|r| r.id.clone()).collect(),
             })
             .collect(),
+        deviations: deviation_rows(results, deviations),
         cases: results
             .iter()
             .map(|r| JsonCase {
@@ -137,6 +149,7 @@ pub fn json(
                 outcome: Outcome::of(r),
                 verdict: &r.verdict,
                 known_failure: r.known_failure.as_ref(),
+                deviations: &r.deviations,
             })
             .collect(),
         requirements: requirements

@@ -4,8 +4,9 @@ use std::fmt::Write as _;
 
 use moin_session_spec::Profile;
 
-use super::summary::{Outcome, Summary};
+use super::summary::{deviation_rows, DeviationRow, Outcome, Summary};
 use super::text::failure;
+use crate::run::expectations::Deviation;
 use crate::run::runner::{CaseResult, Verdict};
 
 /// Escapes text for XML 1.0 content and attributes; characters XML 1.0
@@ -33,21 +34,28 @@ pub fn xml_escape(s: &str) -> String {
 }
 
 /// The JUnit XML report: one `testsuite` per profile, one `testcase` per
-/// case; failures carry the expected vs observed differences.
-pub fn junit(results: &[CaseResult], backend: &str) -> String {
+/// case; failures carry the expected vs observed differences. A case that
+/// deviates only on declared clauses passes, saying so in its
+/// `system-out`; with declared deviations, one more `testsuite` holds one
+/// `testcase` per declared clause (DEVIATES passes, UNUSED fails, NOT
+/// EXERCISED is skipped).
+pub fn junit(results: &[CaseResult], backend: &str, deviations: &[Deviation]) -> String {
     let mut profiles: Vec<Profile> = results.iter().map(|r| r.profile).collect();
     profiles.sort();
     profiles.dedup();
     let total = Summary::of(results);
+    let rows = deviation_rows(results, deviations);
+    let unused = rows.iter().filter(|r| r.status == "UNUSED").count();
+    let unexercised = rows.iter().filter(|r| r.status == "NOT EXERCISED").count();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
         "<testsuites name=\"moin-session-conformance: {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
         xml_escape(backend),
-        results.len(),
-        total.failed + total.unexpected_passes,
+        results.len() + rows.len(),
+        total.failed + total.unexpected_passes + unused,
         total.errored,
-        total.skipped + total.expected_failures
+        total.skipped + total.expected_failures + unexercised
     );
     for profile in profiles {
         let cases: Vec<&CaseResult> = results.iter().filter(|r| r.profile == profile).collect();
@@ -74,6 +82,7 @@ pub fn junit(results: &[CaseResult], backend: &str) -> String {
         }
         let _ = writeln!(out, "  </testsuite>");
     }
+    deviation_suite(&mut out, &rows);
     let _ = writeln!(out, "</testsuites>");
     out
 }
@@ -85,6 +94,21 @@ fn testcase_body(out: &mut String, r: &CaseResult) {
     match (Outcome::of(r), &r.verdict) {
         (Outcome::Passed, _) => {
             let _ = writeln!(out, "/>");
+        }
+        (Outcome::Deviates, _) => {
+            let _ = writeln!(out, ">");
+            let lines: Vec<String> = r
+                .deviations
+                .iter()
+                .map(|d| format!("step {}: {}", d.step, d.differences.join("; ")))
+                .collect();
+            let _ = writeln!(
+                out,
+                "      <system-out>deviates only on declared clauses: {}\n{}</system-out>",
+                xml_escape(&r.deviated_clauses().join(", ")),
+                xml_escape(&lines.join("\n"))
+            );
+            let _ = writeln!(out, "    </testcase>");
         }
         (Outcome::UnexpectedPass, _) => {
             let _ = writeln!(out, ">");
@@ -145,4 +169,43 @@ fn testcase_body(out: &mut String, r: &CaseResult) {
             let _ = writeln!(out, "    </testcase>");
         }
     }
+}
+
+/// One `testcase` per declared deviation.
+fn deviation_suite(out: &mut String, rows: &[DeviationRow]) {
+    if rows.is_empty() {
+        return;
+    }
+    let count = |s: &str| rows.iter().filter(|r| r.status == s).count();
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"declared deviations\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">",
+        rows.len(),
+        count("UNUSED"),
+        count("NOT EXERCISED")
+    );
+    for row in rows {
+        let detail = xml_escape(&format!("{} {}: {}", row.status, row.clause, row.detail()));
+        let _ = write!(
+            out,
+            "    <testcase classname=\"deviations\" name=\"{}\">",
+            xml_escape(&row.clause)
+        );
+        match row.status {
+            "UNUSED" => {
+                let _ = write!(
+                    out,
+                    "<failure message=\"declared deviation exercised and never found\">{detail}</failure>"
+                );
+            }
+            "NOT EXERCISED" => {
+                let _ = write!(out, "<skipped message=\"{detail}\"/>");
+            }
+            _ => {
+                let _ = write!(out, "<system-out>{detail}</system-out>");
+            }
+        }
+        let _ = writeln!(out, "</testcase>");
+    }
+    let _ = writeln!(out, "  </testsuite>");
 }

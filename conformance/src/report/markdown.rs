@@ -6,23 +6,29 @@ use moin_session_spec::requirements::Requirements;
 use moin_session_spec::Profile;
 
 use super::summary::{
-    by_requirement, row_detail, row_status, violated_first, violations, Outcome, Summary,
+    by_requirement, deviation_rows, row_detail, row_status, violated_first, violations, Outcome,
+    Summary,
 };
+use super::text::skip_reason;
+use crate::run::expectations::Deviation;
 use crate::run::runner::{CaseResult, Verdict};
 
 fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', "<br>")
 }
 
-/// The Markdown report, for a CI step summary (e.g. `$GITHUB_STEP_SUMMARY`).
+/// The Markdown report, for a CI step summary (e.g. `$GITHUB_STEP_SUMMARY`):
+/// the closing line, the violated clauses, the declared deviations, the
+/// cases that did not pass, the skips grouped by reason (one line each,
+/// the cases in an expandable list), and per profile the requirements
+/// (collapsed).
 pub fn markdown(
     results: &[CaseResult],
     requirements: &Requirements,
     profiles: &[Profile],
     backend: &str,
+    deviations: &[Deviation],
 ) -> String {
-    let per_req = by_requirement(results);
-    let viol = violations(results);
     let s = Summary::of(results);
     let mut out = String::new();
     let mark = if s.ok() { "✅" } else { "❌" };
@@ -32,80 +38,164 @@ pub fn markdown(
         md_cell(backend)
     );
     let _ = writeln!(out, "**{}**\n", s.line());
-    let lead = violated_first(results);
-    if !lead.is_empty() {
-        let _ = writeln!(out, "### Violated clauses\n");
-        let _ = writeln!(out, "| clause | cases |");
-        let _ = writeln!(out, "| --- | --- |");
-        for (clause, cases) in &lead {
-            let ids: Vec<String> = cases.iter().map(|r| format!("`{}`", r.id)).collect();
-            let _ = writeln!(out, "| `{clause}` | {} |", md_cell(&ids.join(", ")));
-        }
-        let _ = writeln!(out);
-    }
-    let problems: Vec<&CaseResult> = results
-        .iter()
-        .filter(|r| Outcome::of(r) != Outcome::Passed)
-        .collect();
-    if !problems.is_empty() {
-        let _ = writeln!(out, "### Not passed\n");
-        let _ = writeln!(
-            out,
-            "| outcome | case | step | violates | covers | detail |"
-        );
-        let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- |");
-        for r in problems {
-            let (step, detail) = match &r.verdict {
-                Verdict::Fail {
-                    step, differences, ..
-                } => (step.to_string(), differences.join("\n")),
-                Verdict::Errored { step, message } => (step.to_string(), message.clone()),
-                Verdict::Skipped { reason } => (String::new(), reason.clone()),
-                Verdict::Pass => (
-                    String::new(),
-                    "passes but is listed as a known failure".to_owned(),
-                ),
-            };
-            let outcome = serde_json::to_value(Outcome::of(r))
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "| {outcome} | `{}` | {step} | {} | {} | {} |",
-                r.id,
-                md_cell(&r.verdict.violated().join(", ")),
-                md_cell(&r.blamed.join(", ")),
-                md_cell(&detail)
-            );
-        }
-        let _ = writeln!(out);
-    }
+    violated_table(&mut out, results);
+    deviation_table(&mut out, results, deviations);
+    not_passed_table(&mut out, results);
+    skip_groups(&mut out, results);
+    let per_req = by_requirement(results);
+    let viol = violations(results);
     for profile in profiles {
-        let _ = writeln!(
-            out,
-            "<details><summary>{profile}: per requirement</summary>\n"
-        );
-        let _ = writeln!(out, "| status | requirement | cases |");
-        let _ = writeln!(out, "| --- | --- | --- |");
-        for req in requirements.of_profile(*profile) {
-            match per_req.get(&req.id) {
-                Some(s) => {
-                    let by = viol.get(&req.id).map(Vec::as_slice).unwrap_or(&[]);
-                    let _ = writeln!(
-                        out,
-                        "| {} | `{}` | {} |",
-                        row_status(s, by),
-                        req.id,
-                        row_detail(s, by)
-                    );
-                }
-                None => {
-                    let _ = writeln!(out, "| - | `{}` | no case selected |", req.id);
-                }
-            }
-        }
-        let _ = writeln!(out, "\n</details>\n");
+        requirement_table(&mut out, *profile, requirements, &per_req, &viol);
     }
     out
+}
+
+/// The violated clauses, most cases first, with their cases.
+fn violated_table(out: &mut String, results: &[CaseResult]) {
+    let lead = violated_first(results);
+    if lead.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### Violated clauses\n");
+    let _ = writeln!(out, "| clause | cases |");
+    let _ = writeln!(out, "| --- | --- |");
+    for (clause, cases) in &lead {
+        let ids: Vec<String> = cases.iter().map(|r| format!("`{}`", r.id)).collect();
+        let _ = writeln!(out, "| `{clause}` | {} |", md_cell(&ids.join(", ")));
+    }
+    let _ = writeln!(out);
+}
+
+/// Every case that failed, errored or is listed wrongly, one row each
+/// (passes, deviations and skips are elsewhere).
+fn not_passed_table(out: &mut String, results: &[CaseResult]) {
+    let problems: Vec<&CaseResult> = results
+        .iter()
+        .filter(|r| {
+            !matches!(
+                Outcome::of(r),
+                Outcome::Passed | Outcome::Deviates | Outcome::Skipped
+            )
+        })
+        .collect();
+    if problems.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### Not passed\n");
+    let _ = writeln!(
+        out,
+        "| outcome | case | step | violates | covers | detail |"
+    );
+    let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- |");
+    for r in problems {
+        let (step, detail) = match &r.verdict {
+            Verdict::Fail {
+                step, differences, ..
+            } => (step.to_string(), differences.join("\n")),
+            Verdict::Errored { step, message } => (step.to_string(), message.clone()),
+            Verdict::Skipped { reason } => (String::new(), reason.clone()),
+            Verdict::Pass => (
+                String::new(),
+                "passes but is listed as a known failure".to_owned(),
+            ),
+        };
+        let outcome = serde_json::to_value(Outcome::of(r))
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "| {outcome} | `{}` | {step} | {} | {} | {} |",
+            r.id,
+            md_cell(&r.verdict.violated().join(", ")),
+            md_cell(&r.blamed.join(", ")),
+            md_cell(&detail)
+        );
+    }
+    let _ = writeln!(out);
+}
+
+/// One profile's requirements, collapsed: status, id, cases.
+fn requirement_table(
+    out: &mut String,
+    profile: Profile,
+    requirements: &Requirements,
+    per_req: &std::collections::BTreeMap<String, Summary>,
+    viol: &std::collections::BTreeMap<String, Vec<&CaseResult>>,
+) {
+    let _ = writeln!(
+        out,
+        "<details><summary>{profile}: per requirement</summary>\n"
+    );
+    let _ = writeln!(out, "| status | requirement | cases |");
+    let _ = writeln!(out, "| --- | --- | --- |");
+    for req in requirements.of_profile(profile) {
+        match per_req.get(&req.id) {
+            Some(s) => {
+                let by = viol.get(&req.id).map(Vec::as_slice).unwrap_or(&[]);
+                let _ = writeln!(
+                    out,
+                    "| {} | `{}` | {} |",
+                    row_status(s, by),
+                    req.id,
+                    row_detail(s, by)
+                );
+            }
+            None => {
+                let _ = writeln!(out, "| - | `{}` | no case selected |", req.id);
+            }
+        }
+    }
+    let _ = writeln!(out, "\n</details>\n");
+}
+
+/// The declared deviations as a table: status, clause, cases, reason.
+fn deviation_table(out: &mut String, results: &[CaseResult], deviations: &[Deviation]) {
+    let rows = deviation_rows(results, deviations);
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### Declared deviations\n");
+    let _ = writeln!(out, "| status | clause | detail |");
+    let _ = writeln!(out, "| --- | --- | --- |");
+    for row in rows {
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | {} |",
+            row.status,
+            row.clause,
+            md_cell(&row.detail())
+        );
+    }
+    let _ = writeln!(out);
+}
+
+/// Skipped cases grouped by reason: one line per reason with the count,
+/// the case ids in a collapsed list.
+fn skip_groups(out: &mut String, results: &[CaseResult]) {
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for r in results {
+        let Verdict::Skipped { reason } = &r.verdict else {
+            continue;
+        };
+        let reason = skip_reason(reason);
+        match groups.iter_mut().find(|(g, _)| *g == reason) {
+            Some((_, ids)) => ids.push(&r.id),
+            None => groups.push((reason, vec![&r.id])),
+        }
+    }
+    if groups.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### Skipped (never counted as passed)\n");
+    for (reason, ids) in groups {
+        let list: Vec<String> = ids.iter().map(|i| format!("`{i}`")).collect();
+        let _ = writeln!(
+            out,
+            "<details><summary>{} case(s): {}</summary>\n\n{}\n\n</details>\n",
+            ids.len(),
+            md_cell(&super::xml_escape(&reason)),
+            list.join(", ")
+        );
+    }
 }

@@ -5,12 +5,14 @@
 //! - text for people at a terminal, JSON for scripts, JUnit XML for CI
 //!   systems, Markdown for a CI step summary, and [`html`], one
 //!   self-contained page;
+//! - [`random`]: the reports of a random run;
 //! - [`transcript`]: a case as a person reads it, step by step.
 
 pub mod html;
 mod json;
 mod junit;
 mod markdown;
+pub mod random;
 pub mod summary;
 mod text;
 pub mod transcript;
@@ -20,3 +22,5 @@ pub use junit::{junit, xml_escape};
 pub use markdown::markdown;
 pub use summary::{by_requirement, row_status, violations, Outcome, Summary};
 pub use text::{failure, text};
+
+pub(crate) use text::deviation_block;

@@ -25,6 +25,9 @@ pub enum Outcome {
     ExpectedFailure,
     /// Passed, but listed as a known failure: the list is out of date.
     UnexpectedPass,
+    /// Every difference fell on a declared deviation: the backend departs
+    /// from those clauses on purpose and kept every other one.
+    Deviates,
 }
 
 impl Outcome {
@@ -32,6 +35,7 @@ impl Outcome {
     pub fn of(r: &CaseResult) -> Outcome {
         match (&r.verdict, r.known_failure.is_some()) {
             (Verdict::Skipped { .. }, _) => Outcome::Skipped,
+            (Verdict::Pass, false) if !r.deviations.is_empty() => Outcome::Deviates,
             (Verdict::Pass, false) => Outcome::Passed,
             (Verdict::Pass, true) => Outcome::UnexpectedPass,
             (Verdict::Fail { .. } | Verdict::Errored { .. }, true) => Outcome::ExpectedFailure,
@@ -56,6 +60,8 @@ pub struct Summary {
     pub expected_failures: usize,
     /// Known failures that passed.
     pub unexpected_passes: usize,
+    /// Cases whose every difference fell on a declared deviation.
+    pub deviated: usize,
 }
 
 impl Summary {
@@ -76,6 +82,7 @@ impl Summary {
             Outcome::Skipped => self.skipped += 1,
             Outcome::ExpectedFailure => self.expected_failures += 1,
             Outcome::UnexpectedPass => self.unexpected_passes += 1,
+            Outcome::Deviates => self.deviated += 1,
         }
     }
 
@@ -87,14 +94,14 @@ impl Summary {
         self.failed == 0 && self.errored == 0 && self.unexpected_passes == 0 && self.checked() > 0
     }
 
-    /// Cases that ran to a verdict on the backend's behaviour: passed or
-    /// failed, known failures included.
+    /// Cases that ran to a verdict on the backend's behaviour: passed,
+    /// deviated or failed, known failures included.
     pub fn checked(&self) -> usize {
-        self.passed + self.failed + self.expected_failures + self.unexpected_passes
+        self.passed + self.deviated + self.failed + self.expected_failures + self.unexpected_passes
     }
 
     /// The one-word status of a requirement row: FAIL, ERROR, XPASS, XFAIL,
-    /// SKIP (nothing ran) or PASS.
+    /// DEVIATES, SKIP (nothing ran) or PASS.
     pub fn status(&self) -> &'static str {
         if self.failed > 0 {
             "FAIL"
@@ -104,6 +111,8 @@ impl Summary {
             "XPASS"
         } else if self.expected_failures > 0 {
             "XFAIL"
+        } else if self.deviated > 0 {
+            "DEVIATES"
         } else if self.passed == 0 {
             "SKIP"
         } else {
@@ -112,12 +121,18 @@ impl Summary {
     }
 
     /// The closing line: `N passed, N failed, N errored, N skipped`, with
-    /// known failures when there are any.
+    /// declared deviations and known failures when there are any.
     pub fn line(&self) -> String {
         let mut s = format!(
             "{} passed, {} failed, {} errored, {} skipped",
             self.passed, self.failed, self.errored, self.skipped
         );
+        if self.deviated > 0 {
+            s.push_str(&format!(
+                ", {} deviate (declared deviations only)",
+                self.deviated
+            ));
+        }
         if self.expected_failures + self.unexpected_passes > 0 {
             s.push_str(&format!(
                 " ({} expected failure(s), {} unexpected pass(es))",
@@ -209,13 +224,18 @@ pub(crate) fn violated_lines(results: &[CaseResult]) -> Vec<String> {
 }
 
 pub(crate) fn requirement_detail(s: &Summary) -> String {
-    if s.failed + s.errored + s.skipped + s.expected_failures + s.unexpected_passes == 0 {
+    if s.failed + s.errored + s.skipped + s.expected_failures + s.unexpected_passes + s.deviated
+        == 0
+    {
         format!("{} case(s)", s.passed)
     } else {
         let mut d = format!(
             "{} passed, {} failed, {} errored, {} skipped",
             s.passed, s.failed, s.errored, s.skipped
         );
+        if s.deviated > 0 {
+            d.push_str(&format!(", {} deviate", s.deviated));
+        }
         if s.expected_failures + s.unexpected_passes > 0 {
             d.push_str(&format!(
                 ", {} expected failure(s), {} unexpected pass(es)",
@@ -224,4 +244,75 @@ pub(crate) fn requirement_detail(s: &Summary) -> String {
         }
         d
     }
+}
+
+/// One row per declared deviation, as every report format shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviationRow {
+    /// `DEVIATES` (differences were attributed to it), `UNUSED` (the run
+    /// exercised it and never found it: the run fails) or `NOT EXERCISED`
+    /// (no case covering it ran to a verdict).
+    pub status: &'static str,
+    /// The requirement ID.
+    pub clause: String,
+    /// Cases in which a difference was attributed to it.
+    pub cases: usize,
+    /// Why the backend departs from it.
+    pub reason: String,
+    /// Where it is tracked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issue: Option<String>,
+    /// The configuration setting the clause is about, when the departure
+    /// is really a configuration value the backend does not support.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<&'static str>,
+    /// The first cases that deviated on it.
+    pub examples: Vec<String>,
+}
+
+impl DeviationRow {
+    /// The row's detail as one line: count, reason, link, and the
+    /// configuration note.
+    pub fn detail(&self) -> String {
+        let mut d = match self.status {
+            "UNUSED" => "exercised, never found: the backend keeps this clause".to_owned(),
+            "NOT EXERCISED" => "no case covering it ran".to_owned(),
+            _ => format!("{} case(s)", self.cases),
+        };
+        d.push_str(&format!("; {}", self.reason));
+        if let Some(i) = &self.issue {
+            d.push_str(&format!(" ({i})"));
+        }
+        if let Some(c) = self.configuration {
+            d.push_str(&format!(
+                "; this is the configuration value `{c}`: a backend that supports only some of its values can declare them instead (capability `configurations`), and cases with other values are skipped"
+            ));
+        }
+        d
+    }
+}
+
+/// The rows of the declared `deviations` over `results`.
+pub fn deviation_rows(
+    results: &[CaseResult],
+    deviations: &[crate::run::expectations::Deviation],
+) -> Vec<DeviationRow> {
+    crate::run::expectations::deviation_uses(deviations, results)
+        .into_iter()
+        .map(|u| DeviationRow {
+            status: if !u.cases.is_empty() {
+                "DEVIATES"
+            } else if u.unused() {
+                "UNUSED"
+            } else {
+                "NOT EXERCISED"
+            },
+            clause: u.deviation.clause.clone(),
+            cases: u.cases.len(),
+            reason: u.deviation.reason.clone(),
+            issue: u.deviation.issue.clone(),
+            configuration: crate::run::expectations::configuration_of(&u.deviation.clause),
+            examples: u.cases.iter().take(3).map(|r| r.id.clone()).collect(),
+        })
+        .collect()
 }

@@ -7,13 +7,21 @@ use moin_session_spec::requirements::Requirements;
 use moin_session_spec::Profile;
 
 use super::summary::{
-    by_requirement, row_detail, row_status, violated_lines, violations, Outcome, Summary,
+    by_requirement, deviation_rows, row_detail, row_status, violated_lines, violations, Outcome,
+    Summary,
 };
+use crate::run::expectations::Deviation;
 use crate::run::runner::{CaseResult, Verdict};
 
-/// The human report: per requirement of each profile run, then every case
-/// that did not simply pass, then the closing line.
-pub fn text(results: &[CaseResult], requirements: &Requirements, profiles: &[Profile]) -> String {
+/// The human report: the violated clauses, the declared deviations, per
+/// requirement of each profile run, then every case that did not simply
+/// pass or deviate, then the closing line.
+pub fn text(
+    results: &[CaseResult],
+    requirements: &Requirements,
+    profiles: &[Profile],
+    deviations: &[Deviation],
+) -> String {
     let mut out = String::new();
     let lead = violated_lines(results);
     if !lead.is_empty() {
@@ -23,6 +31,7 @@ pub fn text(results: &[CaseResult], requirements: &Requirements, profiles: &[Pro
         }
         let _ = writeln!(out);
     }
+    out.push_str(&deviation_block(results, deviations));
     let per_req = by_requirement(results);
     let viol = violations(results);
     for profile in profiles {
@@ -30,7 +39,7 @@ pub fn text(results: &[CaseResult], requirements: &Requirements, profiles: &[Pro
     }
     let problems: Vec<&CaseResult> = results
         .iter()
-        .filter(|r| Outcome::of(r) != Outcome::Passed)
+        .filter(|r| !matches!(Outcome::of(r), Outcome::Passed | Outcome::Deviates))
         .collect();
     if !problems.is_empty() {
         let _ = writeln!(out, "\nnot passed:");
@@ -137,9 +146,24 @@ fn some_of(ids: &[&str], n: usize) -> String {
     format!("{}{more}", listed.join(", "))
 }
 
+/// The declared deviations, one line each (empty when none are declared):
+/// `DEVIATES clause: N case(s); reason (link)`.
+pub(crate) fn deviation_block(results: &[CaseResult], deviations: &[Deviation]) -> String {
+    let rows = deviation_rows(results, deviations);
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("declared deviations:\n");
+    for row in rows {
+        let _ = writeln!(out, "  {} {}: {}", row.status, row.clause, row.detail());
+    }
+    out.push('\n');
+    out
+}
+
 /// A skip's reason without the step it happened at, so that skips for one
 /// reason group together.
-fn skip_reason(reason: &str) -> String {
+pub(crate) fn skip_reason(reason: &str) -> String {
     match reason.split_once(": ") {
         Some((step, rest))
             if step.starts_with("step ") && step[5..].bytes().all(|b| b.is_ascii_digit()) =>
@@ -169,9 +193,14 @@ pub fn failure(r: &CaseResult) -> String {
     match &r.verdict {
         Verdict::Pass => {
             if outcome == Outcome::UnexpectedPass {
+                let place = r
+                    .known_failure
+                    .as_ref()
+                    .map(|k| k.origin.place("known failure"))
+                    .unwrap_or_default();
                 let _ = writeln!(
                     out,
-                    "  XPASS case {} ({}) passes but is listed as a known failure; remove it from the expectations file",
+                    "  XPASS case {} ({}) passes but is listed as a known failure; remove it from {place}",
                     r.id, r.file
                 );
             }
@@ -208,13 +237,33 @@ pub fn failure(r: &CaseResult) -> String {
             let _ = writeln!(out, "  SKIP case {} ({}): {reason}", r.id, r.file);
         }
     }
+    if matches!(r.verdict, Verdict::Fail { .. }) {
+        let earlier: Vec<String> = r
+            .deviations
+            .iter()
+            .filter(|d| !matches!(r.verdict, Verdict::Fail { step, .. } if step == d.step))
+            .map(|d| format!("step {} ({})", d.step, d.clauses.join(", ")))
+            .collect();
+        if !earlier.is_empty() {
+            let _ = writeln!(
+                out,
+                "       earlier steps differed only on declared deviations: {}",
+                earlier.join(", ")
+            );
+        }
+    }
     if let Some(k) = &r.known_failure {
         let issue = k
             .issue
             .as_deref()
             .map(|i| format!(" ({i})"))
             .unwrap_or_default();
-        let _ = writeln!(out, "       known failure: {}{issue}", k.reason);
+        let _ = writeln!(
+            out,
+            "       known failure ({}): {}{issue}",
+            k.origin.label(),
+            k.reason
+        );
     }
     out.trim_end().to_owned()
 }

@@ -13,7 +13,11 @@
 //!    step is its consequence and carries the same clause; else when the
 //!    user differs, every later difference (in moin-1.6 `new` too, which
 //!    the chain decides last) carries the user's clause. Otherwise each
-//!    difference is attributed on its own.
+//!    difference is attributed on its own. The cookie attributes that only
+//!    the configuration decides (`Path`, `Domain`, `Secure`, `HttpOnly`,
+//!    `SameSite`) are never an effect: they are attributed on their own
+//!    rule whatever else differs, so that a difference in them is never
+//!    folded into a load clause (nor waived with a deviation on one).
 //! 2. **A table of candidates.** Each field has, per profile, an ordered
 //!    list of candidate clauses (an entry ending in `.` stands for every
 //!    clause with that prefix) and a default. The clause is the first
@@ -352,12 +356,15 @@ pub fn clause_for(
 }
 
 /// Which stage of a request a field belongs to: load (0), auth (1), or
-/// later (2). In moin-1.9 `new` is decided at load; in moin-1.6 after the
-/// whole chain, so there it is an effect of the user, not a cause.
+/// later (2); or none (3): an attribute only the configuration decides,
+/// never the effect of a cause. In moin-1.9 `new` is decided at load; in
+/// moin-1.6 after the whole chain, so there it is an effect of the user,
+/// not a cause.
 fn stage(profile: Profile, field: Field) -> u8 {
     match (profile, field) {
         (Profile::Moin19, Field::New) | (_, Field::Value) => 0,
         (_, Field::User) => 1,
+        (_, Field::Path | Field::Domain | Field::Secure | Field::HttpOnly | Field::SameSite) => 3,
         _ => 2,
     }
 }
@@ -383,7 +390,8 @@ pub fn attribute(
             differences
                 .iter()
                 .map(|d| {
-                    if stage(profile, d.field) >= stage(profile, c.field) {
+                    let s = stage(profile, d.field);
+                    if s != 3 && s >= stage(profile, c.field) {
                         blamed.clone()
                     } else {
                         clause(d.field)
@@ -533,11 +541,25 @@ mod tests {
             attribute(Profile::Moin19, &diffs, &[], &covers),
             ["m19.auth.logout", "m19.auth.logout", "m19.auth.logout"]
         );
-        let diffs = [d(Field::New), d(Field::Value), d(Field::Path)];
+        let diffs = [d(Field::New), d(Field::Value), d(Field::Results)];
         let covers = s(&["m19.load.expired-destroyed", "m19.cookie.path"]);
         assert_eq!(
             violated(Profile::Moin19, &diffs, &[], &covers),
             ["m19.load.expired-destroyed"]
+        );
+    }
+
+    #[test]
+    fn attributes_only_the_configuration_decides_are_never_effects() {
+        let diffs = [d(Field::Value), d(Field::Path), d(Field::HttpOnly)];
+        let covers = s(&["m19.load.expired-destroyed"]);
+        assert_eq!(
+            attribute(Profile::Moin19, &diffs, &[], &covers),
+            [
+                "m19.load.expired-destroyed",
+                "m19.cookie.path",
+                "m19.cookie.httponly"
+            ]
         );
     }
 

@@ -3,8 +3,8 @@
 //! comparison ([`compare`], with [`bindings`] and [`difference`] below it),
 //! names the clause each difference violates ([`attribution`]) and gives
 //! the case its [`verdict`]. [`crowd`] holds the many browsers of the
-//! capacity cases; [`expectations`] applies what a backend declared of
-//! itself (known failures).
+//! capacity cases; [`expectations`] reads what a backend declares of
+//! itself (known failures and deviations).
 
 pub mod attribution;
 pub mod bindings;
@@ -22,7 +22,7 @@ mod world;
 use moin_session_spec::fixture::LoadedCase;
 use moin_session_spec::Backend;
 
-use self::runner::{run_case, CaseResult};
+use self::runner::{run_case_with, CaseResult, Deviation};
 use self::stop::{StopRules, Stopped, Stopper};
 
 /// Runs `cases` against `backend`, calling `progress(done, result)` after
@@ -30,11 +30,22 @@ use self::stop::{StopRules, Stopped, Stopper};
 pub fn run_all(
     backend: &mut dyn Backend,
     cases: &[&LoadedCase],
+    progress: impl FnMut(usize, &CaseResult),
+) -> Vec<CaseResult> {
+    run_all_with(backend, cases, &[], progress)
+}
+
+/// [`run_all`] for a backend that declares `deviations`
+/// ([`expectations`]).
+pub fn run_all_with(
+    backend: &mut dyn Backend,
+    cases: &[&LoadedCase],
+    deviations: &[Deviation],
     mut progress: impl FnMut(usize, &CaseResult),
 ) -> Vec<CaseResult> {
     let mut results = Vec::with_capacity(cases.len());
     for (i, case) in cases.iter().enumerate() {
-        let r = run_case(backend, case);
+        let r = run_case_with(backend, case, deviations);
         progress(i + 1, &r);
         results.push(r);
     }
@@ -63,14 +74,16 @@ pub struct ParallelRun {
 /// called after each case, from any of the threads. The run stops taking
 /// cases when `rules` say so or a signal interrupted it
 /// ([`crate::lifecycle`]); a case in flight when the signal came is left
-/// out. The extra backends are ended ([`Backend::end_run`]) before this
-/// returns; ending `first` is the caller's.
+/// out. Every backend declares `deviations`. The extra backends are ended
+/// ([`Backend::end_run`]) before this returns; ending `first` is the
+/// caller's.
 pub fn run_parallel(
     first: &mut dyn Backend,
     more: usize,
     start: &(dyn Fn() -> Result<Box<dyn Backend>, String> + Sync),
     cases: &[&LoadedCase],
     rules: StopRules,
+    deviations: &[Deviation],
     done: &(dyn Fn(&CaseResult) + Sync),
 ) -> ParallelRun {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -91,7 +104,7 @@ pub fn run_parallel(
         let Some(case) = cases.get(i) else {
             break;
         };
-        let result = run_case(backend, case);
+        let result = run_case_with(backend, case, deviations);
         if crate::lifecycle::interrupted().is_some() {
             // Its adapter may have been ended under it: not a verdict.
             break;

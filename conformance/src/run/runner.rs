@@ -1,24 +1,47 @@
 //! The runner: plays the browser and the clock, drives a [`Backend`] through
-//! a case, and judges each step with the one comparison.
+//! a case step by step (`crate::run::world`), and judges each step with
+//! the one comparison and attribution.
+//!
+//! A step whose differences are all attributed to clauses the backend
+//! declared as deviations ([`Deviation`]) does not end the case: it is
+//! recorded in [`CaseResult::deviations`] and the next step runs, so that a
+//! deviation on one clause never hides a difference on another later in the
+//! case. The first step with a difference on any other clause fails the
+//! case, as without deviations.
 
 use std::collections::BTreeMap;
 
-use moin_session_spec::fixture::{Case, LoadedCase, Step};
+use moin_session_spec::fixture::LoadedCase;
 use moin_session_spec::{Backend, BackendError, Config, Profile};
 
 use crate::run::attribution::attribute;
 use crate::run::compare::{Bindings, Difference};
 use crate::run::crowd::Crowd;
 use crate::run::jar::Jar;
-pub use crate::run::verdict::{CaseResult, Observed, StepTrace, Verdict};
+pub use crate::run::verdict::{CaseResult, DeviatedStep, Deviation, Observed, StepTrace, Verdict};
 use crate::run::world::{run_step, World};
 
 /// The reason every interleaved case is skipped on a backend that does not
 /// run overlapping requests; reports show it once for all of them.
 pub const NOT_INTERLEAVED: &str = "the backend does not run overlapping requests (protocol 2 capability `interleave`); cases with open/ops/finish steps are not run";
 
-/// Runs one case against a backend.
+/// How the reason of a case skipped for its configuration starts: the
+/// backend declared the values it supports, and the case sets another.
+pub const UNSUPPORTED_CONFIGURATION: &str =
+    "the backend supports only some configuration values (capability `configurations`); this case sets ";
+
+/// Runs one case against a backend, with no deviations declared.
 pub fn run_case(backend: &mut dyn Backend, loaded: &LoadedCase) -> CaseResult {
+    run_case_with(backend, loaded, &[])
+}
+
+/// Runs one case against a backend that declares `deviations` (see the
+/// module docs).
+pub fn run_case_with(
+    backend: &mut dyn Backend,
+    loaded: &LoadedCase,
+    deviations: &[Deviation],
+) -> CaseResult {
     let case = &loaded.case;
     let mut result = CaseResult {
         id: case.id.clone(),
@@ -30,49 +53,12 @@ pub fn run_case(backend: &mut dyn Backend, loaded: &LoadedCase) -> CaseResult {
         steps: Vec::new(),
         bindings: Bindings::for_profile(case.profile),
         known_failure: None,
+        deviations: Vec::new(),
     };
-    if !backend.info().profiles.contains(&case.profile) {
-        result.verdict = Verdict::Skipped {
-            reason: format!("the backend does not implement profile {}", case.profile),
-        };
+    if let Some(verdict) = before_steps(backend, loaded) {
+        result.verdict = verdict;
         return result;
     }
-    if let Some(rule) = &case.rejects {
-        result.verdict = if backend.loads_configuration() {
-            judge_rejection(case.profile, &case.config, rule)
-        } else {
-            Verdict::Skipped {
-                reason: "a rejected configuration never reaches this backend (the protocol carries only validated ones)".to_owned(),
-            }
-        };
-        return result;
-    }
-    let Some(config) = &loaded.config else {
-        result.verdict = Verdict::Errored {
-            step: 0,
-            message: "the case has no valid configuration".to_owned(),
-        };
-        return result;
-    };
-    if let Err(e) = backend.reset(config) {
-        result.verdict = error_verdict(0, e);
-        return result;
-    }
-    // After the reset: an adapter says what it can in its handshake.
-    if !backend.interleaves() && case.steps.iter().any(|s| s.action.is_interleaved()) {
-        result.verdict = Verdict::Skipped {
-            reason: NOT_INTERLEAVED.to_owned(),
-        };
-        return result;
-    }
-    run_steps(backend, loaded, &mut result);
-    result
-}
-
-/// Runs the steps of a case in order until one fails or errors, recording
-/// each step's trace and the case's verdict in `result`.
-fn run_steps(backend: &mut dyn Backend, loaded: &LoadedCase, result: &mut CaseResult) {
-    let case = &loaded.case;
     let mut patches = vec![case.config.clone()];
     let mut now = case.start;
     let mut jar = Jar::new();
@@ -90,10 +76,7 @@ fn run_steps(backend: &mut dyn Backend, loaded: &LoadedCase, result: &mut CaseRe
         };
         match run_step(backend, step, &mut world, case.profile) {
             Ok((observed, differences)) => {
-                let failed = !differences.is_empty();
-                if failed {
-                    fail_step(result, case, step, number, &differences);
-                }
+                let failed = judge_step(&mut result, number, &differences, deviations, loaded);
                 result.steps.push(StepTrace {
                     number,
                     now,
@@ -114,36 +97,110 @@ fn run_steps(backend: &mut dyn Backend, loaded: &LoadedCase, result: &mut CaseRe
             }
         }
     }
+    result
 }
 
-/// The verdict of a case whose step `number` found `differences`, each
-/// attributed to the clause it violates.
-fn fail_step(
+/// The verdict of a case that runs no step on this backend (a profile it
+/// does not implement, a rejected configuration, a reset that fails, an
+/// overlap it does not run), or `None` when its steps run.
+fn before_steps(backend: &mut dyn Backend, loaded: &LoadedCase) -> Option<Verdict> {
+    let case = &loaded.case;
+    if !backend.info().profiles.contains(&case.profile) {
+        return Some(Verdict::Skipped {
+            reason: format!("the backend does not implement profile {}", case.profile),
+        });
+    }
+    if let Some(rule) = &case.rejects {
+        return Some(if backend.loads_configuration() {
+            judge_rejection(case.profile, &case.config, rule)
+        } else {
+            Verdict::Skipped {
+                reason: "a rejected configuration never reaches this backend (the protocol carries only validated ones)".to_owned(),
+            }
+        });
+    }
+    let Some(config) = &loaded.config else {
+        return Some(Verdict::Errored {
+            step: 0,
+            message: "the case has no valid configuration".to_owned(),
+        });
+    };
+    if let Err(e) = backend.reset(config) {
+        return Some(error_verdict(0, e));
+    }
+    // After the reset, as what follows: an adapter declares in its handshake.
+    if let Some(why) = backend.capabilities().configurations.refuses(config) {
+        return Some(Verdict::Skipped {
+            reason: format!("{UNSUPPORTED_CONFIGURATION}{why}"),
+        });
+    }
+    // After the reset: an adapter says what it can in its handshake.
+    if !backend.interleaves() && case.steps.iter().any(|s| s.action.is_interleaved()) {
+        return Some(Verdict::Skipped {
+            reason: NOT_INTERLEAVED.to_owned(),
+        });
+    }
+    None
+}
+
+/// Judges one step's differences: nothing, a deviation (every difference
+/// on a declared clause: recorded, the case goes on) or a failure (the
+/// verdict; declared differences of the step are recorded too). Returns
+/// whether the case fails here.
+fn judge_step(
     result: &mut CaseResult,
-    case: &Case,
-    step: &Step,
     number: usize,
     differences: &[Difference],
-) {
-    let clauses = attribute(case.profile, differences, &step.covers, &case.covers);
-    let mut violated: Vec<String> = Vec::new();
-    for c in &clauses {
-        if !violated.contains(c) {
-            violated.push(c.clone());
+    deviations: &[Deviation],
+    loaded: &LoadedCase,
+) -> bool {
+    if differences.is_empty() {
+        return false;
+    }
+    let step = &loaded.case.steps[number - 1];
+    let clauses = attribute(
+        loaded.case.profile,
+        differences,
+        &step.covers,
+        &loaded.case.covers,
+    );
+    let declared = |c: &str| deviations.iter().any(|d| d.clause == c);
+    let mut lines = Vec::new();
+    let (mut violated, mut deviated): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+    for (d, c) in differences.iter().zip(&clauses) {
+        let (list, line) = if declared(c) {
+            (&mut deviated, format!("{d} ({c}, declared deviation)"))
+        } else {
+            (&mut violated, format!("{d} ({c})"))
+        };
+        if !list.contains(c) {
+            list.push(c.clone());
         }
+        lines.push(line);
+    }
+    if !deviated.is_empty() {
+        result.deviations.push(DeviatedStep {
+            step: number,
+            differences: lines
+                .iter()
+                .filter(|l| l.ends_with(", declared deviation)"))
+                .cloned()
+                .collect(),
+            clauses: deviated,
+        });
+    }
+    if violated.is_empty() {
+        return false;
     }
     result.verdict = Verdict::Fail {
         step: number,
-        differences: differences
-            .iter()
-            .zip(&clauses)
-            .map(|(d, c)| format!("{d} ({c})"))
-            .collect(),
+        differences: lines,
         violated,
     };
     if !step.covers.is_empty() {
         result.blamed = step.covers.clone();
     }
+    true
 }
 
 fn error_verdict(step: usize, e: BackendError) -> Verdict {

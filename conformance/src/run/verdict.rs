@@ -131,6 +131,94 @@ pub struct CaseResult {
     pub bindings: Bindings,
     /// Set when an expectations file lists the case as a known failure.
     pub known_failure: Option<KnownFailure>,
+    /// The steps whose differences fell on declared deviations
+    /// ([`Deviation`]): in a case that passes otherwise, every step that
+    /// deviated; in a failing case, also the declared part of the failing
+    /// step. Empty when nothing deviated.
+    pub deviations: Vec<DeviatedStep>,
+}
+
+impl CaseResult {
+    /// The distinct declared clauses this case deviated on, in first-seen
+    /// order.
+    pub fn deviated_clauses(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for step in &self.deviations {
+            for c in &step.clauses {
+                if !out.contains(&c.as_str()) {
+                    out.push(c);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// One step whose differences were all attributed to declared deviations
+/// (or, in the failing step, the part of them that was).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviatedStep {
+    /// 1-based step number.
+    pub step: usize,
+    /// The differences, each ending with its clause in parentheses.
+    pub differences: Vec<String>,
+    /// The distinct declared clauses they were attributed to.
+    pub clauses: Vec<String>,
+}
+
+/// A clause a backend departs from on purpose: every difference attributed
+/// to it deviates instead of failing, and any other difference still fails.
+///
+/// ```json
+/// {"clause": "m19.cookie.httponly", "reason": "we always send HttpOnly", "issue": "https://example.org/7"}
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deviation {
+    /// The requirement ID departed from.
+    pub clause: String,
+    /// Why.
+    pub reason: String,
+    /// Where it is tracked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue: Option<String>,
+    /// Where it was declared (not part of the file format).
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// Where a known failure or a deviation was declared, so that a message
+/// names the place to change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Origin {
+    /// An expectations file (`check --expectations FILE`,
+    /// `Harness::expectations`).
+    File(String),
+    /// The Rust harness's builder (`Harness::known_failure`,
+    /// `Harness::deviation`).
+    #[default]
+    Code,
+}
+
+impl Origin {
+    /// Where it was declared, for a report line: "expectations file
+    /// my.json" or "declared in the harness".
+    pub fn label(&self) -> String {
+        match self {
+            Origin::File(f) => format!("expectations file {f}"),
+            Origin::Code => "declared in the harness".to_owned(),
+        }
+    }
+
+    /// Where to remove an entry that is no longer true, e.g. "the
+    /// expectations file my.json".
+    pub fn place(&self, what: &str) -> String {
+        match self {
+            Origin::File(f) => format!("the expectations file {f}"),
+            Origin::Code if what == "deviation" => "the harness's .deviation(…) calls".to_owned(),
+            Origin::Code => "the harness's .known_failure(…) calls".to_owned(),
+        }
+    }
 }
 
 /// One case a backend is known to fail.
@@ -144,4 +232,7 @@ pub struct KnownFailure {
     /// Where it is tracked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issue: Option<String>,
+    /// Where it was declared (not part of the file format).
+    #[serde(skip)]
+    pub origin: Origin,
 }

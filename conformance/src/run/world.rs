@@ -131,6 +131,11 @@ fn reconfigure(
     let config = Config::build(profile, w.patches).map_err(|e| BackendError::InvalidInput {
         message: e.to_string(),
     })?;
+    if let Some(why) = backend.capabilities().configurations.refuses(&config) {
+        return Err(BackendError::Unsupported {
+            what: format!("the configuration {why} (capability `configurations`)"),
+        });
+    }
     backend.reconfigure(&config)?;
     Ok((Observed::Nothing, Vec::new()))
 }

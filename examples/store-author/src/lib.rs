@@ -68,6 +68,10 @@ impl Store for MapStore {
         Ok(())
     }
 
+    fn can_corrupt(&self) -> bool {
+        true
+    }
+
     fn corrupt(&self, id: &str) -> Result<(), StoreError> {
         check_id(id)?;
         self.map().insert(id.to_owned(), None);

@@ -469,6 +469,10 @@ impl Store for FileStore {
         self.sync_dir()
     }
 
+    fn can_corrupt(&self) -> bool {
+        true
+    }
+
     fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
         let path = self.path_of(sid)?;
         self.replace(

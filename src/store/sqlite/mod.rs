@@ -465,6 +465,10 @@ impl Store for SqliteStore {
         })
     }
 
+    fn can_corrupt(&self) -> bool {
+        true
+    }
+
     fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
         check_id(sid)?;
         self.put(sid, NO_EXPIRY, GARBAGE)

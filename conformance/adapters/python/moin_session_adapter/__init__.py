@@ -133,6 +133,7 @@ __all__ = [
     "Json",
     "PROTOCOL_VERSION",
     "CAPABILITIES",
+    "LIMITABLE_SETTINGS",
     "AdapterError",
     "Unsupported",
     "InvalidInput",
@@ -154,6 +155,10 @@ PROTOCOL_VERSION = 2
 
 #: The capability names the runner knows (``proto.handshake.capabilities``).
 CAPABILITIES = ("corrupt", "cleanup-by-user", "change-user", "https", "interleave")
+
+#: The configuration settings an adapter may limit to some values
+#: (``proto.handshake.configurations``).
+LIMITABLE_SETTINGS = ("cookie_httponly", "cookie_secure", "cookie_samesite", "cookie_host_prefix")
 
 # Every command type and the fields it carries besides `seq` and `type`
 # (proto.framing.type: those fields and no others).
@@ -381,6 +386,7 @@ def serve(
     stdin: Any = None,
     stdout: Any = None,
     stderr: Any = None,
+    configurations: Optional[Dict[str, Sequence[Json]]] = None,
 ) -> int:
     """Serves ``backend`` over the adapter protocol until ``shutdown`` or the
     end of the input; returns the exit status (0), for
@@ -390,7 +396,12 @@ def serve(
     ``"language"`` (default ``"python"``) and ``"homepage"``; ``profiles``
     lists the profile names the backend implements (``"moin-1.9"``,
     ``"moin-1.6"``); ``capabilities`` the optional abilities it offers (see
-    :data:`CAPABILITIES`).
+    :data:`CAPABILITIES`); ``configurations`` the configuration settings it
+    supports only some values of, each with those values, e.g.
+    ``{"cookie_httponly": [True]}`` for a backend that always sends
+    ``HttpOnly`` (``proto.handshake.configurations``; the settings that can
+    be limited are in :data:`LIMITABLE_SETTINGS`). Cases configured
+    otherwise are skipped, and random traces never draw them.
 
     One reply per command, in order, with the command's ``seq``, flushed at
     once. While serving, ``sys.stdout`` points at standard error, so a stray
@@ -403,6 +414,12 @@ def serve(
     unknown_caps = [c for c in capabilities if c not in CAPABILITIES]
     if unknown_caps:
         log.write("moin_session_adapter: unknown capabilities {}\n".format(unknown_caps))
+    limits = {k: list(v) for k, v in (configurations or {}).items()}
+    unknown_limits = [k for k in limits if k not in LIMITABLE_SETTINGS]
+    if unknown_limits:
+        log.write(
+            "moin_session_adapter: these settings cannot be limited: {} (these can: {})\n".format(
+                unknown_limits, ", ".join(LIMITABLE_SETTINGS)))
     identity = {
         "name": str(implementation["name"]),
         "version": str(implementation.get("version", "")),
@@ -416,6 +433,8 @@ def serve(
         "profiles": list(profiles),
         "capabilities": list(capabilities),
     }
+    if limits:
+        hello["configurations"] = limits
     saved_stdout = sys.stdout
     sys.stdout = sys.stderr
     _exit_on_sigterm()

@@ -507,6 +507,9 @@ impl<B: Backend> Backend for Faulty<B> {
     fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
         self.inner.corrupt(sid)
     }
+    fn capabilities(&self) -> moin_session_spec::Capabilities {
+        self.inner.capabilities()
+    }
 
     fn loads_configuration(&self) -> bool {
         self.inner.loads_configuration()

@@ -1,0 +1,369 @@
+//! Declared deviations: a backend that departs from one clause on purpose
+//! declares it once and is green, over the corpus and random traces,
+//! through the CLI and the Rust harness; a difference on any other clause
+//! still fails; a declaration that is not true of the backend (exercised,
+//! never found) fails the run; an unknown clause is a usage error; every
+//! report format shows one DEVIATES row per declared clause.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use moin_session_conformance::harness::Harness;
+use moin_session_conformance::proof::faulty::{Fault, Faulty};
+use moin_session_conformance::random::{run_random, RandomOptions};
+use moin_session_conformance::run::expectations::{Deviation, Expectations, Origin};
+use moin_session_conformance::run::runner::{run_case_with, Verdict};
+use moin_session_conformance::{load_builtin, report, run_all_with, Selection};
+use moin_session_spec::{MemoryStore, Model, Profile, ReferenceBackend};
+
+const ADAPTER: &str = env!("CARGO_BIN_EXE_moin-session-adapter");
+
+fn cli() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
+}
+
+/// Writes `text` as an expectations file in a directory of this test's own.
+fn expectations_file(name: &str, text: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("deviations");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{name}.json"));
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+const HTTPONLY: &str = r#"{"deviations": [{"clause": "m19.cookie.httponly",
+  "reason": "we always send HttpOnly", "issue": "https://example.org/7"}]}"#;
+
+fn run(args: &[&str], adapter: &str) -> (Option<i32>, String, String) {
+    let out = cli()
+        .args(args)
+        .args(["--adapter", adapter])
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn deviation(clause: &str) -> Deviation {
+    Deviation {
+        clause: clause.to_owned(),
+        reason: "on purpose".to_owned(),
+        issue: None,
+        origin: Origin::Code,
+    }
+}
+
+#[test]
+fn an_always_httponly_adapter_is_green_with_one_declared_deviation() {
+    let file = expectations_file("httponly", HTTPONLY);
+    let adapter = format!("{ADAPTER} --fault httponly-always");
+    let base = ["check", "--profile", "moin-1.9", "--expectations"];
+    let mut args = base.to_vec();
+    args.push(file.to_str().unwrap());
+    let (code, stdout, stderr) = run(&args, &adapter);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("declared deviations:\n  DEVIATES m19.cookie.httponly: "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("we always send HttpOnly (https://example.org/7)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("configuration value `cookie_httponly`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(" deviate (declared deviations only)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("violated clauses:"), "{stdout}");
+    args.extend(["--random", "200"]);
+    let (code, stdout, stderr) = run(&args, &adapter);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("only on declared deviations"), "{stdout}");
+    assert!(stdout.contains("0 diverged"), "{stdout}");
+}
+
+#[test]
+fn the_same_backend_without_the_declaration_fails_on_that_clause_alone() {
+    let (code, stdout, _) = run(
+        &["check", "--profile", "moin-1.9", "--random", "50"],
+        &format!("{ADAPTER} --fault httponly-always"),
+    );
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("m19.cookie.httponly @ "), "{stdout}");
+}
+
+#[test]
+fn a_declared_deviation_never_found_fails_the_run_naming_it() {
+    let file = expectations_file("unused", HTTPONLY);
+    let (code, stdout, stderr) = run(
+        &[
+            "check",
+            "--profile",
+            "moin-1.9",
+            "--expectations",
+            file.to_str().unwrap(),
+        ],
+        ADAPTER,
+    );
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("declared deviation m19.cookie.httponly was exercised by")
+            && stderr.contains("and never found")
+            && stderr.contains(&format!(
+                "remove it from the expectations file {}",
+                file.display()
+            )),
+        "{stderr}"
+    );
+    assert!(stdout.contains("UNUSED m19.cookie.httponly"), "{stdout}");
+}
+
+#[test]
+fn an_unknown_clause_is_a_usage_error_with_a_did_you_mean() {
+    let file = expectations_file(
+        "typo",
+        r#"{"deviations": [{"clause": "m19.cookie.httponlyy", "reason": "typo"}]}"#,
+    );
+    for extra in [&[][..], &["--random", "5"][..]] {
+        let mut args = vec!["check", "--expectations", file.to_str().unwrap()];
+        args.extend(extra);
+        let (code, _, stderr) = run(&args, ADAPTER);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(
+            stderr.contains("names no requirement of the spec")
+                && stderr.contains("did you mean m19.cookie.httponly?"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn the_older_file_of_known_failures_only_still_reads() {
+    let e = Expectations::parse(
+        std::path::Path::new("old.json"),
+        r#"{"known_failures": [{"case": "m19.load.no-cookie", "reason": "x"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(e.known_failures.len(), 1);
+    assert!(e.deviations.is_empty());
+    assert_eq!(
+        e.known_failures[0].origin,
+        Origin::File("old.json".to_owned())
+    );
+    let bad = Expectations::parse(
+        std::path::Path::new("bad.json"),
+        r#"{"deviations": [{"clause": "m19.cookie.httponly"}]}"#,
+    )
+    .unwrap_err();
+    assert!(
+        bad.contains("bad.json:1:") && bad.contains("reason"),
+        "{bad}"
+    );
+}
+
+/// Two faults at once: HttpOnly always (declared) and Max-Age off by one
+/// (not): every case with a cookie still fails, on `m19.cookie.max-age`
+/// only, and its report marks the HttpOnly difference as declared.
+#[test]
+fn a_deviation_cannot_hide_a_difference_on_another_clause() {
+    let (corpus, _) = load_builtin().unwrap();
+    let cases = Selection {
+        profiles: vec![Profile::Moin19],
+        ..Selection::default()
+    }
+    .apply(&corpus);
+    let mut both = Faulty::new(
+        Faulty::new(Model::new(), Fault::HttpOnlyAlways),
+        Fault::MaxAgePlusOne,
+    );
+    let declared = [deviation("m19.cookie.httponly")];
+    let results = run_all_with(&mut both, &cases, &declared, |_, _| {});
+    let summary = report::Summary::of(&results);
+    assert!(summary.failed > 100, "{}", summary.line());
+    let mut marked = 0;
+    for r in &results {
+        if let Verdict::Fail {
+            violated,
+            differences,
+            ..
+        } = &r.verdict
+        {
+            assert!(
+                !violated.contains(&"m19.cookie.httponly".to_owned()),
+                "{r:?}"
+            );
+            marked += differences
+                .iter()
+                .filter(|d| d.ends_with("(m19.cookie.httponly, declared deviation)"))
+                .count();
+        }
+    }
+    assert!(marked > 100, "the declared differences are shown, marked");
+    // Only the Max-Age fault, with the same declaration: the same cases
+    // fail, and the declaration is unused.
+    let mut one = Faulty::new(Model::new(), Fault::MaxAgePlusOne);
+    let alone = run_all_with(&mut one, &cases, &declared, |_, _| {});
+    assert_eq!(report::Summary::of(&alone).failed, summary.failed);
+    assert_eq!(
+        moin_session_conformance::run::expectations::unused_deviations(&declared, &alone).len(),
+        1
+    );
+}
+
+/// A step that deviates does not end the case: the steps after it are
+/// judged, so a fault in a later step is still found.
+#[test]
+fn the_steps_after_a_deviating_step_are_still_judged() {
+    let (corpus, _) = load_builtin().unwrap();
+    let case = corpus.get("m19.auth.logout-kills-session").unwrap();
+    let mut both = Faulty::new(
+        Faulty::new(Model::new(), Fault::HttpOnlyAlways),
+        Fault::LogoutIgnored,
+    );
+    let r = run_case_with(&mut both, case, &[deviation("m19.cookie.httponly")]);
+    let Verdict::Fail { step, violated, .. } = &r.verdict else {
+        panic!("the ignored logout is found: {r:?}");
+    };
+    assert!(
+        r.deviations.first().is_some_and(|d| d.step < *step),
+        "{r:?}"
+    );
+    assert!(
+        violated.iter().all(|c| c != "m19.cookie.httponly"),
+        "{violated:?}"
+    );
+}
+
+#[test]
+fn random_traces_that_differ_only_on_a_declared_clause_agree() {
+    let mut backend = Faulty::new(
+        ReferenceBackend::new("r", MemoryStore::new()),
+        Fault::HttpOnlyAlways,
+    );
+    let options = RandomOptions {
+        count: 100,
+        seed: 3,
+        deviations: vec![deviation("m19.cookie.httponly")],
+        ..RandomOptions::default()
+    };
+    let run = run_random(&mut backend, &[Profile::Moin19], &options, |_, _| {}).unwrap();
+    assert!(
+        run.ok(),
+        "{}",
+        moin_session_conformance::random::run::text(&run, "b", &[Profile::Moin19], 3)
+    );
+    assert!(run.total().deviated > 50, "{:?}", run.total());
+    assert!(run.deviated["m19.cookie.httponly"] > 50);
+}
+
+#[test]
+fn every_report_format_shows_one_deviates_row_per_declared_clause() {
+    let (corpus, requirements) = load_builtin().unwrap();
+    let cases = Selection {
+        profiles: vec![Profile::Moin19],
+        case: Some("m19.cookie".to_owned()),
+        ..Selection::default()
+    }
+    .apply(&corpus);
+    let mut backend = Faulty::new(Model::new(), Fault::HttpOnlyAlways);
+    let declared = [
+        deviation("m19.cookie.httponly"),
+        deviation("m19.cookie.path"),
+        deviation("hard.cookie.samesite"),
+    ];
+    let results = run_all_with(&mut backend, &cases, &declared, |_, _| {});
+    let text = report::text(&results, &requirements, &[Profile::Moin19], &declared);
+    assert!(text.contains("  DEVIATES m19.cookie.httponly: "), "{text}");
+    assert!(text.contains("  UNUSED m19.cookie.path: "), "{text}");
+    assert!(
+        text.contains("  NOT EXERCISED hard.cookie.samesite: "),
+        "{text}"
+    );
+    let versions = report::Versions::of_run(None);
+    let json: serde_json::Value = serde_json::from_str(&report::json(
+        &results,
+        &requirements,
+        "b",
+        &versions,
+        &declared,
+    ))
+    .unwrap();
+    assert_eq!(json["deviations"][0]["status"], "DEVIATES");
+    assert_eq!(json["deviations"][0]["configuration"], "cookie_httponly");
+    assert!(json["summary"]["deviated"].as_u64().unwrap() > 0);
+    let junit = report::junit(&results, "b", &declared);
+    let doc = roxmltree::Document::parse(&junit).unwrap();
+    let suite = doc
+        .descendants()
+        .find(|n| n.attribute("name") == Some("declared deviations"))
+        .expect("a suite of declared deviations");
+    assert_eq!(suite.attribute("failures"), Some("1"), "{junit}");
+    let md = report::markdown(&results, &requirements, &[Profile::Moin19], "b", &declared);
+    assert!(md.contains("| DEVIATES | `m19.cookie.httponly` |"), "{md}");
+    let titles = Default::default();
+    let html = report::html::HtmlReport {
+        results: &results,
+        titles: &titles,
+        requirements: &requirements,
+        profiles: &[Profile::Moin19],
+        backend: "b",
+        versions: &versions,
+        deviations: &declared,
+    }
+    .render();
+    assert!(html.contains("<h2>Declared deviations</h2>"), "{html}");
+    assert!(html.contains("<code>m19.cookie.httponly</code>"), "{html}");
+}
+
+#[test]
+fn the_harness_takes_a_deviation_and_reports_it_after_the_tests() {
+    let harness = Harness::new("httponly", || {
+        Faulty::new(Model::new(), Fault::HttpOnlyAlways)
+    })
+    .profiles(&[Profile::Moin19])
+    .deviation("m19.cookie.httponly", "we always send HttpOnly");
+    let trials = harness.trials().unwrap();
+    let log = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("deviations-harness.log");
+    let args = libtest_mimic::Arguments {
+        test_threads: Some(2),
+        logfile: Some(log.display().to_string()),
+        ..libtest_mimic::Arguments::default()
+    };
+    let conclusion = libtest_mimic::run(&args, trials);
+    assert_eq!(conclusion.num_failed, 0, "{conclusion:?}");
+    let closing = harness.closing();
+    assert_eq!(closing.unused_deviations, 0);
+    assert!(
+        closing.text.contains("DEVIATES m19.cookie.httponly"),
+        "{}",
+        closing.text
+    );
+    // Declared on a backend that keeps the clause: the run fails after
+    // the tests, naming the declaration in the harness's terms.
+    let keeps = Harness::for_store("memory", MemoryStore::new)
+        .profiles(&[Profile::Moin19])
+        .deviation("m19.cookie.httponly", "we always send HttpOnly");
+    let conclusion = libtest_mimic::run(&args, keeps.trials().unwrap());
+    assert_eq!(conclusion.num_failed, 0);
+    let closing = keeps.closing();
+    assert_eq!(closing.unused_deviations, 1);
+    assert!(
+        closing.text.contains("the harness's .deviation(…) calls"),
+        "{}",
+        closing.text
+    );
+    let Err(e) = Harness::for_store("memory", MemoryStore::new)
+        .deviation("m19.cookie.htponly", "typo")
+        .trials()
+    else {
+        panic!("an unknown clause is refused before any test");
+    };
+    assert!(e.contains("did you mean m19.cookie.httponly?"), "{e}");
+}
