@@ -178,6 +178,9 @@ fn traceability() -> String {
             };
             let _ = writeln!(out, "| `{}` | {} | {list} |", clause.id, clause.section);
         }
+        if *profile == moin_session_spec::Profile::Hardened {
+            inherited_clauses(&mut out, &requirements, &by_clause);
+        }
         let _ = writeln!(out, "\n### Each case and the clauses it covers\n");
         let _ = writeln!(out, "| case | clauses |\n| --- | --- |");
         cases.sort_unstable();
@@ -191,6 +194,114 @@ fn traceability() -> String {
         }
     }
     out
+}
+
+/// The moin-1.9 clauses of the hardened profile: each inherited one with
+/// the hardened cases that cover it, each replaced one with its
+/// replacement (spec/hardened.md, sections 1 and 3).
+fn inherited_clauses(
+    out: &mut String,
+    requirements: &moin_session_spec::requirements::Requirements,
+    by_clause: &std::collections::BTreeMap<&str, Vec<&str>>,
+) {
+    use std::fmt::Write as _;
+    let inheritance = moin_session_spec::corpus::Inheritance::builtin();
+    let _ = writeln!(
+        out,
+        "\n### moin-1.9 clauses in this profile and the hardened cases that cover them\n"
+    );
+    let _ = writeln!(
+        out,
+        "| moin-1.9 clause | in hardened | cases |\n| --- | --- | --- |"
+    );
+    for clause in requirements.of_profile(moin_session_spec::Profile::Moin19) {
+        let id = clause.id.as_str();
+        let status = match inheritance.replacement(id) {
+            None => "inherited".to_owned(),
+            Some(r) => {
+                let by =
+                    r.by.iter()
+                        .map(|b| format!("`{b}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                match &r.partial {
+                    Some(part) => format!("inherited; replaced in part ({part}) by {by}"),
+                    None => format!("replaced by {by}"),
+                }
+            }
+        };
+        let cases = if !inheritance.inherits(id) {
+            "".to_owned()
+        } else if let Some(ids) = by_clause.get(id) {
+            ids.iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        } else if let Some(why) = NOTHING_TO_ACT_ON
+            .iter()
+            .find(|(c, _)| *c == id)
+            .map(|(_, w)| w)
+        {
+            format!("none: {why}")
+        } else {
+            "**none**".to_owned()
+        };
+        let _ = writeln!(out, "| `{id}` | {status} | {cases} |");
+    }
+}
+
+/// Inherited moin-1.9 clauses that have nothing to act on in the hardened
+/// profile, as `spec/hardened.md` section 3 says; no case can cover them.
+const NOTHING_TO_ACT_ON: &[(&str, &str)] = &[
+    (
+        "m19.cleanup.missing-expires",
+        "every record has `expires` (`hard.persist.expires-at-once`)",
+    ),
+    (
+        "m19.auth.account-invalid",
+        "the records of a disabled or removed account are destroyed at the reconfiguration (`hard.end.account-disabled`)",
+    ),
+];
+
+/// Every moin-1.9 clause the hardened profile inherits is covered by a
+/// hardened case, but those with nothing to act on, which the hardened
+/// spec names.
+#[test]
+fn every_inherited_clause_has_a_hardened_case() {
+    let (corpus, requirements) = load(&default_fixtures_dir()).expect("the corpus loads");
+    let inheritance = moin_session_spec::corpus::Inheritance::builtin();
+    let covered: std::collections::BTreeSet<&str> = corpus
+        .cases
+        .iter()
+        .filter(|c| c.case.profile == moin_session_spec::Profile::Hardened)
+        .flat_map(|c| {
+            c.case
+                .covers
+                .iter()
+                .chain(c.case.steps.iter().flat_map(|s| s.covers.iter()))
+        })
+        .map(String::as_str)
+        .collect();
+    let spec = std::fs::read_to_string(default_fixtures_dir().join("../spec/hardened.md"))
+        .expect("the hardened spec is readable");
+    for (id, _) in NOTHING_TO_ACT_ON {
+        assert!(
+            spec.contains(&format!("`{id}`")) && !covered.contains(id),
+            "{id}: the hardened spec must name it as having nothing to act on, and no case can cover it"
+        );
+    }
+    let missing: Vec<&str> = requirements
+        .of_profile(moin_session_spec::Profile::Moin19)
+        .into_iter()
+        .map(|r| r.id.as_str())
+        .filter(|id| inheritance.inherits(id))
+        .filter(|id| !covered.contains(id) && !NOTHING_TO_ACT_ON.iter().any(|(c, _)| c == id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "inherited moin-1.9 clauses no hardened case covers:\n{}",
+        missing.join("\n")
+    );
 }
 
 #[test]

@@ -40,7 +40,7 @@ pub const DEFAULT_ABSOLUTE_HOURS: f64 = 720.0;
 pub const DEFAULT_MAX_COOKIE_HEADER: u64 = 8192;
 /// The range a configured `max_cookie_header` must lie in, in bytes.
 pub const MAX_COOKIE_HEADER_RANGE: std::ops::RangeInclusive<u64> = 4096..=1_048_576;
-/// The longest cookie name plus value a client keeps (RFC 6265bis), in bytes.
+/// The longest cookie name plus value a client keeps (RFC 6265bis §5.6), in bytes.
 pub const COOKIE_PAIR_LIMIT: usize = 4096;
 /// The longest cookie attribute value a client keeps (RFC 6265bis), in bytes.
 pub const COOKIE_ATTRIBUTE_LIMIT: usize = 1024;
@@ -314,11 +314,13 @@ pub(super) fn build_hardened(patches: &[ConfigPatch]) -> Result<HardenedConfig, 
             ));
         }
     }
-    let pair = config.cookie_full_name().len() + 1 + 40;
+    // RFC 6265bis §5.6 and §5.7 step 4 count the name and the value, not
+    // the `=` between them.
+    let pair = config.cookie_full_name().len() + 40;
     if pair > COOKIE_PAIR_LIMIT {
         return Err(rejected(
             "cookie_name",
-            "a name short enough that name=sid fits in 4096 bytes",
+            "a name short enough that the name and a 40-byte sid fit in 4096 bytes",
             COOKIE_SIZE,
         ));
     }

@@ -11,11 +11,13 @@ use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
 use crate::config::Config;
+use crate::profile::Profile;
 
 use super::case::profile_problems;
 use super::case::*;
 use super::expect::*;
 use super::ids::{is_semantic_id, nearest, symbols_in};
+use super::inheritance::Inheritance;
 use super::requirements::Requirements;
 
 /// A malformed fixture: where, and which rule it broke.
@@ -357,13 +359,22 @@ fn check_sources(
             }
             let step_covers = case.steps.iter().flat_map(|s| s.covers.iter());
             for req in case.covers.iter().chain(step_covers) {
-                let known = requirements
-                    .get(req)
-                    .is_some_and(|r| r.profile == case.profile);
+                // A hardened case may also cover a moin-1.9 clause that
+                // hardened inherits (spec/hardened.md, section 1).
+                let inherited =
+                    case.profile == Profile::Hardened && Inheritance::builtin().inherits(req);
+                let known = requirements.get(req).is_some_and(|r| {
+                    r.profile == case.profile || (inherited && r.profile == Profile::Moin19)
+                });
                 if !known {
+                    let replaced = Inheritance::builtin()
+                        .replacement(req)
+                        .filter(|_| case.profile == Profile::Hardened)
+                        .map(|r| format!(" ({req} is replaced in hardened by {})", r.by.join(", ")))
+                        .unwrap_or_default();
                     errors.push(err(
                         format!(
-                            "covers {req:?}, which is not a requirement ID of profile {}{} [rule fixture.unknown-requirement]",
+                            "covers {req:?}, which is not a requirement ID of profile {}{replaced}{} [rule fixture.unknown-requirement]",
                             case.profile,
                             nearest(req, requirements.of_profile(case.profile).iter().map(|r| r.id.as_str()))
                                 .map(|n| format!("; did you mean {n:?}?"))

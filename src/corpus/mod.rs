@@ -8,6 +8,7 @@
 //! | `expect.rs` | what a step sends and expects ([`RequestSpec`], [`RequestExpect`], [`CookieExpect`], …) and the symbols that stand for sids |
 //! | `ids.rs` | semantic ids, clock advances, symbols in text, did-you-mean |
 //! | `requirements.rs` | [`Requirements`]: every `r[...]` clause of `spec/`, compiled in |
+//! | `inheritance.rs` | [`Inheritance`]: the moin-1.9 clauses `hardened` replaces, and those it inherits |
 //! | `builtin.rs` | [`builtin_corpus`]: the corpus of this source tree, built into the library |
 //! | `load.rs` | [`load_corpus`]: every file of a tree, validated; [`FixtureError`] names file, line, column and rule |
 //!
@@ -19,6 +20,7 @@ mod builtin;
 mod case;
 mod expect;
 mod ids;
+mod inheritance;
 mod load;
 mod requirements;
 
@@ -29,6 +31,7 @@ pub use expect::{
     FinishExpect, OpenExpect, OpenSpec, OpsSpec, RequestExpect, RequestSpec, SidRef,
 };
 pub use ids::{format_duration, is_semantic_id, nearest, parse_advance, symbols_in, MAX_ADVANCE};
+pub use inheritance::{Inheritance, Replacement};
 pub use load::{
     load_corpus, load_texts, parse_file, without_element_count, Corpus, FixtureError, LoadedCase,
     EARLIEST_INSTANT, LATEST_INSTANT,

@@ -7,10 +7,13 @@
 //! `r[hard.load.unknown-sid-refused]`, `r[hard.load.malformed-before-store]`,
 //! `r[hard.load.unreadable-destroyed]`, `r[hard.load.cookie-header-limit]`,
 //! every `r[hard.rotate.*]`, `r[hard.timeout.*]`, `r[hard.cookie.*]`,
-//! `r[hard.finalize.delete-presented]`, `r[hard.persist.*]` and
-//! `r[hard.end.*]`, with the moin-1.9 clauses they leave standing
-//! (authentication, change user, cleanup, the store). Each step cites its
-//! clause.
+//! `r[hard.finalize.delete-presented]`, `r[hard.persist.*]`,
+//! `r[hard.end.*]`, `r[hard.new.definition]`, `r[hard.cleanup.load-destroys]`,
+//! `r[hard.store.removals]` and `r[hard.overlap.*]`, with the moin-1.9
+//! clauses they leave standing (authentication, change user, cleanup, the
+//! store). Each step cites its clause. The model is one value changed by
+//! one call at a time, so every finish is one step
+//! (`r[hard.overlap.finish-atomic]`).
 
 use std::collections::BTreeMap;
 
@@ -278,8 +281,11 @@ fn run_ops(session: &mut Session, ops: &[Op]) -> Result<Vec<Value>, BackendError
             }
             Op::Get { key } => results.push(session.data.get(key).cloned().unwrap_or(Value::Null)),
             Op::Delete { key } => {
-                session.data.remove(key);
-                session.writes.insert(key.clone(), None);
+                // r[hard.overlap.write-set]: a delete of an absent key does
+                // nothing and is not a write.
+                if session.data.remove(key).is_some() {
+                    session.writes.insert(key.clone(), None);
+                }
             }
             Op::Macro { edition, random } => {
                 let before = session.data.get(MACRO_KEY).cloned();
@@ -364,7 +370,7 @@ pub(crate) fn finish(
     let Open {
         mut session,
         users,
-        presented,
+        mut presented,
         https,
         remember_me,
     } = open;
@@ -392,7 +398,10 @@ pub(crate) fn finish(
                 session.data = data;
             }
             None if users.logged_in => {
-                // r[hard.overlap.stale-login]: a fresh session of the write set.
+                // r[hard.overlap.stale-login]: a fresh session of the write
+                // set; as a stale request it deletes nothing, even when the
+                // logged-in lifetime is zero.
+                presented = false;
                 session.sid = sids.next_sid();
                 session.new = true;
                 session.data = session
@@ -465,25 +474,29 @@ fn finalize(
     let kill = !valid && session.data.contains_key(KEY_USER_ID);
     let t = whole_second(now);
     let mut expires_at = t + lifetime;
+    let mut deadline_reached = false;
     if let Some(real) = &users.real {
-        // r[hard.timeout.absolute]
-        expires_at = expires_at.min(real.auth_at + hours_to_secs(config.absolute_timeout));
+        // r[hard.timeout.absolute]: E = min(t + L, D); a request whose
+        // request second reaches D ends the session.
+        let deadline = real.auth_at + hours_to_secs(config.absolute_timeout);
+        expires_at = expires_at.min(deadline);
+        deadline_reached = t >= deadline;
     }
     // r[hard.rotate.old-destroyed], r[hard.rotate.carry-data]
     if users.rotate && !session.new {
         state.records.remove(&session.sid);
         session.sid = sids.next_sid();
     }
-    let issue = lifetime > 0 && !kill;
+    let issue = lifetime > 0 && !kill && !deadline_reached;
     let name = config.cookie_full_name();
     let secure = config.cookie_secure.unwrap_or(https);
     let samesite = match config.cookie_samesite {
         SameSite::Lax => CookieSameSite::Lax,
         SameSite::Strict => CookieSameSite::Strict,
     };
-    let build = |value: String, max_age: i64, expires: i64| {
+    // r[hard.cookie.delete-form]: a deletion has no Max-Age (`None`).
+    let build = |value: String, max_age: Option<i64>, expires: i64| {
         let mut c = Cookie::build((name.clone(), value))
-            .max_age(Duration::seconds(max_age))
             .expires(OffsetDateTime::from_unix_timestamp(expires).expect("bounded by validation"))
             .path(config.effective_path().to_owned())
             .secure(secure)
@@ -492,12 +505,15 @@ fn finalize(
         if let Some(domain) = &config.cookie_domain {
             c = c.domain(domain.clone());
         }
+        if let Some(max_age) = max_age {
+            c = c.max_age(Duration::seconds(max_age));
+        }
         c.build().to_string()
     };
     let mut set_cookies = Vec::new();
     if issue {
         // r[hard.cookie.max-age-within]
-        set_cookies.push(build(session.sid.clone(), expires_at - t, expires_at));
+        set_cookies.push(build(session.sid.clone(), Some(expires_at - t), expires_at));
         // r[hard.persist.issue-stores], r[hard.persist.expires-at-once]
         let mut record = if session.new && !valid {
             // r[m19.persist.anon-first-request]: the writes are lost.
@@ -522,11 +538,13 @@ fn finalize(
             .records
             .insert(session.sid.clone(), Record::Data(record));
     } else {
-        // r[m19.persist.disabled-destroys], r[m19.persist.kill-destroys]
+        // r[m19.persist.disabled-destroys], r[m19.persist.kill-destroys],
+        // r[hard.timeout.absolute]
         state.records.remove(&session.sid);
-        // r[hard.finalize.delete-presented], r[hard.cookie.delete-form]
+        // r[hard.finalize.delete-presented], r[hard.cookie.delete-form]: the
+        // epoch, earlier than any request's instant.
         if presented {
-            set_cookies.push(build(String::new(), 0, 0));
+            set_cookies.push(build(String::new(), None, 0));
         }
     }
     set_cookies
@@ -545,7 +563,9 @@ pub(crate) fn reconfigure(state: &mut State, config: HardenedConfig) {
     state.config = config;
 }
 
-/// Cleanup: the moin-1.9 rules (`r[m19.cleanup.*]`).
+/// Cleanup: the moin-1.9 rules (`r[m19.cleanup.*]`), where every run that
+/// loads removes what a load would destroy, unreadable records included
+/// (`r[hard.cleanup.load-destroys]`).
 pub(crate) fn cleanup(state: &mut State, req: &CleanupRequest) -> CleanupOutcome {
     if let Some(name) = &req.user {
         if !state.config.account_exists(name) {
@@ -557,7 +577,12 @@ pub(crate) fn cleanup(state: &mut State, req: &CleanupRequest) -> CleanupOutcome
     for sid in sids {
         let data = match state.records.get(&sid) {
             Some(Record::Data(d)) => d.clone(),
-            Some(Record::Unreadable) => Map::new(),
+            Some(Record::Unreadable) => {
+                // r[hard.cleanup.load-destroys]: loading destroys it.
+                state.records.remove(&sid);
+                removed.push(sid);
+                continue;
+            }
             None => continue,
         };
         let expires = data.get(KEY_EXPIRES).and_then(Value::as_i64);

@@ -4,7 +4,11 @@ moin-session adapter with the kit. Standard library only.
 It is a third derivation of the profile, next to the model and the Rust
 reference service, and shows what a Python backend of the profile needs
 from the kit: ``samesite`` in :func:`set_cookie`, :func:`request_second`,
-and the ``end_other_sessions`` action. It declares only ``hardened``::
+a deletion without ``Max-Age`` (:func:`deletion_cookie` with
+``max_age=None``), the ``end_other_sessions`` action, and overlapping
+requests (``open``, ``ops``, ``finish``: capability ``interleave``; a
+plain ``request`` is an open and its finish). It declares only
+``hardened``::
 
     moin-session-conformance check --profile hardened \\
         --adapter "python3 conformance/adapters/python/hardened_adapter.py"
@@ -35,6 +39,28 @@ WELL_FORMED = re.compile(r"[0-9a-f]{40}")
 COOKIE_CAP = 400 * 24 * 3600
 NOT_STORING = "Not storing any state until you send a cookie."
 UNREADABLE = object()
+DELETED = object()
+
+
+def _check_ops(ops):
+    for op in ops:
+        key = next(iter(op.values())).get("key")
+        if key in RESERVED:
+            raise InvalidInput("reserved key {!r}".format(key))
+
+
+class Open:
+    """A request between its open and its finish: its snapshot, who it runs
+    as, and its write set."""
+
+    def __init__(self, presented, https):
+        self.sid, self.new, self.presented, self.https = None, True, presented, https
+        self.reserved, self.app, self.writes, self.results = {}, {}, {}, []
+        self.real, self.setuid = None, None
+        self.rotate = self.logged_in = self.remember_me = False
+
+    def user(self):
+        return self.setuid or (self.real[0] if self.real else None)
 
 
 def secs(hours):
@@ -48,11 +74,13 @@ class HardenedBackend(Backend):
         self.preferences = {}
         self.config = None
         self.issued = set()
+        self.open_requests = {}
 
     # -- configuration -------------------------------------------------------
 
     def reset(self, config):
         self.records, self.preferences, self.issued = {}, {}, set()
+        self.open_requests = {}
         self._take(config)
 
     def reconfigure(self, config):
@@ -96,7 +124,7 @@ class HardenedBackend(Backend):
         removed = []
         for sid, record in list(self.records.items()):
             if record is UNREADABLE:
-                go = user is None
+                go = True  # hard.cleanup.load-destroys
             else:
                 expires = record.get("expires")
                 if expires is not None and expires < now:
@@ -110,7 +138,7 @@ class HardenedBackend(Backend):
                 removed.append(sid)
         return removed
 
-    # -- one request -----------------------------------------------------------
+    # -- one request: an open and its finish ------------------------------
 
     def _fresh(self):
         while True:
@@ -120,106 +148,169 @@ class HardenedBackend(Backend):
                 return sid
 
     def request(self, request):
+        opened = self._open(request)
+        response = {"new": opened.new, "user": opened.user(), "results": opened.results}
+        response["set_cookies"] = self._finish(opened, parse_now(request["now"]))
+        return response
+
+    def open(self, handle, request):
+        if handle in self.open_requests:
+            raise InvalidInput("request {!r} is open already".format(handle))
+        opened = self._open(request)
+        self.open_requests[handle] = opened
+        return {"new": opened.new, "user": opened.user(), "results": opened.results}
+
+    def ops(self, handle, ops):
+        opened = self._opened(handle)
+        _check_ops(ops)
+        return [r for op in ops for r in self._op(opened, op)]
+
+    def finish(self, handle, now):
+        opened = self._opened(handle)
+        del self.open_requests[handle]
+        return {"set_cookies": self._finish(opened, parse_now(now))}
+
+    def _opened(self, handle):
+        if handle not in self.open_requests:
+            raise InvalidInput("no open request {!r}".format(handle))
+        return self.open_requests[handle]
+
+    def _open(self, request):
+        """Load, authentication and the request's ops (hard.overlap.snapshot)."""
         c = self.config
-        for op in request["ops"]:
-            key = next(iter(op.values())).get("key")
-            if key in RESERVED:
-                raise InvalidInput("reserved key {!r}".format(key))
+        _check_ops(request["ops"])
         now = parse_now(request["now"])
-        t = request_second(now)
         header = request["cookie_header"]
         if header is not None and len(header.encode("utf-8")) > c["max_cookie_header"]:
-            header = None  # hard.load.cookie-header-limit
+            header = None  # hard.load.cookie-header-limit: counted in bytes
         value = first_cookie(header, self._name())
-        presented = value is not None
+        o = Open(presented=value is not None, https=request["https"])
         # Load: only an issued, readable, unexpired record is used.
-        sid, new, data = None, True, {}
+        data = {}
         if value is not None and WELL_FORMED.fullmatch(value) and value in self.records:
             record = self.records[value]
             if record is UNREADABLE or (record.get("expires") is not None and record["expires"] < now):
                 del self.records[value]
             else:
-                sid, new, data = value, False, dict(record)
-        if sid is None:
-            sid = self._fresh()
-        # Authentication.
-        real = None
+                o.sid, o.new, data = value, False, dict(record)
+        if o.sid is None:
+            o.sid = self._fresh()
+        o.reserved = {k: v for k, v in data.items() if k in RESERVED}
+        o.app = {k: v for k, v in data.items() if k not in RESERVED}
+        self._authenticate(o, request["auth"], request_second(now))
+        o.remember_me = o.real is not None and self.preferences.get(o.real[0], True)
+        o.results = [r for op in request["ops"] for r in self._op(o, op)]
+        return o
+
+    def _authenticate(self, o, auth, t):
+        c, data = self.config, o.reserved
         if all(k in data for k in ("user.id", "user.auth_method", "user.auth_at")) \
                 and data["user.auth_method"] in c["auth"] and data["user.id"] in c["users"]:
-            real = (data["user.id"], data["user.auth_method"], data["user.auth_at"])
-        setuid = None
-        if real and real[0] in c["superusers"]:
+            o.real = (data["user.id"], data["user.auth_method"], data["user.auth_at"])
+        if o.real and o.real[0] in c["superusers"]:
             target = data.get("setuid")
             if target is not None and target in c["users"] + c["disabled_users"]:
-                setuid = target
-        rotate = False
-        auth = request["auth"]
+                o.setuid = target
         if isinstance(auth, dict) and "login" in auth:
             login = auth["login"]
-            if real is None and "moin" in c["auth"] and login["user"] in c["users"]:
+            if o.real is None and "moin" in c["auth"] and login["user"] in c["users"]:
                 self.preferences[login["user"]] = login["remember_me"]
-                real, rotate = (login["user"], "moin", t), True
+                # a: the request second of the open (hardened section 4)
+                o.real, o.rotate, o.logged_in = (login["user"], "moin", t), True, True
         elif auth == "logout":
-            if setuid is not None:
-                setuid, rotate = None, True
+            if o.setuid is not None:
+                o.setuid, o.rotate = None, True
             else:
-                real = None
+                o.real = None
         elif isinstance(auth, dict) and "change_user" in auth:
-            runs_as = setuid or (real[0] if real else None)
+            runs_as = o.setuid or (o.real[0] if o.real else None)
             target = auth["change_user"]["to"]
             if runs_as in c["superusers"] and target in c["users"] + c["disabled_users"]:
-                setuid, rotate = target, True
-        elif auth == "end_other_sessions" and real is not None:
+                o.setuid, o.rotate = target, True
+        elif auth == "end_other_sessions" and o.real is not None:
+            # hard.end.others: at the open, every other record of the real user
             for other, record in list(self.records.items()):
-                if other != sid and record is not UNREADABLE and record.get("user.id") == real[0]:
+                if other != o.sid and record is not UNREADABLE and record.get("user.id") == o.real[0]:
                     del self.records[other]
-        # Application.
-        app = {k: v for k, v in data.items() if k not in RESERVED}
-        results = []
-        for op in request["ops"]:
-            (kind, arg), = op.items()
-            if kind == "set":
-                app[arg["key"]] = arg["value"]
-            elif kind == "get":
-                results.append(app.get(arg["key"]))
-            elif kind == "delete":
-                app.pop(arg["key"], None)
+
+    def _op(self, o, op):
+        """One op on the request's view; sets and deletes of present keys
+        go to the write set (hard.overlap.write-set)."""
+        (kind, arg), = op.items()
+        if kind == "set":
+            o.app[arg["key"]] = arg["value"]
+            o.writes[arg["key"]] = arg["value"]
+        elif kind == "get":
+            return [o.app.get(arg["key"])]
+        elif kind == "delete":
+            if arg["key"] in o.app:
+                del o.app[arg["key"]]
+                o.writes[arg["key"]] = DELETED
+        else:
+            before = o.app.get("test", DELETED)
+            text = self._macro(o.app, o.new, arg)
+            if o.app.get("test", DELETED) != before:
+                o.writes["test"] = o.app["test"]
+            return [text]
+        return []
+
+    def _finish(self, o, now):
+        """Stale or a commit, then finalize (hard.overlap.stale, stale-login, commit)."""
+        if not o.new:
+            record = self.records.get(o.sid)
+            live = record is not None and record is not UNREADABLE \
+                and not (record.get("expires") is not None and record["expires"] < now)
+            if live:
+                merged = {k: v for k, v in record.items() if k not in RESERVED}
+                for key, value in o.writes.items():
+                    if value is DELETED:
+                        merged.pop(key, None)
+                    else:
+                        merged[key] = value
+                o.app = merged
+            elif o.logged_in:
+                # stale, but the login holds: a fresh session of the write set
+                o.presented, o.new, o.sid = False, True, self._fresh()
+                o.app = {k: v for k, v in o.writes.items() if v is not DELETED}
             else:
-                results.append(self._macro(app, new, arg))
-        # Finalize.
-        killed = real is None and "user.id" in data
+                return []
+        return self._finalize(o, now)
+
+    def _finalize(self, o, now):
+        c = self.config
+        t = request_second(now)
+        killed = o.real is None and "user.id" in o.reserved
         absolute = secs(c["absolute_timeout"])
-        if real is None:
+        if o.real is None:
             lifetime = max(secs(c["cookie_lifetime"]["anonymous"]), 0)
         else:
             lifetime = secs(c["cookie_lifetime"]["logged_in"])
-            if lifetime > 0 and self.preferences.get(real[0], True):
+            if lifetime > 0 and o.remember_me:
                 lifetime = absolute
         lifetime = min(lifetime, COOKIE_CAP)
-        if rotate and not new:
-            self.records.pop(sid, None)
-            sid = self._fresh()
+        # hard.timeout.absolute: the request that reaches the deadline ends it
+        reached = o.real is not None and t >= o.real[2] + absolute
+        if o.rotate and not o.new:
+            self.records.pop(o.sid, None)
+            o.sid = self._fresh()
         attrs = dict(path=c["cookie_path"] or "/", domain=c["cookie_domain"],
-                     secure=bool(c["cookie_secure"]) or request["https"], httponly=True,
+                     secure=bool(c["cookie_secure"]) or o.https, httponly=True,
                      samesite=c["cookie_samesite"])
-        if killed or lifetime == 0:
-            self.records.pop(sid, None)
-            cookies = [deletion_cookie(self._name(), **attrs)] if presented else []
-        else:
-            expires = t + lifetime
-            if real is not None:
-                expires = min(expires, real[2] + absolute)
-            record = {} if (new and real is None) else dict(app)
-            record["expires"] = expires
-            if real is not None:
-                record.update({"user.id": real[0], "user.auth_method": real[1],
-                               "user.auth_attribs": {}, "user.auth_at": real[2]})
-                if setuid is not None:
-                    record["setuid"] = setuid
-            self.records[sid] = record
-            cookies = [set_cookie(self._name(), sid, max_age=expires - t, expires=expires, **attrs)]
-        return {"new": new, "user": setuid or (real[0] if real else None),
-                "set_cookies": cookies, "results": results}
+        if killed or lifetime == 0 or reached:
+            self.records.pop(o.sid, None)
+            return [deletion_cookie(self._name(), max_age=None, **attrs)] if o.presented else []
+        expires = t + lifetime
+        if o.real is not None:
+            expires = min(expires, o.real[2] + absolute)
+        record = {} if (o.new and o.real is None) else dict(o.app)
+        record["expires"] = expires
+        if o.real is not None:
+            record.update({"user.id": o.real[0], "user.auth_method": o.real[1],
+                           "user.auth_attribs": {}, "user.auth_at": o.real[2]})
+            if o.setuid is not None:
+                record["setuid"] = o.setuid
+        self.records[o.sid] = record
+        return [set_cookie(self._name(), o.sid, max_age=expires - t, expires=expires, **attrs)]
 
     @staticmethod
     def _macro(app, new, macro):
@@ -238,7 +329,8 @@ def main():
     return serve(HardenedBackend(), {"name": "python-hardened", "version": "1",
                                      "language": "python"},
                  profiles=["hardened"],
-                 capabilities=["corrupt", "cleanup-by-user", "change-user", "https"])
+                 capabilities=["corrupt", "cleanup-by-user", "change-user", "https",
+                               "interleave"])
 
 
 if __name__ == "__main__":

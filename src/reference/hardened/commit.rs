@@ -39,6 +39,9 @@ impl<S: Store> HardenedSessionService<S> {
             match self.commit(&open, now)? {
                 Some(plan) => plan,
                 None if open.logged_in => {
+                    // r[hard.overlap.stale-login]: stale, so nothing of the
+                    // dead session's cookie is deleted, even with L = 0.
+                    open.presented = false;
                     open.session.sid = self.sids.next_sid();
                     open.session.new = true;
                     open.session.data = open
@@ -107,7 +110,10 @@ impl<S: Store> HardenedSessionService<S> {
         let lifetime = idle.clamp(0, COOKIE_CAP_SECS);
         let rotate = open.rotate && !open.session.new;
         let second = ceil_second(now);
-        if killed || lifetime == 0 {
+        // r[hard.timeout.absolute]: a request whose second reaches the
+        // deadline ends the session, as L = 0 would.
+        let deadline_reached = real.is_some_and(|r| second >= r.auth_at + absolute);
+        if killed || lifetime == 0 || deadline_reached {
             return Plan {
                 record: None,
                 rotate,
@@ -172,8 +178,8 @@ impl<S: Store> HardenedSessionService<S> {
 /// Finalize's decision ([`HardenedSessionService::plan`]).
 struct Plan {
     /// The record to store, `expires` included; `None`: the session ends
-    /// (killed, or `L = 0`), its record is destroyed and a presented
-    /// cookie deleted.
+    /// (killed, `L = 0`, or the deadline reached), its record is destroyed
+    /// and a presented cookie deleted.
     record: Option<Record>,
     /// Whether the sid changes (a rotation of a stored session).
     rotate: bool,

@@ -28,13 +28,17 @@ impl<'a> Form<'a> {
         }
     }
 
-    fn render(&self, value: &str, max_age: i64, expires: i64) -> String {
-        let mut out = format!(
-            "{}={value}; Max-Age={max_age}; Expires={}; Path={}",
-            self.name,
+    /// `max_age` is `None` for the deletion (`r[hard.cookie.delete-form]`).
+    fn render(&self, value: &str, max_age: Option<i64>, expires: i64) -> String {
+        let mut out = format!("{}={value}", self.name);
+        if let Some(max_age) = max_age {
+            out.push_str(&format!("; Max-Age={max_age}"));
+        }
+        out.push_str(&format!(
+            "; Expires={}; Path={}",
             http_date(expires),
             self.path
-        );
+        ));
         if let Some(domain) = self.domain {
             out.push_str("; Domain=");
             out.push_str(domain);
@@ -48,11 +52,13 @@ impl<'a> Form<'a> {
     }
 
     pub(super) fn issue(&self, sid: &str, max_age: i64, expires: i64) -> String {
-        self.render(sid, max_age, expires)
+        self.render(sid, Some(max_age), expires)
     }
 
+    /// No `Max-Age`, and the epoch as `Expires`: earlier than any
+    /// request's instant (`r[hard.cookie.delete-form]`).
     pub(super) fn deletion(&self) -> String {
-        self.render("", 0, 0)
+        self.render("", None, 0)
     }
 }
 

@@ -19,6 +19,10 @@
 //! - persistence: `r[hard.persist.issue-stores]`, `r[hard.persist.expires-at-once]`;
 //! - termination: `r[hard.end.logout]`, `r[hard.end.expiry]`,
 //!   `r[hard.end.account-disabled]`, `r[hard.end.others]`;
+//! - cleanup and the store: `r[hard.cleanup.load-destroys]`,
+//!   `r[hard.store.removals]`, `r[hard.store.atomic-update]`;
+//! - overlapping requests: `r[hard.overlap.*]`, the finish one atomic
+//!   update of the store (`commit.rs`, `r[hard.overlap.finish-atomic]`);
 //! - and the moin-1.9 clauses no hardened clause replaces (authentication,
 //!   change user, cleanup, the store).
 //!
@@ -327,6 +331,9 @@ impl<S: Store> HardenedSessionService<S> {
         let mut results = Vec::new();
         for op in ops {
             let before = session.data.get(MACRO_KEY).cloned();
+            // A delete of an absent key is not a write
+            // (`r[hard.overlap.write-set]`).
+            let held = matches!(op, Op::Delete { key } if session.data.contains_key(key));
             results.extend(run_ops(
                 &mut session.data,
                 session.new,
@@ -337,7 +344,9 @@ impl<S: Store> HardenedSessionService<S> {
                     open.writes.insert(key.clone(), Some(value.clone()));
                 }
                 Op::Delete { key } => {
-                    open.writes.insert(key.clone(), None);
+                    if held {
+                        open.writes.insert(key.clone(), None);
+                    }
                 }
                 Op::Macro { .. } => {
                     let after = session.data.get(MACRO_KEY).cloned();
@@ -443,8 +452,10 @@ impl<S: Store> HardenedSessionService<S> {
 }
 
 fn removes(loaded: &Loaded, request: &CleanupRequest) -> bool {
+    // r[hard.cleanup.load-destroys]: every run that loads removes an
+    // unreadable record, as a load would.
     let Loaded::Record(record) = loaded else {
-        return request.user.is_none();
+        return true;
     };
     let expires = record.get(EXPIRES).and_then(Value::as_i64);
     if expires.is_some_and(|e| i128::from(e) * 1_000_000_000 < request.now.unix_timestamp_nanos()) {

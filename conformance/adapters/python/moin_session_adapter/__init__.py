@@ -624,18 +624,22 @@ def deletion_cookie(
     secure: bool = False,
     httponly: bool = False,
     samesite: Optional[str] = None,
+    max_age: Optional[int] = 0,
 ) -> str:
     """The ``Set-Cookie`` value that deletes cookie ``name``: an empty
     value, ``Max-Age=0`` and an ``Expires`` at the epoch. In moin-1.9 leave
     ``secure`` off: a client ignores a ``Secure`` cookie set over plain
-    http, so the deletion would not happen (m19.cookie.delete-form); in
-    hardened give the attributes of the issued cookie
+    http, so the deletion would not happen (m19.cookie.delete-form). In
+    hardened give the attributes of the issued cookie and ``max_age=None``:
+    the deletion there has no ``Max-Age``, only the past ``Expires``
     (hard.cookie.delete-form).
 
     >>> deletion_cookie("S", path="/")
     'S=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/'
+    >>> deletion_cookie("S", path="/", httponly=True, samesite="Lax", max_age=None)
+    'S=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; HttpOnly; SameSite=Lax'
     """
-    return set_cookie(name, "", max_age=0, expires=0, path=path, domain=domain,
+    return set_cookie(name, "", max_age=max_age, expires=0, path=path, domain=domain,
                       secure=secure, httponly=httponly, samesite=samesite)
 
 
