@@ -519,6 +519,16 @@ pub(super) fn profile_problems(profile: Profile, action: &Action) -> Vec<(String
                 format!("expected cookie {:?} of a hardened case must give samesite [rule fixture.cookie-complete]", cookie.name),
             ));
         }
+        // hard.cookie.delete-form: the deletion has the attributes of the
+        // issued cookie, so a hardened deletion names them all.
+        for cookie in cookies.iter().filter(|c| {
+            c.deleted && (c.secure.is_none() || c.httponly.is_none() || c.samesite.is_none())
+        }) {
+            out.push((
+                format!("\"{}\"", cookie.name),
+                format!("expected deletion {:?} of a hardened case must give secure, httponly and samesite [rule fixture.cookie-complete]", cookie.name),
+            ));
+        }
     }
     let (auth, ops) = match action {
         Action::Request(spec, _) => (Some(&spec.auth), &spec.ops[..]),

@@ -133,12 +133,118 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
-/// The `$sN` and `$lN` symbols in a text, in order of appearance.
+/// How a `Cookie` header value is derived from a bound sid symbol, for
+/// cases about values that are nearly an issued sid
+/// (`hard.load.malformed-before-store`): `${s1}` is the sid itself,
+/// `${s1|upper}` the sid with its letters in upper case, `${s1|first:N}`
+/// its first `N` characters. Text may follow a reference (`${s1}0` is the
+/// sid with one more byte).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Derivation {
+    /// The sid itself.
+    Same,
+    /// The sid with every ASCII letter in upper case.
+    Upper,
+    /// The first `N` characters of the sid (`N` at least 1).
+    First(usize),
+}
+
+impl Derivation {
+    /// The value derived from `sid`.
+    ///
+    /// ```
+    /// use moin_session_spec::corpus::Derivation;
+    /// assert_eq!(Derivation::Upper.apply("0a1b"), "0A1B");
+    /// assert_eq!(Derivation::First(3).apply("0a1b"), "0a1");
+    /// assert_eq!(Derivation::First(9).apply("0a1b"), "0a1b");
+    /// ```
+    pub fn apply(self, sid: &str) -> String {
+        match self {
+            Derivation::Same => sid.to_owned(),
+            Derivation::Upper => sid.to_ascii_uppercase(),
+            Derivation::First(n) => sid.chars().take(n).collect(),
+        }
+    }
+}
+
+/// One `${…}` reference in a text: where it is, the symbol it derives
+/// from, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Derived {
+    /// The byte range of the whole reference, `${` to `}`.
+    pub range: std::ops::Range<usize>,
+    /// The symbol, as `$s1`.
+    pub symbol: String,
+    /// The derivation.
+    pub derivation: Derivation,
+}
+
+/// The `${…}` references of a text, in order; an error names the first
+/// malformed one (rule `fixture.derived-value`).
+///
+/// ```
+/// use moin_session_spec::corpus::{derived_in, Derivation};
+/// let refs = derived_in("S=${s1|first:39}; T=${s2}x").unwrap();
+/// assert_eq!(refs[0].symbol, "$s1");
+/// assert_eq!(refs[0].derivation, Derivation::First(39));
+/// assert_eq!(refs[1].derivation, Derivation::Same);
+/// assert!(derived_in("S=${s1|lower}").is_err());
+/// ```
+pub fn derived_in(text: &str) -> Result<Vec<Derived>, String> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(at) = text[from..].find("${") {
+        let start = from + at;
+        let Some(len) = text[start..].find('}') else {
+            return Err(format!("{:?} has a `${{` without its `}}`", &text[start..]));
+        };
+        let inner = &text[start + 2..start + len];
+        let (symbol, how) = inner.split_once('|').unwrap_or((inner, ""));
+        let symbol = format!("${symbol}");
+        if !super::expect::is_symbol(&symbol) || !symbol.starts_with("$s") {
+            return Err(format!(
+                "`${{{inner}}}` must name a sid symbol such as `${{s1}}`"
+            ));
+        }
+        let derivation = match how {
+            "" => Derivation::Same,
+            "upper" => Derivation::Upper,
+            _ => match how.strip_prefix("first:").map(str::parse::<usize>) {
+                Some(Ok(n)) if n >= 1 => Derivation::First(n),
+                _ => {
+                    return Err(format!(
+                        "`${{{inner}}}`: the derivation is `upper` or `first:N` (N at least 1), not {how:?}"
+                    ))
+                }
+            },
+        };
+        out.push(Derived {
+            range: start..start + len + 1,
+            symbol,
+            derivation,
+        });
+        from = start + len + 1;
+    }
+    Ok(out)
+}
+
+/// The `$sN` and `$lN` symbols in a text, in order of appearance, those
+/// of `${…}` references included.
 pub fn symbols_in(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let bytes = text.as_bytes();
     let mut i = 0;
     while i + 2 < bytes.len() + 1 {
+        if bytes[i] == b'$' && bytes.get(i + 1) == Some(&b'{') {
+            if let Some(d) = derived_in(&text[i..])
+                .ok()
+                .and_then(|d| d.into_iter().next())
+            {
+                out.push(d.symbol);
+                i += d.range.end;
+                continue;
+            }
+        }
         if bytes[i] == b'$' && matches!(bytes.get(i + 1), Some(b's' | b'l')) {
             let digits = bytes[i + 2..]
                 .iter()
@@ -179,6 +285,10 @@ mod tests {
     #[test]
     fn symbols_are_found_in_headers() {
         assert_eq!(symbols_in("A=$s1; B=$s12x"), vec!["$s1", "$s12"]);
+        assert_eq!(
+            symbols_in("A=${s3|upper}; B=${s4}0; C=$s5"),
+            vec!["$s3", "$s4", "$s5"]
+        );
         assert!(symbols_in("A=$x; $s").is_empty());
     }
 }

@@ -4,65 +4,14 @@
 //! is an error that names the file, line, column and the rule it broke
 //! ([`FixtureError`]); no case is ever skipped for being malformed.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use time::OffsetDateTime;
-
-use crate::config::Config;
-use crate::profile::Profile;
-
-use super::case::profile_problems;
 use super::case::*;
-use super::expect::*;
-use super::ids::{is_semantic_id, nearest, symbols_in};
-use super::inheritance::Inheritance;
+use super::check::{check_case, CaseCheck};
+use super::loaded::{locate_in, Lines};
+pub use super::loaded::{FixtureError, LoadedCase, EARLIEST_INSTANT, LATEST_INSTANT};
 use super::requirements::Requirements;
-
-/// A malformed fixture: where, and which rule it broke.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FixtureError {
-    /// The file.
-    pub file: PathBuf,
-    /// 1-based line, 0 when the error is about the file as a whole.
-    pub line: usize,
-    /// 1-based column, 0 when unknown.
-    pub column: usize,
-    /// What is wrong, ending with the rule's name in brackets.
-    pub message: String,
-}
-
-impl fmt::Display for FixtureError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}: {}", self.file.display(), self.message)
-        } else {
-            write!(
-                f,
-                "{}:{}:{}: {}",
-                self.file.display(),
-                self.line,
-                self.column,
-                self.message
-            )
-        }
-    }
-}
-
-impl std::error::Error for FixtureError {}
-
-/// A loaded case with where it came from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LoadedCase {
-    /// The case.
-    pub case: Case,
-    /// Its file.
-    pub file: PathBuf,
-    /// Its validated starting configuration; `None` for a case that
-    /// shows the configuration is rejected.
-    pub config: Option<Config>,
-}
 
 /// Every case of a fixture tree, validated.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -193,50 +142,12 @@ pub fn without_element_count(text: &str) -> String {
     out
 }
 
-/// Line starts of a text, for turning byte offsets into lines and columns
-/// in logarithmic time (a file of many cases loads in time linear in its
-/// size).
-struct Lines {
-    starts: Vec<usize>,
-}
-
-impl Lines {
-    fn of(text: &str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Lines { starts }
-    }
-
-    /// The 1-based line and column of byte `at`.
-    fn position(&self, at: usize) -> (usize, usize) {
-        let line = self.starts.partition_point(|s| *s <= at);
-        let start = self.starts[line.saturating_sub(1)];
-        (line, at - start + 1)
-    }
-}
-
 /// The 1-based line and column of the first `needle` in `text` at or after
 /// byte `from`, or (0, 0).
 #[cfg(test)]
 fn locate(text: &str, needle: &str, from: usize) -> (usize, usize) {
     locate_in(&Lines::of(text), text, needle, from)
 }
-
-fn locate_in(lines: &Lines, text: &str, needle: &str, from: usize) -> (usize, usize) {
-    match text.get(from..).and_then(|t| t.find(needle)) {
-        Some(i) => lines.position(from + i),
-        None => (0, 0),
-    }
-}
-
-/// The earliest instant a corpus clock may show: the epoch (the specs'
-/// `now` is never negative).
-pub const EARLIEST_INSTANT: OffsetDateTime = time::macros::datetime!(1970-01-01 00:00:00 UTC);
-
-/// The latest instant a corpus clock may show: the year 9000 leaves room
-/// for every instant a backend computes from now (lifetimes of up to 100
-/// years, grace periods) within four-digit years.
-pub const LATEST_INSTANT: OffsetDateTime = time::macros::datetime!(9000-01-01 00:00:00 UTC);
 
 /// Loads every `*.json` file under `dir` (recursively, skipping
 /// `schema.json`), validating each case against the format, the
@@ -310,289 +221,27 @@ fn check_sources(
                 continue;
             }
         };
-        let text = text.as_str();
-        let lines = Lines::of(text);
-        let locate = |text: &str, needle: &str, from: usize| locate_in(&lines, text, needle, from);
+        let lines = Lines::of(&text);
         let mut cursor = 0;
         for case in parsed.cases {
             let id_needle = format!("\"{}\"", case.id);
-            let (line, column) = locate(text, &id_needle, cursor);
+            let at = locate_in(&lines, &text, &id_needle, cursor);
             if let Some(i) = text.get(cursor..).and_then(|t| t.find(&id_needle)) {
                 cursor += i + id_needle.len();
             }
-            let case_start = cursor;
-            let err = |message: String, (line, column): (usize, usize)| FixtureError {
-                file: file.clone(),
-                line,
-                column,
-                message: format!("case {}: {message}", case.id),
+            let case_id = case.id.clone();
+            let mut check = CaseCheck {
+                file: &file,
+                text: &text,
+                lines: &lines,
+                case_id: &case_id,
+                at,
+                case_start: cursor,
+                errors: &mut errors,
+                ok: true,
             };
-            let mut case_ok = true;
-            if !is_semantic_id(&case.id) || !case.id.starts_with(case.profile.id_prefix()) {
-                errors.push(err(
-                    format!(
-                        "the id must be semantic (lowercase dot-separated words) and start with {:?} [rule fixture.id-form]",
-                        case.profile.id_prefix()
-                    ),
-                    (line, column),
-                ));
-                case_ok = false;
-            }
-            if let Some((other, other_line)) = seen.get(&case.id) {
-                errors.push(err(
-                    format!(
-                        "duplicate case id; first defined at {}:{other_line} [rule fixture.duplicate-id]",
-                        other.display()
-                    ),
-                    (line, column),
-                ));
-                case_ok = false;
-            } else {
-                seen.insert(case.id.clone(), (file.clone(), line));
-            }
-            if case.covers.is_empty() {
-                errors.push(err(
-                    "`covers` names no requirement [rule fixture.unknown-requirement]".to_owned(),
-                    (line, column),
-                ));
-                case_ok = false;
-            }
-            let step_covers = case.steps.iter().flat_map(|s| s.covers.iter());
-            for req in case.covers.iter().chain(step_covers) {
-                // A hardened case may also cover a moin-1.9 clause that
-                // hardened inherits (spec/hardened.md, section 1).
-                let inherited =
-                    case.profile == Profile::Hardened && Inheritance::builtin().inherits(req);
-                let known = requirements.get(req).is_some_and(|r| {
-                    r.profile == case.profile || (inherited && r.profile == Profile::Moin19)
-                });
-                if !known {
-                    let replaced = Inheritance::builtin()
-                        .replacement(req)
-                        .filter(|_| case.profile == Profile::Hardened)
-                        .map(|r| format!(" ({req} is replaced in hardened by {})", r.by.join(", ")))
-                        .unwrap_or_default();
-                    errors.push(err(
-                        format!(
-                            "covers {req:?}, which is not a requirement ID of profile {}{replaced}{} [rule fixture.unknown-requirement]",
-                            case.profile,
-                            nearest(req, requirements.of_profile(case.profile).iter().map(|r| r.id.as_str()))
-                                .map(|n| format!("; did you mean {n:?}?"))
-                                .unwrap_or_default()
-                        ),
-                        locate(text, &format!("\"{req}\""), case_start),
-                    ));
-                    case_ok = false;
-                }
-            }
-            let mut patches = vec![case.config.clone()];
-            let built = Config::build(case.profile, &patches);
-            if let Some(rule) = &case.rejects {
-                let cited = format!("r[{rule}]");
-                let problem = if !case.steps.is_empty() {
-                    Some("a case that `rejects` its configuration has no steps".to_owned())
-                } else if !case.covers.contains(rule) {
-                    Some(format!(
-                        "`rejects` names {rule:?}, which `covers` must list too"
-                    ))
-                } else if requirements.get(rule).is_none() {
-                    Some(format!(
-                        "`rejects` names {cited}, which is not a requirement ID"
-                    ))
-                } else {
-                    // Whether the configuration is really rejected, and for
-                    // this rule, is the runner's verdict, not a load error.
-                    None
-                };
-                if let Some(problem) = problem {
-                    errors.push(err(
-                        format!("{problem} [rule fixture.rejects]"),
-                        (line, column),
-                    ));
-                    case_ok = false;
-                }
-                if case_ok {
-                    let config = built.as_ref().ok().cloned();
-                    corpus.cases.push(LoadedCase {
-                        case,
-                        file: file.clone(),
-                        config,
-                    });
-                }
-                continue;
-            }
-            if case.steps.is_empty() {
-                errors.push(err(
-                    "a case needs at least one step [rule fixture.step-shape]".to_owned(),
-                    (line, column),
-                ));
-                case_ok = false;
-            }
-            let config = match built {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    errors.push(err(format!("{e} [rule fixture.config]"), (line, column)));
-                    case_ok = false;
-                    None
-                }
-            };
-            let clock_error = |at: &str| {
-                format!(
-                    "{at} the virtual clock outside {} to {} [rule fixture.clock]",
-                    EARLIEST_INSTANT.date(),
-                    LATEST_INSTANT.date()
-                )
-            };
-            let in_range = |t: OffsetDateTime| (EARLIEST_INSTANT..=LATEST_INSTANT).contains(&t);
-            let mut now = Some(case.start).filter(|t| in_range(*t));
-            if now.is_none() {
-                errors.push(err(
-                    clock_error("`start` puts"),
-                    locate(text, "\"start\"", case_start),
-                ));
-                case_ok = false;
-            }
-            let mut bound: BTreeSet<String> = BTreeSet::new();
-            // Requests opened and not yet finished, by handle.
-            let mut open: BTreeSet<String> = BTreeSet::new();
-            for (n, step) in case.steps.iter().enumerate() {
-                let step_no = n + 1;
-                if let (Action::Advance(d), Some(t)) = (&step.action, now) {
-                    now = t.checked_add(*d).filter(|t| in_range(*t));
-                    if now.is_none() {
-                        errors.push(err(
-                            clock_error(&format!("step {step_no}: this advance takes")),
-                            locate(text, "\"advance\"", case_start),
-                        ));
-                        case_ok = false;
-                    }
-                }
-                for (needle, problem) in profile_problems(case.profile, &step.action) {
-                    errors.push(err(
-                        format!("step {step_no}: {problem}"),
-                        locate(text, &needle, case_start),
-                    ));
-                    case_ok = false;
-                }
-                let mut need_bound = |sym: &str, where_: &str| {
-                    if is_symbol(sym) && !bound.contains(sym) {
-                        errors.push(err(
-                            format!("step {step_no}: {where_} uses {sym}, which no earlier step bound [rule fixture.unbound-symbol]"),
-                            locate(text, sym, case_start),
-                        ));
-                        case_ok = false;
-                    }
-                };
-                match &step.action {
-                    Action::Request(spec, e) => {
-                        if let CookieSource::Header(h) = &spec.cookies {
-                            for sym in symbols_in(h) {
-                                need_bound(&sym, "the Cookie header");
-                            }
-                        }
-                        for c in &e.set_cookies {
-                            if let Some(v) = &c.value {
-                                if is_symbol(v) {
-                                    bound.insert(v.clone());
-                                }
-                            }
-                        }
-                    }
-                    Action::Cleanup(_, e) => {
-                        if let Some(problem) = bind_sid_set(&e.removed, &mut bound) {
-                            errors.push(err(
-                                format!("step {step_no}: `removed` {problem}"),
-                                locate(text, "removed", case_start),
-                            ));
-                            case_ok = false;
-                        }
-                    }
-                    Action::List(sids) => {
-                        if let Some(problem) = bind_sid_set(sids, &mut bound) {
-                            errors.push(err(
-                                format!("step {step_no}: `sids` {problem}"),
-                                locate(text, "sids", case_start),
-                            ));
-                            case_ok = false;
-                        }
-                    }
-                    Action::Corrupt(s) => need_bound(s, "`corrupt`"),
-                    Action::Open(spec, _) => {
-                        if let CookieSource::Header(h) = &spec.cookies {
-                            for sym in symbols_in(h) {
-                                need_bound(&sym, "the Cookie header");
-                            }
-                        }
-                        if !open.insert(spec.id.clone()) {
-                            errors.push(err(
-                                format!("step {step_no}: request {:?} is opened while it is still open [rule fixture.interleave]", spec.id),
-                                locate(text, "\"open\"", case_start),
-                            ));
-                            case_ok = false;
-                        }
-                    }
-                    Action::Ops(spec, _) => {
-                        if !open.contains(&spec.id) {
-                            errors.push(err(
-                                format!("step {step_no}: `ops` names request {:?}, which is not open [rule fixture.interleave]", spec.id),
-                                locate(text, "\"ops\"", case_start),
-                            ));
-                            case_ok = false;
-                        }
-                    }
-                    Action::Finish(id, e) => {
-                        if !open.remove(id) {
-                            errors.push(err(
-                                format!("step {step_no}: `finish` names request {id:?}, which is not open [rule fixture.interleave]"),
-                                locate(text, "\"finish\"", case_start),
-                            ));
-                            case_ok = false;
-                        }
-                        for c in &e.set_cookies {
-                            if let Some(v) = &c.value {
-                                if is_symbol(v) {
-                                    bound.insert(v.clone());
-                                }
-                            }
-                        }
-                    }
-                    Action::Reconfigure(p) => {
-                        if let Some(id) = open.iter().next() {
-                            errors.push(err(
-                                format!("step {step_no}: reconfigure while request {id:?} is open; a wiki restarts between requests [rule fixture.interleave]"),
-                                locate(text, "\"reconfigure\"", case_start),
-                            ));
-                            case_ok = false;
-                        }
-                        patches.push(p.clone());
-                        if let Err(e) = Config::build(case.profile, &patches) {
-                            errors.push(err(
-                                format!("step {step_no}: reconfigure: {e} [rule fixture.config]"),
-                                (line, column),
-                            ));
-                            case_ok = false;
-                        }
-                    }
-                    Action::Advance(_) | Action::Crowd(_) => {}
-                }
-            }
-            if !open.is_empty() {
-                let ids: Vec<String> = open.iter().map(|id| format!("{id:?}")).collect();
-                errors.push(err(
-                    format!(
-                        "request(s) {} opened and never finished; every open request must be finished by the end of the case [rule fixture.interleave]",
-                        ids.join(", ")
-                    ),
-                    (line, column),
-                ));
-                case_ok = false;
-            }
-            if let (true, Some(config)) = (case_ok, config) {
-                corpus.cases.push(LoadedCase {
-                    case,
-                    file: file.clone(),
-                    config: Some(config),
-                });
+            if let Some(loaded) = check_case(&mut check, case, requirements, &mut seen) {
+                corpus.cases.push(loaded);
             }
         }
     }
@@ -600,31 +249,6 @@ fn check_sources(
         Ok(corpus)
     } else {
         Err(errors)
-    }
-}
-
-/// Binds the one new strict symbol a list or cleanup expectation may name
-/// (the one listed id not otherwise accounted for); describes the problem
-/// when there are more, or a new latest symbol.
-fn bind_sid_set(sids: &[SidRef], bound: &mut BTreeSet<String>) -> Option<String> {
-    let unbound: Vec<&SidRef> = sids
-        .iter()
-        .filter(|s| is_symbol(s) && !bound.contains(*s))
-        .collect();
-    match unbound.as_slice() {
-        [] => None,
-        [one] if !is_latest_symbol(one) => {
-            bound.insert((*one).clone());
-            None
-        }
-        _ => Some(format!(
-            "may bind at most one new $s symbol; it has {} [rule fixture.unbound-symbol]",
-            unbound
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
     }
 }
 

@@ -11,6 +11,8 @@
 //! | `inheritance.rs` | [`Inheritance`]: the moin-1.9 clauses `hardened` replaces, and those it inherits |
 //! | `builtin.rs` | [`builtin_corpus`]: the corpus of this source tree, built into the library |
 //! | `load.rs` | [`load_corpus`]: every file of a tree, validated; [`FixtureError`] names file, line, column and rule |
+//! | `loaded.rs` | [`LoadedCase`], [`FixtureError`], the clock's bounds: what the loader produces, below `load.rs` and `check.rs` |
+//! | `check.rs` | the loader rules of one case: id, covers, rejects, clock, and each step's symbols, derived values and interleaving |
 //!
 //! `fixtures/README.md` is the guide to the format and
 //! `fixtures/schema.json` its JSON Schema. This module was called
@@ -18,10 +20,12 @@
 
 mod builtin;
 mod case;
+mod check;
 mod expect;
 mod ids;
 mod inheritance;
 mod load;
+mod loaded;
 mod requirements;
 
 pub use builtin::{builtin_corpus, BUILTIN_FILES};
@@ -30,7 +34,10 @@ pub use expect::{
     is_latest_symbol, is_symbol, CleanupExpect, CleanupSpec, CookieExpect, CookieSource,
     FinishExpect, OpenExpect, OpenSpec, OpsSpec, RequestExpect, RequestSpec, SidRef,
 };
-pub use ids::{format_duration, is_semantic_id, nearest, parse_advance, symbols_in, MAX_ADVANCE};
+pub use ids::{
+    derived_in, format_duration, is_semantic_id, nearest, parse_advance, symbols_in, Derivation,
+    Derived, MAX_ADVANCE,
+};
 pub use inheritance::{Inheritance, Replacement};
 pub use load::{
     load_corpus, load_texts, parse_file, without_element_count, Corpus, FixtureError, LoadedCase,

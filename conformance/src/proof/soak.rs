@@ -61,6 +61,16 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// [`parse_duration`], zero allowed (for "no soak").
 pub fn parse_duration_or_zero(s: &str) -> Result<Duration, String> {
+    // "0", "0s", "0ms": none (the help says `0s: none`).
+    let digits = s.trim().trim_start_matches('+');
+    let unit = digits.trim_start_matches(|c: char| c.is_ascii_digit());
+    let number = &digits[..digits.len() - unit.len()];
+    if !number.is_empty()
+        && number.bytes().all(|b| b == b'0')
+        && ["", "ms", "s", "m", "h", "d"].contains(&unit)
+    {
+        return Ok(Duration::ZERO);
+    }
     let d = moin_session_spec::fixture::parse_advance(s)?;
     Duration::try_from(d).map_err(|e| format!("{s:?}: {e}"))
 }

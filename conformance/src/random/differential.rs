@@ -34,7 +34,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use cookie::Cookie;
 use moin_session_spec::fixture::{CookieExpect, RequestExpect, SidRef};
 use moin_session_spec::{
     AuthAction, Backend, CleanupMode, CleanupRequest, Config, ConfigPatch, Op, Profile, Request,
@@ -190,7 +189,7 @@ fn failed(what: &str, e: impl fmt::Display) -> String {
 fn expectation(response: &Response, now: OffsetDateTime, symbols: &mut Symbols) -> RequestExpect {
     let mut set_cookies = Vec::new();
     for header in &response.set_cookies {
-        let Ok(c) = Cookie::parse(header.clone()) else {
+        let Ok(c) = crate::run::cookie_date::parse_set_cookie(header) else {
             continue;
         };
         let deleted = is_deletion(&c, now);

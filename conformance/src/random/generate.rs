@@ -11,6 +11,13 @@
 //! minimal case is saved as a fixture file that `check --fixtures` replays
 //! on its own.
 //!
+//! The draws reach the corners the curated corpus pins down one at a time:
+//! lifetimes of a few seconds and below (`0.001` hours is 3.6 seconds), odd
+//! products (`4.35` and `1.13` hours lose a second in binary64), instants
+//! between seconds (a start and advances with milliseconds), `Cookie`
+//! headers at the hardened byte limit (ASCII or two-byte UTF-8), and
+//! deletes of keys that are absent.
+//!
 //! Unlike the curated corpus, whose expectations are worked out from the
 //! spec by hand, these expectations come from the model: a divergence means
 //! "the backend and the model disagree", and the saved case is where to
@@ -34,8 +41,8 @@ fn random_config(profile: Profile, rng: &mut Rng) -> ConfigPatch {
     match profile {
         Profile::Moin19 => ConfigPatch {
             cookie_lifetime: Some(LifetimeSetting::Pair(vec![
-                rng.pick(&[0.0, 0.0, 1.0, 0.5, 0.0002]),
-                rng.pick(&[12.0, 1.0, -2.0, 0.0, 0.25]),
+                rng.pick(&[0.0, 0.0, 1.0, 0.5, 0.0002, 0.001, 4.35, 1.13]),
+                rng.pick(&[12.0, 1.0, -2.0, 0.0, 0.25, 0.001, -1.13, 4.35]),
             ])),
             cookie_secure: rng
                 .chance(20)
@@ -52,12 +59,13 @@ fn random_config(profile: Profile, rng: &mut Rng) -> ConfigPatch {
             let prefix = rng.chance(15);
             ConfigPatch {
                 cookie_lifetime: Some(LifetimeSetting::Pair(vec![
-                    rng.pick(&[0.0, 0.0, 1.0, 0.5, 0.0002]),
-                    rng.pick(&[12.0, 1.0, 0.0, 0.25]),
+                    rng.pick(&[0.0, 0.0, 1.0, 0.5, 0.0002, 0.001, 1.13]),
+                    rng.pick(&[12.0, 1.0, 0.0, 0.25, 0.001, 4.35]),
                 ])),
                 absolute_timeout: rng
                     .chance(60)
-                    .then(|| rng.pick(&[720.0, 2.0, 0.5, 24.0, 12_000.0])),
+                    .then(|| rng.pick(&[720.0, 2.0, 0.5, 24.0, 12_000.0, 0.001, 1.13])),
+                max_cookie_header: rng.chance(30).then(|| rng.pick(&[4096, 4097, 5000])),
                 cookie_secure: if prefix {
                     Some(Some(true))
                 } else {
@@ -77,9 +85,11 @@ fn random_config(profile: Profile, rng: &mut Rng) -> ConfigPatch {
         }
         Profile::Moin16 => ConfigPatch {
             cookie_lifetime: Some(LifetimeSetting::Scalar(
-                rng.pick(&[12.0, 1.0, 0.0, -2.0, 0.5]),
+                rng.pick(&[12.0, 1.0, 0.0, -2.0, 0.5, 1.9, -0.5]),
             )),
-            anonymous_cookie_lifetime: rng.chance(70).then(|| Some(rng.pick(&[1.0, 0.5, 2.0]))),
+            anonymous_cookie_lifetime: rng
+                .chance(70)
+                .then(|| Some(rng.pick(&[1.0, 0.5, 2.0, 0.001, 0.0015, 4.35]))),
             auth: Some(if rng.chance(70) {
                 vec![
                     "moin_login".into(),
@@ -105,9 +115,12 @@ fn random_config(profile: Profile, rng: &mut Rng) -> ConfigPatch {
 fn random_step(profile: Profile, rng: &mut Rng) -> AbstractStep {
     let roll = rng.below(100);
     if roll < 20 {
-        return AbstractStep::Advance(Duration::seconds(
-            rng.pick(&[1, 30, 59, 61, 600, 3599, 3601, 7200, 43_200, 90_000]),
-        ));
+        // Whole seconds and fractions of one, so that instants fall
+        // between seconds (the hardened request second, moin-1.6's floor).
+        return AbstractStep::Advance(Duration::milliseconds(rng.pick(&[
+            1_000, 30_000, 59_000, 61_000, 600_000, 3_599_000, 3_601_000, 7_200_000, 43_200_000,
+            90_000_000, 250, 500, 999, 1_500, 3_600, 59_500,
+        ])));
     }
     if roll < 26 {
         let user = (profile != Profile::Moin16 && rng.chance(30))
@@ -127,7 +140,7 @@ fn random_step(profile: Profile, rng: &mut Rng) -> AbstractStep {
         return AbstractStep::Corrupt;
     }
     // The order of the draws is the order of the seeds' traces: keep it.
-    let cookies = random_cookies(rng);
+    let cookies = random_cookies(profile, rng);
     let auth = random_auth(profile, rng);
     let ops = random_ops(profile, rng);
     AbstractStep::Request {
@@ -173,10 +186,17 @@ fn random_reconfiguration(profile: Profile, rng: &mut Rng) -> ConfigPatch {
 }
 
 /// Where a random request's cookies come from.
-fn random_cookies(rng: &mut Rng) -> CookiePick {
+fn random_cookies(profile: Profile, rng: &mut Rng) -> CookiePick {
     match rng.below(100) {
-        0..=74 => CookiePick::Jar,
-        75..=82 => CookiePick::ReplayLast,
+        0..=71 => CookiePick::Jar,
+        // The last sid with a pad cookie that takes the header to the
+        // limit, one byte below or one above, in bytes that are ASCII or
+        // two-byte UTF-8 (hard.load.cookie-header-limit).
+        72..=74 if profile == Profile::Hardened => CookiePick::Padded {
+            delta: rng.pick(&[-1, 0, 1]),
+            multibyte: rng.chance(50),
+        },
+        72..=82 => CookiePick::ReplayLast,
         83..=88 => CookiePick::TamperLast,
         89..=93 => CookiePick::None,
         _ => CookiePick::MadeUp(format!(
@@ -217,13 +237,18 @@ fn random_ops(profile: Profile, rng: &mut Rng) -> Vec<Op> {
     let mut ops = Vec::new();
     for _ in 0..rng.below(3) {
         let key = rng.pick(&["k", "trail"]).to_owned();
-        ops.push(match rng.below(4) {
+        ops.push(match rng.below(5) {
             0 => Op::Set {
                 key,
                 value: Value::from(rng.below(1000)),
             },
             1 => Op::Get { key },
             2 => Op::Delete { key },
+            // A key no trace ever sets: its delete is always of an absent
+            // key, which does nothing in every profile.
+            3 => Op::Delete {
+                key: "never-set".to_owned(),
+            },
             _ => Op::Macro {
                 edition: if profile != Profile::Moin16 && rng.chance(50) {
                     MacroEdition::V19
@@ -242,7 +267,12 @@ pub fn random_skeleton(profile: Profile, rng: &mut Rng) -> Skeleton {
     let n = 3 + rng.below(14);
     let config = random_config(profile, rng);
     let start = OffsetDateTime::from_unix_timestamp(1_235_908_800 + rng.below(86_400) as i64)
-        .expect("a 2009 instant");
+        .expect("a 2009 instant")
+        + Duration::milliseconds(if rng.chance(30) {
+            rng.pick(&[1, 250, 500, 999])
+        } else {
+            0
+        });
     let mut steps = Vec::new();
     for _ in 0..n {
         let step = random_step(profile, rng);
@@ -337,6 +367,70 @@ mod tests {
     use crate::run::runner::{run_case, Verdict};
     use moin_session_spec::fixture::Action;
     use moin_session_spec::Model;
+
+    /// The draws reach every corner the module's documentation names.
+    #[test]
+    fn draws_reach_the_corners() {
+        let mut rng = Rng::new(3);
+        let mut seen = BTreeSet::new();
+        for profile in Profile::ALL {
+            for _ in 0..400 {
+                let s = random_skeleton(*profile, &mut rng);
+                if s.start.nanosecond() > 0 {
+                    seen.insert("fractional start");
+                }
+                let hours = match &s.config.cookie_lifetime {
+                    Some(LifetimeSetting::Pair(p)) => p.clone(),
+                    Some(LifetimeSetting::Scalar(h)) => vec![*h],
+                    None => Vec::new(),
+                };
+                let anon16 = s.config.anonymous_cookie_lifetime.flatten();
+                if hours
+                    .iter()
+                    .chain(&anon16)
+                    .any(|h| h.abs() * 3600.0 < 10.0 && *h != 0.0)
+                {
+                    seen.insert("lifetime of a few seconds");
+                }
+                if hours.contains(&4.35) || hours.contains(&1.13) {
+                    seen.insert("odd lifetime");
+                }
+                if s.config.max_cookie_header.is_some() {
+                    seen.insert("max_cookie_header");
+                }
+                for step in &s.steps {
+                    match step {
+                        AbstractStep::Advance(d) if d.subsec_nanoseconds() != 0 => {
+                            seen.insert("fractional advance");
+                        }
+                        AbstractStep::Request { cookies, ops, .. } => {
+                            if matches!(cookies, CookiePick::Padded { .. }) {
+                                seen.insert("padded header");
+                            }
+                            if ops
+                                .iter()
+                                .any(|o| matches!(o, Op::Delete { key } if key == "never-set"))
+                            {
+                                seen.insert("delete of an absent key");
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        for corner in [
+            "fractional start",
+            "lifetime of a few seconds",
+            "odd lifetime",
+            "max_cookie_header",
+            "fractional advance",
+            "padded header",
+            "delete of an absent key",
+        ] {
+            assert!(seen.contains(corner), "no draw reached: {corner}");
+        }
+    }
 
     #[test]
     fn the_model_never_diverges_from_itself() {

@@ -86,12 +86,14 @@ impl Materializer {
         let config = Config::build(skeleton.profile, &patches).map_err(|e| bad(&e))?;
         let mut model = Model::new();
         model.reset(&config).map_err(|e| bad(&e))?;
+        let mut browser = Browser::new(skeleton.profile);
+        browser.header_limit = header_limit(&config);
         Ok(Materializer {
             profile: skeleton.profile,
             patches,
             config,
             model,
-            browser: Browser::new(skeleton.profile),
+            browser,
             now: skeleton.start,
             open: BTreeMap::new(),
         })
@@ -146,6 +148,7 @@ impl Materializer {
         };
         self.patches = candidate;
         self.config = config;
+        self.browser.header_limit = header_limit(&self.config);
         self.model.reconfigure(&self.config).map_err(|e| bad(&e))?;
         Ok(Some(Action::Reconfigure(patch.clone())))
     }
@@ -288,6 +291,14 @@ impl Materializer {
     }
 }
 
+/// The hardened `Cookie` header limit, in bytes.
+fn header_limit(config: &Config) -> Option<u64> {
+    match config {
+        Config::Hardened(c) => Some(c.max_cookie_header),
+        _ => None,
+    }
+}
+
 fn cookie_name(config: &Config) -> String {
     match config {
         Config::Moin19(c) => c.cookie_full_name(),
@@ -301,5 +312,55 @@ fn effective_path(config: &Config) -> String {
         Config::Moin19(c) => c.effective_path().to_owned(),
         Config::Moin16(c) => c.effective_path().to_owned(),
         Config::Hardened(c) => c.effective_path().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use moin_session_spec::fixture::CookieSource;
+    use moin_session_spec::{LifetimeSetting, Profile};
+
+    /// A padded header of one byte over the hardened limit is not read (a
+    /// fresh session), one at the limit is, in two-byte characters too.
+    #[test]
+    fn padded_headers_meet_the_limit_in_bytes() {
+        for (delta, new) in [(0, false), (1, true), (-1, false)] {
+            let skeleton = Skeleton {
+                profile: Profile::Hardened,
+                config: ConfigPatch {
+                    cookie_lifetime: Some(LifetimeSetting::Pair(vec![1.0, 12.0])),
+                    max_cookie_header: Some(4096),
+                    ..Default::default()
+                },
+                start: OffsetDateTime::from_unix_timestamp(1_235_908_830).unwrap(),
+                steps: vec![
+                    AbstractStep::Request {
+                        https: false,
+                        cookies: CookiePick::None,
+                        auth: AuthAction::None,
+                        ops: Vec::new(),
+                    },
+                    AbstractStep::Request {
+                        https: false,
+                        cookies: CookiePick::Padded {
+                            delta,
+                            multibyte: true,
+                        },
+                        auth: AuthAction::None,
+                        ops: Vec::new(),
+                    },
+                ],
+            };
+            let case = materialize(&skeleton, "hard.random.padded").unwrap();
+            let Action::Request(spec, expect) = &case.case.steps[1].action else {
+                panic!("{:?}", case.case.steps);
+            };
+            let CookieSource::Header(h) = &spec.cookies else {
+                panic!("{spec:?}");
+            };
+            assert!(h.contains('é'), "{h}");
+            assert_eq!(expect.new, new, "delta {delta}");
+        }
     }
 }

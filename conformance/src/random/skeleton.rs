@@ -52,6 +52,15 @@ pub enum CookiePick {
     TamperLast,
     /// A well-formed sid the client made up.
     MadeUp(String),
+    /// The last issued value and a pad cookie that makes the header
+    /// `delta` bytes longer than the hardened `max_cookie_header`, the pad
+    /// in two-byte UTF-8 characters when `multibyte`.
+    Padded {
+        /// Bytes over the limit (-1, 0 or 1).
+        delta: i8,
+        /// Whether the pad is `é`s (two bytes each) or ASCII.
+        multibyte: bool,
+    },
 }
 
 /// One abstract step.

@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cookie::Cookie;
 use moin_session_spec::fixture::{Action, CookieExpect, CookieSource, FinishExpect};
 use moin_session_spec::{Backend, Model, Profile};
 use time::OffsetDateTime;
@@ -65,6 +64,8 @@ pub(crate) struct Browser {
     pub(crate) jar: Jar,
     pub(crate) symbols: Symbols,
     pub(crate) last: Option<(String, String)>,
+    /// The hardened `max_cookie_header` in force, for padded headers.
+    pub(crate) header_limit: Option<u64>,
 }
 
 impl Browser {
@@ -75,6 +76,7 @@ impl Browser {
             jar: Jar::new(),
             symbols: Symbols::default(),
             last: None,
+            header_limit: None,
         }
     }
 
@@ -108,6 +110,28 @@ impl Browser {
                     Some(format!("{name}={real}x")),
                 )
             }
+            (CookiePick::Padded { delta, multibyte }, Some((real, form))) => {
+                let sent = format!("{name}={real}; pad=");
+                let target = self.header_limit.map(|l| l as i64 + i64::from(*delta));
+                match target.map(|t| t - sent.len() as i64).filter(|n| *n >= 1) {
+                    Some(n) => {
+                        let n = n as usize;
+                        let pad = if *multibyte {
+                            format!("{}{}", "é".repeat(n / 2), "x".repeat(n % 2))
+                        } else {
+                            "x".repeat(n)
+                        };
+                        (
+                            CookieSource::Header(format!("{name}={form}; pad={pad}")),
+                            Some(format!("{sent}{pad}")),
+                        )
+                    }
+                    None => (
+                        CookieSource::Header(format!("{name}={form}")),
+                        Some(format!("{name}={real}")),
+                    ),
+                }
+            }
             (CookiePick::MadeUp(sid), _) => {
                 self.symbols.made_up.insert(sid.clone());
                 (
@@ -131,7 +155,7 @@ impl Browser {
         let bad = |e: &dyn std::fmt::Display| Unrepresentable(e.to_string());
         let mut out = Vec::new();
         for h in set_cookies {
-            let c = Cookie::parse(h.clone()).map_err(|e| bad(&e))?;
+            let c = crate::run::cookie_date::parse_set_cookie(h).map_err(|e| bad(&e))?;
             let domain = c.domain().map(str::to_owned);
             let cookie_path = c.path().unwrap_or("").to_owned();
             if is_deletion(&c, now) {

@@ -2,12 +2,15 @@
 //!
 //! - [`summary`]: what every format counts (outcomes, per-requirement
 //!   summaries, violated clauses);
+//! - [`claim_lines`]: the conformance claim a run supports (version,
+//!   skipped capabilities, clauses left out);
 //! - text for people at a terminal, JSON for scripts, JUnit XML for CI
 //!   systems, Markdown for a CI step summary, and [`html`], one
 //!   self-contained page;
 //! - [`random`]: the reports of a random run;
 //! - [`transcript`]: a case as a person reads it, step by step.
 
+mod claim;
 pub mod html;
 mod json;
 mod junit;
@@ -17,6 +20,7 @@ pub mod summary;
 mod text;
 pub mod transcript;
 
+pub use claim::claim_lines;
 pub use json::{json, unchecked_profiles, Versions};
 pub use junit::{junit, xml_escape};
 pub use markdown::markdown;

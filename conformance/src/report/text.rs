@@ -45,6 +45,13 @@ pub fn text(
         let _ = writeln!(out, "\nnot passed:");
         not_passed(&mut out, &problems);
     }
+    let claim = super::claim_lines(results, profiles);
+    if !claim.is_empty() {
+        let _ = writeln!(out);
+        for line in claim {
+            let _ = writeln!(out, "{line}");
+        }
+    }
     let _ = writeln!(out);
     let _ = writeln!(out, "{}", Summary::of(results).line());
     out

@@ -199,7 +199,7 @@ fn rule_for(profile: Profile, field: Field) -> Rule {
 fn hardened_rule(field: Field) -> Rule {
     use Field::*;
     match field {
-        MaxAge | Expires | Lifetime => rule(
+        MaxAge | Expires | ExpiresForm | Lifetime => rule(
             &[
                 "hard.timeout.",
                 "hard.cookie.max-age-within",
@@ -210,7 +210,8 @@ fn hardened_rule(field: Field) -> Rule {
         Secure => rule(&["hard.cookie.secure"], "hard.cookie.secure"),
         HttpOnly => rule(&["hard.cookie.httponly"], "hard.cookie.httponly"),
         SameSite => rule(&["hard.cookie.samesite"], "hard.cookie.samesite"),
-        DeletionForm | Path | Domain => rule(
+        DeletionForm => rule(&["hard.cookie.delete-form"], "hard.cookie.delete-form"),
+        Path | Domain => rule(
             &["hard.cookie.delete-form", "hard.cookie.host-prefix"],
             "hard.cookie.host-prefix",
         ),
@@ -265,7 +266,7 @@ fn m19_rule(field: Field) -> Rule {
         ),
         Name => rule(&["m19.name."], "m19.name.default"),
         MaxAge => rule(&["m19.cookie.max-age"], "m19.cookie.max-age"),
-        Expires => rule(
+        Expires | ExpiresForm => rule(
             &["m19.cookie.expires-granularity", "m19.finalize.sliding"],
             "m19.cookie.expires-granularity",
         ),
@@ -318,6 +319,7 @@ fn m16_rule(field: Field) -> Rule {
             "m16.cookie.no-secure-httponly",
         ),
         DeletionForm => rule(&["m16.cookie.delete-form"], "m16.cookie.delete-form"),
+        ExpiresForm => rule(&["m16.cookie.expires-year"], "m16.cookie.expires-year"),
         Sids => rule(M16_STORED, "m16.store.list"),
         Removed => rule(&["m16.cleanup."], "m16.cleanup.expired"),
     }
@@ -442,6 +444,7 @@ pub fn table_clauses() -> Vec<(Profile, &'static str)> {
         Kind,
         MaxAge,
         Expires,
+        ExpiresForm,
         Lifetime,
         Path,
         Domain,

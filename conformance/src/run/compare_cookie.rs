@@ -1,12 +1,15 @@
 //! The comparison of `Set-Cookie` headers: each expected cookie against
 //! what the backend sent, attribute by attribute as a browser parses them
-//! (the `cookie` crate), and deletion cookies in full.
+//! (the `cookie` crate, with `Expires` read by the RFC 6265bis date
+//! algorithm of [`crate::run::cookie_date`]), deletion cookies in full, and
+//! how a moin-1.6 `Expires` date is written.
 
 use cookie::Cookie;
 use moin_session_spec::fixture::CookieExpect;
 use time::OffsetDateTime;
 
 use crate::run::bindings::Bindings;
+use crate::run::cookie_date::{expires_attribute, parse_set_cookie};
 use crate::run::difference::{diff, show_instant, show_opt, Difference, Field};
 use crate::run::jar::is_deletion;
 
@@ -21,7 +24,7 @@ pub(crate) fn compare_cookies(
     let mut out = Vec::new();
     let mut parsed: Vec<Option<Cookie<'static>>> = Vec::new();
     for (i, header) in observed.iter().enumerate() {
-        match Cookie::parse(header.clone()) {
+        match parse_set_cookie(header) {
             Ok(c) => parsed.push(Some(c)),
             Err(e) => {
                 out.push(diff(
@@ -57,6 +60,9 @@ pub(crate) fn compare_cookies(
         used[i] = true;
         let c = parsed[i].as_ref().expect("position found a parsed cookie");
         out.extend(compare_cookie(e, c, now, bindings));
+        if !e.deleted && bindings.profile() == Some(moin_session_spec::Profile::Moin16) {
+            out.extend(compare_expires_year(e, &observed[i]));
+        }
     }
     let missing = out.iter().any(|d| d.field == Field::Missing);
     for (i, c) in parsed.iter().enumerate() {
@@ -119,13 +125,9 @@ fn compare_cookie(
         return out;
     }
     if e.deleted {
-        // Judged in full for the two originals. The hardened deletion
-        // carries Secure, and its model and reference both end a session
-        // at its absolute timeout with the sid and `Max-Age=0` (a deletion
-        // by effect only): judged by effect until that is settled.
-        if bindings.profile() != Some(moin_session_spec::Profile::Hardened) {
-            out.extend(compare_deletion_form(e, c, now));
-        }
+        // The deletion is judged in full, in the form of its profile.
+        let hardened = bindings.profile() == Some(moin_session_spec::Profile::Hardened);
+        out.extend(compare_deletion_form(e, c, now, hardened));
     } else {
         out.extend(compare_issued(e, c, bindings));
     }
@@ -237,7 +239,50 @@ fn compare_attributes(e: &CookieExpect, c: &Cookie<'_>) -> Vec<Difference> {
     out
 }
 
-fn compare_deletion_form(e: &CookieExpect, c: &Cookie<'_>, now: OffsetDateTime) -> Vec<Difference> {
+/// The form of a moin-1.6 `Expires` date (`m16.cookie.expires-year`): a year
+/// outside 1970 to 2049 written with four digits, and a four-digit year
+/// with a three-letter weekday, if it names one. RFC 6265bis reads the
+/// two-digit years 50 to 69 as 2050 to 2069, so the instant alone cannot
+/// show a two-digit year there; the form can.
+fn compare_expires_year(e: &CookieExpect, header: &str) -> Vec<Difference> {
+    let Some(date) = expires_attribute(header) else {
+        return Vec::new();
+    };
+    let at = format!("set_cookies[{}].expires", e.name);
+    let year = date.instant.year();
+    let mut out = Vec::new();
+    if !(1970..=2049).contains(&year) && date.year_digits != 4 {
+        out.push(diff(
+            Field::ExpiresForm,
+            at.clone(),
+            format!("the year {year} in four digits"),
+            format!("{} digits", date.year_digits),
+        ));
+    }
+    if date.year_digits == 4 && date.weekday_letters.is_some_and(|n| n != 3) {
+        out.push(diff(
+            Field::ExpiresForm,
+            at,
+            "a three-letter weekday with a four-digit year",
+            "a full weekday name",
+        ));
+    }
+    out
+}
+
+/// The form of a deletion cookie. Both originals (`m19.cookie.delete-form`,
+/// `m16.cookie.delete-form`): an empty value, `Max-Age=0`, an `Expires`
+/// before now, and no `Secure` unless the expectation says otherwise. The
+/// hardened profile (`hard.cookie.delete-form`): an empty value, no
+/// `Max-Age` at all, an `Expires` before now; its `Secure`, `HttpOnly` and
+/// `SameSite`, which a hardened fixture always gives, are compared with
+/// the other attributes.
+fn compare_deletion_form(
+    e: &CookieExpect,
+    c: &Cookie<'_>,
+    now: OffsetDateTime,
+    hardened: bool,
+) -> Vec<Difference> {
     let at = |field: &str| format!("set_cookies[{}].{field}", e.name);
     let mut out = Vec::new();
     if !c.value().is_empty() {
@@ -249,11 +294,16 @@ fn compare_deletion_form(e: &CookieExpect, c: &Cookie<'_>, now: OffsetDateTime) 
         ));
     }
     let age = c.max_age().map(|d| d.whole_seconds());
-    if age != Some(0) {
+    let (wanted_age, wanted) = if hardened {
+        (None, "no Max-Age (deletion by a past Expires)")
+    } else {
+        (Some(0), "0 (deletion)")
+    };
+    if age != wanted_age {
         out.push(diff(
             Field::DeletionForm,
             at("max_age"),
-            "0 (deletion)",
+            wanted,
             show_opt(age),
         ));
     }
@@ -266,7 +316,7 @@ fn compare_deletion_form(e: &CookieExpect, c: &Cookie<'_>, now: OffsetDateTime) 
             show_opt(other.map(show_instant)),
         )),
     }
-    if e.secure.is_none() && c.secure().unwrap_or(false) {
+    if !hardened && e.secure.is_none() && c.secure().unwrap_or(false) {
         out.push(diff(
             Field::DeletionForm,
             at("secure"),

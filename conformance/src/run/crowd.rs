@@ -178,7 +178,7 @@ fn request(now: OffsetDateTime, cookie_header: Option<String>, ops: Vec<Op>) -> 
 fn issued(headers: &[String], now: OffsetDateTime) -> Option<String> {
     let cookies: Vec<cookie::Cookie<'static>> = headers
         .iter()
-        .filter_map(|h| cookie::Cookie::parse(h.clone()).ok())
+        .filter_map(|h| crate::run::cookie_date::parse_set_cookie(h).ok())
         .collect();
     match cookies.as_slice() {
         [c] if !is_deletion(c, now) => Some(c.value().to_owned()),

@@ -49,6 +49,10 @@ pub enum Field {
     MaxAge,
     /// `Expires` of an issued cookie, alone.
     Expires,
+    /// The form of an issued cookie's `Expires` date: its year written with
+    /// too few digits, or a full weekday name with a four-digit year
+    /// (`m16.cookie.expires-year`).
+    ExpiresForm,
     /// `Max-Age` and `Expires` of an issued cookie both off by the same
     /// amount: the lifetime `L`.
     Lifetime,

@@ -11,9 +11,12 @@
 //! | path matching when sending; longer paths first | yes |
 //! | Domain | ignored: every request goes to one host |
 //! | an expired cookie is not sent | yes |
+//! | `Expires` read with the cookie date algorithm (§5.1.1) | yes ([`crate::run::cookie_date`]) |
 
 use cookie::Cookie;
 use time::{Duration, OffsetDateTime};
+
+use crate::run::cookie_date::parse_set_cookie;
 
 /// One stored cookie.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +92,7 @@ impl Jar {
         https: bool,
         now: OffsetDateTime,
     ) -> Result<Received, String> {
-        let c = Cookie::parse(header.to_owned()).map_err(|e| e.to_string())?;
+        let c = parse_set_cookie(header).map_err(|e| e.to_string())?;
         if c.secure() == Some(true) && !https {
             return Ok(Received::Ignored("a Secure cookie set over plain http"));
         }

@@ -4,12 +4,14 @@
 //! names the clause each difference violates ([`attribution`]) and gives
 //! the case its [`verdict`]. [`crowd`] holds the many browsers of the
 //! capacity cases; [`expectations`] reads what a backend declares of
-//! itself (known failures and deviations).
+//! itself (known failures and deviations). [`cookie_date`] reads `Expires`
+//! as RFC 6265bis does, for the jar and the comparison alike.
 
 pub mod attribution;
 pub mod bindings;
 pub mod compare;
 mod compare_cookie;
+pub mod cookie_date;
 pub mod crowd;
 pub mod difference;
 pub mod expectations;

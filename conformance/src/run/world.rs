@@ -185,17 +185,24 @@ fn cleanup(
     Ok((Observed::Sids(outcome.removed), d))
 }
 
-/// The request a request or open step sends at the current instant.
-fn build_request(spec: &RequestSpec, w: &mut World<'_>) -> Request {
+/// The request a request or open step sends at the current instant. A
+/// `Cookie` header whose derived value would equal the sid it is derived
+/// from is refused: the step errors (never a pass) and says why.
+fn build_request(spec: &RequestSpec, w: &mut World<'_>) -> Result<Request, BackendError> {
+    if let CookieSource::Header(h) = &spec.cookies {
+        if let Some(message) = w.bindings.degenerate_derivation(h) {
+            return Err(BackendError::InvalidInput { message });
+        }
+    }
     let cookie_header = cookie_header(spec, w);
-    Request {
+    Ok(Request {
         now: *w.now,
         https: spec.https,
         path: spec.path.clone(),
         cookie_header,
         auth: spec.auth.clone(),
         ops: spec.ops.clone(),
-    }
+    })
 }
 
 /// `request`: one whole request cycle; the browser takes its cookies.
@@ -205,7 +212,7 @@ fn request(
     spec: &RequestSpec,
     expected: &RequestExpect,
 ) -> StepOutcome {
-    let request = build_request(spec, w);
+    let request = build_request(spec, w)?;
     let response = backend.request(&request)?;
     let mut differences = compare_request(expected, &response, *w.now, w.bindings);
     let received = receive(w.jar, &response.set_cookies, &spec.path, spec.https, *w.now);
@@ -236,7 +243,7 @@ fn open(
     spec: &OpenSpec,
     expected: &OpenExpect,
 ) -> StepOutcome {
-    let request = build_request(&spec.request(), w);
+    let request = build_request(&spec.request(), w)?;
     let opened = backend.open(&spec.id, &request)?;
     w.open.insert(spec.id.clone(), request.clone());
     let response = Response {

@@ -72,8 +72,9 @@ faults! {
     IdleCapOneYear = "idle-cap-one-year", BOTH, "clock", " A session idle for more than 365 days of virtual time vanishes.";
     WallClockExpiry = "wall-clock-expiry", BOTH, "clock", " A session unused for 2 seconds of real time vanishes.";
     EvictsBeyond500 = "evicts-beyond-500", BOTH, "store", " Beyond 500 sessions the least recently used one vanishes.";
-    SidCaseInsensitive = "sid-case-insensitive", M19, "load", " Sids with uppercase hex digits are accepted (lowercased).";
-    SidTrimmedTo40 = "sid-trimmed-to-40", M19, "load", " A sid longer than 40 characters is cut to its first 40.";
+    SidCaseInsensitive = "sid-case-insensitive", M19_HARD, "load", " Sids with uppercase hex digits are accepted (lowercased).";
+    SidTrimmedTo40 = "sid-trimmed-to-40", M19_HARD, "load", " A sid longer than 40 characters is cut to its first 40.";
+    SidPrefixMatch = "sid-prefix-match", HARD, "load", " A value that is the beginning of an issued sid (8 characters or more) loads that session.";
     LastCookieWins = "last-cookie-wins", M19, "load", " Of several session cookies, the last is used.";
     RememberMeIgnored = "remember-me-ignored", BOTH, "lifetime", " Logins never set remember_me.";
     RememberMeAlways = "remember-me-always", BOTH, "lifetime", " Logins always set remember_me.";
@@ -111,6 +112,16 @@ faults! {
     HeaderLimitIgnored = "header-limit-ignored", HARD, "load", " A Cookie header of any size is read.";
     SilentOnRefusedSid = "silent-on-refused-sid", HARD, "finalize", " A refused or expired sid is not deleted from the browser.";
     EndOthersIgnored = "end-others-ignored", HARD, "end", " \"End other sessions\" does nothing.";
+    EndOthersByEffectiveUser = "end-others-by-effective-user", HARD, "end", " \"End other sessions\" also ends other sessions that act as the user under a change user (it compares effective users).";
+    HeaderLimitChars = "header-limit-chars", HARD, "load", " The Cookie header limit counts characters, not bytes.";
+    DeletionWithMaxAge = "deletion-with-max-age", HARD, "cookie", " The hardened deletion carries Max-Age=0, the moin-1.9 form, outside the server grammar of RFC 6265bis.";
+    DeadlineSidMaxAgeZero = "deadline-sid-max-age-zero", HARD, "timeout", " At the absolute deadline the sid is sent again with Max-Age=0 instead of a deletion.";
+    AnonSecondsRounded = "anon-seconds-rounded", M16, "lifetime", " The anonymous lifetime in seconds is rounded, not truncated (3.6 s gives 4).";
+    ExpiresTwoDigitYear = "expires-two-digit-year", M16, "cookie", " Expires always has a two-digit year, as b49a8d6c writes it.";
+    DeleteAbsentIsAWrite = "delete-absent-is-a-write", ALL, "persist", " Deleting a key the session does not hold counts as a write (a change that is stored).";
+    CleanupUnknownUserSweeps = "cleanup-unknown-user-sweeps", M19_HARD, "cleanup", " A cleanup by a user without an account runs as one without --name.";
+    FinishInOpenOrder = "finish-in-open-order", ALL, "overlap", " Open requests finish in the order they were opened: finishing one first finishes every request opened before it.";
+    WritesAtFinish = "writes-at-finish", M16, "overlap", " The writes of an open request reach the store at its finish, not when they are made.";
 }
 
 impl fmt::Display for Fault {

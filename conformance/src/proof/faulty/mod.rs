@@ -10,6 +10,8 @@
 //! profiles the backend is unchanged.
 
 mod catalogue;
+mod emulate;
+mod rewrite;
 mod setcookie;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -20,11 +22,9 @@ use moin_session_spec::{
     Config, Finished, Op, Opened, Request, Response,
 };
 use serde_json::Value;
-use time::format_description::well_known::Rfc2822;
 use time::{Duration, OffsetDateTime};
 
 pub use catalogue::Fault;
-use setcookie::{cookie_header, cookie_pairs, SetCookie};
 
 /// How many sessions [`Fault::EvictsBeyond500`] keeps.
 const CACHE_SIZE: usize = 500;
@@ -46,6 +46,10 @@ pub struct Faulty<B> {
     virtual_use: BTreeMap<String, OffsetDateTime>,
     /// Open requests by handle, as the caller sent them.
     open: BTreeMap<String, Request>,
+    /// Every session value issued so far ([`Fault::SidPrefixMatch`]).
+    issued: BTreeSet<String>,
+    /// What the faults emulated across calls remember.
+    emulation: emulate::Emulation,
 }
 
 impl<B: Backend> Faulty<B> {
@@ -60,6 +64,8 @@ impl<B: Backend> Faulty<B> {
             wall: BTreeMap::new(),
             virtual_use: BTreeMap::new(),
             open: BTreeMap::new(),
+            issued: BTreeSet::new(),
+            emulation: emulate::Emulation::default(),
         }
     }
 
@@ -79,327 +85,6 @@ impl<B: Backend> Faulty<B> {
             Some(Config::Hardened(c)) => c.cookie_full_name(),
             _ => "MOIN_SESSION".to_owned(),
         }
-    }
-
-    fn rewrite_config(&self, config: &Config) -> Config {
-        let mut c = config.clone();
-        if !self.fault.profiles().contains(&c.profile()) {
-            return c;
-        }
-        match (&mut c, self.fault) {
-            (Config::Moin19(m), Fault::NegativeDisables) if m.cookie_lifetime.logged_in < 0.0 => {
-                m.cookie_lifetime.logged_in = 0.0;
-            }
-            (Config::Moin19(m), Fault::NegativeHonoursRememberMe) => {
-                m.cookie_lifetime.logged_in = m.cookie_lifetime.logged_in.abs();
-            }
-            (Config::Moin16(m), Fault::NegativeHonoursRememberMe) => {
-                m.cookie_lifetime = m.cookie_lifetime.abs();
-            }
-            (Config::Moin19(m), Fault::AnonZeroEnables) if m.cookie_lifetime.anonymous == 0.0 => {
-                m.cookie_lifetime.anonymous = 1.0;
-            }
-            (Config::Moin19(m), Fault::LifetimeRounded) => {
-                let round = |h: f64| {
-                    let r = (h * 3600.0).round();
-                    (r + 0.5 * h.signum()) / 3600.0
-                };
-                m.cookie_lifetime.anonymous = round(m.cookie_lifetime.anonymous);
-                m.cookie_lifetime.logged_in = round(m.cookie_lifetime.logged_in);
-            }
-            (Config::Moin19(m), Fault::DefaultLifetime24h)
-                if m.cookie_lifetime.anonymous == 0.0 && m.cookie_lifetime.logged_in == 12.0 =>
-            {
-                m.cookie_lifetime.logged_in = 24.0;
-            }
-            (Config::Moin16(m), Fault::DefaultLifetime24h) if m.cookie_lifetime == 12.0 => {
-                m.cookie_lifetime = 24.0;
-            }
-            (Config::Moin16(m), Fault::AnonLifetimeWholeHours) => {
-                m.anonymous_cookie_lifetime = m
-                    .anonymous_cookie_lifetime
-                    .map(f64::trunc)
-                    .filter(|h| *h >= 1.0);
-            }
-            (Config::Moin16(m), Fault::ZeroNotForever) if m.cookie_lifetime == 0.0 => {
-                m.cookie_lifetime = 12.0;
-            }
-            (Config::Moin16(m), Fault::AnonLeaseFromLoginLifetime)
-                if m.cookie_lifetime >= 1.0 && m.anonymous_cookie_lifetime.is_some() =>
-            {
-                m.anonymous_cookie_lifetime = Some(m.cookie_lifetime);
-            }
-            (Config::Moin16(m), Fault::AnonSessionOff) => {
-                m.auth.retain(|a| a != "moin_anon_session");
-            }
-            (Config::Moin19(m), Fault::DisabledAccountsEnabled) => {
-                m.users.append(&mut m.disabled_users);
-            }
-            (Config::Moin16(m), Fault::DisabledAccountsEnabled) => {
-                m.users.append(&mut m.disabled_users);
-            }
-            (Config::Hardened(m), Fault::DisabledAccountsEnabled) => {
-                m.users.append(&mut m.disabled_users);
-            }
-            (Config::Hardened(m), Fault::StrictAsLax) => {
-                m.cookie_samesite = moin_session_spec::SameSite::Lax;
-            }
-            (Config::Hardened(m), Fault::NoAbsoluteTimeout) => {
-                m.absolute_timeout = moin_session_spec::MAX_LIFETIME_HOURS;
-            }
-            (Config::Hardened(m), Fault::HeaderLimitIgnored) => {
-                m.max_cookie_header = u64::MAX;
-            }
-            (Config::Moin19(m), Fault::AuthMethodKept) if !m.auth.iter().any(|a| a == "moin") => {
-                m.auth.push("moin".to_owned());
-            }
-            (Config::Moin19(m), Fault::EveryoneSuperuser) => {
-                m.superusers = m.users.iter().chain(&m.disabled_users).cloned().collect();
-            }
-            _ => {}
-        }
-        c
-    }
-
-    /// Shifts an instant as a clock fault would.
-    fn shift(&self, now: OffsetDateTime) -> OffsetDateTime {
-        if self.on(Fault::NowFlooredToSecond) {
-            now.replace_nanosecond(0).expect("0 ns is valid")
-        } else if self.on(Fault::ClockOneSecondLate) {
-            now + Duration::seconds(1)
-        } else {
-            now
-        }
-    }
-
-    fn forgets(&self, value: &str, now: OffsetDateTime) -> bool {
-        match self.fault {
-            Fault::EvictsBeyond500 => self.forgotten.contains(value),
-            Fault::IdleCapOneYear => self
-                .virtual_use
-                .get(value)
-                .is_some_and(|t| now - *t > Duration::days(365)),
-            Fault::WallClockExpiry => self
-                .wall
-                .get(value)
-                .is_some_and(|t| t.elapsed() > WALL_CLOCK_TTL),
-            _ => false,
-        }
-    }
-
-    fn rewrite_request(&self, request: &Request) -> Request {
-        let mut r = request.clone();
-        if !self.active() {
-            return r;
-        }
-        r.now = self.shift(r.now);
-        let name = self.cookie_name();
-        if let Some(h) = &r.cookie_header {
-            let mut pairs = cookie_pairs(h);
-            pairs.retain(|(_, v)| !self.forgets(v, request.now));
-            let lower40 = |v: &str| v.len() == 40 && v.bytes().all(|b| b.is_ascii_hexdigit());
-            for (k, v) in pairs.iter_mut().filter(|(k, _)| *k == name) {
-                if self.fault == Fault::SidCaseInsensitive && lower40(v) {
-                    *v = v.to_ascii_lowercase();
-                }
-                if self.fault == Fault::SidTrimmedTo40 && v.len() > 40 && lower40(&v[..40]) {
-                    v.truncate(40);
-                }
-                let _ = k;
-            }
-            if self.fault == Fault::LastCookieWins {
-                let session: Vec<usize> =
-                    (0..pairs.len()).filter(|i| pairs[*i].0 == name).collect();
-                if let Some((_, earlier)) = session.split_last() {
-                    for i in earlier.iter().rev() {
-                        pairs.remove(*i);
-                    }
-                }
-            }
-            r.cookie_header = cookie_header(&pairs);
-        }
-        r.auth = match (self.fault, r.auth) {
-            (Fault::RememberMeIgnored, AuthAction::Login { user, .. }) => AuthAction::Login {
-                user,
-                remember_me: false,
-            },
-            (Fault::RememberMeAlways, AuthAction::Login { user, .. }) => AuthAction::Login {
-                user,
-                remember_me: true,
-            },
-            (Fault::FailedLoginSucceeds, AuthAction::FailedLogin { user }) => AuthAction::Login {
-                user,
-                remember_me: true,
-            },
-            (Fault::LogoutIgnored, AuthAction::Logout) => AuthAction::None,
-            (Fault::ChangeUserIgnored, AuthAction::ChangeUser { .. }) => AuthAction::None,
-            (Fault::EndOthersIgnored, AuthAction::EndOtherSessions) => AuthAction::None,
-            (_, auth) => auth,
-        };
-        r.ops = self.rewrite_ops(&r.ops);
-        r
-    }
-
-    /// Application code as a fault would carry it out.
-    fn rewrite_ops(&self, ops: &[Op]) -> Vec<Op> {
-        let mut ops = ops.to_vec();
-        if self.on(Fault::DeleteIgnored) {
-            ops.retain(|op| !matches!(op, Op::Delete { .. }));
-        }
-        if self.on(Fault::MacroOffByOne) {
-            for op in &mut ops {
-                if let Op::Macro { random, .. } = op {
-                    *random += 1;
-                }
-            }
-        }
-        ops
-    }
-
-    /// Values read back as a fault would return them.
-    fn rewrite_results(&self, results: &mut [Value]) {
-        if self.on(Fault::ValuesStringified) {
-            for v in results.iter_mut().filter(|v| v.is_number()) {
-                *v = Value::String(v.to_string());
-            }
-        }
-    }
-
-    /// Rewrites one Set-Cookie header; `None` drops it.
-    fn rewrite_cookie(&self, c: &mut SetCookie, request: &Request) -> bool {
-        let deletion = c.is_deletion();
-        let expires_at = |c: &SetCookie, base: OffsetDateTime| {
-            c.max_age()
-                .map(|l| render_date(base + Duration::seconds(l)))
-        };
-        match self.fault {
-            Fault::MaxAgePlusOne if !deletion => {
-                if let Some(n) = c.max_age() {
-                    c.set("Max-Age", Some((n + 1).to_string()));
-                }
-            }
-            Fault::ExpiresNotFloored if !deletion => {
-                let base = request.now.replace_nanosecond(0).expect("0 ns is valid");
-                if let Some(e) = expires_at(c, base) {
-                    c.set("Expires", Some(e));
-                }
-            }
-            Fault::ExpiresFloorHour if !deletion => {
-                let t = request.now.unix_timestamp();
-                let base = OffsetDateTime::from_unix_timestamp(t - t.rem_euclid(3600))
-                    .expect("an hour floor is in range");
-                if let Some(e) = expires_at(c, base) {
-                    c.set("Expires", Some(e));
-                }
-            }
-            Fault::ExpiresRoundedSecond if !deletion && request.now.millisecond() >= 500 => {
-                let base = request.now.replace_nanosecond(0).expect("0 ns is valid")
-                    + Duration::seconds(1);
-                if let Some(e) = expires_at(c, base) {
-                    c.set("Expires", Some(e));
-                }
-            }
-            Fault::DeletionKeepsValue if deletion => c.value = "deleted".to_owned(),
-            Fault::DeletionWithoutExpires if deletion => c.remove("Expires"),
-            Fault::DeletionWithoutMaxAge if deletion => {
-                c.remove("Max-Age");
-                if !c.has("Expires") {
-                    c.set("Expires", Some("Thu, 01 Jan 1970 00:00:00 GMT".to_owned()));
-                }
-            }
-            Fault::DeletionSecure if deletion => c.set("Secure", None),
-            Fault::PathAlwaysRoot => c.set("Path", Some("/".to_owned())),
-            Fault::NoDomain => c.remove("Domain"),
-            Fault::SecureNever if !deletion => c.remove("Secure"),
-            Fault::SecureAlways if !deletion => c.set("Secure", None),
-            Fault::HttpOnlyAlways if !deletion => c.set("HttpOnly", None),
-            Fault::HttpOnlyNever if !deletion => c.remove("HttpOnly"),
-            Fault::SameSiteDropped if !deletion => c.remove("SameSite"),
-            Fault::DeletionNotSecure if deletion => c.remove("Secure"),
-            Fault::MaxAgeUnbounded if !deletion => {
-                if let Some(Config::Hardened(h)) = &self.config {
-                    let idle = |hours: f64| moin_session_spec::lifetime::hours_to_secs(hours);
-                    let longest = idle(h.cookie_lifetime.logged_in)
-                        .max(idle(h.cookie_lifetime.anonymous))
-                        .min(moin_session_spec::lifetime::COOKIE_CAP_SECS);
-                    if c.max_age().is_some_and(|n| n > 0 && n < longest) {
-                        c.set("Max-Age", Some(longest.to_string()));
-                    }
-                }
-            }
-            Fault::NameSuffix => c.name.push_str("_X"),
-            Fault::NoDeletion if deletion => return false,
-            Fault::AnonNotRefreshed if !deletion && !c.value.contains(':') => {
-                let sent = request
-                    .cookie_header
-                    .as_deref()
-                    .map(cookie_pairs)
-                    .unwrap_or_default();
-                if sent.iter().any(|(k, v)| *k == c.name && *v == c.value) {
-                    return false;
-                }
-            }
-            _ => {}
-        }
-        true
-    }
-
-    fn rewrite_response(&mut self, mut r: Response, request: &Request) -> Response {
-        let mut headers = Vec::new();
-        for h in &r.set_cookies {
-            match SetCookie::parse(h) {
-                Some(mut c) => {
-                    if !c.is_deletion() {
-                        self.touch(&c.value, request.now);
-                    }
-                    if !self.active() || self.rewrite_cookie(&mut c, request) {
-                        headers.push(if self.active() { c.render() } else { h.clone() });
-                    }
-                }
-                None => headers.push(h.clone()),
-            }
-        }
-        r.set_cookies = headers;
-        if !self.active() {
-            return r;
-        }
-        match self.fault {
-            Fault::NeverNew => r.new = false,
-            Fault::DuplicateCookie => {
-                r.set_cookies = r
-                    .set_cookies
-                    .iter()
-                    .flat_map(|h| [h.clone(), h.clone()])
-                    .collect();
-            }
-            Fault::Cacheable => r.cache_control = None,
-            Fault::SilentOnRefusedSid if r.new => {
-                r.set_cookies
-                    .retain(|h| !SetCookie::parse(h).is_some_and(|c| c.is_deletion()));
-            }
-            Fault::DeletionWhenNew => {
-                let name = self.cookie_name();
-                let sends = r
-                    .set_cookies
-                    .iter()
-                    .any(|h| SetCookie::parse(h).is_some_and(|c| c.name == name));
-                if r.new && !sends {
-                    if let Some(Config::Moin19(m)) = &self.config {
-                        let mut d = format!(
-                            "{name}=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path={}",
-                            m.effective_path()
-                        );
-                        if let Some(domain) = &m.cookie_domain {
-                            d.push_str(&format!("; Domain={domain}"));
-                        }
-                        r.set_cookies.push(d);
-                    }
-                }
-            }
-            _ => {}
-        }
-        self.rewrite_results(&mut r.results);
-        r
     }
 
     /// Notes a session value as used now.
@@ -422,6 +107,9 @@ impl<B: Backend> Faulty<B> {
             Fault::WallClockExpiry => {
                 self.wall.insert(value.to_owned(), Instant::now());
             }
+            Fault::SidPrefixMatch => {
+                self.issued.insert(value.to_owned());
+            }
             _ => {}
         }
     }
@@ -432,14 +120,9 @@ impl<B: Backend> Faulty<B> {
         self.wall.clear();
         self.virtual_use.clear();
         self.open.clear();
+        self.issued.clear();
+        self.emulation = emulate::Emulation::default();
     }
-}
-
-/// An instant as an IMF-fixdate.
-fn render_date(t: OffsetDateTime) -> String {
-    let s = t.format(&Rfc2822).expect("an instant formats");
-    // RFC 2822 ends in "+0000"; a cookie date ends in "GMT".
-    s.replace(" +0000", " GMT")
 }
 
 impl<B: Backend> Backend for Faulty<B> {
@@ -465,7 +148,9 @@ impl<B: Backend> Backend for Faulty<B> {
     fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
         let rewritten = self.rewrite_request(request);
         let r = self.inner.request(&rewritten)?;
-        Ok(self.rewrite_response(r, request))
+        let r = self.rewrite_response(r, request);
+        self.after_request(request, &r)?;
+        Ok(r)
     }
 
     fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
@@ -481,6 +166,18 @@ impl<B: Backend> Backend for Faulty<B> {
                 c.mode = CleanupMode::Expired;
             }
             Fault::CleanupIgnoresUser => c.user = None,
+            Fault::CleanupUnknownUserSweeps => {
+                let known = |u: &str| match &self.config {
+                    Some(Config::Moin19(m)) => {
+                        m.users.iter().chain(&m.disabled_users).any(|x| x == u)
+                    }
+                    Some(Config::Hardened(m)) => m.account_exists(u),
+                    _ => true,
+                };
+                if c.user.as_deref().is_some_and(|u| !known(u)) {
+                    c.user = None;
+                }
+            }
             _ => {}
         }
         let mut outcome = self.inner.cleanup(&c)?;
@@ -521,6 +218,7 @@ impl<B: Backend> Backend for Faulty<B> {
 
     fn open(&mut self, handle: &str, request: &Request) -> Result<Opened, BackendError> {
         let rewritten = self.rewrite_request(request);
+        let rewritten = self.at_open(handle, rewritten);
         let mut o = self.inner.open(handle, &rewritten)?;
         self.open.insert(handle.to_owned(), request.clone());
         if self.on(Fault::NeverNew) {
@@ -532,13 +230,16 @@ impl<B: Backend> Backend for Faulty<B> {
 
     fn ops(&mut self, handle: &str, ops: &[Op]) -> Result<Vec<Value>, BackendError> {
         let ops = self.rewrite_ops(ops);
+        if let Some(results) = self.hold_ops(handle, &ops) {
+            return Ok(results);
+        }
         let mut results = self.inner.ops(handle, &ops)?;
         self.rewrite_results(&mut results);
         Ok(results)
     }
 
     fn finish(&mut self, handle: &str, now: OffsetDateTime) -> Result<Finished, BackendError> {
-        let f = self.inner.finish(handle, self.shift(now))?;
+        let f = self.finish_inner(handle, self.shift(now))?;
         let mut request = self.open.remove(handle).unwrap_or_else(|| Request {
             now,
             https: false,
@@ -567,6 +268,7 @@ impl<B: Backend> Backend for Faulty<B> {
 
 #[cfg(test)]
 mod tests {
+    use super::rewrite::render_date;
     use super::*;
 
     #[test]

@@ -77,11 +77,16 @@ impl SetCookie {
         self.attrs.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
     }
 
-    /// Whether this is a deletion (`Max-Age` of 0 or less).
-    pub fn is_deletion(&self) -> bool {
-        self.get("Max-Age")
-            .and_then(|v| v.parse::<i64>().ok())
-            .is_some_and(|n| n <= 0)
+    /// Whether this is a deletion at `now`, as a browser reads it: a
+    /// `Max-Age` of 0 or less, or no `Max-Age` and an `Expires` not after
+    /// `now` (RFC 6265bis §5.7 step 6; `Expires` read with
+    /// [`crate::run::cookie_date`]).
+    pub fn is_deletion(&self, now: time::OffsetDateTime) -> bool {
+        match self.get("Max-Age").and_then(|v| v.parse::<i64>().ok()) {
+            Some(n) => n <= 0,
+            None => crate::run::cookie_date::expires_attribute(&self.render())
+                .is_some_and(|d| d.instant <= now),
+        }
     }
 
     /// `Max-Age` as a number.
@@ -128,7 +133,13 @@ mod tests {
         c.remove("HttpOnly");
         c.set("Secure", None);
         assert_eq!(c.render(), "A=1; Max-Age=61; Path=/; Secure");
-        assert!(SetCookie::parse("A=; Max-Age=0").unwrap().is_deletion());
+        let now = time::macros::datetime!(2009-03-01 12:00 UTC);
+        assert!(SetCookie::parse("A=; Max-Age=0").unwrap().is_deletion(now));
+        let past = SetCookie::parse("A=; Expires=Thu, 01 Jan 1970 00:00:00 GMT").unwrap();
+        assert!(past.is_deletion(now));
+        assert!(!SetCookie::parse("A=1; Max-Age=60")
+            .unwrap()
+            .is_deletion(now));
         assert!(SetCookie::parse("garbage").is_none());
     }
 
