@@ -9,6 +9,8 @@ const MODEL_FILES: &[&str] = &[
     "src/model/m19.rs",
     "src/model/m16.rs",
     "src/model/hardened.rs",
+    "src/model/hardened_finalize.rs",
+    "src/model/hardened_session.rs",
     "src/model/macros.rs",
     "src/lifetime.rs",
     "src/sid/mod.rs",

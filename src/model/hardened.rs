@@ -11,107 +11,36 @@
 //! `r[hard.end.*]`, `r[hard.new.definition]`, `r[hard.cleanup.load-destroys]`,
 //! `r[hard.store.removals]` and `r[hard.overlap.*]`, with the moin-1.9
 //! clauses they leave standing (authentication, change user, cleanup, the
-//! store). Each step cites its clause. The model is one value changed by
+//! store). Each step cites its clause; finalize (the cookie and the
+//! record) is in `hardened_finalize.rs`. The model is one value changed by
 //! one call at a time, so every finish is one step
 //! (`r[hard.overlap.finish-atomic]`).
 
 use std::collections::BTreeMap;
 
-use cookie::{Cookie, SameSite as CookieSameSite};
 use serde_json::{Map, Value};
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::backend::BackendError;
-use crate::config::{HardenedConfig, SameSite};
+use crate::config::HardenedConfig;
 use crate::exchange::{
     AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Finished, Op, Opened, Request,
     Response,
 };
-use crate::lifetime::{hardened_idle_secs, hours_to_secs, COOKIE_CAP_SECS};
 use crate::sid::{is_well_formed, SidSource};
 
+use super::hardened_finalize::finalize;
+pub(crate) use super::hardened_session::State;
+use super::hardened_session::{
+    whole_second, RealUser, Session, Users, KEY_AUTH_AT, KEY_AUTH_METHOD, KEY_EXPIRES, KEY_SETUID,
+    KEY_USER_ID, RESERVED_KEYS,
+};
 use super::m19::{cookie_value, is_expired, Record};
 use super::macros::macro_text;
 
-const KEY_EXPIRES: &str = "expires";
-const KEY_USER_ID: &str = "user.id";
-const KEY_AUTH_METHOD: &str = "user.auth_method";
-const KEY_AUTH_ATTRIBS: &str = "user.auth_attribs";
-const KEY_AUTH_AT: &str = "user.auth_at";
-const KEY_SETUID: &str = "setuid";
-const RESERVED_KEYS: &[&str] = &[
-    KEY_EXPIRES,
-    KEY_USER_ID,
-    KEY_AUTH_METHOD,
-    KEY_AUTH_ATTRIBS,
-    KEY_AUTH_AT,
-    KEY_SETUID,
-];
 const LOGIN_METHOD: &str = "moin";
 /// The key the HelpOnSessions example macro stores.
 const MACRO_KEY: &str = "test";
-
-/// Everything the hardened model remembers between steps.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct State {
-    pub(crate) config: HardenedConfig,
-    pub(crate) records: BTreeMap<String, Record>,
-    /// Each account's "remember login information" preference.
-    pub(crate) remember_me: BTreeMap<String, bool>,
-}
-
-impl State {
-    pub(crate) fn new(config: HardenedConfig) -> Self {
-        State {
-            config,
-            records: BTreeMap::new(),
-            remember_me: BTreeMap::new(),
-        }
-    }
-}
-
-/// The session during one request.
-#[derive(Debug, Clone)]
-struct Session {
-    sid: String,
-    /// Application keys and reserved keys, as loaded and changed.
-    data: Map<String, Value>,
-    new: bool,
-    /// The write set (`r[hard.overlap.write-set]`): per key, the last set
-    /// (`Some`) or delete (`None`).
-    writes: BTreeMap<String, Option<Value>>,
-}
-
-/// The valid real user of a request.
-#[derive(Debug, Clone)]
-struct RealUser {
-    name: String,
-    method: String,
-    /// The instant of authentication, whole seconds (`r[hard.timeout.absolute]`).
-    auth_at: i64,
-}
-
-/// Who a request runs as after authentication.
-#[derive(Debug, Clone)]
-struct Users {
-    /// This request's login succeeded (`r[hard.overlap.stale-login]`).
-    logged_in: bool,
-    real: Option<RealUser>,
-    /// The target of an active change user.
-    setuid: Option<String>,
-    /// The session's sid must change (`r[hard.rotate.*]`).
-    rotate: bool,
-}
-
-/// `ceil(now)`: the request's instant rounded up to a whole second.
-fn whole_second(now: OffsetDateTime) -> i64 {
-    let secs = now.unix_timestamp();
-    if now.nanosecond() > 0 {
-        secs + 1
-    } else {
-        secs
-    }
-}
 
 /// Load (`r[hard.load.*]` and the moin-1.9 load clauses they leave).
 fn load(
@@ -448,108 +377,6 @@ pub(crate) fn request(
     })
 }
 
-/// Finalize: the cookie and the record.
-#[allow(clippy::too_many_arguments)]
-fn finalize(
-    state: &mut State,
-    session: &mut Session,
-    users: &Users,
-    remember_me: bool,
-    now: OffsetDateTime,
-    https: bool,
-    presented: bool,
-    sids: &mut dyn SidSource,
-) -> Vec<String> {
-    let config = &state.config;
-    let valid = users.real.is_some();
-    let hours = if valid {
-        config.cookie_lifetime.logged_in
-    } else {
-        config.cookie_lifetime.anonymous
-    };
-    // r[hard.timeout.idle], r[hard.timeout.remember-me], r[hard.cookie.400-days]
-    let lifetime =
-        hardened_idle_secs(hours, valid, remember_me, config.absolute_timeout).min(COOKIE_CAP_SECS);
-    // r[m19.finalize.kill]
-    let kill = !valid && session.data.contains_key(KEY_USER_ID);
-    let t = whole_second(now);
-    let mut expires_at = t + lifetime;
-    let mut deadline_reached = false;
-    if let Some(real) = &users.real {
-        // r[hard.timeout.absolute]: E = min(t + L, D); a request whose
-        // request second reaches D ends the session.
-        let deadline = real.auth_at + hours_to_secs(config.absolute_timeout);
-        expires_at = expires_at.min(deadline);
-        deadline_reached = t >= deadline;
-    }
-    // r[hard.rotate.old-destroyed], r[hard.rotate.carry-data]
-    if users.rotate && !session.new {
-        state.records.remove(&session.sid);
-        session.sid = sids.next_sid();
-    }
-    let issue = lifetime > 0 && !kill && !deadline_reached;
-    let name = config.cookie_full_name();
-    let secure = config.cookie_secure.unwrap_or(https);
-    let samesite = match config.cookie_samesite {
-        SameSite::Lax => CookieSameSite::Lax,
-        SameSite::Strict => CookieSameSite::Strict,
-    };
-    // r[hard.cookie.delete-form]: a deletion has no Max-Age (`None`).
-    let build = |value: String, max_age: Option<i64>, expires: i64| {
-        let mut c = Cookie::build((name.clone(), value))
-            .expires(OffsetDateTime::from_unix_timestamp(expires).expect("bounded by validation"))
-            .path(config.effective_path().to_owned())
-            .secure(secure)
-            .http_only(true)
-            .same_site(samesite);
-        if let Some(domain) = &config.cookie_domain {
-            c = c.domain(domain.clone());
-        }
-        if let Some(max_age) = max_age {
-            c = c.max_age(Duration::seconds(max_age));
-        }
-        c.build().to_string()
-    };
-    let mut set_cookies = Vec::new();
-    if issue {
-        // r[hard.cookie.max-age-within]
-        set_cookies.push(build(session.sid.clone(), Some(expires_at - t), expires_at));
-        // r[hard.persist.issue-stores], r[hard.persist.expires-at-once]
-        let mut record = if session.new && !valid {
-            // r[m19.persist.anon-first-request]: the writes are lost.
-            Map::new()
-        } else {
-            session.data.clone()
-        };
-        for key in RESERVED_KEYS {
-            record.remove(*key);
-        }
-        record.insert(KEY_EXPIRES.to_owned(), Value::from(expires_at));
-        if let Some(real) = &users.real {
-            record.insert(KEY_USER_ID.to_owned(), Value::from(real.name.clone()));
-            record.insert(KEY_AUTH_METHOD.to_owned(), Value::from(real.method.clone()));
-            record.insert(KEY_AUTH_ATTRIBS.to_owned(), Value::Object(Map::new()));
-            record.insert(KEY_AUTH_AT.to_owned(), Value::from(real.auth_at));
-            if let Some(target) = &users.setuid {
-                record.insert(KEY_SETUID.to_owned(), Value::from(target.clone()));
-            }
-        }
-        state
-            .records
-            .insert(session.sid.clone(), Record::Data(record));
-    } else {
-        // r[m19.persist.disabled-destroys], r[m19.persist.kill-destroys],
-        // r[hard.timeout.absolute]
-        state.records.remove(&session.sid);
-        // r[hard.finalize.delete-presented], r[hard.cookie.delete-form]: the
-        // epoch, earlier than any request's instant.
-        if presented {
-            set_cookies.push(build(String::new(), None, 0));
-        }
-    }
-    set_cookies
-}
-
 /// Takes a new configuration; every record of an account that no longer
 /// exists or is disabled is destroyed (`r[hard.end.account-disabled]`).
 pub(crate) fn reconfigure(state: &mut State, config: HardenedConfig) {
@@ -616,6 +443,6 @@ mod tests {
     fn whole_seconds_round_up() {
         let t = OffsetDateTime::from_unix_timestamp(100).unwrap();
         assert_eq!(whole_second(t), 100);
-        assert_eq!(whole_second(t + Duration::milliseconds(1)), 101);
+        assert_eq!(whole_second(t + time::Duration::milliseconds(1)), 101);
     }
 }

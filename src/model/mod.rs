@@ -25,6 +25,8 @@ use crate::profile::Profile;
 use crate::sid::SeededSids;
 
 mod hardened;
+mod hardened_finalize;
+mod hardened_session;
 mod m16;
 mod m19;
 mod macros;

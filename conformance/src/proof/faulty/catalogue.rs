@@ -51,7 +51,7 @@ faults! {
     ExpiresNotFloored = "expires-not-floored", M19, "cookie", " Expires is now plus Max-Age, not floored to the minute.";
     ExpiresFloorHour = "expires-floor-hour", M19, "cookie", " Expires is floored to the hour instead of the minute.";
     ExpiresRoundedSecond = "expires-rounded-second", M16, "cookie", " Expires rounds now to the nearest second instead of dropping the fraction.";
-    DeletionKeepsValue = "deletion-keeps-value", BOTH, "cookie", " The deletion cookie carries a value.";
+    DeletionKeepsValue = "deletion-keeps-value", ALL, "cookie", " The deletion cookie carries a value.";
     DeletionWithoutExpires = "deletion-without-expires", BOTH, "cookie", " The deletion cookie has no Expires.";
     DeletionWithoutMaxAge = "deletion-without-max-age", BOTH, "cookie", " The deletion cookie has no Max-Age (only an Expires in the past).";
     DeletionSecure = "deletion-secure", M19, "cookie", " The deletion cookie carries Secure.";
@@ -114,6 +114,7 @@ faults! {
     EndOthersIgnored = "end-others-ignored", HARD, "end", " \"End other sessions\" does nothing.";
     EndOthersByEffectiveUser = "end-others-by-effective-user", HARD, "end", " \"End other sessions\" also ends other sessions that act as the user under a change user (it compares effective users).";
     HeaderLimitChars = "header-limit-chars", HARD, "load", " The Cookie header limit counts characters, not bytes.";
+    DeletionFutureExpires = "deletion-future-expires", HARD, "cookie", " The hardened deletion's Expires lies a year in the future, so it deletes nothing.";
     DeletionWithMaxAge = "deletion-with-max-age", HARD, "cookie", " The hardened deletion carries Max-Age=0, the moin-1.9 form, outside the server grammar of RFC 6265bis.";
     DeadlineSidMaxAgeZero = "deadline-sid-max-age-zero", HARD, "timeout", " At the absolute deadline the sid is sent again with Max-Age=0 instead of a deletion.";
     AnonSecondsRounded = "anon-seconds-rounded", M16, "lifetime", " The anonymous lifetime in seconds is rounded, not truncated (3.6 s gives 4).";

@@ -286,6 +286,12 @@ impl<B: Backend> Faulty<B> {
             Fault::SameSiteDropped if !deletion => c.remove("SameSite"),
             Fault::DeletionNotSecure if deletion => c.remove("Secure"),
             Fault::DeletionWithMaxAge if deletion => c.set("Max-Age", Some("0".to_owned())),
+            Fault::DeletionFutureExpires if deletion && !c.has("Max-Age") => {
+                c.set(
+                    "Expires",
+                    Some(render_date(request.now + Duration::days(365))),
+                );
+            }
             Fault::ExpiresTwoDigitYear if !deletion => {
                 let date = c
                     .get("Expires")
