@@ -208,6 +208,77 @@ pub const CAPABILITIES: &[&str] = &[
     "interleave",
 ];
 
+/// One message as the line that carries it, `\n` included: the bytes of
+/// `serde_json::to_string(&Envelope { seq, body })` and a newline, written
+/// without serde's buffering of the flattened body.
+pub fn encode_line<T: Serialize>(seq: u64, body: &T) -> Vec<u8> {
+    let body = serde_json::to_vec(body).expect("protocol messages serialise");
+    let mut line = format!("{{\"seq\":{seq}").into_bytes();
+    match body.strip_prefix(b"{") {
+        Some(b"}") => line.push(b'}'),
+        Some(rest) => {
+            line.push(b',');
+            line.extend_from_slice(rest);
+        }
+        None => panic!("a protocol message serialises as a JSON object"),
+    }
+    line.push(b'\n');
+    line
+}
+
+/// A reply line: what `serde_json::from_str::<Envelope<Reply>>` gives,
+/// taken the short way ([`compact_body`]) when the line is compact.
+pub fn decode_reply(line: &str) -> Result<Envelope<Reply>, serde_json::Error> {
+    if let Some((seq, value)) = compact(line, "response", "response") {
+        if let Ok(response) = serde_json::from_str(value) {
+            let body = Reply::Response { response };
+            return Ok(Envelope { seq, body });
+        }
+    }
+    if let Some((seq, Ok(body))) = compact_body(line) {
+        return Ok(Envelope { seq, body });
+    }
+    serde_json::from_str(line)
+}
+
+/// The short way to a message written compactly, `seq` first: `{"seq":N,`
+/// and the rest, read as the body alone (`{` and the rest), which is what
+/// the flattened envelope reads too, without buffering it twice. `None`
+/// when the line does not start so; the caller takes the general way when
+/// the body does not read either, so that its error is the general one.
+fn compact_body<T: serde::de::DeserializeOwned>(
+    line: &str,
+) -> Option<(u64, Result<T, serde_json::Error>)> {
+    let (seq, rest) = compact_seq(line)?;
+    let body = rest.strip_prefix(',')?;
+    Some((seq, serde_json::from_str(&format!("{{{body}"))))
+}
+
+/// `{"seq":N,"type":"<kind>","<field>":<value>}` with nothing else, no
+/// space around the first keys: `N` and the text of `<value>`.
+fn compact<'a>(line: &'a str, kind: &str, field: &str) -> Option<(u64, &'a str)> {
+    let (seq, rest) = compact_seq(line)?;
+    let rest = rest
+        .strip_prefix(r#","type":""#)?
+        .strip_prefix(kind)?
+        .strip_prefix(r#"",""#)?
+        .strip_prefix(field)?
+        .strip_prefix(r#"":"#)?;
+    Some((seq, rest.strip_suffix('}')?))
+}
+
+/// `{"seq":N` at the start of `line`, `N` a JSON integer that fits a
+/// `u64`: `N` and what follows it.
+fn compact_seq(line: &str) -> Option<(u64, &str)> {
+    let rest = line.strip_prefix(r#"{"seq":"#)?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, rest) = rest.split_at(digits);
+    if number.is_empty() || (number.len() > 1 && number.starts_with('0')) {
+        return None;
+    }
+    Some((number.parse().ok()?, rest))
+}
+
 /// Serves `backend` over the protocol: reads commands from `input`, one per
 /// line, and writes one reply per command to `output`, until `shutdown` or
 /// the end of the input. This is all a Rust backend needs to become an
@@ -265,12 +336,7 @@ pub fn serve(
 
 /// One reply line, flushed at once.
 fn write_reply(output: &mut impl std::io::Write, seq: u64, body: Reply) -> std::io::Result<()> {
-    let reply = Envelope { seq, body };
-    writeln!(
-        output,
-        "{}",
-        serde_json::to_string(&reply).expect("replies serialise")
-    )?;
+    output.write_all(&encode_line(seq, &body))?;
     output.flush()
 }
 
@@ -278,6 +344,16 @@ fn write_reply(output: &mut impl std::io::Write, seq: u64, body: Reply) -> std::
 /// (`invalid-input` for what is not a command of this protocol,
 /// `unknown-message` for an unknown `type`).
 fn decode(line: &str) -> Result<(u64, Command), (u64, ErrorKind, String)> {
+    // Commands written compactly (as the runner writes them) go the short
+    // way; a request's the shortest.
+    if let Some((seq, value)) = compact(line, "request", "request") {
+        if let Ok(request) = serde_json::from_str(value) {
+            return Ok((seq, Command::Request { request }));
+        }
+    }
+    if let Some((seq, Ok(command))) = compact_body(line) {
+        return Ok((seq, command));
+    }
     let error = |seq: u64, kind: ErrorKind, message: String| (seq, kind, message);
     let value: serde_json::Value = serde_json::from_str(line)
         .map_err(|e| error(0, ErrorKind::InvalidInput, format!("not a JSON line: {e}")))?;
@@ -391,6 +467,20 @@ mod tests {
                 config: config.clone(),
             },
             Command::Reconfigure { config },
+            Command::Reset {
+                config: Config::build(Profile::Moin16, &[ConfigPatch::default()]).unwrap(),
+            },
+            Command::Reconfigure {
+                config: Config::build(Profile::Hardened, &[ConfigPatch::default()]).unwrap(),
+            },
+            Command::Cleanup {
+                cleanup: crate::CleanupRequest {
+                    now: time::macros::datetime!(2009-03-01 12:00:30 UTC),
+                    mode: crate::CleanupMode::Expired,
+                    user: Some("alice".into()),
+                },
+            },
+            Command::Corrupt { sid: "x".into() },
             Command::Request {
                 request: Request {
                     now: time::macros::datetime!(2009-03-01 12:00:30 UTC),
@@ -454,5 +544,79 @@ mod tests {
     fn unknown_fields_are_refused() {
         let bad = serde_json::from_str::<Envelope<Reply>>(r#"{"seq":1,"type":"ok","extra":1}"#);
         assert!(bad.is_err());
+    }
+
+    /// The short ways (a compact `request` command, a compact `response` or
+    /// `ok` reply) give what the general way gives, and anything off the
+    /// compact form (spaces, other keys, keys in another order, a seq with
+    /// a leading zero or too large) takes the general way.
+    #[test]
+    fn the_short_ways_agree_with_the_general_way() {
+        let request = Request {
+            now: time::macros::datetime!(2009-03-01 12:00:30.5 UTC),
+            https: true,
+            path: "/wiki/\"Front\\Page\" \u{e9}\u{1f600}".into(),
+            cookie_header: Some("A=\"b\"; MOIN_SESSION=x\u{1}".into()),
+            auth: AuthAction::ChangeUser {
+                to: "b\u{f6}b".into(),
+            },
+            ops: vec![
+                crate::Op::Set {
+                    key: "k".into(),
+                    value: serde_json::json!({"a": [1, -2, 3.25, 1e300, null, "\u{0}"]}),
+                },
+                crate::Op::Get { key: "k".into() },
+            ],
+        };
+        let line = serde_json::to_string(&Envelope {
+            seq: 7,
+            body: Command::Request { request },
+        })
+        .unwrap();
+        let general = |line: &str| {
+            let value: Value = serde_json::from_str(line).ok()?;
+            let envelope = serde_json::from_value::<Envelope<Command>>(value).ok()?;
+            Some((envelope.seq, envelope.body))
+        };
+        assert!(compact(&line, "request", "request").is_some(), "{line}");
+        assert_eq!(decode(&line).ok(), general(&line));
+        for other in [
+            line.replacen(r#"{"seq":7,"#, r#"{ "seq":7,"#, 1),
+            line.replacen(r#"{"seq":7,"#, r#"{"seq":07,"#, 1),
+            line.replacen(r#"{"seq":7,"#, r#"{"seq":18446744073709551616,"#, 1),
+            format!("{}, \"extra\": 1}}", &line[..line.len() - 1]),
+            format!("{line} "),
+            line.replacen(r#""type":"request","#, "", 1)
+                .replacen('{', r#"{"type":"request","#, 1),
+        ] {
+            assert_eq!(decode(&other).ok(), general(&other), "{other}");
+        }
+        let response = Response {
+            new: true,
+            user: Some("\u{e9}ve".into()),
+            set_cookies: vec!["MOIN_SESSION=\"x\"; Path=/".into()],
+            results: vec![serde_json::json!([1.5, {"a": null}]), Value::Null],
+            cache_control: Some("no-cache".into()),
+        };
+        for body in [
+            Reply::Response { response },
+            Reply::Ok {},
+            Reply::Listed { sids: vec![] },
+        ] {
+            let line = serde_json::to_string(&Envelope { seq: 9, body }).unwrap();
+            let fast = decode_reply(&line).unwrap();
+            assert_eq!(
+                fast,
+                serde_json::from_str::<Envelope<Reply>>(&line).unwrap()
+            );
+            assert_eq!(encode_line(9, &fast.body), format!("{line}\n").into_bytes());
+        }
+        for odd in [
+            r#"{"seq":9,"type":"ok","extra":1}"#,
+            r#"{"seq":09,"type":"ok"}"#,
+            r#"{"seq":9,"type":"response","response":{"new":true},"x":1}"#,
+        ] {
+            assert!(decode_reply(odd).is_err(), "{odd}");
+        }
     }
 }

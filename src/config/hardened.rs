@@ -134,7 +134,7 @@ impl HardenedConfig {
     /// assert_eq!(config.as_hardened().unwrap().cookie_full_name(), "__Host-MOIN_SESSION_8080_ROOT");
     /// ```
     pub fn cookie_full_name(&self) -> String {
-        let name = self.to_m19().cookie_full_name();
+        let name = self.site.session_cookie_name(self.cookie_name.as_deref());
         if self.cookie_host_prefix {
             format!("{HOST_PREFIX_NAME}{name}")
         } else {

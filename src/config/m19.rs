@@ -75,16 +75,7 @@ impl M19Config {
     /// assert_eq!(config.as_m19().unwrap().cookie_full_name(), "MOIN_SESSION_8080_ROOT");
     /// ```
     pub fn cookie_full_name(&self) -> String {
-        let variable = match self.cookie_name.as_deref() {
-            None => format!(
-                "{}_{}",
-                self.site.server_port,
-                format!("ROOT{}", self.site.script_root).replace('/', "_")
-            ),
-            Some("siteidmagic") => self.site.siteid.clone(),
-            Some(name) => name.to_owned(),
-        };
-        format!("MOIN_SESSION_{variable}")
+        self.site.session_cookie_name(self.cookie_name.as_deref())
     }
 
     /// The Path attribute (`r[m19.cookie.path]`): the configured path, or

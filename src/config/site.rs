@@ -30,6 +30,31 @@ pub struct Site {
     pub siteid: String,
 }
 
+impl Site {
+    /// MoinMoin 1.9's session cookie name for this site and the configured
+    /// `cookie_name` (`r[m19.name.default]`, `r[m19.name.script-root]`,
+    /// `r[m19.name.siteidmagic]`, `r[m19.name.explicit]`; the hardened
+    /// profile keeps them): `MOIN_SESSION_` and the configured name, the
+    /// site id for `"siteidmagic"`, or by default the port and `ROOT` with
+    /// the script root, every `/` made `_`.
+    pub fn session_cookie_name(&self, cookie_name: Option<&str>) -> String {
+        const PREFIX: &str = "MOIN_SESSION_";
+        match cookie_name {
+            None => {
+                let mut name = format!("{PREFIX}{}_ROOT", self.server_port);
+                name.extend(
+                    self.script_root
+                        .chars()
+                        .map(|c| if c == '/' { '_' } else { c }),
+                );
+                name
+            }
+            Some("siteidmagic") => format!("{PREFIX}{}", self.siteid),
+            Some(name) => format!("{PREFIX}{name}"),
+        }
+    }
+}
+
 impl Default for Site {
     fn default() -> Self {
         Site {

@@ -33,6 +33,6 @@ impl SidSource for OsSids {
         // A machine whose kernel cannot provide random bytes cannot issue
         // unguessable session ids; there is no safe fallback.
         getrandom::fill(&mut bytes).expect("the operating system provides random bytes");
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
+        super::lower_hex(&bytes)
     }
 }

@@ -4,13 +4,13 @@
 //! (`r[proto.command.shutdown]`).
 
 use std::io::Write;
-use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use moin_session_spec::protocol::{Command, Envelope, Reply};
+use moin_session_spec::protocol::{decode_reply, encode_line, Command, Envelope, Reply};
 use moin_session_spec::BackendError;
 
+use super::lines::Waited;
 use super::process::cut;
 use super::{AdapterBackend, STEP_TIMEOUT};
 
@@ -22,10 +22,7 @@ impl AdapterBackend {
     /// nobody asked for (`r[proto.framing.one-reply]`).
     pub(super) fn unrequested(&mut self, before: &str) -> Option<BackendError> {
         let r = self.running.as_mut()?;
-        let line = match r.lines.try_recv() {
-            Ok(Some(line)) => line,
-            Ok(None) | Err(TryRecvError::Empty | TryRecvError::Disconnected) => return None,
-        };
+        let line = r.lines.ready()?;
         let last = r.seq;
         let what = describe_extra(&line, last);
         Some(self.broken(format!(
@@ -44,10 +41,10 @@ impl AdapterBackend {
         let r = self.running.as_mut().expect("call needs a running adapter");
         r.seq += 1;
         let seq = r.seq;
-        let line = serde_json::to_string(&Envelope { seq, body: command })
-            .expect("commands always serialise");
+        // One write for the whole line: the pipe is not buffered.
+        let line = encode_line(seq, &command);
         let sent = match r.stdin.as_mut() {
-            Some(stdin) => writeln!(stdin, "{line}").and_then(|()| stdin.flush()),
+            Some(stdin) => stdin.write_all(&line).and_then(|()| stdin.flush()),
             None => Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe)),
         };
         if let Err(e) = sent {
@@ -56,16 +53,15 @@ impl AdapterBackend {
                 "cannot send `{name}` to the adapter: {e} (it has probably exited){how}"
             )));
         }
-        let got = r.lines.recv_timeout(timeout);
-        let bytes = match got {
-            Ok(Some(bytes)) => bytes,
-            Ok(None) | Err(RecvTimeoutError::Disconnected) => {
+        let bytes = match r.lines.next(timeout) {
+            Waited::Line(bytes) => bytes,
+            Waited::Ended => {
                 let how = exit_soon(&mut r.child);
                 return Err(self.broken(format!(
                     "the adapter closed its standard output before answering `{name}` (seq {seq}){how}"
                 )));
             }
-            Err(RecvTimeoutError::Timeout) => {
+            Waited::TimedOut => {
                 return Err(self.broken(format!(
                     "the adapter did not answer `{name}` (seq {seq}) within {} ms, the {STEP_TIMEOUT} [r[proto.runner.timeout]]",
                     timeout.as_millis()
@@ -84,7 +80,7 @@ impl AdapterBackend {
                 )));
             }
         };
-        let reply: Envelope<Reply> = match serde_json::from_str(&text) {
+        let reply: Envelope<Reply> = match decode_reply(&text) {
             Ok(r) => r,
             Err(e) => {
                 let shown = cut(&text, 200);
@@ -150,8 +146,7 @@ impl AdapterBackend {
                 _ => thread::sleep(Duration::from_millis(10)),
             }
         }
-        let extra = r.lines.try_recv();
-        if let Ok(Some(line)) = extra {
+        if let Some(line) = r.lines.ready() {
             let last = r.seq;
             let what = describe_extra(&line, last);
             return Err(self.broken(format!(

@@ -11,6 +11,7 @@
 //! case.
 
 mod call;
+mod lines;
 mod process;
 
 use moin_session_spec::protocol::{

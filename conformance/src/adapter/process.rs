@@ -1,19 +1,20 @@
 //! The adapter's process: how it is started (directly, or through `sh -c`
-//! when the command needs a shell), its standard output read line by line,
-//! the last lines of its standard error kept for failure messages, and how
-//! it is killed (its whole process group).
+//! when the command needs a shell), its standard output read line by line
+//! in the runner's thread ([`super::lines`]), the last lines of its
+//! standard error kept for failure messages, and how it is killed (its
+//! whole process group).
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdin, Command as Process, Stdio};
-use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Duration;
 
 use moin_session_spec::BackendError;
 
+use super::lines::Lines;
 use crate::lifecycle;
 
 /// How many lines of the adapter's standard error a failure message shows.
@@ -36,10 +37,6 @@ pub(super) struct StderrTail {
 
 pub(super) type SharedTail = Arc<(Mutex<StderrTail>, Condvar)>;
 
-/// A line of the adapter's standard output, as bytes (`None`: the stream
-/// ended).
-pub(super) type Line = Option<Vec<u8>>;
-
 /// How the runner talks to an adapter.
 #[derive(Debug, Clone)]
 pub struct AdapterOptions {
@@ -57,13 +54,14 @@ pub(super) struct Running {
     pub(super) child: Child,
     /// `None` once closed after `bye`.
     pub(super) stdin: Option<ChildStdin>,
-    pub(super) lines: Receiver<Line>,
+    /// Its standard output, read when a reply is awaited.
+    pub(super) lines: Lines,
     pub(super) stderr: SharedTail,
     pub(super) seq: u64,
 }
 
-/// Starts the adapter's process in a process group of its own, with a
-/// thread reading its standard output line by line and one keeping the
+/// Starts the adapter's process in a process group of its own, with its
+/// standard output ready to be read line by line and a thread keeping the
 /// last lines of its standard error.
 pub(super) fn spawn(options: &AdapterOptions) -> Result<Running, BackendError> {
     let mut process = match direct_argv(&options.command) {
@@ -89,30 +87,6 @@ pub(super) fn spawn(options: &AdapterOptions) -> Result<Running, BackendError> {
     let stdin = child.stdin.take().expect("stdin is piped");
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr_pipe = child.stderr.take().expect("stderr is piped");
-    let (tx, lines) = mpsc::channel();
-    thread::spawn(move || {
-        // Bytes, not text: an invalid byte is the call's error to name,
-        // not a reason to stop reading.
-        let mut reader = BufReader::new(stdout);
-        loop {
-            let mut line = Vec::new();
-            match reader.read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    if line.last() == Some(&b'\n') {
-                        line.pop();
-                        if line.last() == Some(&b'\r') {
-                            line.pop();
-                        }
-                    }
-                    if tx.send(Some(line)).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-        let _ = tx.send(None);
-    });
     let stderr: SharedTail = Arc::default();
     let tail = Arc::clone(&stderr);
     thread::spawn(move || {
@@ -144,7 +118,7 @@ pub(super) fn spawn(options: &AdapterOptions) -> Result<Running, BackendError> {
     Ok(Running {
         child,
         stdin: Some(stdin),
-        lines,
+        lines: Lines::new(stdout),
         stderr,
         seq: 0,
     })

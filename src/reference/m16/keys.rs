@@ -171,7 +171,7 @@ pub(super) fn mac(secret: &str, signed: &str) -> Hmac<Sha256> {
 }
 
 pub(super) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::sid::lower_hex(bytes)
 }
 
 pub(super) fn is_hex(text: &str) -> bool {
