@@ -1,44 +1,34 @@
 //! The command line as a user meets it: help, exit codes, JSON output, and
 //! errors that name the place.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
+use moin_session_testkit::cli::{copy_corpus, Cli};
+use moin_session_testkit::Scratch;
+
+fn cli() -> Cli {
+    Cli::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
 }
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+/// Runs the CLI: (exit code, stdout, stderr).
+fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (Option<i32>, String, String) {
+    cli().run(args)
 }
 
 /// A copy of the corpus in a scratch directory.
-fn copy_corpus(name: &str) -> PathBuf {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            let target = to.join(entry.file_name());
-            if entry.path().is_dir() {
-                if entry.file_name() != "transcripts" {
-                    copy(&entry.path(), &target);
-                }
-            } else {
-                std::fs::copy(entry.path(), target).unwrap();
-            }
-        }
-    }
-    let dir = std::env::temp_dir().join(format!("moin-session-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    copy(&fixtures(), &dir);
+fn scratch_corpus(name: &str) -> Scratch {
+    let dir = Scratch::new(&format!("cli-{name}"));
+    copy_corpus(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures"),
+        dir.path(),
+    );
     dir
 }
 
 #[test]
 fn help_describes_commands_and_exit_status() {
-    let out = bin().arg("--help").output().unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+    let (code, text, _) = run(&["--help"]);
+    assert_eq!(code, Some(0));
     for word in [
         "check",
         "explain",
@@ -48,21 +38,15 @@ fn help_describes_commands_and_exit_status() {
     ] {
         assert!(text.contains(word), "{word} missing from --help:\n{text}");
     }
-    let out = bin().args(["check", "--help"]).output().unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
+    let (_, text, _) = run(&["check", "--help"]);
     assert!(text.contains("--format") && text.contains("--profile") && text.contains("--case"));
     assert!(text.contains("--max-failures"), "{text}");
 }
 
 #[test]
 fn check_passes_and_prints_a_summary() {
-    let out = bin().arg("check").output().unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        out.status.success(),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, text, stderr) = run(&["check"]);
+    assert_eq!(code, Some(0), "{text}\n{stderr}");
     assert!(
         text.contains("PASS     m19.lifetime.remember-me-forever"),
         "{text}"
@@ -75,13 +59,9 @@ fn check_passes_and_prints_a_summary() {
 
 #[test]
 fn check_json_is_one_object_with_summary_and_cases() {
-    let out = bin()
-        .args(["check", "--format", "json", "--profile", "moin-1.9"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let v: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("stdout is one JSON value");
+    let (code, stdout, _) = run(&["check", "--format", "json", "--profile", "moin-1.9"]);
+    assert_eq!(code, Some(0));
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is one JSON value");
     let summary = &v["summary"];
     for k in ["passed", "failed", "errored", "skipped"] {
         assert!(summary[k].is_u64(), "summary.{k}");
@@ -106,21 +86,14 @@ fn check_json_is_one_object_with_summary_and_cases() {
 
 #[test]
 fn a_changed_expectation_exits_1_naming_case_step_and_requirement() {
-    let dir = copy_corpus("mutated");
+    let dir = scratch_corpus("mutated");
     let file = dir.join("moin-1.9/lifetime.json");
     let text = std::fs::read_to_string(&file).unwrap();
     let changed = text.replacen("\"max_age\": 315360000", "\"max_age\": 315360001", 1);
     assert_ne!(text, changed, "lifetime.json has a forever cookie");
     std::fs::write(&file, changed).unwrap();
-    let out = bin()
-        .arg("check")
-        .arg("--fixtures")
-        .arg(&dir)
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let (code, stdout, _) = run(&["check".as_ref(), "--fixtures".as_ref(), dir.path()]);
+    assert_eq!(code, Some(1), "{stdout}");
     let line = stdout
         .lines()
         .find(|l| l.contains("FAIL case"))
@@ -143,21 +116,14 @@ fn a_changed_expectation_exits_1_naming_case_step_and_requirement() {
 
 #[test]
 fn a_malformed_fixture_exits_2_naming_file_line_and_rule() {
-    let dir = copy_corpus("malformed");
+    let dir = scratch_corpus("malformed");
     std::fs::write(
         dir.join("moin-1.9/zz-broken.json"),
         "{\"cases\": [\n  {\"id\": 3}\n]}",
     )
     .unwrap();
-    let out = bin()
-        .arg("check")
-        .arg("--fixtures")
-        .arg(&dir)
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let (code, _, stderr) = run(&["check".as_ref(), "--fixtures".as_ref(), dir.path()]);
+    assert_eq!(code, Some(2));
     assert!(stderr.contains("zz-broken.json:2:"), "{stderr}");
     assert!(stderr.contains("[rule fixture.schema]"), "{stderr}");
     assert!(stderr.contains("no case was run"));
@@ -165,12 +131,8 @@ fn a_malformed_fixture_exits_2_naming_file_line_and_rule() {
 
 #[test]
 fn explain_prints_a_transcript_and_unknown_ids_are_errors() {
-    let out = bin()
-        .args(["explain", "m19.lifetime.remember-me-forever-restored"])
-        .output();
-    let out = out.unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    if out.status.code() == Some(2) {
+    let (code, text, _) = run(&["explain", "m19.lifetime.remember-me-forever-restored"]);
+    if code == Some(2) {
         panic!("the corpus has no case m19.lifetime.remember-me-forever-restored");
     }
     assert!(
@@ -178,46 +140,26 @@ fn explain_prints_a_transcript_and_unknown_ids_are_errors() {
         "{text}"
     );
     assert!(text.contains("verdict: pass"));
-    let out = bin()
-        .args(["explain", "m19.no.such-case"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8(out.stderr)
-        .unwrap()
-        .contains("no case with id"));
+    let (code, _, stderr) = run(&["explain", "m19.no.such-case"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("no case with id"));
 }
 
 #[test]
 fn usage_errors_exit_2() {
-    let out = bin()
-        .args(["check", "--profile", "moin-0.1"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8(out.stderr)
-        .unwrap()
-        .contains("unknown profile"));
-    let out = bin()
-        .args(["check", "--case", "m19.nothing-matches-this"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let out = bin()
-        .args(["check", "--requirement", "m19.not.a-requirement"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let (code, _, stderr) = run(&["check", "--profile", "moin-0.1"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("unknown profile"));
+    let (code, _, _) = run(&["check", "--case", "m19.nothing-matches-this"]);
+    assert_eq!(code, Some(2));
+    let (code, _, _) = run(&["check", "--requirement", "m19.not.a-requirement"]);
+    assert_eq!(code, Some(2));
 }
 
 #[test]
 fn list_shows_the_selected_cases_without_running_them() {
-    let out = bin()
-        .args(["check", "--list", "--case", "m19.store"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+    let (code, text, _) = run(&["check", "--list", "--case", "m19.store"]);
+    assert_eq!(code, Some(0));
     let ids: Vec<&str> = text
         .lines()
         .map(|l| l.split_whitespace().next().unwrap())
@@ -225,12 +167,8 @@ fn list_shows_the_selected_cases_without_running_them() {
     assert!(!ids.is_empty());
     assert!(ids.iter().all(|id| id.starts_with("m19.store.")), "{text}");
     assert!(!text.contains("passed"), "--list runs nothing: {text}");
-    let out = bin()
-        .args(["check", "--list", "--case", "m19.persist.anon"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8(out.stderr).unwrap();
+    let (code, _, err) = run(&["check", "--list", "--case", "m19.persist.anon"]);
+    assert_eq!(code, Some(2));
     assert!(
         err.contains("\"m19.persist.anon*\""),
         "the hint suggests a pattern: {err}"
@@ -242,7 +180,8 @@ fn list_shows_the_selected_cases_without_running_them() {
 /// spec, protocol and corpus it judges by.
 #[test]
 fn the_runner_needs_no_checkout_and_names_its_versions() {
-    let out = bin()
+    let out = cli()
+        .command()
         .current_dir("/")
         .args(["check", "--format", "json"])
         .output()
@@ -259,9 +198,8 @@ fn the_runner_needs_no_checkout_and_names_its_versions() {
     assert!(cases
         .iter()
         .all(|c| c["file"].as_str().unwrap().starts_with("fixtures/")));
-    let out = bin().arg("--version").output().unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
+    let (code, text, _) = run(&["--version"]);
+    assert_eq!(code, Some(0));
     assert!(text.contains("spec: moin-1.6 "), "{text}");
     assert!(text.contains("corpus: built-in ("), "{text}");
 }
@@ -280,9 +218,8 @@ fn mistyped_ids_get_a_did_you_mean() {
             "did you mean m19.load.no-cookie-fresh-every-time?",
         ),
     ] {
-        let out = bin().args(&args).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let (code, _, stderr) = run(&args);
+        assert_eq!(code, Some(2), "{args:?}");
         assert!(stderr.contains(wanted), "{args:?}: {stderr}");
     }
 }
@@ -290,12 +227,8 @@ fn mistyped_ids_get_a_did_you_mean() {
 /// `explain` shows the configuration the case runs with.
 #[test]
 fn explain_shows_the_configuration() {
-    let out = bin()
-        .args(["explain", "m19.cookie.path-configured"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (code, stdout, _) = run(&["explain", "m19.cookie.path-configured"]);
+    assert_eq!(code, Some(0));
     assert!(
         stdout.contains("configuration (") && stdout.contains("\"cookie_path\":\"/wiki\""),
         "{stdout}"
@@ -305,62 +238,36 @@ fn explain_shows_the_configuration() {
 #[test]
 fn database_backends_are_checked_before_any_case_runs() {
     // A database path whose directory does not exist: named, exit 2.
-    let out = bin()
-        .args([
-            "check",
-            "--backend",
-            "reference-sqlite:/nonexistent-moin-dir/s.db",
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let (code, _, stderr) = run(&[
+        "check",
+        "--backend",
+        "reference-sqlite:/nonexistent-moin-dir/s.db",
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("/nonexistent-moin-dir"), "{stderr}");
     // A directory given as a database file.
-    let out = bin()
-        .args(["check", "--backend"])
-        .arg(format!(
-            "reference-sqlite:{}",
-            std::env::temp_dir().display()
-        ))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let tmp = format!("reference-sqlite:{}", std::env::temp_dir().display());
+    let (code, _, stderr) = run(&["check", "--backend", &tmp]);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("is a directory"), "{stderr}");
     // Not a Redis URL: refused while parsing the arguments.
-    let out = bin()
-        .args(["check", "--backend", "reference-redis:localhost:6379"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let (code, _, stderr) = run(&["check", "--backend", "reference-redis:localhost:6379"]);
+    assert_ne!(code, Some(0));
     assert!(stderr.contains("not a Redis URL"), "{stderr}");
     // A server that does not answer (port 1 on loopback): named, with how
     // to start one.
-    let out = bin()
-        .args(["check", "--backend", "reference-redis:redis://127.0.0.1:1/"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let (code, _, stderr) = run(&["check", "--backend", "reference-redis:redis://127.0.0.1:1/"]);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("redis://127.0.0.1:1/"), "{stderr}");
     assert!(stderr.contains("redis-server"), "{stderr}");
 }
 
 #[test]
 fn the_sqlite_backend_runs_the_corpus_from_the_command_line() {
-    let dir = std::env::temp_dir().join(format!("moin-cli-sqlite-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = bin()
-        .args(["check", "--backend"])
-        .arg(format!("reference-sqlite:{}", dir.join("s.db").display()))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
+    let dir = Scratch::new("cli-sqlite");
+    let db = format!("reference-sqlite:{}", dir.join("s.db").display());
+    let (code, stdout, _) = run(&["check", "--backend", &db]);
+    assert_eq!(code, Some(0), "{stdout}");
     assert!(stdout.starts_with("backend: reference-sqlite"), "{stdout}");
     assert!(dir.join("s.db").exists());
-    std::fs::remove_dir_all(&dir).unwrap();
 }

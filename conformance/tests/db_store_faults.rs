@@ -14,42 +14,21 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Child;
 use std::time::Duration;
 
-use moin_session_spec::sid::{SeededSids, SidSource};
 use moin_session_spec::store::{Loaded, Store};
-use moin_session_spec::{
-    AuthAction, CleanupMode, CleanupRequest, Config, ConfigPatch, Durability, LifetimeSetting, Op,
-    Profile, RedisStore, RedisStoreOptions, Request, SessionService, SqliteStore,
-    SqliteStoreOptions,
-};
-use moin_session_testkit::redis_server::RedisServer;
+use moin_session_spec::{RedisStore, RedisStoreOptions, SqliteStore};
+use moin_session_testkit::faults::{cleanup_never_removes_a_renewal, sids, spawn_writer};
+use moin_session_testkit::{StoreKind, TestStore};
 use serde_json::Value;
-use time::OffsetDateTime;
 
 #[path = "../tools/torture_record.rs"]
 mod torture_record;
 use torture_record::{record, whole};
 
 const TORTURE: &str = env!("CARGO_BIN_EXE_store-torture");
-
-fn fresh_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("moin-db-faults-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a temporary directory can be made");
-    dir
-}
-
-fn sids(n: usize, seed: u64) -> Vec<String> {
-    let mut source = SeededSids::new(seed);
-    (0..n).map(|_| source.next_sid()).collect()
-}
-
-fn redis_server() -> RedisServer {
-    RedisServer::start().unwrap_or_else(|e| panic!("no Redis server for the tests: {e}"))
-}
 
 /// The torture helper's store: the same prefix as `store-torture` uses.
 fn torture_redis(url: &str) -> RedisStore {
@@ -63,19 +42,8 @@ fn torture_redis(url: &str) -> RedisStore {
     .expect("the test server answers")
 }
 
-fn spawn_writer(store: &str, writer: &str, count: u64, sids: &[String], fsync: bool) -> Child {
-    let mut command = Command::new(TORTURE);
-    command
-        .arg("write")
-        .arg(store)
-        .arg(writer)
-        .arg(count.to_string())
-        .args(sids)
-        .stdout(Stdio::piped());
-    if !fsync {
-        command.env("TORTURE_NO_FSYNC", "1");
-    }
-    command.spawn().expect("the helper binary starts")
+fn spawn(store: &str, writer: &str, count: u64, sids: &[String], fsync: bool) -> Child {
+    spawn_writer(TORTURE, store, writer, count, sids, fsync, true)
 }
 
 /// The last save of each sid the writer reported committed.
@@ -127,15 +95,15 @@ fn nothing_torn_or_lost(
 
 #[test]
 fn sqlite_writers_killed_mid_save_lose_no_committed_record() {
-    let dir = fresh_dir("sqlite-kill");
-    let db = dir.join("sessions.db");
+    let place = TestStore::new(StoreKind::Sqlite);
+    let db = place.db_path();
     let spec = format!("sqlite:{}", db.display());
     let sids = sids(3, 31);
     let mut total = 0;
     for round in 0..12u64 {
         let writer = format!("round{round}");
         // synchronous=FULL, as deployed by default.
-        let mut child = spawn_writer(&spec, &writer, 0, &sids, true);
+        let mut child = spawn(&spec, &writer, 0, &sids, true);
         std::thread::sleep(Duration::from_millis(30 + (round * 37) % 80));
         child.kill().expect("SIGKILL is delivered");
         let last = committed(&mut child);
@@ -155,7 +123,6 @@ fn sqlite_writers_killed_mid_save_lose_no_committed_record() {
         total > 0,
         "the writers committed saves before they were killed"
     );
-    std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 
 /// Two writer processes on `spec`, each with sids of its own and both on
@@ -170,7 +137,7 @@ fn two_processes_lose_nothing(spec: &str, store: &dyn Store) {
             let mut mine = own[i].clone();
             mine.extend(shared.iter().cloned());
             let writer = format!("proc{i}");
-            let child = spawn_writer(spec, &writer, COUNT, &mine, false);
+            let child = spawn(spec, &writer, COUNT, &mine, false);
             (writer, child, mine)
         })
         .collect();
@@ -207,25 +174,23 @@ fn two_processes_lose_nothing(spec: &str, store: &dyn Store) {
 
 #[test]
 fn two_processes_sharing_an_sqlite_store_lose_nothing() {
-    let dir = fresh_dir("sqlite-two");
-    let db = dir.join("sessions.db");
+    let place = TestStore::new(StoreKind::Sqlite);
+    let db = place.db_path();
     let store = SqliteStore::open(&db).expect("the database opens");
     two_processes_lose_nothing(&format!("sqlite:{}", db.display()), &store);
-    drop(store);
-    std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 
 #[test]
 fn two_processes_sharing_a_redis_store_lose_nothing() {
-    let server = redis_server();
-    let store = torture_redis(&server.url());
-    two_processes_lose_nothing(&format!("redis:{}", server.url()), &store);
+    let place = TestStore::new(StoreKind::Redis);
+    let store = torture_redis(&place.url());
+    two_processes_lose_nothing(&format!("redis:{}", place.url()), &store);
 }
 
 #[test]
 fn a_redis_restart_gives_clear_errors_and_tears_nothing() {
-    let mut server = redis_server();
-    let store = torture_redis(&server.url());
+    let mut place = TestStore::new(StoreKind::Redis);
+    let store = torture_redis(&place.url());
     let sids = sids(4, 51);
     let mut errors = Vec::new();
     let mut seq = 0u64;
@@ -247,21 +212,21 @@ fn a_redis_restart_gives_clear_errors_and_tears_nothing() {
         save_and_check(&store, &mut errors);
     }
     assert!(errors.is_empty(), "{errors:?}");
-    server.kill();
+    place.server().kill();
     // Every call while the server is down fails, saying where and what.
     for _ in 0..5 {
         save_and_check(&store, &mut errors);
     }
     assert_eq!(errors.len(), 5, "each affected call fails: {errors:?}");
     for e in &errors {
-        assert!(e.contains(&server.url()), "the error names the server: {e}");
+        assert!(e.contains(&place.url()), "the error names the server: {e}");
         assert!(e.contains("save a record"), "the error names the call: {e}");
     }
     let e = store
         .load(&sids[0])
         .expect_err("a load fails while the server is down");
     assert!(e.to_string().contains("load a record"), "{e}");
-    server.restart().expect("the server starts again");
+    place.server().restart().expect("the server starts again");
     errors.clear();
     // The store reconnects by itself; the restarted server kept nothing
     // (no persistence), and what is saved again is whole.
@@ -275,134 +240,16 @@ fn a_redis_restart_gives_clear_errors_and_tears_nothing() {
     }
 }
 
-fn config() -> moin_session_spec::M19Config {
-    Config::build(
-        Profile::Moin19,
-        &[ConfigPatch {
-            cookie_lifetime: Some(LifetimeSetting::Pair(vec![1.0, 12.0])),
-            ..ConfigPatch::default()
-        }],
-    )
-    .expect("a valid configuration")
-    .as_m19()
-    .expect("moin-1.9")
-    .clone()
-}
-
-fn at(secs: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(secs).expect("a valid instant")
-}
-
-fn anonymous(now: i64, cookie: Option<String>, ops: Vec<Op>) -> Request {
-    Request {
-        now: at(now),
-        https: false,
-        path: "/".into(),
-        cookie_header: cookie,
-        auth: AuthAction::None,
-        ops,
-    }
-}
-
-/// N sessions expiring at E; a renewer at E and an expired-cleanup at
-/// E + 60 race, each over a connection of its own: no renewed session may
-/// be lost.
-fn cleanup_never_removes_a_renewal<S: Store + Send + 'static>(open: impl Fn() -> S) {
-    const N: usize = 300;
-    let cookie_name = config().cookie_full_name();
-    let mut creator = SessionService::new(open(), config(), SeededSids::new(61));
-    let t0 = 1_700_000_040;
-    let expires = t0 + 3600;
-    let mut sessions = Vec::new();
-    for i in 0..N {
-        let first = creator
-            .handle(&anonymous(t0, None, vec![]))
-            .expect("a request succeeds");
-        let sid = first.set_cookies[0]
-            .split(';')
-            .next()
-            .and_then(|p| p.split_once('='))
-            .map(|(_, v)| v.to_owned())
-            .expect("a cookie is issued");
-        creator
-            .handle(&anonymous(
-                t0,
-                Some(format!("{cookie_name}={sid}")),
-                vec![Op::Set {
-                    key: "v".into(),
-                    value: Value::from(i),
-                }],
-            ))
-            .expect("a request succeeds");
-        sessions.push(sid);
-    }
-    let renewer = {
-        let sessions = sessions.clone();
-        let store = open();
-        let cookie_name = cookie_name.clone();
-        std::thread::spawn(move || {
-            let mut service = SessionService::new(store, config(), SeededSids::new(62));
-            for sid in sessions.iter().rev() {
-                let response = service
-                    .handle(&anonymous(
-                        expires,
-                        Some(format!("{cookie_name}={sid}")),
-                        vec![Op::Set {
-                            key: "renewed".into(),
-                            value: Value::Bool(true),
-                        }],
-                    ))
-                    .expect("a renewal succeeds");
-                assert!(!response.new, "the renewal keeps {sid}");
-            }
-        })
-    };
-    let mut cleaner = SessionService::new(open(), config(), SeededSids::new(63));
-    let mut removed = 0;
-    while !renewer.is_finished() {
-        removed += cleaner
-            .cleanup(&CleanupRequest {
-                now: at(expires + 60),
-                mode: CleanupMode::Expired,
-                user: None,
-            })
-            .expect("a cleanup succeeds")
-            .removed
-            .len();
-    }
-    renewer.join().expect("the renewer does not panic");
-    let store = open();
-    for sid in &sessions {
-        match store.load(sid).expect("a load succeeds") {
-            Some(Loaded::Record(r)) => {
-                assert_eq!(r.get("renewed"), Some(&Value::Bool(true)), "{sid}");
-                assert_eq!(r.get("expires"), Some(&Value::from(expires + 3600)));
-            }
-            other => panic!("the renewed session {sid} was lost to cleanup: {other:?}"),
-        }
-    }
-    eprintln!("cleanup removed {removed} not-yet-renewed records during the race");
-}
-
 #[test]
 fn sqlite_cleanup_never_removes_a_renewal_it_could_not_see_expired() {
-    let dir = fresh_dir("sqlite-renewal");
-    let db = dir.join("sessions.db");
-    let options = SqliteStoreOptions {
-        durability: Durability::None,
-        ..SqliteStoreOptions::default()
-    };
-    cleanup_never_removes_a_renewal(|| SqliteStore::open_with(&db, options).expect("opens"));
-    std::fs::remove_dir_all(&dir).expect("cleanup");
+    let place = TestStore::new(StoreKind::Sqlite);
+    cleanup_never_removes_a_renewal(|| place.sqlite(), 61);
 }
 
 #[test]
 fn redis_cleanup_never_removes_a_renewal_it_could_not_see_expired() {
-    let server = redis_server();
-    let url = server.url();
-    cleanup_never_removes_a_renewal(|| {
-        RedisStore::open(&url, RedisStoreOptions::default()).expect("opens")
-    });
+    let place = TestStore::new(StoreKind::Redis);
+    cleanup_never_removes_a_renewal(|| place.redis(), 61);
 }
 
 #[test]

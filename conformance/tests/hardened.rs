@@ -1,6 +1,6 @@
 //! The hardened corpus tells a hardened backend from a plain moin-1.9 one.
 //!
-//! `Moin19AsHardened` is a test-only wrapper: it declares the `hardened`
+//! `moin19_as_hardened` is a test-only wrapper: it declares the `hardened`
 //! profile, but serves each hardened configuration with the moin-1.9
 //! reference service (`HardenedConfig::to_m19`: the same names, lifetimes
 //! and accounts). The fixation traces must fail on it and pass on the
@@ -8,12 +8,14 @@
 //! only moin-1.9 must not be run on hardened cases at all.
 
 use moin_session_conformance::run::runner::{run_case, Verdict};
-use moin_session_conformance::{default_fixtures_dir, load, Selection};
+use moin_session_conformance::Selection;
 use moin_session_spec::{
-    AuthAction, Backend, BackendError, BackendInfo, CleanupOutcome, CleanupRequest, Config,
-    ConfigPatch, FileStore, LifetimeSetting, MemoryStore, Model, Profile, ReferenceBackend,
-    Request, Response,
+    AuthAction, Backend, BackendError, Config, ConfigPatch, FileStore, LifetimeSetting,
+    MemoryStore, Model, Profile, ReferenceBackend, Request,
 };
+use moin_session_testkit::backends::Limited;
+use moin_session_testkit::corpus::corpus;
+use moin_session_testkit::Scratch;
 
 const FIXATION_CASES: &[&str] = &[
     "hard.attack.fixation-issued-sid-planted",
@@ -21,7 +23,13 @@ const FIXATION_CASES: &[&str] = &[
 ];
 
 /// The moin-1.9 reference service behind a backend that claims `hardened`.
-struct Moin19AsHardened(ReferenceBackend<MemoryStore>);
+fn moin19_as_hardened() -> Limited<ReferenceBackend<MemoryStore>> {
+    Limited::new(ReferenceBackend::new("m19", MemoryStore::new()))
+        .named("moin-1.9-as-hardened")
+        .declaring(&[Profile::Hardened])
+        .configured_by(as_m19)
+        .without_interleave()
+}
 
 fn as_m19(config: &Config) -> Result<Config, BackendError> {
     match config {
@@ -32,84 +40,34 @@ fn as_m19(config: &Config) -> Result<Config, BackendError> {
     }
 }
 
-impl Backend for Moin19AsHardened {
-    fn info(&self) -> BackendInfo {
-        BackendInfo {
-            name: "moin-1.9-as-hardened".to_owned(),
-            version: "test".to_owned(),
-            profiles: vec![Profile::Hardened],
-        }
-    }
-    fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
-        self.0.reset(&as_m19(config)?)
-    }
-    fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
-        self.0.reconfigure(&as_m19(config)?)
-    }
-    fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
-        self.0.request(request)
-    }
-    fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
-        self.0.cleanup(request)
-    }
-    fn list(&mut self) -> Result<Vec<String>, BackendError> {
-        self.0.list()
-    }
-    fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
-        self.0.corrupt(sid)
-    }
-    fn capabilities(&self) -> moin_session_spec::Capabilities {
-        self.0.capabilities()
-    }
-}
-
 /// A backend that declares moin-1.9 only (the moin-1.9 service as it is).
-struct OnlyMoin19(ReferenceBackend<MemoryStore>);
-
-impl Backend for OnlyMoin19 {
-    fn info(&self) -> BackendInfo {
-        BackendInfo {
-            profiles: vec![Profile::Moin19],
-            ..self.0.info()
-        }
-    }
-    fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
-        self.0.reset(config)
-    }
-    fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
-        self.0.reconfigure(config)
-    }
-    fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
-        self.0.request(request)
-    }
-    fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
-        self.0.cleanup(request)
-    }
-    fn list(&mut self) -> Result<Vec<String>, BackendError> {
-        self.0.list()
-    }
+fn only_moin19() -> Limited<ReferenceBackend<MemoryStore>> {
+    Limited::new(ReferenceBackend::new("m19", MemoryStore::new()))
+        .declaring(&[Profile::Moin19])
+        .without_corrupt()
+        .without_interleave()
 }
 
-fn hardened_cases() -> moin_session_spec::fixture::Corpus {
-    load(&default_fixtures_dir()).expect("the corpus loads").0
+fn hardened_cases() -> &'static moin_session_spec::fixture::Corpus {
+    &corpus().0
 }
 
 #[test]
 fn fixation_traces_fail_on_moin_1_9_and_pass_on_the_hardened_reference() {
     let corpus = hardened_cases();
-    let dir = std::env::temp_dir().join(format!("moin-hardened-fixation-{}", std::process::id()));
-    let mut plain = Moin19AsHardened(ReferenceBackend::new("m19", MemoryStore::new()));
+    let dir = Scratch::new("hardened-fixation");
+    let mut plain = moin19_as_hardened();
     let mut memory = ReferenceBackend::new("reference-memory", MemoryStore::new());
     let mut file = ReferenceBackend::new(
         "reference-file",
-        FileStore::open(&dir).expect("a temporary directory can be made"),
+        FileStore::open(dir.path()).expect("a temporary directory can be made"),
     );
     for id in FIXATION_CASES {
         let cases = Selection {
             case: Some((*id).to_owned()),
             ..Selection::default()
         }
-        .apply(&corpus);
+        .apply(corpus);
         assert_eq!(cases.len(), 1, "{id} is in the corpus");
         let on_plain = run_case(&mut plain, cases[0]);
         assert!(
@@ -127,7 +85,6 @@ fn fixation_traces_fail_on_moin_1_9_and_pass_on_the_hardened_reference() {
             );
         }
     }
-    std::fs::remove_dir_all(&dir).expect("the temporary directory can be removed");
 }
 
 /// The attack itself, step by step: who the attacker's third request runs
@@ -185,7 +142,7 @@ fn the_planted_sid_shares_the_login_on_moin_1_9_only() {
         }],
     )
     .expect("a valid configuration");
-    let mut plain = Moin19AsHardened(ReferenceBackend::new("m19", MemoryStore::new()));
+    let mut plain = moin19_as_hardened();
     assert_eq!(
         attacker_runs_as(&mut plain, &config).as_deref(),
         Some("alice"),
@@ -204,13 +161,13 @@ fn a_backend_declaring_only_moin_1_9_is_not_run_on_hardened_cases() {
         profiles: vec![Profile::Hardened],
         ..Selection::default()
     }
-    .apply(&corpus);
+    .apply(corpus);
     assert!(
         cases.len() >= 60,
         "the hardened corpus has {} cases",
         cases.len()
     );
-    let mut only19 = OnlyMoin19(ReferenceBackend::new("m19", MemoryStore::new()));
+    let mut only19 = only_moin19();
     for case in cases {
         let result = run_case(&mut only19, case);
         assert!(
@@ -229,8 +186,8 @@ fn the_whole_hardened_corpus_fails_widely_on_moin_1_9() {
         profiles: vec![Profile::Hardened],
         ..Selection::default()
     }
-    .apply(&corpus);
-    let mut plain = Moin19AsHardened(ReferenceBackend::new("m19", MemoryStore::new()));
+    .apply(corpus);
+    let mut plain = moin19_as_hardened();
     let failed = cases
         .iter()
         .filter(|c| c.case.rejects.is_none())

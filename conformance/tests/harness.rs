@@ -7,58 +7,8 @@ use moin_session_conformance::harness::Harness;
 use moin_session_conformance::proof::faulty::{Fault, Faulty};
 use moin_session_conformance::{default_fixtures_dir, load, Selection};
 use moin_session_spec::fixture::Action;
-use moin_session_spec::{
-    Backend, BackendError, BackendInfo, CleanupOutcome, CleanupRequest, Config, MemoryStore, Model,
-    Profile, Request, Response,
-};
-
-/// The model, but it cannot corrupt a record (as many real backends).
-struct NoCorrupt(Model);
-
-impl Backend for NoCorrupt {
-    fn info(&self) -> BackendInfo {
-        self.0.info()
-    }
-    fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
-        self.0.reset(config)
-    }
-    fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
-        self.0.reconfigure(config)
-    }
-    fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
-        self.0.request(request)
-    }
-    fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
-        self.0.cleanup(request)
-    }
-    fn list(&mut self) -> Result<Vec<String>, BackendError> {
-        self.0.list()
-    }
-    fn interleaves(&self) -> bool {
-        self.0.interleaves()
-    }
-    fn open(
-        &mut self,
-        handle: &str,
-        request: &Request,
-    ) -> Result<moin_session_spec::Opened, BackendError> {
-        self.0.open(handle, request)
-    }
-    fn ops(
-        &mut self,
-        handle: &str,
-        ops: &[moin_session_spec::Op],
-    ) -> Result<Vec<serde_json::Value>, BackendError> {
-        self.0.ops(handle, ops)
-    }
-    fn finish(
-        &mut self,
-        handle: &str,
-        now: time::OffsetDateTime,
-    ) -> Result<moin_session_spec::Finished, BackendError> {
-        self.0.finish(handle, now)
-    }
-}
+use moin_session_spec::{MemoryStore, Model, Profile};
+use moin_session_testkit::backends::Limited;
 
 /// Runs the harness's tests with libtest's output in a log file (so that
 /// the expected failures of a faulty backend do not read as this suite's
@@ -113,7 +63,10 @@ fn a_case_the_backend_cannot_run_is_ignored_never_passed() {
     let (total, corrupting) = m19_counts();
     assert!(corrupting > 0);
     let (c, log) = run(
-        Harness::new("no-corrupt", || NoCorrupt(Model::new())).profiles(&[Profile::Moin19]),
+        Harness::new("no-corrupt", || {
+            Limited::new(Model::new()).without_corrupt()
+        })
+        .profiles(&[Profile::Moin19]),
         "no-corrupt",
     );
     assert_eq!(c.num_ignored, corrupting, "{c:?}");
@@ -146,41 +99,12 @@ fn a_known_failure_naming_no_case_is_refused_before_any_test() {
     assert!(e.contains("m19.no.such-case"), "{e}");
 }
 
-/// The model, but every request is "unsupported": nothing can be checked.
-struct Nothing(Model);
-
-impl Backend for Nothing {
-    fn info(&self) -> BackendInfo {
-        self.0.info()
-    }
-    fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
-        self.0.reset(config)
-    }
-    fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
-        self.0.reconfigure(config)
-    }
-    fn request(&mut self, _: &Request) -> Result<Response, BackendError> {
-        Err(BackendError::Unsupported {
-            what: "anything".to_owned(),
-        })
-    }
-    fn cleanup(&mut self, _: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
-        Err(BackendError::Unsupported {
-            what: "anything".to_owned(),
-        })
-    }
-    fn list(&mut self) -> Result<Vec<String>, BackendError> {
-        Err(BackendError::Unsupported {
-            what: "anything".to_owned(),
-        })
-    }
-}
-
 /// A backend that implements nothing is not green: every case is ignored,
 /// and the harness names the profile of which nothing was checked.
 #[test]
 fn a_backend_that_checks_nothing_does_not_turn_the_run_green() {
-    let harness = Harness::new("nothing", || Nothing(Model::new())).profiles(&[Profile::Moin19]);
+    let harness = Harness::new("nothing", || Limited::new(Model::new()).without_requests())
+        .profiles(&[Profile::Moin19]);
     let (c, _) = run_keeping(&harness, "nothing");
     assert_eq!(c.num_failed, 0, "{c:?}");
     // Only the cases about rejected configurations pass: they judge the

@@ -1,56 +1,13 @@
-//! Support for the hostile-backend tests: scratch directories, the
-//! processes a run left behind, signals, and a raw look at a Redis server.
+//! Support for the hostile-backend tests: the processes a run left
+//! behind, signals, and a raw look at a Redis server (and, for their
+//! convenience, [`Scratch`] directories).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::Duration;
 
-/// A fresh, empty directory under the system's temporary directory,
-/// removed when dropped.
-#[derive(Debug)]
-pub struct Scratch(PathBuf);
-
-impl Scratch {
-    /// A fresh directory whose name contains `name`.
-    pub fn new(name: &str) -> Scratch {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir = std::env::temp_dir().join(format!(
-            "moin-hostile-{name}-{}-{nanos}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("the temporary directory is writable");
-        Scratch(dir)
-    }
-
-    /// The directory.
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-
-    /// The names of what is in the directory.
-    pub fn entries(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.0)
-            .map(|d| {
-                d.filter_map(Result::ok)
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+pub use crate::scratch::Scratch;
 
 /// The command lines of the live processes whose environment holds
 /// `marker` (a `NAME=value` the test gave the runner, which every adapter

@@ -1,0 +1,184 @@
+//! Stores for tests: a place for each kind of store (a scratch directory
+//! for the file store, a database file for SQLite, a `redis-server` of
+//! the test's own for Redis), handles on it, and the reference services
+//! over it, as every store test and differential test needs them.
+//!
+//! Handles made here are atomic but not durable against power loss
+//! ([`Durability::None`]: no `fsync`), which is not what these tests
+//! judge and would dominate their run time; [`TestStore::durable_reference`]
+//! gives the stores' defaults.
+
+use std::path::PathBuf;
+
+use moin_session_spec::{
+    Backend, Durability, FileStore, FileStoreOptions, MemoryStore, RedisStore, RedisStoreOptions,
+    ReferenceBackend, SidChoice, SqliteStore, SqliteStoreOptions,
+};
+
+use crate::redis_server::RedisServer;
+use crate::scratch::Scratch;
+
+/// The kinds of store the reference services run over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// [`MemoryStore`].
+    Memory,
+    /// [`FileStore`].
+    File,
+    /// [`SqliteStore`].
+    Sqlite,
+    /// [`RedisStore`], on a real server.
+    Redis,
+}
+
+impl StoreKind {
+    /// Every kind.
+    pub const ALL: &'static [StoreKind] = &[
+        StoreKind::Memory,
+        StoreKind::File,
+        StoreKind::Sqlite,
+        StoreKind::Redis,
+    ];
+
+    /// `memory`, `file`, `sqlite` or `redis`.
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreKind::Memory => "memory",
+            StoreKind::File => "file",
+            StoreKind::Sqlite => "sqlite",
+            StoreKind::Redis => "redis",
+        }
+    }
+}
+
+/// Where one test's store lives; removed (directory) or stopped (server)
+/// when dropped.
+#[derive(Debug)]
+pub struct TestStore {
+    kind: StoreKind,
+    scratch: Option<Scratch>,
+    redis: Option<RedisServer>,
+}
+
+impl TestStore {
+    /// A fresh place for a store of `kind`; for Redis, a server started for
+    /// this test (see [`crate::redis_server`]): no server, no pass.
+    pub fn new(kind: StoreKind) -> TestStore {
+        let (scratch, redis) = match kind {
+            StoreKind::Memory => (None, None),
+            StoreKind::File | StoreKind::Sqlite => (Some(Scratch::new(kind.name())), None),
+            StoreKind::Redis => (None, Some(redis_server())),
+        };
+        TestStore {
+            kind,
+            scratch,
+            redis,
+        }
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> StoreKind {
+        self.kind
+    }
+
+    /// The file store's directory (also the SQLite database's).
+    pub fn dir(&self) -> PathBuf {
+        self.scratch
+            .as_ref()
+            .unwrap_or_else(|| panic!("a {} store has no directory", self.kind.name()))
+            .path()
+            .to_path_buf()
+    }
+
+    /// The SQLite database file.
+    pub fn db_path(&self) -> PathBuf {
+        self.dir().join("sessions.db")
+    }
+
+    /// The Redis server.
+    pub fn server(&mut self) -> &mut RedisServer {
+        let kind = self.kind.name();
+        self.redis
+            .as_mut()
+            .unwrap_or_else(|| panic!("a {kind} store has no server"))
+    }
+
+    /// The Redis server's URL.
+    pub fn url(&self) -> String {
+        let kind = self.kind.name();
+        self.redis
+            .as_ref()
+            .unwrap_or_else(|| panic!("a {kind} store has no server"))
+            .url()
+    }
+
+    /// A handle on the file store, without `fsync`.
+    pub fn file(&self) -> FileStore {
+        FileStore::open_with(
+            self.dir(),
+            FileStoreOptions {
+                durability: Durability::None,
+            },
+        )
+        .expect("the scratch directory opens as a file store")
+    }
+
+    /// A handle on the SQLite store, with `synchronous=NORMAL` (commits
+    /// stay atomic; no `fsync` per commit).
+    pub fn sqlite(&self) -> SqliteStore {
+        SqliteStore::open_with(
+            self.db_path(),
+            SqliteStoreOptions {
+                durability: Durability::None,
+                ..SqliteStoreOptions::default()
+            },
+        )
+        .expect("a database opens in the scratch directory")
+    }
+
+    /// A handle on the Redis store, with the default key prefix.
+    pub fn redis(&self) -> RedisStore {
+        RedisStore::open(&self.url(), RedisStoreOptions::default())
+            .expect("the test server answers")
+    }
+
+    /// The reference services over a new handle on this store, named
+    /// `reference-<kind>`, drawing sids from `SeededSids::new(seed)`.
+    pub fn reference(&self, seed: u64) -> Box<dyn Backend> {
+        let name = format!("reference-{}", self.kind.name());
+        let sids = SidChoice::Seeded(seed);
+        match self.kind {
+            StoreKind::Memory => {
+                Box::new(ReferenceBackend::with_sids(name, MemoryStore::new(), sids))
+            }
+            StoreKind::File => Box::new(ReferenceBackend::with_sids(name, self.file(), sids)),
+            StoreKind::Sqlite => Box::new(ReferenceBackend::with_sids(name, self.sqlite(), sids)),
+            StoreKind::Redis => Box::new(ReferenceBackend::with_sids(name, self.redis(), sids)),
+        }
+    }
+
+    /// The reference services over a handle with the store's default
+    /// options (durable: `fsync` for the file store, `synchronous=FULL` for
+    /// SQLite), as a deployment has them; sids from the OS.
+    pub fn durable_reference(&self) -> Box<dyn Backend> {
+        let name = format!("reference-{}", self.kind.name());
+        match self.kind {
+            StoreKind::Memory => Box::new(ReferenceBackend::new(name, MemoryStore::new())),
+            StoreKind::File => Box::new(ReferenceBackend::new(
+                name,
+                FileStore::open(self.dir()).expect("the scratch directory opens as a file store"),
+            )),
+            StoreKind::Sqlite => Box::new(ReferenceBackend::new(
+                name,
+                SqliteStore::open(self.db_path())
+                    .expect("a database opens in the scratch directory"),
+            )),
+            StoreKind::Redis => Box::new(ReferenceBackend::new(name, self.redis())),
+        }
+    }
+}
+
+/// A `redis-server` of the test's own, or a failure saying how to get one.
+pub fn redis_server() -> RedisServer {
+    RedisServer::start().unwrap_or_else(|e| panic!("no Redis server for the tests: {e}"))
+}
