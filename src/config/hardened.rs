@@ -173,72 +173,16 @@ fn rejected(field: &'static str, what: &'static str, rule: &'static str) -> Conf
 }
 
 pub(super) fn build_hardened(patches: &[ConfigPatch]) -> Result<HardenedConfig, ConfigError> {
-    let mut absolute = DEFAULT_ABSOLUTE_HOURS;
-    let mut samesite = SameSite::Lax;
-    let mut host_prefix = false;
-    let mut max_header = DEFAULT_MAX_COOKIE_HEADER;
+    let mut own = HardenedOwn {
+        absolute: DEFAULT_ABSOLUTE_HOURS,
+        samesite: SameSite::Lax,
+        host_prefix: false,
+        max_header: DEFAULT_MAX_COOKIE_HEADER,
+    };
     let mut base = Vec::with_capacity(patches.len());
     for patch in patches {
-        let legacy = [
-            (
-                "anonymous_session_lifetime",
-                patch.anonymous_session_lifetime.is_some(),
-            ),
-            (
-                "anonymous_cookie_lifetime",
-                patch.anonymous_cookie_lifetime.is_some(),
-            ),
-        ];
-        if let Some((field, _)) = legacy.iter().find(|(_, here)| *here) {
-            return Err(ConfigError::NotInProfile {
-                field,
-                profile: Profile::Hardened,
-                rule: Some(LEGACY),
-            });
-        }
-        if let Some(LifetimeSetting::Scalar(_)) = patch.cookie_lifetime {
-            return Err(rejected(
-                "cookie_lifetime",
-                "a pair [anonymous, logged_in] of idle timeouts in hours; the legacy single number is not accepted",
-                LEGACY,
-            ));
-        }
-        if patch.cookie_httponly == Some(false) {
-            return Err(rejected(
-                "cookie_httponly",
-                "true or absent: the session cookie always carries HttpOnly",
-                WEAKENING,
-            ));
-        }
-        if patch.cookie_secure == Some(Some(false)) {
-            return Err(rejected(
-                "cookie_secure",
-                "null (Secure on https) or true (always): Secure is never turned off",
-                WEAKENING,
-            ));
-        }
-        if let Some(hours) = patch.absolute_timeout {
-            absolute = hours;
-        }
-        if let Some(value) = &patch.cookie_samesite {
-            samesite = match value.as_str() {
-                "Lax" => SameSite::Lax,
-                "Strict" => SameSite::Strict,
-                _ => {
-                    return Err(rejected(
-                        "cookie_samesite",
-                        "\"Lax\" or \"Strict\"; \"None\" would send the session cookie on cross-site requests",
-                        WEAKENING,
-                    ))
-                }
-            };
-        }
-        if let Some(v) = patch.cookie_host_prefix {
-            host_prefix = v;
-        }
-        if let Some(v) = patch.max_cookie_header {
-            max_header = v;
-        }
+        refuse_weakening(patch)?;
+        own.apply(patch)?;
         base.push(ConfigPatch {
             absolute_timeout: None,
             cookie_samesite: None,
@@ -247,6 +191,7 @@ pub(super) fn build_hardened(patches: &[ConfigPatch]) -> Result<HardenedConfig, 
             ..patch.clone()
         });
     }
+    let (samesite, host_prefix, max_header) = (own.samesite, own.host_prefix, own.max_header);
     let m19 = build_m19(&base)?;
     for (field, hours) in [
         ("cookie_lifetime[0]", m19.cookie_lifetime.anonymous),
@@ -260,7 +205,7 @@ pub(super) fn build_hardened(patches: &[ConfigPatch]) -> Result<HardenedConfig, 
             ));
         }
     }
-    let absolute = check_hours("absolute_timeout", absolute, TIMEOUTS)?;
+    let absolute = check_hours("absolute_timeout", own.absolute, TIMEOUTS)?;
     if crate::lifetime::hours_to_secs(absolute) < 1 {
         return Err(ConfigError::NotPositive {
             field: "absolute_timeout",
@@ -291,29 +236,122 @@ pub(super) fn build_hardened(patches: &[ConfigPatch]) -> Result<HardenedConfig, 
         disabled_users: m19.disabled_users,
         superusers: m19.superusers,
     };
-    if config.cookie_host_prefix {
-        if config.effective_path() != "/" {
-            return Err(rejected(
-                "cookie_path",
-                "null or \"/\" with cookie_host_prefix: a __Host- cookie has Path=/",
-                HOST_PREFIX,
-            ));
+    check_host_prefix(&config)?;
+    check_sizes(&config)?;
+    Ok(config)
+}
+
+/// The settings only the hardened profile has, as the patches set them.
+struct HardenedOwn {
+    absolute: f64,
+    samesite: SameSite,
+    host_prefix: bool,
+    max_header: u64,
+}
+
+impl HardenedOwn {
+    fn apply(&mut self, patch: &ConfigPatch) -> Result<(), ConfigError> {
+        if let Some(hours) = patch.absolute_timeout {
+            self.absolute = hours;
         }
-        if config.cookie_domain.is_some() {
-            return Err(rejected(
-                "cookie_domain",
-                "null with cookie_host_prefix: a __Host- cookie has no Domain",
-                HOST_PREFIX,
-            ));
+        if let Some(value) = &patch.cookie_samesite {
+            self.samesite = match value.as_str() {
+                "Lax" => SameSite::Lax,
+                "Strict" => SameSite::Strict,
+                _ => {
+                    return Err(rejected(
+                        "cookie_samesite",
+                        "\"Lax\" or \"Strict\"; \"None\" would send the session cookie on cross-site requests",
+                        WEAKENING,
+                    ))
+                }
+            };
         }
-        if config.cookie_secure != Some(true) {
-            return Err(rejected(
-                "cookie_secure",
-                "true with cookie_host_prefix: a __Host- cookie is always Secure",
-                HOST_PREFIX,
-            ));
+        if let Some(v) = patch.cookie_host_prefix {
+            self.host_prefix = v;
         }
+        if let Some(v) = patch.max_cookie_header {
+            self.max_header = v;
+        }
+        Ok(())
     }
+}
+
+/// What a hardened configuration may not say: the legacy lifetimes, or
+/// turning HttpOnly, Secure or the pair form off.
+fn refuse_weakening(patch: &ConfigPatch) -> Result<(), ConfigError> {
+    let legacy = [
+        (
+            "anonymous_session_lifetime",
+            patch.anonymous_session_lifetime.is_some(),
+        ),
+        (
+            "anonymous_cookie_lifetime",
+            patch.anonymous_cookie_lifetime.is_some(),
+        ),
+    ];
+    if let Some((field, _)) = legacy.iter().find(|(_, here)| *here) {
+        return Err(ConfigError::NotInProfile {
+            field,
+            profile: Profile::Hardened,
+            rule: Some(LEGACY),
+        });
+    }
+    if let Some(LifetimeSetting::Scalar(_)) = patch.cookie_lifetime {
+        return Err(rejected(
+            "cookie_lifetime",
+            "a pair [anonymous, logged_in] of idle timeouts in hours; the legacy single number is not accepted",
+            LEGACY,
+        ));
+    }
+    if patch.cookie_httponly == Some(false) {
+        return Err(rejected(
+            "cookie_httponly",
+            "true or absent: the session cookie always carries HttpOnly",
+            WEAKENING,
+        ));
+    }
+    if patch.cookie_secure == Some(Some(false)) {
+        return Err(rejected(
+            "cookie_secure",
+            "null (Secure on https) or true (always): Secure is never turned off",
+            WEAKENING,
+        ));
+    }
+    Ok(())
+}
+
+/// A `__Host-` cookie has `Path=/`, no `Domain`, and `Secure` always.
+fn check_host_prefix(config: &HardenedConfig) -> Result<(), ConfigError> {
+    if !config.cookie_host_prefix {
+        return Ok(());
+    }
+    if config.effective_path() != "/" {
+        return Err(rejected(
+            "cookie_path",
+            "null or \"/\" with cookie_host_prefix: a __Host- cookie has Path=/",
+            HOST_PREFIX,
+        ));
+    }
+    if config.cookie_domain.is_some() {
+        return Err(rejected(
+            "cookie_domain",
+            "null with cookie_host_prefix: a __Host- cookie has no Domain",
+            HOST_PREFIX,
+        ));
+    }
+    if config.cookie_secure != Some(true) {
+        return Err(rejected(
+            "cookie_secure",
+            "true with cookie_host_prefix: a __Host- cookie is always Secure",
+            HOST_PREFIX,
+        ));
+    }
+    Ok(())
+}
+
+/// The cookie's name, path and domain fit the RFC 6265bis size limits.
+fn check_sizes(config: &HardenedConfig) -> Result<(), ConfigError> {
     // RFC 6265bis §5.6 and §5.7 step 4 count the name and the value, not
     // the `=` between them.
     let pair = config.cookie_full_name().len() + 40;
@@ -335,7 +373,7 @@ pub(super) fn build_hardened(patches: &[ConfigPatch]) -> Result<HardenedConfig, 
             return Err(rejected(field, "at most 1024 bytes", COOKIE_SIZE));
         }
     }
-    Ok(config)
+    Ok(())
 }
 
 #[cfg(test)]

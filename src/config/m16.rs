@@ -70,11 +70,6 @@ impl M16Config {
 }
 
 pub(super) fn build_m16(patches: &[ConfigPatch]) -> Result<M16Config, ConfigError> {
-    let not_here = |field: &'static str| ConfigError::NotInProfile {
-        field,
-        profile: Profile::Moin16,
-        rule: Some("m16.config.not-in-profile"),
-    };
     let mut config = M16Config {
         cookie_lifetime: 12.0,
         anonymous_cookie_lifetime: None,
@@ -86,62 +81,7 @@ pub(super) fn build_m16(patches: &[ConfigPatch]) -> Result<M16Config, ConfigErro
         disabled_users: Vec::new(),
     };
     for patch in patches {
-        let foreign = [
-            (
-                "anonymous_session_lifetime",
-                patch.anonymous_session_lifetime.is_some(),
-            ),
-            ("cookie_name", patch.cookie_name.is_some()),
-            ("cookie_secure", patch.cookie_secure.is_some()),
-            ("cookie_httponly", patch.cookie_httponly.is_some()),
-            ("superusers", patch.superusers.is_some()),
-            (
-                "site.server_port",
-                patch.site.as_ref().is_some_and(|s| s.server_port.is_some()),
-            ),
-            (
-                "site.siteid",
-                patch.site.as_ref().is_some_and(|s| s.siteid.is_some()),
-            ),
-        ];
-        if let Some((field, _)) = foreign.iter().find(|(_, here)| *here) {
-            return Err(not_here(field));
-        }
-        if let Some(field) = patch.hardened_only() {
-            return Err(not_here(field));
-        }
-        match &patch.cookie_lifetime {
-            None => {}
-            Some(LifetimeSetting::Scalar(h)) => config.cookie_lifetime = *h,
-            Some(LifetimeSetting::Pair(_)) => {
-                return Err(ConfigError::WrongType {
-                    field: "cookie_lifetime",
-                    expected: "one number of hours (the pair form is moin-1.9's)",
-                    rule: "m16.config.lifetime-scalar",
-                })
-            }
-        }
-        if let Some(v) = patch.anonymous_cookie_lifetime {
-            config.anonymous_cookie_lifetime = v;
-        }
-        if let Some(v) = &patch.cookie_path {
-            config.cookie_path = v.clone();
-        }
-        if let Some(v) = &patch.cookie_domain {
-            config.cookie_domain = v.clone();
-        }
-        if let Some(v) = patch.site.as_ref().and_then(|s| s.script_root.clone()) {
-            config.script_name = v;
-        }
-        if let Some(v) = &patch.auth {
-            config.auth = v.clone();
-        }
-        if let Some(v) = &patch.users {
-            config.users = v.clone();
-        }
-        if let Some(v) = &patch.disabled_users {
-            config.disabled_users = v.clone();
-        }
+        apply_m16_patch(&mut config, patch)?;
     }
     check_hours(
         "cookie_lifetime",
@@ -158,7 +98,93 @@ pub(super) fn build_m16(patches: &[ConfigPatch]) -> Result<M16Config, ConfigErro
             });
         }
     }
-    let order = config.auth.clone();
+    check_auth_chain(&config.auth)?;
+    check_path_and_domain(&config.cookie_path, &config.cookie_domain, M16_ATTRIBUTES)?;
+    check_accounts(&config.users, &config.disabled_users)?;
+    if !config.script_name.is_empty()
+        && (!config.script_name.starts_with('/') || !is_attribute_value(&config.script_name))
+    {
+        return Err(ConfigError::BadAttribute {
+            field: "site.script_root",
+            value: config.script_name.clone(),
+            what: "the script name becomes the cookie Path: it starts with '/' and holds no ';', control or space character",
+            rule: M16_ATTRIBUTES,
+        });
+    }
+    Ok(config)
+}
+
+/// One patch over the configuration so far; a field moin-1.6 does not
+/// have is an error (`m16.config.not-in-profile`).
+fn apply_m16_patch(config: &mut M16Config, patch: &ConfigPatch) -> Result<(), ConfigError> {
+    let not_here = |field: &'static str| ConfigError::NotInProfile {
+        field,
+        profile: Profile::Moin16,
+        rule: Some("m16.config.not-in-profile"),
+    };
+    let foreign = [
+        (
+            "anonymous_session_lifetime",
+            patch.anonymous_session_lifetime.is_some(),
+        ),
+        ("cookie_name", patch.cookie_name.is_some()),
+        ("cookie_secure", patch.cookie_secure.is_some()),
+        ("cookie_httponly", patch.cookie_httponly.is_some()),
+        ("superusers", patch.superusers.is_some()),
+        (
+            "site.server_port",
+            patch.site.as_ref().is_some_and(|s| s.server_port.is_some()),
+        ),
+        (
+            "site.siteid",
+            patch.site.as_ref().is_some_and(|s| s.siteid.is_some()),
+        ),
+    ];
+    if let Some((field, _)) = foreign.iter().find(|(_, here)| *here) {
+        return Err(not_here(field));
+    }
+    if let Some(field) = patch.hardened_only() {
+        return Err(not_here(field));
+    }
+    match &patch.cookie_lifetime {
+        None => {}
+        Some(LifetimeSetting::Scalar(h)) => config.cookie_lifetime = *h,
+        Some(LifetimeSetting::Pair(_)) => {
+            return Err(ConfigError::WrongType {
+                field: "cookie_lifetime",
+                expected: "one number of hours (the pair form is moin-1.9's)",
+                rule: "m16.config.lifetime-scalar",
+            })
+        }
+    }
+    if let Some(v) = patch.anonymous_cookie_lifetime {
+        config.anonymous_cookie_lifetime = v;
+    }
+    if let Some(v) = &patch.cookie_path {
+        config.cookie_path = v.clone();
+    }
+    if let Some(v) = &patch.cookie_domain {
+        config.cookie_domain = v.clone();
+    }
+    if let Some(v) = patch.site.as_ref().and_then(|s| s.script_root.clone()) {
+        config.script_name = v;
+    }
+    if let Some(v) = &patch.auth {
+        config.auth = v.clone();
+    }
+    if let Some(v) = &patch.users {
+        config.users = v.clone();
+    }
+    if let Some(v) = &patch.disabled_users {
+        config.disabled_users = v.clone();
+    }
+    Ok(())
+}
+
+/// The authentication chain names known methods once each, and
+/// `moin_session`, with `moin_anon_session` (if present) after it.
+fn check_auth_chain(auth: &[String]) -> Result<(), ConfigError> {
+    let order = auth.to_vec();
     if let Some(unknown) = order
         .iter()
         .find(|m| !M16_AUTH_METHODS.contains(&m.as_str()))
@@ -206,19 +232,7 @@ pub(super) fn build_m16(patches: &[ConfigPatch]) -> Result<M16Config, ConfigErro
         }
         _ => {}
     }
-    check_path_and_domain(&config.cookie_path, &config.cookie_domain, M16_ATTRIBUTES)?;
-    check_accounts(&config.users, &config.disabled_users)?;
-    if !config.script_name.is_empty()
-        && (!config.script_name.starts_with('/') || !is_attribute_value(&config.script_name))
-    {
-        return Err(ConfigError::BadAttribute {
-            field: "site.script_root",
-            value: config.script_name.clone(),
-            what: "the script name becomes the cookie Path: it starts with '/' and holds no ';', control or space character",
-            rule: M16_ATTRIBUTES,
-        });
-    }
-    Ok(config)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -122,68 +122,96 @@ pub(super) fn build_m19(patches: &[ConfigPatch]) -> Result<M19Config, ConfigErro
         superusers: Vec::new(),
     };
     for patch in patches {
-        if patch.anonymous_cookie_lifetime.is_some() {
-            return Err(ConfigError::NotInProfile {
-                field: "anonymous_cookie_lifetime",
-                profile: Profile::Moin19,
-                rule: Some("m19.config.not-in-profile"),
-            });
-        }
-        if let Some(field) = patch.hardened_only() {
-            return Err(ConfigError::NotInProfile {
-                field,
-                profile: Profile::Moin19,
-                rule: Some("m19.config.not-in-profile"),
-            });
-        }
+        apply_m19_patch(&mut config, patch)?;
         if let Some(v) = &patch.cookie_lifetime {
             lifetime = Some(v.clone());
         }
         if let Some(v) = patch.anonymous_session_lifetime {
             anon_legacy = Some(v);
         }
-        if let Some(v) = &patch.cookie_name {
-            config.cookie_name = v.clone();
-        }
-        if let Some(v) = &patch.cookie_path {
-            config.cookie_path = v.clone();
-        }
-        if let Some(v) = &patch.cookie_domain {
-            config.cookie_domain = v.clone();
-        }
-        if let Some(v) = patch.cookie_secure {
-            config.cookie_secure = v;
-        }
-        if let Some(v) = patch.cookie_httponly {
-            config.cookie_httponly = v;
-        }
-        if let Some(site) = &patch.site {
-            if let Some(v) = site.server_port {
-                config.site.server_port = v;
-            }
-            if let Some(v) = &site.script_root {
-                config.site.script_root = v.clone();
-            }
-            if let Some(v) = &site.siteid {
-                config.site.siteid = v.clone();
-            }
-        }
-        if let Some(v) = &patch.auth {
-            config.auth = v.clone();
-        }
-        if let Some(v) = &patch.users {
-            config.users = v.clone();
-        }
-        if let Some(v) = &patch.disabled_users {
-            config.disabled_users = v.clone();
-        }
-        if let Some(v) = &patch.superusers {
-            config.superusers = v.clone();
+    }
+    if let Some(setting) = lifetime {
+        apply_lifetime(&mut config, setting, anon_legacy)?;
+    }
+    if let Some(name) = &config.cookie_name {
+        if name.is_empty() {
+            return Err(ConfigError::EmptyCookieName);
         }
     }
-    match lifetime {
-        None => {}
-        Some(LifetimeSetting::Pair(pair)) => {
+    check_path_and_domain(&config.cookie_path, &config.cookie_domain, M19_ATTRIBUTES)?;
+    check_cookie_name(&config.cookie_full_name(), M19_ATTRIBUTES)?;
+    check_accounts(&config.users, &config.disabled_users)?;
+    Ok(config)
+}
+
+/// One patch over the configuration so far (the lifetimes aside, which
+/// are read once all patches are in); a field moin-1.9 does not have is an
+/// error (`m19.config.not-in-profile`).
+fn apply_m19_patch(config: &mut M19Config, patch: &ConfigPatch) -> Result<(), ConfigError> {
+    if patch.anonymous_cookie_lifetime.is_some() {
+        return Err(ConfigError::NotInProfile {
+            field: "anonymous_cookie_lifetime",
+            profile: Profile::Moin19,
+            rule: Some("m19.config.not-in-profile"),
+        });
+    }
+    if let Some(field) = patch.hardened_only() {
+        return Err(ConfigError::NotInProfile {
+            field,
+            profile: Profile::Moin19,
+            rule: Some("m19.config.not-in-profile"),
+        });
+    }
+    if let Some(v) = &patch.cookie_name {
+        config.cookie_name = v.clone();
+    }
+    if let Some(v) = &patch.cookie_path {
+        config.cookie_path = v.clone();
+    }
+    if let Some(v) = &patch.cookie_domain {
+        config.cookie_domain = v.clone();
+    }
+    if let Some(v) = patch.cookie_secure {
+        config.cookie_secure = v;
+    }
+    if let Some(v) = patch.cookie_httponly {
+        config.cookie_httponly = v;
+    }
+    if let Some(site) = &patch.site {
+        if let Some(v) = site.server_port {
+            config.site.server_port = v;
+        }
+        if let Some(v) = &site.script_root {
+            config.site.script_root = v.clone();
+        }
+        if let Some(v) = &site.siteid {
+            config.site.siteid = v.clone();
+        }
+    }
+    if let Some(v) = &patch.auth {
+        config.auth = v.clone();
+    }
+    if let Some(v) = &patch.users {
+        config.users = v.clone();
+    }
+    if let Some(v) = &patch.disabled_users {
+        config.disabled_users = v.clone();
+    }
+    if let Some(v) = &patch.superusers {
+        config.superusers = v.clone();
+    }
+    Ok(())
+}
+
+/// The lifetimes the last `cookie_lifetime` gives: a pair, or the legacy
+/// scalar with `anonymous_session_lifetime`.
+fn apply_lifetime(
+    config: &mut M19Config,
+    setting: LifetimeSetting,
+    anon_legacy: Option<f64>,
+) -> Result<(), ConfigError> {
+    match setting {
+        LifetimeSetting::Pair(pair) => {
             if pair.len() != 2 {
                 return Err(ConfigError::WrongLength {
                     field: "cookie_lifetime",
@@ -196,7 +224,7 @@ pub(super) fn build_m19(patches: &[ConfigPatch]) -> Result<M19Config, ConfigErro
                 logged_in: check_hours("cookie_lifetime[1]", pair[1], M19_FINITE)?,
             };
         }
-        Some(LifetimeSetting::Scalar(scalar)) => {
+        LifetimeSetting::Scalar(scalar) => {
             let scalar = check_hours("cookie_lifetime", scalar, M19_FINITE)?;
             let anonymous = match anon_legacy {
                 Some(h) => check_hours("anonymous_session_lifetime", h, M19_FINITE)?,
@@ -209,15 +237,7 @@ pub(super) fn build_m19(patches: &[ConfigPatch]) -> Result<M19Config, ConfigErro
             config.legacy_lifetime = true;
         }
     }
-    if let Some(name) = &config.cookie_name {
-        if name.is_empty() {
-            return Err(ConfigError::EmptyCookieName);
-        }
-    }
-    check_path_and_domain(&config.cookie_path, &config.cookie_domain, M19_ATTRIBUTES)?;
-    check_cookie_name(&config.cookie_full_name(), M19_ATTRIBUTES)?;
-    check_accounts(&config.users, &config.disabled_users)?;
-    Ok(config)
+    Ok(())
 }
 
 #[cfg(test)]

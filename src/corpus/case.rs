@@ -213,149 +213,29 @@ impl TryFrom<RawStep> for Step {
             return Err("a step has exactly one of advance, request, cleanup, list, reconfigure, corrupt, open, ops, finish, crowd [rule fixture.step-shape]".to_owned());
         }
         let expect = raw.expect;
-        let no_expect = |what: &str| -> Result<(), String> {
-            if expect.is_some() {
-                Err(format!(
-                    "a {what} step takes no `expect` [rule fixture.step-shape]"
-                ))
-            } else {
-                Ok(())
-            }
-        };
-        let only = |e: &RawExpect, allowed: &[&str], what: &str| -> Result<(), String> {
-            let present = [
-                ("new", e.new.is_some()),
-                ("user", e.user.is_some()),
-                ("set_cookies", e.set_cookies.is_some()),
-                ("results", e.results.is_some()),
-                ("uncacheable", e.uncacheable.is_some()),
-                ("removed", e.removed.is_some()),
-                ("sids", e.sids.is_some()),
-            ];
-            for (name, here) in present {
-                if here && !allowed.contains(&name) {
-                    return Err(format!(
-                        "`expect.{name}` does not belong to a {what} step (it takes {}) [rule fixture.step-shape]",
-                        allowed.join(", ")
-                    ));
-                }
-            }
-            Ok(())
-        };
         let action = if let Some(text) = raw.advance {
-            no_expect("advance")?;
+            no_expect(&expect, "advance")?;
             Action::Advance(parse_advance(&text)?)
         } else if let Some(spec) = raw.request {
-            let e = expect.ok_or("a request step needs `expect` with new, user and set_cookies [rule fixture.step-shape]")?;
-            only(
-                &e,
-                &["new", "user", "set_cookies", "results", "uncacheable"],
-                "request",
-            )?;
-            let yields = spec.ops.iter().filter(|op| op.yields()).count();
-            let results = e.results.unwrap_or_default();
-            if results.len() != yields {
-                return Err(format!(
-                    "`expect.results` has {} value(s) but the request's ops yield {yields} (one per get and macro) [rule fixture.results-count]",
-                    results.len()
-                ));
-            }
-            if e.uncacheable == Some(false) {
-                return Err("`expect.uncacheable` may only be true: no clause forbids marking a response uncacheable [rule fixture.step-shape]".to_owned());
-            }
-            for cookie in e.set_cookies.iter().flatten() {
-                check_cookie_expect(cookie)?;
-            }
-            check_ops(&spec.ops)?;
-            Action::Request(
-                spec,
-                RequestExpect {
-                    new: e.new.ok_or("a request step's expect needs `new` [rule fixture.step-shape]")?,
-                    user: e.user.ok_or("a request step's expect needs `user` (null for anonymous) [rule fixture.step-shape]")?,
-                    set_cookies: e.set_cookies.ok_or("a request step's expect needs `set_cookies` ([] for none) [rule fixture.step-shape]")?,
-                    results,
-                    uncacheable: e.uncacheable,
-                },
-            )
+            request_action(spec, expect)?
         } else if let Some(spec) = raw.cleanup {
-            let e = expect
-                .ok_or("a cleanup step needs `expect` with removed [rule fixture.step-shape]")?;
-            only(&e, &["removed"], "cleanup")?;
-            Action::Cleanup(
-                spec,
-                CleanupExpect {
-                    removed: e.removed.ok_or(
-                        "a cleanup step's expect needs `removed` [rule fixture.step-shape]",
-                    )?,
-                },
-            )
+            cleanup_action(spec, expect)?
         } else if raw.list.is_some() {
-            let e =
-                expect.ok_or("a list step needs `expect` with sids [rule fixture.step-shape]")?;
-            only(&e, &["sids"], "list")?;
-            Action::List(
-                e.sids
-                    .ok_or("a list step's expect needs `sids` [rule fixture.step-shape]")?,
-            )
+            list_action(expect)?
         } else if let Some(spec) = raw.open {
-            let e = expect
-                .ok_or("an open step needs `expect` with new and user [rule fixture.step-shape]")?;
-            only(&e, &["new", "user", "results"], "open")?;
-            let results = e.results.unwrap_or_default();
-            check_results(&spec.ops, &results, "open")?;
-            check_ops(&spec.ops)?;
-            check_handle(&spec.id)?;
-            Action::Open(
-                spec,
-                OpenExpect {
-                    new: e.new.ok_or("an open step's expect needs `new` [rule fixture.step-shape]")?,
-                    user: e.user.ok_or("an open step's expect needs `user` (null for anonymous) [rule fixture.step-shape]")?,
-                    results,
-                },
-            )
+            open_action(spec, expect)?
         } else if let Some(spec) = raw.ops {
-            let results = match expect {
-                Some(e) => {
-                    only(&e, &["results"], "ops")?;
-                    e.results.unwrap_or_default()
-                }
-                None => Vec::new(),
-            };
-            check_results(&spec.ops, &results, "ops")?;
-            check_ops(&spec.ops)?;
-            Action::Ops(spec, results)
+            ops_action(spec, expect)?
         } else if let Some(id) = raw.finish {
-            let e = expect
-                .ok_or("a finish step needs `expect` with set_cookies [rule fixture.step-shape]")?;
-            only(&e, &["set_cookies", "uncacheable"], "finish")?;
-            if e.uncacheable == Some(false) {
-                return Err("`expect.uncacheable` may only be true: no clause forbids marking a response uncacheable [rule fixture.step-shape]".to_owned());
-            }
-            for cookie in e.set_cookies.iter().flatten() {
-                check_cookie_expect(cookie)?;
-            }
-            Action::Finish(
-                id,
-                FinishExpect {
-                    set_cookies: e.set_cookies.ok_or("a finish step's expect needs `set_cookies` ([] for none) [rule fixture.step-shape]")?,
-                    uncacheable: e.uncacheable,
-                },
-            )
+            finish_action(id, expect)?
         } else if let Some(patch) = raw.reconfigure {
-            no_expect("reconfigure")?;
+            no_expect(&expect, "reconfigure")?;
             Action::Reconfigure(patch)
         } else if let Some(crowd) = raw.crowd {
-            no_expect("crowd")?;
-            if let Crowd::Open(n) = crowd {
-                if n == 0 || n > MAX_CROWD {
-                    return Err(format!(
-                        "a crowd opens 1 to {MAX_CROWD} browsers, not {n} [rule fixture.crowd-size]"
-                    ));
-                }
-            }
-            Action::Crowd(crowd)
+            no_expect(&expect, "crowd")?;
+            crowd_action(crowd)?
         } else {
-            no_expect("corrupt")?;
+            no_expect(&expect, "corrupt")?;
             Action::Corrupt(raw.corrupt.expect("one kind is present, checked above"))
         };
         Ok(Step {
@@ -364,6 +244,163 @@ impl TryFrom<RawStep> for Step {
             note: raw.note,
         })
     }
+}
+
+/// A step that takes no `expect` has none.
+fn no_expect(expect: &Option<RawExpect>, what: &str) -> Result<(), String> {
+    if expect.is_some() {
+        Err(format!(
+            "a {what} step takes no `expect` [rule fixture.step-shape]"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// An `expect` holds only the fields its step kind takes.
+fn only(e: &RawExpect, allowed: &[&str], what: &str) -> Result<(), String> {
+    let present = [
+        ("new", e.new.is_some()),
+        ("user", e.user.is_some()),
+        ("set_cookies", e.set_cookies.is_some()),
+        ("results", e.results.is_some()),
+        ("uncacheable", e.uncacheable.is_some()),
+        ("removed", e.removed.is_some()),
+        ("sids", e.sids.is_some()),
+    ];
+    for (name, here) in present {
+        if here && !allowed.contains(&name) {
+            return Err(format!(
+                "`expect.{name}` does not belong to a {what} step (it takes {}) [rule fixture.step-shape]",
+                allowed.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The response expectations a request and a finish share: `uncacheable`
+/// only `true`, and every expected cookie well formed.
+fn check_response_expect(e: &RawExpect) -> Result<(), String> {
+    if e.uncacheable == Some(false) {
+        return Err("`expect.uncacheable` may only be true: no clause forbids marking a response uncacheable [rule fixture.step-shape]".to_owned());
+    }
+    for cookie in e.set_cookies.iter().flatten() {
+        check_cookie_expect(cookie)?;
+    }
+    Ok(())
+}
+
+fn request_action(spec: RequestSpec, expect: Option<RawExpect>) -> Result<Action, String> {
+    let e = expect.ok_or(
+        "a request step needs `expect` with new, user and set_cookies [rule fixture.step-shape]",
+    )?;
+    only(
+        &e,
+        &["new", "user", "set_cookies", "results", "uncacheable"],
+        "request",
+    )?;
+    let yields = spec.ops.iter().filter(|op| op.yields()).count();
+    let results = e.results.clone().unwrap_or_default();
+    if results.len() != yields {
+        return Err(format!(
+            "`expect.results` has {} value(s) but the request's ops yield {yields} (one per get and macro) [rule fixture.results-count]",
+            results.len()
+        ));
+    }
+    check_response_expect(&e)?;
+    check_ops(&spec.ops)?;
+    Ok(Action::Request(
+        spec,
+        RequestExpect {
+            new: e.new.ok_or("a request step's expect needs `new` [rule fixture.step-shape]")?,
+            user: e.user.ok_or("a request step's expect needs `user` (null for anonymous) [rule fixture.step-shape]")?,
+            set_cookies: e.set_cookies.ok_or("a request step's expect needs `set_cookies` ([] for none) [rule fixture.step-shape]")?,
+            results,
+            uncacheable: e.uncacheable,
+        },
+    ))
+}
+
+fn cleanup_action(spec: CleanupSpec, expect: Option<RawExpect>) -> Result<Action, String> {
+    let e = expect.ok_or("a cleanup step needs `expect` with removed [rule fixture.step-shape]")?;
+    only(&e, &["removed"], "cleanup")?;
+    Ok(Action::Cleanup(
+        spec,
+        CleanupExpect {
+            removed: e
+                .removed
+                .ok_or("a cleanup step's expect needs `removed` [rule fixture.step-shape]")?,
+        },
+    ))
+}
+
+fn list_action(expect: Option<RawExpect>) -> Result<Action, String> {
+    let e = expect.ok_or("a list step needs `expect` with sids [rule fixture.step-shape]")?;
+    only(&e, &["sids"], "list")?;
+    Ok(Action::List(e.sids.ok_or(
+        "a list step's expect needs `sids` [rule fixture.step-shape]",
+    )?))
+}
+
+fn open_action(spec: OpenSpec, expect: Option<RawExpect>) -> Result<Action, String> {
+    let e =
+        expect.ok_or("an open step needs `expect` with new and user [rule fixture.step-shape]")?;
+    only(&e, &["new", "user", "results"], "open")?;
+    let results = e.results.unwrap_or_default();
+    check_results(&spec.ops, &results, "open")?;
+    check_ops(&spec.ops)?;
+    check_handle(&spec.id)?;
+    Ok(Action::Open(
+        spec,
+        OpenExpect {
+            new: e
+                .new
+                .ok_or("an open step's expect needs `new` [rule fixture.step-shape]")?,
+            user: e.user.ok_or(
+                "an open step's expect needs `user` (null for anonymous) [rule fixture.step-shape]",
+            )?,
+            results,
+        },
+    ))
+}
+
+fn ops_action(spec: OpsSpec, expect: Option<RawExpect>) -> Result<Action, String> {
+    let results = match expect {
+        Some(e) => {
+            only(&e, &["results"], "ops")?;
+            e.results.unwrap_or_default()
+        }
+        None => Vec::new(),
+    };
+    check_results(&spec.ops, &results, "ops")?;
+    check_ops(&spec.ops)?;
+    Ok(Action::Ops(spec, results))
+}
+
+fn finish_action(id: String, expect: Option<RawExpect>) -> Result<Action, String> {
+    let e =
+        expect.ok_or("a finish step needs `expect` with set_cookies [rule fixture.step-shape]")?;
+    only(&e, &["set_cookies", "uncacheable"], "finish")?;
+    check_response_expect(&e)?;
+    Ok(Action::Finish(
+        id,
+        FinishExpect {
+            set_cookies: e.set_cookies.ok_or("a finish step's expect needs `set_cookies` ([] for none) [rule fixture.step-shape]")?,
+            uncacheable: e.uncacheable,
+        },
+    ))
+}
+
+fn crowd_action(crowd: Crowd) -> Result<Action, String> {
+    if let Crowd::Open(n) = crowd {
+        if n == 0 || n > MAX_CROWD {
+            return Err(format!(
+                "a crowd opens 1 to {MAX_CROWD} browsers, not {n} [rule fixture.crowd-size]"
+            ));
+        }
+    }
+    Ok(Action::Crowd(crowd))
 }
 
 impl From<Step> for RawStep {
