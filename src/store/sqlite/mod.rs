@@ -22,7 +22,11 @@
 //! without one and for an unreadable entry, so the one range
 //! `expires < ?` of the index finds every entry that a cleanup of expired
 //! sessions must look at ([`Store::delete_expired_if`]), and none that it
-//! need not: the cost of a cleanup follows what expired. A `body` that is
+//! need not: the cost of a cleanup follows what expired. Its commit also
+//! leaves SQLite's automatic checkpoint (copying the WAL's pages into the
+//! database once the WAL holds 1,000 of them) to the writers whose pages
+//! they are, so that a small cleanup never pays for the saves before it; a
+//! cleanup that removes 1,000 records or more checkpoints after itself. A `body` that is
 //! not a JSON object loads as [`Loaded::Unreadable`].
 //!
 //! # Atomicity, concurrency and durability
@@ -85,6 +89,13 @@ CREATE TABLE IF NOT EXISTS records (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS records_expires ON records (expires);
 ";
+
+/// SQLite's automatic checkpoint threshold, in WAL frames (its default).
+const AUTOCHECKPOINT: u32 = 1000;
+
+/// A cleanup that removes at least this many records checkpoints the WAL
+/// after its commit.
+const CHECKPOINT_AFTER: usize = 1000;
 
 /// The bytes [`Store::corrupt`] stores: not a JSON object.
 const GARBAGE: &[u8] = b"\x00\xffnot a record {\"expires\": 1";
@@ -253,6 +264,26 @@ impl SqliteStore {
             put_in(conn, id, expires, body).map_err(self.err("save a record"))?;
             Ok(((), true))
         })
+    }
+
+    /// The records below `before` for which `condition` holds, removed
+    /// in one transaction.
+    fn remove_expired(
+        &self,
+        conn: &mut Connection,
+        before: i64,
+        condition: &dyn Fn(&str, &Loaded) -> bool,
+    ) -> Result<Vec<String>, StoreError> {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(self.err("begin a cleanup"))?;
+        let removed = expired_in(&tx, before, condition)
+            .map_err(self.err("find the records that can have expired"))?;
+        if !removed.is_empty() {
+            delete_in(&tx, &removed).map_err(self.err("delete an expired record"))?;
+            tx.commit().map_err(self.err("commit a cleanup"))?;
+        }
+        Ok(removed)
     }
 
     /// Runs `f`, which writes and commits on the connection and says
@@ -430,17 +461,25 @@ impl Store for SqliteStore {
         condition: &dyn Fn(&str, &Loaded) -> bool,
     ) -> Result<Vec<String>, StoreError> {
         self.write(|conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(self.err("begin a cleanup"))?;
-            let removed = expired_in(&tx, before, condition)
-                .map_err(self.err("find the records that can have expired"))?;
-            if removed.is_empty() {
-                return Ok((removed, false));
+            // The cleanup's commit does not copy into the database what
+            // other writers left in the WAL (SQLite's automatic checkpoint
+            // runs in whichever commit passes its threshold): that work is
+            // theirs, and would make a cleanup's cost follow what was
+            // written before it, not what expired.
+            conn.execute_batch("PRAGMA wal_autocheckpoint=0")
+                .map_err(self.err("hold back the checkpoint of a cleanup"))?;
+            let removed = self.remove_expired(conn, before, condition);
+            conn.execute_batch(&format!("PRAGMA wal_autocheckpoint={AUTOCHECKPOINT}"))
+                .map_err(self.err("restore the automatic checkpoint"))?;
+            let removed = removed?;
+            if removed.len() >= CHECKPOINT_AFTER {
+                // A big cleanup checkpoints what it wrote itself, rather
+                // than leave it to the next request's save.
+                conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    .map_err(self.err("checkpoint after a cleanup"))?;
             }
-            delete_in(&tx, &removed).map_err(self.err("delete an expired record"))?;
-            tx.commit().map_err(self.err("commit a cleanup"))?;
-            Ok((removed, true))
+            let changed = !removed.is_empty();
+            Ok((removed, changed))
         })
     }
 
@@ -568,6 +607,29 @@ mod tests {
         let mut left = s.list().unwrap();
         left.sort();
         assert_eq!(left, vec![sid('2'), sid('3')]);
+        drop(s);
+        remove_db(&path);
+    }
+
+    #[test]
+    fn a_cleanup_leaves_the_automatic_checkpoint_as_it_was() {
+        let path = temp_db("checkpoint");
+        let s = SqliteStore::open(&path).expect("opens");
+        let threshold = |s: &SqliteStore| -> i64 {
+            s.conn()
+                .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(threshold(&s), i64::from(AUTOCHECKPOINT));
+        for n in 0..1200u32 {
+            s.save(&format!("{n:040x}"), &with_expires((n % 2).into()))
+                .unwrap();
+        }
+        let removed = s.delete_expired_if(1, &|_, _| true).unwrap();
+        assert_eq!(removed.len(), 600);
+        assert_eq!(threshold(&s), i64::from(AUTOCHECKPOINT));
+        assert!(s.delete_expired_if(1, &|_, _| true).unwrap().is_empty());
+        assert_eq!(threshold(&s), i64::from(AUTOCHECKPOINT));
         drop(s);
         remove_db(&path);
     }
