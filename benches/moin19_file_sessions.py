@@ -1,16 +1,16 @@
 # -*- coding: utf-8 -*-
 """Runs MoinMoin 1.9.11's own FileSessionService on the workload of
-benches/reference.rs, for the side-by-side figures of BENCHMARKS.md.
+benches/reference/, for the side-by-side figures of BENCHMARKS.md.
 
 MoinMoin's code is not part of this repository: give the path of a
 MoinMoin 1.9.11 source tree (the directory that holds the MoinMoin
 package). It needs Python 2.7 (MoinMoin 1.9 is Python 2 only); everything
 else it needs (secure_cookie, werkzeug) is vendored in MoinMoin/support.
 
-    python2.7 benches/moin19_file_sessions.py MOIN_SRC cycles DIR SECONDS
+    python2.7 benches/moin19_file_sessions.py MOIN_SRC cycles DIR SECONDS [wait]
     python2.7 benches/moin19_file_sessions.py MOIN_SRC cleanup DIR TOTAL FRACTION
 
-Each prints one line that benches/reference.rs reads:
+Each prints one line that benches/reference/ reads:
 
     cycles <count> <seconds>
     cleanup <total> <removed> <seconds> <bytes-on-disk-per-session>
@@ -19,7 +19,10 @@ Each prints one line that benches/reference.rs reads:
 (cookie_lifetime = [1, 12]) sends its cookie; the application sets one key
 and reads another; finalize re-issues the cookie and saves the session,
 through FileSessionService.get_session and .finalize, exactly as a wiki
-request does.
+request does. With `wait`, the process prints `ready` once its sessions
+are stored and starts timing only when a line arrives on its standard
+input, so that several processes on one DIR (a wiki served by several
+processes) can start together.
 
 `cleanup`: TOTAL stored sessions, FRACTION of them expired; one default
 `moin maint cleansessions` (expired sessions only): its loop over
@@ -81,7 +84,7 @@ class FakeRequest(object):
         self.set_cookies.append((name, None))
 
 
-def cycles(moin_session, directory, seconds):
+def cycles(moin_session, directory, seconds, wait):
     service = moin_session.FileSessionService()
     request = FakeRequest(Cfg(directory))
     cookie_name = moin_session.get_cookie_name(
@@ -98,6 +101,10 @@ def cycles(moin_session, directory, seconds):
         session["n"] = i
         service.finalize(request, session)
         sids.append(sid)
+    if wait:
+        print("ready")
+        sys.stdout.flush()
+        sys.stdin.readline()
     n = 0
     start = time.time()
     while time.time() - start < seconds:
@@ -109,6 +116,7 @@ def cycles(moin_session, directory, seconds):
             service.finalize(request, session)
             n += 1
     print("cycles %d %.6f" % (n, time.time() - start))
+    sys.stdout.flush()
 
 
 def disk_bytes(directory):
@@ -132,7 +140,7 @@ def cleanup(moin_session, directory, total, fraction):
         session["test"] = i
         store.save(session)
     per_session = disk_bytes(directory) / float(total)
-    # As benches/reference.rs does: nothing still being written back.
+    # As benches/reference/ does: nothing still being written back.
     subprocess.call(["sync"])
     start = time.time()
     # `moin maint cleansessions` without --all and --name.
@@ -169,7 +177,7 @@ def main(argv):
     if not os.path.isdir(directory):
         os.makedirs(directory)
     if what == "cycles":
-        cycles(moin_session, directory, float(argv[4]))
+        cycles(moin_session, directory, float(argv[4]), argv[5:6] == ["wait"])
     elif what == "cleanup":
         cleanup(moin_session, directory, int(argv[4]), float(argv[5]))
     else:

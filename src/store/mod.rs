@@ -287,51 +287,61 @@ pub trait Store {
     }
 }
 
-impl<T: Store + ?Sized> Store for &T {
-    fn load(&self, sid: &str) -> Result<Option<Loaded>, StoreError> {
-        (**self).load(sid)
-    }
-    fn save(&self, sid: &str, record: &Record) -> Result<(), StoreError> {
-        (**self).save(sid, record)
-    }
-    fn delete(&self, sid: &str) -> Result<(), StoreError> {
-        (**self).delete(sid)
-    }
-    fn delete_if(
-        &self,
-        sid: &str,
-        condition: &dyn Fn(&Loaded) -> bool,
-    ) -> Result<bool, StoreError> {
-        (**self).delete_if(sid, condition)
-    }
-    fn list(&self) -> Result<Vec<String>, StoreError> {
-        (**self).list()
-    }
-    fn update(
-        &self,
-        id: &str,
-        on_conflict: OnConflict,
-        decide: &mut dyn FnMut(Option<&Loaded>) -> Change,
-    ) -> Result<Updated, StoreError> {
-        (**self).update(id, on_conflict, decide)
-    }
-    fn clear(&self) -> Result<(), StoreError> {
-        (**self).clear()
-    }
-    fn delete_expired_if(
-        &self,
-        before: i64,
-        condition: &dyn Fn(&str, &Loaded) -> bool,
-    ) -> Result<Vec<String>, StoreError> {
-        (**self).delete_expired_if(before, condition)
-    }
-    fn can_corrupt(&self) -> bool {
-        (**self).can_corrupt()
-    }
-    fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
-        (**self).corrupt(sid)
-    }
+/// Forwards every call of the contract to the store behind a reference or
+/// a smart pointer, overridden methods included (a wrapper that forgot
+/// one would silently fall back to a default, such as the in-process
+/// [`update_within_process`]).
+macro_rules! forward_store {
+    ($($ty:ty),*) => {$(
+        impl<T: Store + ?Sized> Store for $ty {
+            fn load(&self, sid: &str) -> Result<Option<Loaded>, StoreError> {
+                (**self).load(sid)
+            }
+            fn save(&self, sid: &str, record: &Record) -> Result<(), StoreError> {
+                (**self).save(sid, record)
+            }
+            fn delete(&self, sid: &str) -> Result<(), StoreError> {
+                (**self).delete(sid)
+            }
+            fn delete_if(
+                &self,
+                sid: &str,
+                condition: &dyn Fn(&Loaded) -> bool,
+            ) -> Result<bool, StoreError> {
+                (**self).delete_if(sid, condition)
+            }
+            fn list(&self) -> Result<Vec<String>, StoreError> {
+                (**self).list()
+            }
+            fn update(
+                &self,
+                id: &str,
+                on_conflict: OnConflict,
+                decide: &mut dyn FnMut(Option<&Loaded>) -> Change,
+            ) -> Result<Updated, StoreError> {
+                (**self).update(id, on_conflict, decide)
+            }
+            fn clear(&self) -> Result<(), StoreError> {
+                (**self).clear()
+            }
+            fn delete_expired_if(
+                &self,
+                before: i64,
+                condition: &dyn Fn(&str, &Loaded) -> bool,
+            ) -> Result<Vec<String>, StoreError> {
+                (**self).delete_expired_if(before, condition)
+            }
+            fn can_corrupt(&self) -> bool {
+                (**self).can_corrupt()
+            }
+            fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
+                (**self).corrupt(sid)
+            }
+        }
+    )*};
 }
+
+forward_store!(&T, Box<T>, std::sync::Arc<T>);
 
 /// A store could not carry out a call.
 #[derive(Debug)]
