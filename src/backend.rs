@@ -62,6 +62,29 @@ pub trait Backend {
     /// Runs one request cycle.
     fn request(&mut self, request: &Request) -> Result<Response, BackendError>;
 
+    /// Runs `requests` one after another, each as
+    /// [`request`](Backend::request) would, as one batch: a backend whose
+    /// store has a bulk path may make the batch's writes durable together
+    /// at its end (one transaction, one flush) instead of one by one
+    /// ([`Store::begin_batch`](crate::store::Store::begin_batch)). Returns
+    /// one result per request run, in order; the batch stops after the
+    /// first error, which is then the last result. A backend that cannot
+    /// end the batch (its writes may then be lost) adds that error as one
+    /// more result. The default runs [`request`](Backend::request) for
+    /// each.
+    fn request_batch(&mut self, requests: &[Request]) -> Vec<Result<Response, BackendError>> {
+        let mut out = Vec::with_capacity(requests.len());
+        for r in requests {
+            let result = self.request(r);
+            let stop = result.is_err();
+            out.push(result);
+            if stop {
+                break;
+            }
+        }
+        out
+    }
+
     /// Runs a cleanup.
     fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError>;
 
@@ -197,6 +220,9 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
     }
     fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
         (**self).request(request)
+    }
+    fn request_batch(&mut self, requests: &[Request]) -> Vec<Result<Response, BackendError>> {
+        (**self).request_batch(requests)
     }
     fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
         (**self).cleanup(request)

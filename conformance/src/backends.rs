@@ -155,6 +155,9 @@ impl<S: Store> Backend for Owned<S> {
     fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
         self.inner().request(request)
     }
+    fn request_batch(&mut self, requests: &[Request]) -> Vec<Result<Response, BackendError>> {
+        self.inner().request_batch(requests)
+    }
     fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
         self.inner().cleanup(request)
     }

@@ -269,6 +269,30 @@ impl<S: Store> Backend for ReferenceBackend<S> {
         .map_err(backend_error)
     }
 
+    /// The requests in one batch of the store
+    /// ([`Store::begin_batch`](crate::store::Store::begin_batch)): over a
+    /// file or SQLite store, their saves are made durable together at the
+    /// end rather than one by one.
+    fn request_batch(&mut self, requests: &[Request]) -> Vec<Result<Response, BackendError>> {
+        if let Err(e) = self.store().begin_batch() {
+            return vec![Err(backend_error(e.into()))];
+        }
+        let mut out = Vec::with_capacity(requests.len());
+        for r in requests {
+            let result = self.request(r);
+            let stop = result.is_err();
+            out.push(result);
+            if stop {
+                break;
+            }
+        }
+        if let Err(e) = self.store().end_batch() {
+            // The batch's writes may be lost: its last answer is the error.
+            out.push(Err(backend_error(e.into())));
+        }
+        out
+    }
+
     fn interleaves(&self) -> bool {
         true
     }

@@ -276,6 +276,33 @@ pub trait Store {
         false
     }
 
+    /// Starts a batch: until the matching [`end_batch`](Store::end_batch),
+    /// the writes made through this store value may be made durable
+    /// together when the batch ends (SQLite: one transaction; the file
+    /// store: one flush of the file system) instead of one by one. Every
+    /// write is seen by later calls through this value as usual; another
+    /// process or connection may see the batch's writes only at its end
+    /// (SQLite), or at once (the file store). A crash before the end may
+    /// lose any write of the batch, each record staying whole or absent,
+    /// never a write made before the batch began. Batches nest; the
+    /// outermost end makes them durable. The default does nothing: every
+    /// write stays as durable as the store makes it.
+    ///
+    /// Meant for one caller making many writes in a row (the conformance
+    /// runner's crowds of browsers); a batch covers every call made
+    /// through this value, from any thread, until it ends.
+    fn begin_batch(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Ends a batch ([`begin_batch`](Store::begin_batch)). When it is the
+    /// outermost, returns once every write of the batch is as durable as
+    /// the store's writes are outside a batch. The stores of this crate
+    /// refuse an end without a begin ([`StoreError::Unsupported`]).
+    fn end_batch(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Makes the entry under `sid` unreadable, as damage would, for tests of
     /// `r[m19.load.unreadable-record]`. Stores that cannot say
     /// [`StoreError::Unsupported`] (the default).
@@ -333,6 +360,12 @@ macro_rules! forward_store {
             }
             fn can_corrupt(&self) -> bool {
                 (**self).can_corrupt()
+            }
+            fn begin_batch(&self) -> Result<(), StoreError> {
+                (**self).begin_batch()
+            }
+            fn end_batch(&self) -> Result<(), StoreError> {
+                (**self).end_batch()
             }
             fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
                 (**self).corrupt(sid)

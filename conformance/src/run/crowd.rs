@@ -15,7 +15,7 @@
 //! This needs anonymous sessions on, with a lifetime longer than the time
 //! between opening and checking; the case's author sees to that.
 
-use moin_session_spec::{AuthAction, Backend, BackendError, Op, Request};
+use moin_session_spec::{AuthAction, Backend, BackendError, Op, Request, Response};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -76,6 +76,14 @@ impl Crowd {
 
     /// Opens `n` more browsers at `now`; the differences of the first
     /// browser that did not get its session.
+    ///
+    /// The browsers' requests go to the backend in two batches
+    /// ([`Backend::request_batch`]): every first request, then every
+    /// return, so that a backend whose store has a bulk path makes the
+    /// crowd's saves durable together (one transaction, one flush) rather
+    /// than one by one. They are judged in the order one browser after
+    /// another gives, and the first browser whose first request or return
+    /// differs is the one reported, as if the others had not run.
     pub fn open(
         &mut self,
         backend: &mut dyn Backend,
@@ -83,74 +91,76 @@ impl Crowd {
         now: OffsetDateTime,
         bindings: &mut Bindings,
     ) -> Result<Vec<Difference>, BackendError> {
-        for _ in 0..n {
-            let number = self.members.len() as u64 + 1;
-            let who = format!("crowd[{number}]");
-            let mut jar = Jar::new();
-            let first = backend.request(&request(now, None, Vec::new()))?;
-            let mut out = Vec::new();
-            if !first.new {
-                out.push(difference(
-                    Field::New,
-                    format!("{who} new"),
-                    "true".into(),
-                    "false".into(),
-                ));
+        let base = self.members.len() as u64;
+        let who = |k: usize| format!("crowd[{}]", base + k as u64 + 1);
+        let firsts = vec![request(now, None, Vec::new()); n as usize];
+        let answers = answered(backend.request_batch(&firsts), firsts.len())?;
+        // The browsers that got a session, in order, up to the first that
+        // did not: its differences, or its backend's error, end the step.
+        let mut arrivals = Vec::new();
+        let mut stop = None;
+        for (k, first) in answers.into_iter().enumerate() {
+            match first.map(|r| arrive(&who(k), &r, now, bindings)) {
+                Ok(Ok(arrival)) => arrivals.push(arrival),
+                outcome => {
+                    stop = Some(outcome.map(|o| o.err().unwrap_or_default()));
+                    break;
+                }
             }
-            let Some(value) = issued(&first.set_cookies, now) else {
-                out.push(difference(
-                    Field::Missing,
-                    format!("{who} set_cookies"),
-                    "one session cookie issued".into(),
-                    format!("{:?}", first.set_cookies),
-                ));
-                return Ok(out);
-            };
-            let fresh = !bindings.is_seen(&value);
-            if !fresh {
-                out.push(difference(
-                    Field::Value,
-                    format!("{who} value"),
-                    "a fresh session".into(),
-                    "a value seen before".into(),
-                ));
-            }
-            bindings.see(&value);
-            for h in &first.set_cookies {
-                let _ = jar.receive(h, "/", false, now);
-            }
-            let header = jar.header_for("/", false, now);
-            let set = vec![Op::Set {
-                key: CROWD_KEY.to_owned(),
-                value: Value::from(number),
-            }];
-            let second = backend.request(&request(now, header, set))?;
-            out.extend(judge_return(&who, &second, &value, None, now));
-            if !out.is_empty() {
-                return Ok(out);
+        }
+        let returns: Vec<Request> = arrivals
+            .iter()
+            .enumerate()
+            .map(|(k, a)| {
+                let set = vec![Op::Set {
+                    key: CROWD_KEY.to_owned(),
+                    value: Value::from(base + k as u64 + 1),
+                }];
+                request(now, a.jar.header_for("/", false, now), set)
+            })
+            .collect();
+        let seconds = answered(backend.request_batch(&returns), returns.len())?;
+        for (k, (mut a, second)) in arrivals.into_iter().zip(seconds).enumerate() {
+            let second = second?;
+            a.differences
+                .extend(judge_return(&who(k), &second, &a.value, None, now));
+            if !a.differences.is_empty() {
+                return Ok(a.differences);
             }
             for h in &second.set_cookies {
-                let _ = jar.receive(h, "/", false, now);
+                let _ = a.jar.receive(h, "/", false, now);
             }
-            self.members.push(Member { number, jar, value });
+            self.members.push(Member {
+                number: base + k as u64 + 1,
+                jar: a.jar,
+                value: a.value,
+            });
         }
-        Ok(Vec::new())
+        stop.unwrap_or_else(|| Ok(Vec::new()))
     }
 
-    /// Every crowd browser reads its number back at `now`; the differences
-    /// of the first that did not find its session.
+    /// Every crowd browser reads its number back at `now`, in one batch of
+    /// requests; the differences of the first that did not find its
+    /// session.
     pub fn check(
         &mut self,
         backend: &mut dyn Backend,
         now: OffsetDateTime,
     ) -> Result<Vec<Difference>, BackendError> {
-        for m in &mut self.members {
+        let gets: Vec<Request> = self
+            .members
+            .iter()
+            .map(|m| {
+                let get = vec![Op::Get {
+                    key: CROWD_KEY.to_owned(),
+                }];
+                request(now, m.jar.header_for("/", false, now), get)
+            })
+            .collect();
+        let answers = answered(backend.request_batch(&gets), gets.len())?;
+        for (m, r) in self.members.iter_mut().zip(answers) {
+            let r = r?;
             let who = format!("crowd[{}]", m.number);
-            let header = m.jar.header_for("/", false, now);
-            let get = vec![Op::Get {
-                key: CROWD_KEY.to_owned(),
-            }];
-            let r = backend.request(&request(now, header, get))?;
             let out = judge_return(&who, &r, &m.value, Some(m.number), now);
             if !out.is_empty() {
                 return Ok(out);
@@ -161,6 +171,87 @@ impl Crowd {
         }
         Ok(Vec::new())
     }
+}
+
+/// A crowd browser after its first request: its jar, the value it was
+/// issued, and what differed so far.
+struct Arrival {
+    jar: Jar,
+    value: String,
+    differences: Vec<Difference>,
+}
+
+/// Judges a crowd browser's first request: a fresh session cookie, `new`
+/// true. `Err`: no cookie was issued, so the browser cannot go on.
+fn arrive(
+    who: &str,
+    first: &Response,
+    now: OffsetDateTime,
+    bindings: &mut Bindings,
+) -> Result<Arrival, Vec<Difference>> {
+    let mut out = Vec::new();
+    if !first.new {
+        out.push(difference(
+            Field::New,
+            format!("{who} new"),
+            "true".into(),
+            "false".into(),
+        ));
+    }
+    let Some(value) = issued(&first.set_cookies, now) else {
+        out.push(difference(
+            Field::Missing,
+            format!("{who} set_cookies"),
+            "one session cookie issued".into(),
+            format!("{:?}", first.set_cookies),
+        ));
+        return Err(out);
+    };
+    if bindings.is_seen(&value) {
+        out.push(difference(
+            Field::Value,
+            format!("{who} value"),
+            "a fresh session".into(),
+            "a value seen before".into(),
+        ));
+    }
+    bindings.see(&value);
+    let mut jar = Jar::new();
+    for h in &first.set_cookies {
+        let _ = jar.receive(h, "/", false, now);
+    }
+    Ok(Arrival {
+        jar,
+        value,
+        differences: out,
+    })
+}
+
+/// The answers of a batch of `asked` requests, checked: every request
+/// answered (or the batch stopped at an error, which is its last answer);
+/// a batch whose end failed is that error.
+fn answered(
+    mut answers: Vec<Result<Response, BackendError>>,
+    asked: usize,
+) -> Result<Vec<Result<Response, BackendError>>, BackendError> {
+    if answers.len() > asked {
+        // The batch could not be ended: its writes may be lost.
+        return Err(answers
+            .pop()
+            .and_then(Result::err)
+            .unwrap_or_else(|| BackendError::Failed {
+                message: format!("a batch of {asked} requests gave more answers"),
+            }));
+    }
+    if answers.len() < asked && !answers.last().is_some_and(Result::is_err) {
+        return Err(BackendError::Failed {
+            message: format!(
+                "a batch of {asked} requests was answered {} times, without an error",
+                answers.len()
+            ),
+        });
+    }
+    Ok(answers)
 }
 
 fn request(now: OffsetDateTime, cookie_header: Option<String>, ops: Vec<Op>) -> Request {

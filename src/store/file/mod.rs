@@ -68,12 +68,25 @@
 //! while it writes and flushes its temporary file, so updates of one
 //! directory take turns, each paying its own `fsync`.
 
+//!
+//! # Batches
+//!
+//! Between [`Store::begin_batch`] and the matching [`Store::end_batch`],
+//! saves and deletes made through this value skip their `fsync`s (each is
+//! still a rename or an unlink, atomic and seen at once by every process);
+//! the end flushes them all at once: `syncfs` on the directory's file
+//! system on Linux, `sync` on other Unix systems (elsewhere each write is
+//! still flushed as it is made). So
+//! 2,000 saves cost one flush instead of 4,000; a crash before the end may
+//! lose any of them, each record whole or absent.
+
 mod disk;
 mod lock;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use time::OffsetDateTime;
 
@@ -127,10 +140,24 @@ pub struct FileStoreOptions {
 /// assert!(store.list().unwrap().is_empty());
 /// # std::fs::remove_dir_all(&dir).unwrap();
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct FileStore {
     dir: PathBuf,
     options: FileStoreOptions,
+    /// How deep in batches this value is ([`Store::begin_batch`]): while
+    /// above 0, writes are not flushed one by one.
+    batch: AtomicUsize,
+}
+
+impl Clone for FileStore {
+    /// The same directory and options, outside any batch.
+    fn clone(&self) -> FileStore {
+        FileStore {
+            dir: self.dir.clone(),
+            options: self.options,
+            batch: AtomicUsize::new(0),
+        }
+    }
 }
 
 impl FileStore {
@@ -151,7 +178,11 @@ impl FileStore {
             path: dir.clone(),
             source,
         })?;
-        Ok(FileStore { dir, options })
+        Ok(FileStore {
+            dir,
+            options,
+            batch: AtomicUsize::new(0),
+        })
     }
 
     /// The directory.
@@ -246,7 +277,7 @@ impl FileStore {
                 .create_new(true)
                 .open(&temp)?;
             file.write_all(bytes)?;
-            if self.options.durability == Durability::Fsync {
+            if self.flushes_each_write() {
                 file.sync_all()?;
             }
             Ok(file)
@@ -310,8 +341,15 @@ impl FileStore {
         self.sync_dir()
     }
 
+    /// Whether each write is flushed as it is made: with
+    /// [`Durability::Fsync`], outside a batch.
+    fn flushes_each_write(&self) -> bool {
+        self.options.durability == Durability::Fsync
+            && (cfg!(not(unix)) || self.batch.load(Ordering::SeqCst) == 0)
+    }
+
     fn sync_dir(&self) -> Result<(), StoreError> {
-        if self.options.durability == Durability::None {
+        if !self.flushes_each_write() {
             return Ok(());
         }
         File::open(&self.dir)
@@ -473,6 +511,28 @@ impl Store for FileStore {
         true
     }
 
+    fn begin_batch(&self) -> Result<(), StoreError> {
+        self.batch.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn end_batch(&self) -> Result<(), StoreError> {
+        let depth = self
+            .batch
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |d| d.checked_sub(1))
+            .map_err(|_| StoreError::Unsupported {
+                what: "ending a batch that was not begun",
+            })?;
+        if depth == 1 && self.options.durability == Durability::Fsync {
+            flush_file_system(&self.dir).map_err(|source| StoreError::Io {
+                op: "flush the file system at the end of a batch",
+                path: self.dir.clone(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
     fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
         let path = self.path_of(sid)?;
         self.replace(
@@ -484,127 +544,35 @@ impl Store for FileStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use std::time::SystemTime;
-
-    use super::*;
-
-    fn temp_store(tag: &str) -> (FileStore, PathBuf) {
-        let dir =
-            std::env::temp_dir().join(format!("moin-filestore-unit-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        (FileStore::open(&dir).expect("a temp dir can be made"), dir)
-    }
-
-    fn sid(c: char) -> String {
-        c.to_string().repeat(40)
-    }
-
-    #[test]
-    fn the_format_is_as_documented() {
-        let (s, dir) = temp_store("format");
-        let r = Record::from([("test".to_owned(), 4711.into())]);
-        s.save(&sid('a'), &r).unwrap();
-        let text = fs::read_to_string(dir.join(sid('a'))).unwrap();
-        assert_eq!(text, r#"{"format":1,"data":{"test":4711}}"#);
-        for garbage in [
-            &b""[..],
-            b"{\"format\":1,\"data\":{\"test\"",
-            b"{\"format\":2,\"data\":{}}",
-            b"{\"format\":1,\"data\":[]}",
-            b"\xff\xfe",
-        ] {
-            fs::write(dir.join(sid('b')), garbage).unwrap();
-            assert_eq!(s.load(&sid('b')).unwrap(), Some(Loaded::Unreadable));
-        }
-        fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn listing_skips_temporary_and_foreign_files() {
-        let (s, dir) = temp_store("list");
-        s.save(&sid('a'), &Record::new()).unwrap();
-        fs::write(dir.join(".tmp-1-2-x"), b"{").unwrap();
-        fs::write(dir.join("README"), b"hi").unwrap();
-        fs::write(dir.join(sid('A')), b"{}").unwrap();
-        assert_eq!(s.list().unwrap(), vec![sid('a')]);
-        assert_eq!(s.temp_files().unwrap(), vec![".tmp-1-2-x".to_owned()]);
-        s.clear().unwrap();
-        assert!(s.list().unwrap().is_empty());
-        assert!(s.temp_files().unwrap().is_empty());
-        assert!(dir.join("README").exists(), "foreign files are not touched");
-        fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn ids_are_checked_before_any_path_is_built() {
-        let (s, dir) = temp_store("ids");
-        for bad in [
-            "../x",
-            "/etc/passwd",
-            "",
-            ".tmp-1",
-            &"a".repeat(41),
-            &"G".repeat(40),
-        ] {
-            assert!(
-                matches!(s.load(bad), Err(StoreError::InvalidId { .. })),
-                "{bad}"
-            );
-            assert!(matches!(
-                s.save(bad, &Record::new()),
-                Err(StoreError::InvalidId { .. })
-            ));
-            assert!(matches!(s.delete(bad), Err(StoreError::InvalidId { .. })));
-            assert!(matches!(s.corrupt(bad), Err(StoreError::InvalidId { .. })));
-        }
-        fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn cleanup_opens_only_what_can_have_expired() {
-        let (s, dir) = temp_store("mtime");
-        let at = |e: i64| Record::from([("expires".to_owned(), e.into())]);
-        s.save(&sid('1'), &at(100)).unwrap();
-        s.save(&sid('2'), &at(200)).unwrap();
-        s.save(&sid('3'), &Record::new()).unwrap();
-        s.corrupt(&sid('4')).unwrap();
-        s.save(&sid('5'), &at(300)).unwrap();
-        // Touched by something else: the mark is gone, the file is opened.
-        File::options()
-            .write(true)
-            .open(dir.join(sid('5')))
-            .unwrap()
-            .set_modified(SystemTime::now())
-            .unwrap();
-        let seen = std::cell::RefCell::new(Vec::new());
-        let removed = s
-            .delete_expired_if(150, &|id, _| {
-                seen.borrow_mut().push(id.to_owned());
-                id != sid('5')
-            })
-            .unwrap();
-        let mut seen = seen.into_inner();
-        seen.sort();
-        assert_eq!(seen, vec![sid('1'), sid('3'), sid('4'), sid('5')]);
-        assert_eq!(removed.len(), 3);
-        let mut left = s.list().unwrap();
-        left.sort();
-        assert_eq!(left, vec![sid('2'), sid('5')]);
-        fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn delete_if_tests_and_removes() {
-        let (s, dir) = temp_store("delete-if");
-        s.save(&sid('c'), &Record::new()).unwrap();
-        assert!(!s
-            .delete_if(&sid('c'), &|l| *l == Loaded::Unreadable)
-            .unwrap());
-        assert!(s.delete_if(&sid('c'), &|_| true).unwrap());
-        assert!(!s.delete_if(&sid('c'), &|_| true).unwrap());
-        s.delete(&sid('c')).unwrap();
-        fs::remove_dir_all(dir).unwrap();
+/// Flushes every write of a batch: on Linux `syncfs` of the file system
+/// that holds the directory (one call, whatever the batch wrote); elsewhere
+/// `sync`, then the directory.
+#[cfg(target_os = "linux")]
+fn flush_file_system(dir: &Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let d = File::open(dir)?;
+    // SAFETY: `syncfs` takes a file descriptor that `d` keeps open for the
+    // duration of the call; it touches no memory of ours.
+    if unsafe { libc::syncfs(d.as_raw_fd()) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn flush_file_system(dir: &Path) -> std::io::Result<()> {
+    // SAFETY: sync(2) takes no arguments and touches no memory of ours.
+    unsafe { libc::sync() };
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn flush_file_system(_dir: &Path) -> std::io::Result<()> {
+    // Nothing was held back: without a call that flushes every file, each
+    // write of a batch is flushed as it is made (`flushes_each_write`).
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

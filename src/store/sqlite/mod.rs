@@ -62,6 +62,7 @@
 //! gone (with everything after it: the WAL is replayed in order).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -150,6 +151,10 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
     /// Under group commit: the commits and the flushes that cover them.
     group: Option<GroupFlush>,
+    /// How deep in batches this value is ([`Store::begin_batch`]); changed
+    /// only while holding the connection. Above 0, the connection holds a
+    /// `BEGIN IMMEDIATE` transaction that the outermost end commits.
+    batch: AtomicUsize,
 }
 
 impl SqliteStore {
@@ -212,6 +217,7 @@ impl SqliteStore {
             path,
             conn: Mutex::new(conn),
             group,
+            batch: AtomicUsize::new(0),
         })
     }
 
@@ -274,9 +280,7 @@ impl SqliteStore {
         before: i64,
         condition: &dyn Fn(&str, &Loaded) -> bool,
     ) -> Result<Vec<String>, StoreError> {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(self.err("begin a cleanup"))?;
+        let tx = Step::begin(conn).map_err(self.err("begin a cleanup"))?;
         let removed = expired_in(&tx, before, condition)
             .map_err(self.err("find the records that can have expired"))?;
         if !removed.is_empty() {
@@ -296,10 +300,12 @@ impl SqliteStore {
         let (value, seq) = {
             let mut conn = self.conn();
             let (value, changed) = f(&mut conn)?;
+            // Inside a batch nothing is committed yet: its end waits.
+            let committed = changed && conn.is_autocommit();
             let seq = self
                 .group
                 .as_ref()
-                .filter(|_| changed)
+                .filter(|_| committed)
                 .map(GroupFlush::committed);
             (value, seq)
         };
@@ -327,6 +333,43 @@ fn decode(body: &[u8]) -> Loaded {
     match serde_json::from_slice::<Record>(body) {
         Ok(record) => Loaded::Record(record),
         Err(_) => Loaded::Unreadable,
+    }
+}
+
+/// One step of its own on the connection: a `BEGIN IMMEDIATE` transaction,
+/// or, inside a batch (whose transaction holds the write lock already), a
+/// savepoint in it. Dropped without [`commit`](Step::commit), it undoes
+/// what it did.
+enum Step<'c> {
+    Transaction(rusqlite::Transaction<'c>),
+    Savepoint(rusqlite::Savepoint<'c>),
+}
+
+impl<'c> Step<'c> {
+    fn begin(conn: &'c mut Connection) -> rusqlite::Result<Step<'c>> {
+        if conn.is_autocommit() {
+            conn.transaction_with_behavior(TransactionBehavior::Immediate)
+                .map(Step::Transaction)
+        } else {
+            conn.savepoint().map(Step::Savepoint)
+        }
+    }
+
+    fn commit(self) -> rusqlite::Result<()> {
+        match self {
+            Step::Transaction(t) => t.commit(),
+            Step::Savepoint(s) => s.commit(),
+        }
+    }
+}
+
+impl std::ops::Deref for Step<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        match self {
+            Step::Transaction(t) => t,
+            Step::Savepoint(s) => s,
+        }
     }
 }
 
@@ -394,9 +437,7 @@ impl Store for SqliteStore {
         let change = self.write(|conn| {
             // The write lock from the read to the commit: no other writer,
             // in this process or another, can get in between.
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(self.err("begin an update"))?;
+            let tx = Step::begin(conn).map_err(self.err("begin an update"))?;
             let loaded = load_in(&tx, id).map_err(self.err("load a record for an update"))?;
             let change = decide(loaded.as_ref());
             match &change {
@@ -440,9 +481,7 @@ impl Store for SqliteStore {
     ) -> Result<bool, StoreError> {
         check_id(sid)?;
         self.write(|conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(self.err("begin a conditional delete"))?;
+            let tx = Step::begin(conn).map_err(self.err("begin a conditional delete"))?;
             let holds = load_in(&tx, sid)
                 .map_err(self.err("load a record for a conditional delete"))?
                 .is_some_and(|loaded| condition(&loaded));
@@ -472,7 +511,7 @@ impl Store for SqliteStore {
             conn.execute_batch(&format!("PRAGMA wal_autocheckpoint={AUTOCHECKPOINT}"))
                 .map_err(self.err("restore the automatic checkpoint"))?;
             let removed = removed?;
-            if removed.len() >= CHECKPOINT_AFTER {
+            if removed.len() >= CHECKPOINT_AFTER && conn.is_autocommit() {
                 // A big cleanup checkpoints what it wrote itself, rather
                 // than leave it to the next request's save.
                 conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
@@ -508,6 +547,44 @@ impl Store for SqliteStore {
         true
     }
 
+    fn begin_batch(&self) -> Result<(), StoreError> {
+        let conn = self.conn();
+        if self.batch.load(Ordering::SeqCst) == 0 {
+            conn.execute_batch("BEGIN IMMEDIATE")
+                .map_err(self.err("begin a batch"))?;
+        }
+        self.batch.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn end_batch(&self) -> Result<(), StoreError> {
+        let seq = {
+            let conn = self.conn();
+            match self.batch.load(Ordering::SeqCst) {
+                0 => {
+                    return Err(StoreError::Unsupported {
+                        what: "ending a batch that was not begun",
+                    })
+                }
+                1 => {}
+                _ => {
+                    self.batch.fetch_sub(1, Ordering::SeqCst);
+                    return Ok(());
+                }
+            }
+            self.batch.store(0, Ordering::SeqCst);
+            if let Err(e) = conn.execute_batch("COMMIT") {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(self.err("commit a batch")(e));
+            }
+            self.group.as_ref().map(GroupFlush::committed)
+        };
+        if let (Some(group), Some(seq)) = (&self.group, seq) {
+            group.wait(seq)?;
+        }
+        Ok(())
+    }
+
     fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
         check_id(sid)?;
         self.put(sid, NO_EXPIRY, GARBAGE)
@@ -515,137 +592,4 @@ impl Store for SqliteStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn temp_db(tag: &str) -> PathBuf {
-        let path =
-            std::env::temp_dir().join(format!("moin-sqlite-unit-{tag}-{}.db", std::process::id()));
-        remove_db(&path);
-        path
-    }
-
-    fn remove_db(path: &Path) {
-        for ext in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
-        }
-    }
-
-    fn sid(c: char) -> String {
-        c.to_string().repeat(40)
-    }
-
-    fn with_expires(e: serde_json::Value) -> Record {
-        Record::from([("expires".to_owned(), e), ("k".to_owned(), 1.into())])
-    }
-
-    #[test]
-    fn the_contract_holds() {
-        let path = temp_db("contract");
-        let s = SqliteStore::open(&path).expect("opens");
-        assert_eq!(s.load(&sid('a')).unwrap(), None);
-        s.delete(&sid('a')).unwrap();
-        let r = Record::from([("x".to_owned(), serde_json::json!([1, "two", {"é": null}]))]);
-        s.save(&sid('a'), &r).unwrap();
-        s.save("anon-2e2e", &Record::new()).unwrap();
-        assert_eq!(s.load(&sid('a')).unwrap(), Some(Loaded::Record(r)));
-        let mut listed = s.list().unwrap();
-        listed.sort();
-        assert_eq!(listed, vec![sid('a'), "anon-2e2e".to_owned()]);
-        s.corrupt("anon-2e2e").unwrap();
-        assert_eq!(s.load("anon-2e2e").unwrap(), Some(Loaded::Unreadable));
-        assert!(!s.delete_if(&sid('c'), &|_| true).unwrap());
-        assert!(!s
-            .delete_if(&sid('a'), &|l| *l == Loaded::Unreadable)
-            .unwrap());
-        assert!(s
-            .delete_if("anon-2e2e", &|l| *l == Loaded::Unreadable)
-            .unwrap());
-        s.clear().unwrap();
-        assert!(s.is_empty().unwrap());
-        for bad in ["../x", "", &"G".repeat(40)] {
-            assert!(matches!(s.load(bad), Err(StoreError::InvalidId { .. })));
-            assert!(matches!(
-                s.save(bad, &Record::new()),
-                Err(StoreError::InvalidId { .. })
-            ));
-            assert!(matches!(s.corrupt(bad), Err(StoreError::InvalidId { .. })));
-        }
-        drop(s);
-        remove_db(&path);
-    }
-
-    #[test]
-    fn cleanup_looks_only_at_what_can_have_expired() {
-        let path = temp_db("index");
-        let s = SqliteStore::open_with(
-            &path,
-            SqliteStoreOptions {
-                durability: Durability::None,
-                ..SqliteStoreOptions::default()
-            },
-        )
-        .expect("opens");
-        s.save(&sid('1'), &with_expires(100.into())).unwrap();
-        s.save(&sid('2'), &with_expires(200.into())).unwrap();
-        s.save(&sid('3'), &with_expires(150.5.into())).unwrap();
-        s.save(&sid('4'), &Record::new()).unwrap();
-        s.save(&sid('5'), &with_expires(serde_json::Value::from(u64::MAX)))
-            .unwrap();
-        s.corrupt(&sid('6')).unwrap();
-        let seen = std::cell::RefCell::new(Vec::new());
-        let removed = s
-            .delete_expired_if(150, &|id, _| {
-                seen.borrow_mut().push(id.to_owned());
-                id != sid('3')
-            })
-            .unwrap();
-        let mut seen = seen.into_inner();
-        seen.sort();
-        assert_eq!(seen, vec![sid('1'), sid('3'), sid('4'), sid('5'), sid('6')]);
-        assert_eq!(removed.len(), 4);
-        let mut left = s.list().unwrap();
-        left.sort();
-        assert_eq!(left, vec![sid('2'), sid('3')]);
-        drop(s);
-        remove_db(&path);
-    }
-
-    #[test]
-    fn a_cleanup_leaves_the_automatic_checkpoint_as_it_was() {
-        let path = temp_db("checkpoint");
-        let s = SqliteStore::open(&path).expect("opens");
-        let threshold = |s: &SqliteStore| -> i64 {
-            s.conn()
-                .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
-                .unwrap()
-        };
-        assert_eq!(threshold(&s), i64::from(AUTOCHECKPOINT));
-        for n in 0..1200u32 {
-            s.save(&format!("{n:040x}"), &with_expires((n % 2).into()))
-                .unwrap();
-        }
-        let removed = s.delete_expired_if(1, &|_, _| true).unwrap();
-        assert_eq!(removed.len(), 600);
-        assert_eq!(threshold(&s), i64::from(AUTOCHECKPOINT));
-        assert!(s.delete_expired_if(1, &|_, _| true).unwrap().is_empty());
-        assert_eq!(threshold(&s), i64::from(AUTOCHECKPOINT));
-        drop(s);
-        remove_db(&path);
-    }
-
-    #[test]
-    fn errors_name_the_database() {
-        let e = SqliteStore::open("/nonexistent-dir-for-moin/s.db").unwrap_err();
-        assert!(e.to_string().contains("/nonexistent-dir-for-moin"), "{e}");
-        let dir = std::env::temp_dir().join(format!("moin-sqlite-notadb-{}", std::process::id()));
-        std::fs::write(
-            &dir,
-            b"this is not a database, just some text of enough length to look at",
-        )
-        .unwrap();
-        let e = SqliteStore::open(&dir).unwrap_err();
-        assert!(e.to_string().contains(&dir.display().to_string()), "{e}");
-        std::fs::remove_file(&dir).unwrap();
-    }
-}
+mod tests;
