@@ -154,6 +154,15 @@ impl Store for Switched {
     fn clear(&self) -> Result<(), StoreError> {
         self.inner.clear()
     }
+    fn can_corrupt(&self) -> bool {
+        self.inner.can_corrupt()
+    }
+    fn begin_batch(&self) -> Result<(), StoreError> {
+        self.inner.begin_batch()
+    }
+    fn end_batch(&self) -> Result<(), StoreError> {
+        self.inner.end_batch()
+    }
     fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
         self.inner.corrupt(sid)
     }
