@@ -83,7 +83,8 @@ impl Crowd {
     /// crowd's saves durable together (one transaction, one flush) rather
     /// than one by one. They are judged in the order one browser after
     /// another gives, and the first browser whose first request or return
-    /// differs is the one reported, as if the others had not run.
+    /// differs is the one reported, as if the others had not run. When the
+    /// backend fails on a first request, no return is sent.
     pub fn open(
         &mut self,
         backend: &mut dyn Backend,
@@ -107,6 +108,15 @@ impl Crowd {
                     break;
                 }
             }
+        }
+        if let Some(Err(e)) = stop {
+            // The backend failed (an adapter that crashed starts afresh):
+            // no return is sent to it. A browser before the failure that
+            // already differs is still the one reported.
+            return match arrivals.into_iter().find(|a| !a.differences.is_empty()) {
+                Some(a) => Ok(a.differences),
+                None => Err(e),
+            };
         }
         let returns: Vec<Request> = arrivals
             .iter()
