@@ -48,7 +48,7 @@ pub use exchange::{
     AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Finished, MacroEdition, Op, Opened,
     Request, Response,
 };
-pub use model::{Model, MODEL_SID_SEED};
+pub use model::{Account, Judged, Model, MODEL_SID_SEED, WRITERS};
 pub use profile::{Profile, UnknownProfile};
 pub use reference::{
     HardenedOpen, HardenedSessionService, M16OpenSession, M16SessionService, OpenSession,

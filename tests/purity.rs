@@ -7,6 +7,10 @@ use std::path::Path;
 const MODEL_FILES: &[&str] = &[
     "src/model/mod.rs",
     "src/model/m19.rs",
+    "src/model/m19_auth.rs",
+    "src/model/m19_cleanup.rs",
+    "src/model/m19_state.rs",
+    "src/model/account.rs",
     "src/model/m16.rs",
     "src/model/hardened.rs",
     "src/model/hardened_finalize.rs",

@@ -1,9 +1,10 @@
 //! Declared deviations: a backend that departs from one clause on purpose
-//! declares it once and is green, over the corpus and random traces,
-//! through the CLI and the Rust harness; a difference on any other clause
-//! still fails; a declaration that is not true of the backend (exercised,
-//! never found) fails the run; an unknown clause is a usage error; every
-//! report format shows one DEVIATES row per declared clause.
+//! (it always sends HttpOnly; it refuses session ids it never issued)
+//! declares it once and is green, over the corpus and a thousand random
+//! traces, through the CLI and the Rust harness; a difference on any other
+//! clause still fails; a declaration that is not true of the backend
+//! (exercised, never found) fails the run; an unknown clause is a usage
+//! error; every report format shows one DEVIATES row per declared clause.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -82,11 +83,84 @@ fn an_always_httponly_adapter_is_green_with_one_declared_deviation() {
         "{stdout}"
     );
     assert!(!stdout.contains("violated clauses:"), "{stdout}");
-    args.extend(["--random", "200"]);
+    args.extend(["--random", "1000"]);
     let (code, stdout, stderr) = run(&args, &adapter);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("only on declared deviations"), "{stdout}");
     assert!(stdout.contains("0 diverged"), "{stdout}");
+}
+
+const REFUSES: &str = r#"{"deviations": [{"clause": "m19.load.unknown-sid-adopted",
+  "reason": "we refuse session ids we never issued (session fixation)"}]}"#;
+
+/// A backend that refuses client-chosen sids departs from one clause; the
+/// steps after the refusal, which the case wrote for the adopted session,
+/// are its consequences and deviate too (`run/judge.rs`).
+#[test]
+fn a_backend_refusing_client_chosen_sids_is_green_with_one_declared_deviation() {
+    let file = expectations_file("refuses", REFUSES);
+    let adapter = format!("{ADAPTER} --fault refuses-unknown-sid");
+    let mut args = vec!["check", "--profile", "moin-1.9", "--expectations"];
+    args.push(file.to_str().unwrap());
+    let (code, stdout, stderr) = run(&args, &adapter);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("  DEVIATES m19.load.unknown-sid-adopted: 11 case(s)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(" 0 failed, 0 errored"), "{stdout}");
+    args.extend(["--random", "1000"]);
+    let (code, stdout, stderr) = run(&args, &adapter);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("0 diverged"), "{stdout}");
+    // Without the declaration, the same run fails on that clause.
+    let (code, stdout, _) = run(&["check", "--profile", "moin-1.9"], &adapter);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("violated clauses:\n  m19.load.unknown-sid-adopted: 11 case(s)"),
+        "{stdout}"
+    );
+}
+
+/// A deviation on a clause that decides the session waives only what
+/// follows from it: another fault on top is still found in every case in
+/// which the deviation does not arise.
+#[test]
+fn a_session_deviation_hides_another_fault_only_where_it_arises() {
+    let (corpus, _) = load_builtin().unwrap();
+    let cases = Selection {
+        profiles: vec![Profile::Moin19],
+        ..Selection::default()
+    }
+    .apply(&corpus);
+    let declared = [deviation("m19.load.unknown-sid-adopted")];
+    for fault in [
+        Fault::MaxAgePlusOne,
+        Fault::ValuesStringified,
+        Fault::LogoutIgnored,
+    ] {
+        let mut alone = Faulty::new(Model::new(), fault);
+        let alone = run_all_with(&mut alone, &cases, &[], |_, _| {});
+        let mut both = Faulty::new(Faulty::new(Model::new(), Fault::RefusesUnknownSid), fault);
+        let both = run_all_with(&mut both, &cases, &declared, |_, _| {});
+        for (a, b) in alone.iter().zip(&both) {
+            if matches!(a.verdict, Verdict::Fail { .. })
+                && !matches!(b.verdict, Verdict::Fail { .. })
+            {
+                assert!(
+                    b.deviated_clauses() == ["m19.load.unknown-sid-adopted"],
+                    "{fault}: {} passed without the deviation arising: {b:?}",
+                    a.id
+                );
+            }
+        }
+        let failed = |rs: &[moin_session_conformance::run::runner::CaseResult]| {
+            rs.iter()
+                .filter(|r| matches!(r.verdict, Verdict::Fail { .. }))
+                .count()
+        };
+        assert!(failed(&both) + 6 >= failed(&alone), "{fault}");
+    }
 }
 
 #[test]

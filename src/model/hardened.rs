@@ -35,7 +35,8 @@ use super::hardened_session::{
     whole_second, RealUser, Session, Users, KEY_AUTH_AT, KEY_AUTH_METHOD, KEY_EXPIRES, KEY_SETUID,
     KEY_USER_ID, RESERVED_KEYS,
 };
-use super::m19::{cookie_value, is_expired, Record};
+use super::m19::cookie_value;
+use super::m19_state::{is_expired, Record};
 use super::macros::macro_text;
 
 const LOGIN_METHOD: &str = "moin";

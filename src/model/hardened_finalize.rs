@@ -16,7 +16,7 @@ use super::hardened_session::{
     whole_second, Session, State, Users, KEY_AUTH_AT, KEY_AUTH_ATTRIBS, KEY_AUTH_METHOD,
     KEY_EXPIRES, KEY_SETUID, KEY_USER_ID, RESERVED_KEYS,
 };
-use super::m19::Record;
+use super::m19_state::Record;
 
 /// Finalize: the cookie and the record.
 #[allow(clippy::too_many_arguments)]

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use crate::config::HardenedConfig;
 
-use super::m19::Record;
+use super::m19_state::Record;
 
 pub(super) const KEY_EXPIRES: &str = "expires";
 pub(super) const KEY_USER_ID: &str = "user.id";

@@ -6,125 +6,23 @@
 //! `m19.store.*` requirements of `spec/moin-1.9.md`. Each step below cites
 //! the clause it carries out; read them side by side.
 
-use std::collections::BTreeMap;
-
 use cookie::Cookie;
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
 use crate::backend::BackendError;
-use crate::config::M19Config;
-use crate::exchange::{
-    AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Finished, MacroEdition, Op, Opened,
-    Request, Response,
-};
+use crate::exchange::{AuthAction, Finished, MacroEdition, Op, Opened, Request, Response};
 use crate::lifetime::session_lifetime_secs;
 use crate::sid::{is_well_formed, SidSource};
 
+use super::account::{Account, Written, EXPIRES_RECORDED, LOGIN_WITHOUT_EXPIRES};
+use super::m19_auth::{authenticate, UserObj};
 use super::macros::macro_text;
 
-/// Session keys that belong to the session service (`r[m19.persist.reserved-keys]`).
-const RESERVED_KEYS: &[&str] = &[
-    KEY_EXPIRES,
-    KEY_USER_ID,
-    KEY_AUTH_METHOD,
-    KEY_AUTH_ATTRIBS,
-    KEY_SETUID,
-];
-const KEY_EXPIRES: &str = "expires";
-const KEY_USER_ID: &str = "user.id";
-const KEY_AUTH_METHOD: &str = "user.auth_method";
-const KEY_AUTH_ATTRIBS: &str = "user.auth_attribs";
-const KEY_SETUID: &str = "setuid";
-
-/// The auth method name a successful login records.
-const LOGIN_METHOD: &str = "moin";
-/// The auth method name of a user assumed through "change user".
-const SETUID_METHOD: &str = "setuid";
-
-/// A stored session record.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Record {
-    /// A record that loads.
-    Data(Map<String, Value>),
-    /// A record that cannot be read (garbled on disk).
-    Unreadable,
-}
-
-/// Everything the moin-1.9 model remembers between steps.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct State {
-    pub(crate) config: M19Config,
-    pub(crate) records: BTreeMap<String, Record>,
-    /// Each account's "remember login information" preference.
-    pub(crate) remember_me: BTreeMap<String, bool>,
-}
-
-impl State {
-    pub(crate) fn new(config: M19Config) -> Self {
-        State {
-            config,
-            records: BTreeMap::new(),
-            remember_me: BTreeMap::new(),
-        }
-    }
-}
-
-/// The session as application code sees it during one request.
-#[derive(Debug, Clone)]
-struct Session {
-    sid: String,
-    data: Map<String, Value>,
-    new: bool,
-    modified: bool,
-}
-
-impl Session {
-    fn fresh(sids: &mut dyn SidSource) -> Self {
-        Session {
-            sid: sids.next_sid(),
-            data: Map::new(),
-            new: true,
-            modified: false,
-        }
-    }
-
-    /// Assigns only when the value differs (`update_session` in finalize).
-    fn update(&mut self, key: &str, value: Value) {
-        if self.data.get(key) != Some(&value) {
-            self.data.insert(key.to_owned(), value);
-            self.modified = true;
-        }
-    }
-
-    fn remove(&mut self, key: &str) {
-        if self.data.remove(key).is_some() {
-            self.modified = true;
-        }
-    }
-}
-
-/// A user object of the request.
-#[derive(Debug, Clone)]
-struct UserObj {
-    name: String,
-    valid: bool,
-    auth_method: String,
-}
-
-/// Seconds since the epoch, with the fraction, as an exact comparison key.
-fn nanos(t: OffsetDateTime) -> i128 {
-    t.unix_timestamp_nanos()
-}
-
-/// `expires < now`, exact (`r[m19.load.expiry-boundary]`).
-pub(crate) fn is_expired(expires: i64, now: OffsetDateTime) -> bool {
-    i128::from(expires) * 1_000_000_000 < nanos(now)
-}
-
-fn stored_expires(data: &Map<String, Value>) -> Option<i64> {
-    data.get(KEY_EXPIRES).and_then(Value::as_i64)
-}
+use super::m19_state::{
+    is_expired, stored_expires, Record, Session, State, KEY_AUTH_ATTRIBS, KEY_AUTH_METHOD,
+    KEY_EXPIRES, KEY_SETUID, KEY_USER_ID, RESERVED_KEYS, SETUID_METHOD,
+};
 
 /// Picks the value of the first cookie called `name` in a Cookie header
 /// (`r[m19.load.first-cookie]`).
@@ -136,7 +34,19 @@ pub(crate) fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
-/// `get_session` (`r[m19.load.*]`).
+/// How many cookies called `name` a Cookie header carries.
+fn cookie_count(header: &str, name: &str) -> usize {
+    header
+        .split(';')
+        .filter(|pair| {
+            let pair = pair.trim();
+            pair.split_once('=').unwrap_or((pair, "")).0.trim() == name
+        })
+        .count()
+}
+
+/// `get_session` (`r[m19.load.*]`); the rule that decided is recorded in
+/// the state's account.
 fn load(
     state: &mut State,
     sid: Option<&str>,
@@ -147,23 +57,42 @@ fn load(
         // r[m19.load.no-cookie]
         return Session::fresh(sids);
     };
+    let account = &mut state.account;
     if !is_well_formed(sid) {
         // r[m19.load.malformed-sid]
+        account.load = Some("m19.load.malformed-sid");
         return Session::fresh(sids);
     }
     let data = match state.records.get(sid) {
         // r[m19.load.unknown-sid-adopted]
-        None => Map::new(),
+        None => Some("m19.load.unknown-sid-adopted"),
         // r[m19.load.unreadable-record]
-        Some(Record::Unreadable) => Map::new(),
-        Some(Record::Data(data)) => data.clone(),
+        Some(Record::Unreadable) => Some("m19.load.unreadable-record"),
+        Some(Record::Data(_)) => None,
     };
-    if let Some(expires) = stored_expires(&data) {
-        if is_expired(expires, now) {
+    account.load = account.load.or(data);
+    account.load_read = state.written.get(sid).map(|w| (sid.to_owned(), w.by));
+    let data = match state.records.get(sid) {
+        Some(Record::Data(data)) => data.clone(),
+        _ => Map::new(),
+    };
+    match stored_expires(&data) {
+        Some(expires) if is_expired(expires, now) => {
             // r[m19.load.expired-destroyed]
+            account.load = Some("m19.load.expired-destroyed");
             state.records.remove(sid);
+            state.written.remove(sid);
             return Session::fresh(sids);
         }
+        // r[m19.load.expiry-boundary]
+        Some(expires) if expires == now.unix_timestamp() => {
+            account.load = account.load.or(Some("m19.load.expiry-boundary"));
+        }
+        Some(_) => {}
+        None if state.records.contains_key(sid) => {
+            account.load = account.load.or(Some("m19.load.no-expires"));
+        }
+        None => {}
     }
     // r[m19.load.no-expires]: a record without `expires` is never expired here.
     Session {
@@ -172,106 +101,6 @@ fn load(
         new: false,
         modified: false,
     }
-}
-
-/// The user object an account name gives (`User(id=...)`): valid when the
-/// account exists and is enabled.
-fn account(config: &M19Config, name: &str, auth_method: &str) -> UserObj {
-    UserObj {
-        name: name.to_owned(),
-        valid: config.account_enabled(name),
-        auth_method: auth_method.to_owned(),
-    }
-}
-
-fn is_superuser(config: &M19Config, user: &UserObj) -> bool {
-    user.valid && config.superusers.contains(&user.name)
-}
-
-/// `setup_user`: returns (effective user, real user under change-user).
-fn authenticate(
-    state: &mut State,
-    session: &Session,
-    action: &AuthAction,
-) -> (Option<UserObj>, Option<UserObj>) {
-    let config = &state.config;
-    // r[m19.auth.restore], r[m19.auth.method-unconfigured], r[m19.auth.account-invalid]
-    let mut user = match (
-        session.data.get(KEY_USER_ID),
-        session.data.get(KEY_AUTH_METHOD),
-    ) {
-        (Some(Value::String(id)), Some(Value::String(method)))
-            if config.auth.iter().any(|m| m == method) =>
-        {
-            Some(account(config, id, method))
-        }
-        _ => None,
-    };
-    // r[m19.setuid.restore], r[m19.setuid.lost-superuser]: a change to an
-    // account that no longer exists is dropped too.
-    let mut real = None;
-    if let (Some(Value::String(target)), Some(u)) = (session.data.get(KEY_SETUID), &user) {
-        if is_superuser(config, u) && config.account_exists(target) {
-            real = user.take();
-            user = Some(UserObj {
-                name: target.clone(),
-                valid: true,
-                auth_method: SETUID_METHOD.to_owned(),
-            });
-        }
-    }
-    match action {
-        AuthAction::None => {}
-        AuthAction::Login {
-            user: name,
-            remember_me,
-        } => {
-            // r[m19.auth.login-while-logged-in]: a valid user stays.
-            let already = user.as_ref().is_some_and(|u| u.valid);
-            let method_on = config.auth.iter().any(|m| m == LOGIN_METHOD);
-            if !already && method_on && config.account_enabled(name) {
-                // r[m19.auth.login], r[m19.lifetime.remember-me-preference]
-                state.remember_me.insert(name.clone(), *remember_me);
-                user = Some(account(config, name, LOGIN_METHOD));
-            }
-        }
-        // r[m19.auth.failed-login]; ending other sessions is refused in `request`.
-        AuthAction::FailedLogin { .. } | AuthAction::EndOtherSessions => {}
-        AuthAction::Logout => {
-            if let Some(u) = user.as_mut() {
-                if u.auth_method == SETUID_METHOD {
-                    // r[m19.setuid.logout-reverts]
-                    user = real.take();
-                } else if config.auth.contains(&u.auth_method) {
-                    // r[m19.auth.logout]
-                    u.valid = false;
-                }
-            }
-            // r[m19.auth.logout-anonymous]: nothing to do without a user.
-        }
-        AuthAction::ChangeUser { to } => {
-            // r[m19.setuid.change-user], r[m19.setuid.not-superuser],
-            // r[m19.setuid.disabled-target], r[m19.setuid.unknown-target]
-            if let Some(u) = &user {
-                // The check is on the user the request runs as: under an
-                // active change user, that is the target.
-                if is_superuser(config, u) && config.account_exists(to) {
-                    // A chained change keeps the logged-in superuser as
-                    // the real user; the new target replaces the old one.
-                    let previous = user.take();
-                    if real.is_none() {
-                        real = previous;
-                    }
-                    user = Some(UserObj {
-                        name: to.clone(),
-                        valid: true,
-                        auth_method: SETUID_METHOD.to_owned(),
-                    });
-                }
-            }
-        }
-    }
-    (user, real)
 }
 
 /// Runs application code's ops against the session.
@@ -358,6 +187,15 @@ pub(crate) fn open(
         .cookie_header
         .as_deref()
         .and_then(|h| cookie_value(h, &cookie_name));
+    state.account = Account::default();
+    if req
+        .cookie_header
+        .as_deref()
+        .is_some_and(|h| cookie_count(h, &cookie_name) > 1)
+    {
+        // r[m19.load.first-cookie] decides before any other load rule.
+        state.account.load = Some("m19.load.first-cookie");
+    }
     let mut session = load(state, sent, req.now, sids);
     let new = session.new;
     let (effective, real) = authenticate(state, &session, &req.auth);
@@ -525,59 +363,38 @@ fn finalize(
             state
                 .records
                 .insert(session.sid.clone(), Record::Data(session.data.clone()));
+            let written = match session.new {
+                true => Written {
+                    by: LOGIN_WITHOUT_EXPIRES,
+                    other: Some(expires_at),
+                },
+                false => Written {
+                    by: EXPIRES_RECORDED,
+                    other: None,
+                },
+            };
+            if state.swapped == Some(written.by) {
+                write_other_way(state, &session.sid, written.other);
+            }
+            state.written.insert(session.sid.clone(), written);
         }
     } else if !session.new {
         // r[m19.persist.disabled-destroys], r[m19.persist.kill-destroys]
         state.records.remove(&session.sid);
+        state.written.remove(&session.sid);
     }
     set_cookies
 }
 
-/// `moin maint cleansessions` (`r[m19.cleanup.*]`).
-pub(crate) fn cleanup(state: &mut State, req: &CleanupRequest) -> CleanupOutcome {
-    // r[m19.cleanup.by-user-unknown]: an unknown account stops the run.
-    if let Some(name) = &req.user {
-        if !state.config.account_exists(name) {
-            return CleanupOutcome::default();
-        }
+/// The record of `sid` with its `expires` as the other writing rule
+/// would have left it (attribution's counterfactual only).
+fn write_other_way(state: &mut State, sid: &str, other: Option<i64>) {
+    if let Some(Record::Data(data)) = state.records.get_mut(sid) {
+        match other {
+            Some(e) => data.insert(KEY_EXPIRES.to_owned(), Value::from(e)),
+            None => data.remove(KEY_EXPIRES),
+        };
     }
-    let mut removed = Vec::new();
-    let sids: Vec<String> = state.records.keys().cloned().collect();
-    for sid in sids {
-        let data = match state.records.get(&sid) {
-            Some(Record::Data(d)) => d.clone(),
-            Some(Record::Unreadable) => Map::new(),
-            None => continue,
-        };
-        let expires = stored_expires(&data);
-        // r[m19.cleanup.load-destroys]: loading destroys an expired record.
-        if expires.is_some_and(|e| is_expired(e, req.now)) {
-            state.records.remove(&sid);
-            removed.push(sid);
-            continue;
-        }
-        // r[m19.cleanup.missing-expires], r[m19.cleanup.unreadable]
-        let expired = expires.is_none();
-        let mode_ok = match req.mode {
-            CleanupMode::All => true,
-            CleanupMode::Expired => expired,
-        };
-        // r[m19.cleanup.by-user]
-        let user_ok = match &req.user {
-            None => true,
-            Some(name) => data.get(KEY_USER_ID) == Some(&Value::from(name.clone())),
-        };
-        if mode_ok && user_ok {
-            state.records.remove(&sid);
-            removed.push(sid);
-        }
-    }
-    CleanupOutcome { removed }
-}
-
-/// Marks a stored record unreadable; a missing one becomes an unreadable one.
-pub(crate) fn corrupt(state: &mut State, sid: &str) {
-    state.records.insert(sid.to_owned(), Record::Unreadable);
 }
 
 #[cfg(test)]

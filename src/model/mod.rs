@@ -8,10 +8,11 @@
 //! | file | what |
 //! | --- | --- |
 //! | `mod.rs` | [`Model`]: the profiles behind one [`Backend`] |
-//! | `m19.rs` | the moin-1.9 session service, as a pure step function |
+//! | `m19.rs` | the moin-1.9 session service, as a pure step function, with `m19_state.rs` (what it keeps), `m19_auth.rs` (authentication) and `m19_cleanup.rs` (cleanup) |
 //! | `m16.rs` | the moin-1.6 authentication chain, as a pure step function |
 //! | `hardened.rs` | the hardened profile, as a pure step function |
 //! | `macros.rs` | the HelpOnSessions example macros both profiles run |
+//! | `account.rs` | [`Account`]: which clause the model applied, for attribution only |
 
 use std::collections::BTreeMap;
 
@@ -24,12 +25,18 @@ use crate::exchange::{CleanupOutcome, CleanupRequest, Finished, Op, Opened, Requ
 use crate::profile::Profile;
 use crate::sid::SeededSids;
 
+mod account;
 mod hardened;
 mod hardened_finalize;
 mod hardened_session;
 mod m16;
 mod m19;
+mod m19_auth;
+mod m19_cleanup;
+mod m19_state;
 mod macros;
+
+pub use account::{Account, Judged, WRITERS};
 
 /// The seed the model's session ids start from after [`Backend::reset`].
 pub const MODEL_SID_SEED: u64 = 0x6d6f_696e_3139;
@@ -59,7 +66,7 @@ enum OpenRequest {
 #[derive(Debug, Clone)]
 enum ProfileState {
     Moin16(m16::State),
-    Moin19(m19::State),
+    Moin19(m19_state::State),
     Hardened(hardened::State),
 }
 
@@ -70,6 +77,50 @@ impl Model {
             state: None,
             sids: SeededSids::new(MODEL_SID_SEED),
             open: BTreeMap::new(),
+        }
+    }
+
+    /// The model's account of its last request, open or cleanup, by
+    /// clause: which rule decided the load, which removed or kept each
+    /// record, which wrote each record's `expires`. For attribution only;
+    /// kept for moin-1.9 (empty for the other profiles).
+    ///
+    /// ```
+    /// use moin_session_spec::{Backend, Config, ConfigPatch, Model, Profile, Request, AuthAction};
+    /// let mut model = Model::new();
+    /// model.reset(&Config::build(Profile::Moin19, &[ConfigPatch::default()]).unwrap()).unwrap();
+    /// model.request(&Request {
+    ///     now: time::macros::datetime!(2009-03-01 12:00:00 UTC),
+    ///     https: false,
+    ///     path: "/".into(),
+    ///     cookie_header: Some("MOIN_SESSION_8080_ROOT=not-a-sid".into()),
+    ///     auth: AuthAction::None,
+    ///     ops: vec![],
+    /// }).unwrap();
+    /// assert_eq!(model.account().load, Some("m19.load.malformed-sid"));
+    /// ```
+    pub fn account(&self) -> Account {
+        match &self.state {
+            Some(ProfileState::Moin19(s)) => s.account.clone(),
+            _ => Account::default(),
+        }
+    }
+
+    /// From now on, applies the writing rule `clause` the other way: where
+    /// it saves a record without `expires` (a new login,
+    /// `m19.persist.login-without-expires`) the record gets the instant the
+    /// other rule would have recorded, and where it records `expires`
+    /// (`m19.persist.expires-recorded`) the record is saved without one.
+    /// Returns whether `clause` is a writing rule of the profile the model
+    /// runs. For attribution's "was it written wrongly?" only: a model so
+    /// changed is no longer the spec.
+    pub fn swap_writer(&mut self, clause: &str) -> bool {
+        match &mut self.state {
+            Some(ProfileState::Moin19(s)) => {
+                s.swapped = account::WRITERS.iter().copied().find(|w| *w == clause);
+                s.swapped.is_some()
+            }
+            _ => false,
         }
     }
 
@@ -108,7 +159,7 @@ impl Backend for Model {
         self.open.clear();
         self.state = Some(match config {
             Config::Moin16(c) => ProfileState::Moin16(m16::State::new(c.clone())),
-            Config::Moin19(c) => ProfileState::Moin19(m19::State::new(c.clone())),
+            Config::Moin19(c) => ProfileState::Moin19(m19_state::State::new(c.clone())),
             Config::Hardened(c) => ProfileState::Hardened(hardened::State::new(c.clone())),
         });
         Ok(())
@@ -221,7 +272,7 @@ impl Backend for Model {
     fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
         match self.state()? {
             ProfileState::Moin16(s) => m16::cleanup(s, request),
-            ProfileState::Moin19(s) => Ok(m19::cleanup(s, request)),
+            ProfileState::Moin19(s) => Ok(m19_cleanup::cleanup(s, request)),
             ProfileState::Hardened(s) => Ok(hardened::cleanup(s, request)),
         }
     }
@@ -243,7 +294,7 @@ impl Backend for Model {
                             .to_owned(),
                 })
             }
-            ProfileState::Moin19(s) => m19::corrupt(s, sid),
+            ProfileState::Moin19(s) => m19_cleanup::corrupt(s, sid),
             ProfileState::Hardened(s) => hardened::corrupt(s, sid),
         }
         Ok(())

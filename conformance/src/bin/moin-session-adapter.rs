@@ -370,10 +370,20 @@ impl<B: Backend> Backend for Broken<B> {
 /// (`duplicate-reply=N`); an error is a usage error.
 fn backend_of(cli: &Cli) -> Result<(Box<dyn Backend>, Option<u64>), String> {
     let misbehave = cli.misbehave.as_deref().map(parse_misbehave).transpose()?;
-    let inner = cli.backend.start().map_err(|e| format!("--backend: {e}"))?;
     let mut backend: Box<dyn Backend> = match cli.fault {
-        Some(f) => Box::new(Faulty::new(inner, f)),
-        None => inner,
+        Some(f) if f.at_store() => {
+            if cli.backend != BackendChoice::ReferenceMemory {
+                return Err(format!(
+                    "--fault {f} is a fault of the store: it needs --backend reference-memory"
+                ));
+            }
+            moin_session_conformance::proof::selftest::reference(f)
+        }
+        Some(f) => {
+            let inner = cli.backend.start().map_err(|e| format!("--backend: {e}"))?;
+            Box::new(Faulty::new(inner, f))
+        }
+        None => cli.backend.start().map_err(|e| format!("--backend: {e}"))?,
     };
     if !cli.limit.is_empty() {
         backend = Box::new(Limited {

@@ -12,7 +12,7 @@ use moin_session_spec::fixture::Corpus;
 use moin_session_spec::{Backend, MemoryStore, Profile, ReferenceBackend};
 use serde::Serialize;
 
-use crate::proof::faulty::{Fault, Faulty};
+use crate::proof::faulty::{Fault, Faulty, FaultyStore};
 use crate::proof::soak::{run_soak, SoakOptions};
 use crate::random::run::{run_random, RandomOptions};
 use crate::run::stop::StopRules;
@@ -106,13 +106,19 @@ pub struct FaultReport {
     /// mode, `r[proto.command.shutdown]`): any fails the self-test.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub shutdown: Vec<String>,
+    /// For a fault that stores a wrong field ([`Fault::writing_clause`]):
+    /// the failing cases that did not blame the writing clause first. Any
+    /// fails the self-test: blame must lead to where the mistake is.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub misblamed: Vec<String>,
 }
 
 impl FaultReport {
-    /// Whether the fault was caught and every stage's backend shut down
-    /// cleanly.
+    /// Whether the fault was caught, blamed where it is (a wrong stored
+    /// field on its writing clause first), and every stage's backend shut
+    /// down cleanly.
     pub fn ok(&self) -> bool {
-        self.caught && self.shutdown.is_empty()
+        self.caught && self.shutdown.is_empty() && self.misblamed.is_empty()
     }
 
     /// Ends a stage's backend, keeping its shutdown error.
@@ -123,11 +129,17 @@ impl FaultReport {
     }
 }
 
-fn reference(fault: Fault) -> Faulty<ReferenceBackend<MemoryStore>> {
-    Faulty::new(
+/// The reference services with `fault`: around the backend, or in its
+/// store ([`Fault::at_store`]).
+pub fn reference(fault: Fault) -> Box<dyn Backend> {
+    if fault.at_store() {
+        let store = FaultyStore::new(MemoryStore::new(), fault);
+        return Box::new(ReferenceBackend::new("reference-memory", store));
+    }
+    Box::new(Faulty::new(
         ReferenceBackend::new("reference-memory", MemoryStore::new()),
         fault,
-    )
+    ))
 }
 
 fn add_all(into: &mut Vec<String>, more: &[String]) {
@@ -152,6 +164,7 @@ pub fn check_fault(corpus: &Corpus, fault: Fault, options: &SelfTestOptions) -> 
         failed_cases: 0,
         violated: Vec::new(),
         shutdown: Vec::new(),
+        misblamed: Vec::new(),
     };
     let mut backend = reference(fault);
     for loaded in corpus
@@ -164,6 +177,10 @@ pub fn check_fault(corpus: &Corpus, fault: Fault, options: &SelfTestOptions) -> 
             report.failed_cases += 1;
             report.case.get_or_insert_with(|| r.id.clone());
             add_all(&mut report.violated, r.verdict.violated());
+            let first = r.verdict.violated().first().map(String::as_str);
+            if fault.writing_clause().is_some_and(|w| first != Some(w)) {
+                report.misblamed.push(r.id.clone());
+            }
             if options.first_only {
                 break;
             }
@@ -268,6 +285,12 @@ pub fn text(reports: &[FaultReport]) -> String {
             (Some(by), Some(case)) => format!("{by}: {case}"),
             _ => "nothing caught it".to_owned(),
         };
+        if !r.misblamed.is_empty() {
+            by.push_str(&format!(
+                "; MISBLAMED (the writing clause not first) in {}",
+                r.misblamed.join(", ")
+            ));
+        }
         for e in &r.shutdown {
             by.push_str(&format!("; at shutdown: {e}"));
         }

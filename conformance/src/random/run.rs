@@ -208,26 +208,40 @@ fn blank_numbers(s: &str) -> String {
     out
 }
 
-/// A difference line's clause: the attribution at its end, `(clause)`, or
-/// `None` for one on a declared deviation `(clause, declared deviation)`.
-fn line_clause(line: &str) -> Option<&str> {
-    let inner = line.strip_suffix(')')?;
-    let clause = &inner[inner.rfind('(')? + 1..];
-    (!clause.ends_with(", declared deviation")).then_some(clause)
+/// A difference line's clauses: the attribution at its end, `(clause)` or
+/// `(writer; read by reader)`; none for one on a declared deviation
+/// `(clause, declared deviation)`.
+fn line_clauses(line: &str) -> Vec<&str> {
+    let Some(inner) = line.strip_suffix(')') else {
+        return Vec::new();
+    };
+    let Some(open) = inner.rfind('(') else {
+        return Vec::new();
+    };
+    let clause = &inner[open + 1..];
+    if clause.ends_with(", declared deviation") {
+        return Vec::new();
+    }
+    match clause.split_once("; read by ") {
+        Some((writer, reader)) => vec![writer, reader],
+        None => vec![clause],
+    }
 }
 
 /// A result's signature (see the module docs): `clause @ field` for each
-/// difference not on a declared deviation.
+/// clause a difference not on a declared deviation names (a writing rule
+/// and the rule that read it are two entries).
 pub fn signature(result: &CaseResult) -> Vec<String> {
     match &result.verdict {
         Verdict::Pass => Vec::new(),
         Verdict::Fail { differences, .. } => {
             let mut out: Vec<String> = differences
                 .iter()
-                .filter_map(|d| {
-                    let clause = line_clause(d)?;
-                    let field = d.split(": expected").next().unwrap_or(d);
-                    Some(format!("{clause} @ {}", blank_numbers(field)))
+                .flat_map(|d| {
+                    let field = blank_numbers(d.split(": expected").next().unwrap_or(d));
+                    line_clauses(d)
+                        .into_iter()
+                        .map(move |clause| format!("{clause} @ {field}"))
                 })
                 .collect();
             out.sort();

@@ -143,12 +143,21 @@ impl Summary {
     }
 }
 
-/// The outcomes of the cases covering each requirement.
+/// The outcomes of the cases covering each requirement. A case that
+/// deviated counts as deviating for the declared clauses it deviated on,
+/// and as passed for every other clause it covers: everything but the
+/// declared clauses was checked, and held.
 pub fn by_requirement(results: &[CaseResult]) -> BTreeMap<String, Summary> {
     let mut map: BTreeMap<String, Summary> = BTreeMap::new();
     for r in results {
+        let outcome = Outcome::of(r);
+        let deviated = r.deviated_clauses();
         for req in &r.covers {
-            map.entry(req.clone()).or_default().add(Outcome::of(r));
+            let o = match outcome {
+                Outcome::Deviates if !deviated.contains(&req.as_str()) => Outcome::Passed,
+                o => o,
+            };
+            map.entry(req.clone()).or_default().add(o);
         }
     }
     map

@@ -1,7 +1,8 @@
 //! The run: the runner plays the browser ([`jar`]) and the clock, drives a
 //! backend through a case ([`runner`]), judges each step with the one
 //! comparison ([`compare`], with [`bindings`] and [`difference`] below it),
-//! names the clause each difference violates ([`attribution`]) and gives
+//! names the clause each difference violates ([`attribution`], with the
+//! model's account of the step: [`blame`]) and gives
 //! the case its [`verdict`]. [`crowd`] holds the many browsers of the
 //! capacity cases; [`expectations`] reads what a backend declares of
 //! itself (known failures and deviations). [`cookie_date`] reads `Expires`
@@ -9,6 +10,7 @@
 
 pub mod attribution;
 pub mod bindings;
+pub mod blame;
 pub mod compare;
 mod compare_cookie;
 pub mod cookie_date;
@@ -16,6 +18,7 @@ pub mod crowd;
 pub mod difference;
 pub mod expectations;
 pub mod jar;
+mod judge;
 pub mod runner;
 pub mod stop;
 pub mod verdict;

@@ -14,10 +14,10 @@ use std::collections::BTreeMap;
 use moin_session_spec::fixture::LoadedCase;
 use moin_session_spec::{Backend, BackendError, Config, Profile};
 
-use crate::run::attribution::attribute;
-use crate::run::compare::{Bindings, Difference};
+use crate::run::compare::Bindings;
 use crate::run::crowd::Crowd;
 use crate::run::jar::Jar;
+use crate::run::judge::{Judge, Seen};
 pub use crate::run::verdict::{CaseResult, DeviatedStep, Deviation, Observed, StepTrace, Verdict};
 use crate::run::world::{run_step, World};
 
@@ -64,6 +64,7 @@ pub fn run_case_with(
     let mut jar = Jar::new();
     let mut open = BTreeMap::new();
     let mut crowd = Crowd::new();
+    let mut judge = Judge::new(deviations);
     for (i, step) in case.steps.iter().enumerate() {
         let number = i + 1;
         let mut world = World {
@@ -76,7 +77,19 @@ pub fn run_case_with(
         };
         match run_step(backend, step, &mut world, case.profile) {
             Ok((observed, differences)) => {
-                let failed = judge_step(&mut result, number, &differences, deviations, loaded);
+                // What the browser holds after the step: a deviation that
+                // decides a session taints it too (`judge`).
+                let held = match &observed {
+                    Observed::Exchange { request, .. } => {
+                        jar.header_for(&request.path, request.https, now)
+                    }
+                    _ => None,
+                };
+                let seen = Seen {
+                    observed: &observed,
+                    held: held.as_deref(),
+                };
+                let failed = judge.step(&mut result, number, &differences, seen, loaded);
                 result.steps.push(StepTrace {
                     number,
                     now,
@@ -87,6 +100,15 @@ pub fn run_case_with(
                 if failed {
                     break;
                 }
+            }
+            Err(e) if judge.absorbs(&mut result, number, &e) => {
+                result.steps.push(StepTrace {
+                    number,
+                    now,
+                    step: step.clone(),
+                    observed: Observed::Nothing,
+                    differences: Vec::new(),
+                });
             }
             Err(e) => {
                 result.verdict = error_verdict(number, e);
@@ -141,66 +163,6 @@ fn before_steps(backend: &mut dyn Backend, loaded: &LoadedCase) -> Option<Verdic
         });
     }
     None
-}
-
-/// Judges one step's differences: nothing, a deviation (every difference
-/// on a declared clause: recorded, the case goes on) or a failure (the
-/// verdict; declared differences of the step are recorded too). Returns
-/// whether the case fails here.
-fn judge_step(
-    result: &mut CaseResult,
-    number: usize,
-    differences: &[Difference],
-    deviations: &[Deviation],
-    loaded: &LoadedCase,
-) -> bool {
-    if differences.is_empty() {
-        return false;
-    }
-    let step = &loaded.case.steps[number - 1];
-    let clauses = attribute(
-        loaded.case.profile,
-        differences,
-        &step.covers,
-        &loaded.case.covers,
-    );
-    let declared = |c: &str| deviations.iter().any(|d| d.clause == c);
-    let mut lines = Vec::new();
-    let (mut violated, mut deviated): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
-    for (d, c) in differences.iter().zip(&clauses) {
-        let (list, line) = if declared(c) {
-            (&mut deviated, format!("{d} ({c}, declared deviation)"))
-        } else {
-            (&mut violated, format!("{d} ({c})"))
-        };
-        if !list.contains(c) {
-            list.push(c.clone());
-        }
-        lines.push(line);
-    }
-    if !deviated.is_empty() {
-        result.deviations.push(DeviatedStep {
-            step: number,
-            differences: lines
-                .iter()
-                .filter(|l| l.ends_with(", declared deviation)"))
-                .cloned()
-                .collect(),
-            clauses: deviated,
-        });
-    }
-    if violated.is_empty() {
-        return false;
-    }
-    result.verdict = Verdict::Fail {
-        step: number,
-        differences: lines,
-        violated,
-    };
-    if !step.covers.is_empty() {
-        result.blamed = step.covers.clone();
-    }
-    true
 }
 
 fn error_verdict(step: usize, e: BackendError) -> Verdict {

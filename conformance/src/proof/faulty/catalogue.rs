@@ -76,6 +76,9 @@ faults! {
     SidTrimmedTo40 = "sid-trimmed-to-40", M19_HARD, "load", " A sid longer than 40 characters is cut to its first 40.";
     SidPrefixMatch = "sid-prefix-match", HARD, "load", " A value that is the beginning of an issued sid (8 characters or more) loads that session.";
     LastCookieWins = "last-cookie-wins", M19, "load", " Of several session cookies, the last is used.";
+    RefusesUnknownSid = "refuses-unknown-sid", M19, "load", " A well-formed sid the backend never issued is refused (a fresh session), as the hardened profile does: in moin-1.9 a deliberate departure from m19.load.unknown-sid-adopted.";
+    LoginStoresExpires = "login-stores-expires", M19, "persist", " A new session's login is stored with expires at once (a wrong stored field, seen only by a later cleanup or load).";
+    ExpiresDropped = "expires-dropped", M19, "persist", " The store drops expires from every record it saves (a wrong stored field, seen only by a later cleanup or load).";
     RememberMeIgnored = "remember-me-ignored", BOTH, "lifetime", " Logins never set remember_me.";
     RememberMeAlways = "remember-me-always", BOTH, "lifetime", " Logins always set remember_me.";
     NegativeDisables = "negative-disables", M19, "lifetime", " A negative logged-in lifetime disables logged-in sessions.";
@@ -123,6 +126,25 @@ faults! {
     CleanupUnknownUserSweeps = "cleanup-unknown-user-sweeps", M19_HARD, "cleanup", " A cleanup by a user without an account runs as one without --name.";
     FinishInOpenOrder = "finish-in-open-order", ALL, "overlap", " Open requests finish in the order they were opened: finishing one first finishes every request opened before it.";
     WritesAtFinish = "writes-at-finish", M16, "overlap", " The writes of an open request reach the store at its finish, not when they are made.";
+}
+
+impl Fault {
+    /// Whether the fault is in the store, not around the backend: such a
+    /// fault needs the reference services over a faulty store
+    /// ([`super::FaultyStore`]); wrapping a backend leaves it unchanged.
+    pub fn at_store(self) -> bool {
+        matches!(self, Fault::ExpiresDropped)
+    }
+
+    /// The clause a fault that stores a wrong field breaks, which every
+    /// case it fails must blame first (the self-test checks this).
+    pub fn writing_clause(self) -> Option<&'static str> {
+        match self {
+            Fault::LoginStoresExpires => Some("m19.persist.login-without-expires"),
+            Fault::ExpiresDropped => Some("m19.persist.expires-recorded"),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Fault {

@@ -6,6 +6,7 @@
 //! | [`Fault::EndOthersByEffectiveUser`] | remembers which sessions act as another user (plain requests); after an "end other sessions", logs out the other sessions acting as the requester's effective user |
 //! | [`Fault::FinishInOpenOrder`] | finishing a request first finishes, at that instant, every request opened before it; their results are handed out at their own finish |
 //! | [`Fault::WritesAtFinish`] | holds back the sets and deletes of an open request and runs them at its finish |
+//! | [`Fault::LoginStoresExpires`] | after a response that logs a new session in and issues its cookie, requests again at the same instant with that cookie: the session is no longer new, so its record is saved again, with `expires` |
 
 use std::collections::BTreeMap;
 
@@ -38,6 +39,30 @@ fn writes_only(ops: &[Op]) -> bool {
 }
 
 impl<B: Backend> Faulty<B> {
+    /// [`Fault::LoginStoresExpires`]: the same browser requests again at
+    /// the same instant, unknown to the application, after a response that
+    /// logs a new session in and issues its cookie.
+    fn store_expires_at_login(
+        &mut self,
+        request: &Request,
+        response: &Response,
+    ) -> Result<(), BackendError> {
+        let name = self.cookie_name();
+        let issued = response.set_cookies.iter().find_map(|h| {
+            let c = SetCookie::parse(h)?;
+            (c.name == name && !c.is_deletion(request.now)).then_some(c.value)
+        });
+        if let (true, Some(_), Some(sid)) = (response.new, &response.user, issued) {
+            self.inner.request(&Request {
+                cookie_header: Some(format!("{name}={sid}")),
+                auth: AuthAction::None,
+                ops: Vec::new(),
+                ..request.clone()
+            })?;
+        }
+        Ok(())
+    }
+
     /// The session cookie value a request sends, if any.
     pub(super) fn sent_value(&self, request: &Request) -> Option<String> {
         let name = self.cookie_name();
@@ -51,12 +76,16 @@ impl<B: Backend> Faulty<B> {
             .map(|(_, v)| v)
     }
 
-    /// After a plain request: [`Fault::EndOthersByEffectiveUser`].
+    /// After a plain request: [`Fault::EndOthersByEffectiveUser`],
+    /// [`Fault::LoginStoresExpires`].
     pub(super) fn after_request(
         &mut self,
         request: &Request,
         response: &Response,
     ) -> Result<(), BackendError> {
+        if self.on(Fault::LoginStoresExpires) {
+            return self.store_expires_at_login(request, response);
+        }
         if !self.on(Fault::EndOthersByEffectiveUser) {
             return Ok(());
         }

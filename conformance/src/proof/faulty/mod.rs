@@ -13,6 +13,7 @@ mod catalogue;
 mod emulate;
 mod rewrite;
 mod setcookie;
+mod store;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Instant;
@@ -25,6 +26,7 @@ use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 pub use catalogue::Fault;
+pub use store::FaultyStore;
 
 /// How many sessions [`Fault::EvictsBeyond500`] keeps.
 const CACHE_SIZE: usize = 500;
@@ -46,7 +48,8 @@ pub struct Faulty<B> {
     virtual_use: BTreeMap<String, OffsetDateTime>,
     /// Open requests by handle, as the caller sent them.
     open: BTreeMap<String, Request>,
-    /// Every session value issued so far ([`Fault::SidPrefixMatch`]).
+    /// Every session value issued so far ([`Fault::SidPrefixMatch`],
+    /// [`Fault::RefusesUnknownSid`]).
     issued: BTreeSet<String>,
     /// What the faults emulated across calls remember.
     emulation: emulate::Emulation,
@@ -107,7 +110,7 @@ impl<B: Backend> Faulty<B> {
             Fault::WallClockExpiry => {
                 self.wall.insert(value.to_owned(), Instant::now());
             }
-            Fault::SidPrefixMatch => {
+            Fault::SidPrefixMatch | Fault::RefusesUnknownSid => {
                 self.issued.insert(value.to_owned());
             }
             _ => {}

@@ -123,6 +123,10 @@ impl<B: Backend> Faulty<B> {
                 .wall
                 .get(value)
                 .is_some_and(|t| t.elapsed() > WALL_CLOCK_TTL),
+            // Well-formed and never issued: refused, as if not sent.
+            Fault::RefusesUnknownSid => {
+                moin_session_spec::sid::is_well_formed(value) && !self.issued.contains(value)
+            }
             _ => false,
         }
     }
