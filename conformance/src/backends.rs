@@ -78,13 +78,21 @@ impl BackendChoice {
             return Ok(BackendChoice::ReferenceSqlite(Some(path.into())));
         }
         if let Some(url) = s.strip_prefix("reference-redis:").filter(|u| !u.is_empty()) {
-            if !["redis://", "rediss://", "unix://"]
+            if url.starts_with("rediss://") {
+                return Err(format!(
+                    "reference-redis: {:?}: TLS (rediss://) is not built into this runner; \
+                     use redis://HOST[:PORT][/DB] or unix://PATH (a TLS tunnel such as stunnel \
+                     can carry redis:// to a TLS server)",
+                    redacted_url(url)
+                ));
+            }
+            if !["redis://", "unix://"]
                 .iter()
                 .any(|scheme| url.starts_with(scheme))
             {
                 return Err(format!(
                     "reference-redis: {:?} is not a Redis URL; expected redis://HOST[:PORT][/DB] \
-                     (or rediss://, unix://PATH)",
+                     (or unix://PATH)",
                     redacted_url(url)
                 ));
             }
@@ -95,8 +103,17 @@ impl BackendChoice {
 
     /// Starts the backend. Each case's reset starts it from an empty store.
     /// A path that cannot hold a database, or a server that does not
-    /// answer, is an error here, naming it.
+    /// answer, is an error here, naming it; so is an existing SQLite
+    /// database that holds records (see [`start_with`](Self::start_with)).
     pub fn start(&self) -> Result<Box<dyn Backend>, String> {
+        self.start_with(StartOptions::default())
+    }
+
+    /// [`start`](Self::start) with `options`: an existing SQLite database
+    /// that holds session records is emptied only when
+    /// [`StartOptions::clear_existing`] says so; otherwise it is an error,
+    /// and nothing is touched.
+    pub fn start_with(&self, options: StartOptions) -> Result<Box<dyn Backend>, String> {
         Ok(match self {
             BackendChoice::Model => Box::new(Model::new()),
             BackendChoice::ReferenceMemory => Box::new(ReferenceBackend::new(
@@ -104,10 +121,19 @@ impl BackendChoice {
                 MemoryStore::new(),
             )),
             BackendChoice::ReferenceFile(dir) => file_backend(dir.as_ref())?,
-            BackendChoice::ReferenceSqlite(path) => sqlite_backend(path.as_ref())?,
+            BackendChoice::ReferenceSqlite(path) => sqlite_backend(path.as_ref(), options)?,
             BackendChoice::ReferenceRedis(url) => redis_backend(url.as_deref())?,
         })
     }
+}
+
+/// How [`BackendChoice::start_with`] treats what exists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StartOptions {
+    /// Empty an existing SQLite database that holds session records
+    /// (`--clear-existing-store`); without it, such a database is an
+    /// error.
+    pub clear_existing: bool,
 }
 
 /// The reference service over a store with something to remove when
@@ -264,7 +290,10 @@ fn check_sqlite_path(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn sqlite_backend(path: Option<&PathBuf>) -> Result<Box<dyn Backend>, String> {
+fn sqlite_backend(
+    path: Option<&PathBuf>,
+    options: StartOptions,
+) -> Result<Box<dyn Backend>, String> {
     let (path, temp) = match path {
         Some(path) => (path.clone(), None),
         None => {
@@ -273,14 +302,40 @@ fn sqlite_backend(path: Option<&PathBuf>) -> Result<Box<dyn Backend>, String> {
         }
     };
     check_sqlite_path(&path)?;
+    let existed = path.exists();
     let store = SqliteStore::open(&path).map_err(|e| format!("reference-sqlite: {e}"))?;
+    if existed && !options.clear_existing {
+        refuse_records(&store, &path)?;
+    }
     let inner = ReferenceBackend::new("reference-sqlite", store);
     Ok(match temp {
         Some(dir) => Box::new(Owned::new(inner, move || {
             let _ = std::fs::remove_dir_all(&dir);
         })),
-        None => Box::new(inner),
+        // Left as empty as it was found (or as the flag allowed), so the
+        // next run may use it again without the flag.
+        None => Box::new(Owned::new(inner, move || {
+            if let Ok(store) = SqliteStore::open(&path) {
+                let _ = store.clear();
+            }
+        })),
     })
+}
+
+/// An existing database with session records is never emptied without
+/// `--clear-existing-store`.
+fn refuse_records(store: &SqliteStore, path: &Path) -> Result<(), String> {
+    let held = store
+        .list()
+        .map_err(|e| format!("reference-sqlite: {e}"))?
+        .len();
+    if held == 0 {
+        return Ok(());
+    }
+    Err(format!(
+        "reference-sqlite:{}: the database holds {held} session record(s), and the runner empties the store before every case; name a new file, or pass --clear-existing-store to let it empty this one",
+        path.display()
+    ))
 }
 
 fn redis_backend(url: Option<&str>) -> Result<Box<dyn Backend>, String> {

@@ -29,6 +29,7 @@ mod file;
 mod id;
 mod memory;
 mod redis;
+mod redis_conn;
 mod sqlite;
 mod update;
 

@@ -61,7 +61,11 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use redis::{Client, Connection, RedisResult};
+use redis::{Client, RedisResult};
+
+// Every reply bounded in bytes and time (a server that is not Redis
+// cannot exhaust memory): see redis_conn.
+use super::redis_conn::BoundedConnection as Connection;
 
 use super::{
     check_id, index_expiry, is_valid_id, Change, Loaded, OnConflict, Record, Store, StoreError,
@@ -223,14 +227,7 @@ impl RedisStore {
             message: e.to_string(),
         };
         if guard.is_none() {
-            let conn = self
-                .client
-                .get_connection_with_timeout(self.options.timeout)
-                .and_then(|c| {
-                    c.set_read_timeout(Some(self.options.timeout))?;
-                    c.set_write_timeout(Some(self.options.timeout))?;
-                    Ok(c)
-                })
+            let conn = Connection::connect(self.client.get_connection_info(), self.options.timeout)
                 .map_err(|e| StoreError::Database {
                     op,
                     place: self.place.clone(),

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use moin_session_spec::protocol::{decode_reply, encode_line, Command, Envelope, Reply};
 use moin_session_spec::BackendError;
 
-use super::lines::Waited;
+use super::lines::{Waited, MAX_REPLY};
 use super::process::cut;
 use super::{AdapterBackend, STEP_TIMEOUT};
 
@@ -20,14 +20,11 @@ const EXIT_GRACE: Duration = Duration::from_secs(3);
 impl AdapterBackend {
     /// Takes a line that arrived when no command was waiting: a reply
     /// nobody asked for (`r[proto.framing.one-reply]`).
-    pub(super) fn unrequested(&mut self, before: &str) -> Option<BackendError> {
+    pub(super) fn unrequested(&mut self) -> Option<BackendError> {
         let r = self.running.as_mut()?;
         let line = r.lines.ready()?;
-        let last = r.seq;
-        let what = describe_extra(&line, last);
-        Some(self.broken(format!(
-            "the adapter sent {what} before {before} [r[proto.framing.one-reply]]"
-        )))
+        let what = describe_extra(&line, r.seq);
+        Some(self.broken(extra_reply(&what)))
     }
 
     /// Sends one command and reads its reply; any breach of the framing
@@ -35,7 +32,7 @@ impl AdapterBackend {
     pub(super) fn call(&mut self, command: Command) -> Result<Reply, BackendError> {
         let name = command_name(&command);
         let timeout = self.options.step_timeout;
-        if let Some(e) = self.unrequested(&format!("`{name}` was sent")) {
+        if let Some(e) = self.unrequested() {
             return Err(e);
         }
         let r = self.running.as_mut().expect("call needs a running adapter");
@@ -68,6 +65,12 @@ impl AdapterBackend {
                 )));
             }
         };
+        if bytes.len() > MAX_REPLY {
+            return Err(self.broken(format!(
+                "the adapter's answer to `{name}` (seq {seq}) passed {} MiB without ending its line; a reply is one line of JSON, and the runner reads at most that much [r[proto.framing.json-lines]]",
+                MAX_REPLY >> 20
+            )));
+        }
         let text = match String::from_utf8(bytes) {
             Ok(text) => text,
             Err(e) => {
@@ -90,10 +93,10 @@ impl AdapterBackend {
             }
         };
         if reply.seq < seq {
-            return Err(self.broken(format!(
-                "the adapter sent a second reply to seq {} (a duplicate reply) when `{name}` (seq {seq}) was waiting [r[proto.framing.one-reply]]",
-                reply.seq
-            )));
+            // Named as the check before sending names it: the same
+            // misuse gives the same error whenever its line arrives.
+            let what = describe_extra(text.as_bytes(), seq - 1);
+            return Err(self.broken(extra_reply(&what)));
         }
         if reply.seq != seq {
             return Err(self.broken(format!(
@@ -113,7 +116,7 @@ impl AdapterBackend {
         }
         // A reply written after the last one needs a moment to arrive.
         thread::sleep(Duration::from_millis(20));
-        if let Some(e) = self.unrequested("`shutdown` was sent") {
+        if let Some(e) = self.unrequested() {
             return Err(e);
         }
         match self.call(Command::Shutdown {})? {
@@ -128,7 +131,9 @@ impl AdapterBackend {
         let r = self.running.as_mut().expect("call keeps a running adapter");
         // End of input, so that a wrapper (a shell pipeline) ends too.
         r.stdin = None;
-        let deadline = Instant::now() + EXIT_GRACE;
+        // A loaded machine (many jobs, few cores) is slow to exit too.
+        let grace = EXIT_GRACE.max(self.options.step_timeout);
+        let deadline = Instant::now() + grace;
         loop {
             match r.child.try_wait() {
                 Ok(Some(status)) if status.success() => break,
@@ -139,23 +144,27 @@ impl AdapterBackend {
                 }
                 _ if Instant::now() >= deadline => {
                     return Err(self.broken(format!(
-                        "the adapter said bye but had not exited {} s later; it was killed [r[proto.command.shutdown]]",
-                        EXIT_GRACE.as_secs()
+                        "the adapter said bye but had not exited {} s later; it was ended [r[proto.command.shutdown]]",
+                        grace.as_secs_f64()
                     )))
                 }
                 _ => thread::sleep(Duration::from_millis(10)),
             }
         }
         if let Some(line) = r.lines.ready() {
-            let last = r.seq;
-            let what = describe_extra(&line, last);
-            return Err(self.broken(format!(
-                "the adapter wrote {what} after its bye [r[proto.framing.one-reply]]"
-            )));
+            let what = describe_extra(&line, r.seq);
+            return Err(self.broken(extra_reply(&what)));
         }
         self.kill();
         Ok(())
     }
+}
+
+/// The error of a line no command asked for, worded the same wherever it
+/// is found (before the next command, in its place, after the bye), so
+/// that a misuse is named the same whatever the timing.
+fn extra_reply(what: &str) -> String {
+    format!("the adapter sent {what}, which no command asked for [r[proto.framing.one-reply]]")
 }
 
 /// What an unrequested line is: a duplicate reply to the last seq, a reply

@@ -13,6 +13,12 @@ use std::os::fd::AsRawFd;
 use std::process::ChildStdout;
 use std::time::{Duration, Instant};
 
+/// The longest reply line read from an adapter, in bytes (the largest a
+/// corpus reply needs is well under a megabyte): a longer one is passed on
+/// cut to one byte more, for the call to name, and nothing more is read,
+/// so memory stays bounded whatever the adapter writes.
+pub(super) const MAX_REPLY: usize = 16 << 20;
+
 /// The largest read from the pipe at a time.
 const CHUNK: usize = 64 * 1024;
 
@@ -114,6 +120,12 @@ impl Lines {
                     line.pop();
                 }
                 self.start += i + 1;
+                line
+            }
+            None if pending.len() > MAX_REPLY => {
+                let line = pending[..=MAX_REPLY].to_vec();
+                self.start = self.buffer.len();
+                self.ended = true;
                 line
             }
             None if self.ended && !pending.is_empty() => {

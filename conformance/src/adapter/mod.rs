@@ -27,6 +27,7 @@ use time::OffsetDateTime;
 use self::call::kind;
 pub use self::process::AdapterOptions;
 use self::process::{failed, Running};
+use crate::report::inert::visible;
 
 /// The words every step-timeout error carries (see
 /// [`crate::run::stop::is_step_timeout`]).
@@ -153,7 +154,7 @@ impl AdapterBackend {
                     return Err(failed(message));
                 }
                 self.greeting = Some(Greeting {
-                    implementation,
+                    implementation: inert_identity(implementation),
                     profiles,
                     capabilities,
                     configurations,
@@ -179,18 +180,25 @@ impl AdapterBackend {
     }
 
     /// Sends a command and turns an `error` reply into a [`BackendError`].
-    fn command(&mut self, command: Command) -> Result<Reply, BackendError> {
+    /// `gate` is the capability the command needs, if any (checked by
+    /// [`need`](Self::need) before it is sent).
+    fn command(&mut self, command: Command, gate: Option<&str>) -> Result<Reply, BackendError> {
         self.ensure_running()?;
+        let name = call::command_name(&command);
         match self.call(command)? {
             Reply::Error { kind, message } => Err(match kind {
-                ErrorKind::Unsupported => BackendError::Unsupported { what: message },
-                ErrorKind::InvalidInput => BackendError::InvalidInput { message },
-                ErrorKind::Failed => failed(message),
-                // r[proto.errors.unknown-message]: a command the adapter
-                // does not know is declined, like an unsupported one.
-                ErrorKind::UnknownMessage => BackendError::Unsupported {
-                    what: format!("a command the adapter does not know ({message})"),
+                // r[proto.command.mandatory]: the runner asks only for what
+                // every adapter must do and what this one declared, so a
+                // decline (r[proto.errors.unknown-message] included) is
+                // an error of the case, never a skip.
+                ErrorKind::Unsupported | ErrorKind::UnknownMessage => {
+                    failed(declined(name, gate, kind, &message))
+                }
+                // An adapter's words are shown, never obeyed.
+                ErrorKind::InvalidInput => BackendError::InvalidInput {
+                    message: visible(&message),
                 },
+                ErrorKind::Failed => failed(visible(&message)),
             }),
             other => Ok(other),
         }
@@ -212,11 +220,54 @@ impl AdapterBackend {
         }
     }
 
-    fn expect_ok(&mut self, command: Command) -> Result<(), BackendError> {
-        match self.command(command)? {
+    /// The capability a request needs (`https`, `change-user`), after
+    /// checking the adapter declared it.
+    fn request_gate(&self, request: &Request) -> Result<Option<&'static str>, BackendError> {
+        let mut gate = None;
+        if request.https {
+            self.need("https")?;
+            gate = Some("https");
+        }
+        if matches!(request.auth, AuthAction::ChangeUser { .. }) {
+            self.need("change-user")?;
+            gate = Some("change-user");
+        }
+        Ok(gate)
+    }
+
+    fn expect_ok(&mut self, command: Command, gate: Option<&str>) -> Result<(), BackendError> {
+        match self.command(command, gate)? {
             Reply::Ok {} => Ok(()),
             other => Err(self.broken(format!("expected an ok reply, got {}", kind(&other)))),
         }
+    }
+}
+
+/// The adapter's identity with its strings made inert (reports print
+/// them: a name must not clear a terminal or start a line).
+fn inert_identity(mut i: Implementation) -> Implementation {
+    i.name = process::cut(&visible(&i.name), 200);
+    i.version = process::cut(&visible(&i.version), 100);
+    i.language = process::cut(&visible(&i.language), 100);
+    i.homepage = i.homepage.map(|h| process::cut(&visible(&h), 300));
+    i
+}
+
+/// The error of an adapter that declined a command it was asked for:
+/// one every adapter must carry out, or one of a capability it declared.
+fn declined(name: &str, gate: Option<&str>, kind: ErrorKind, message: &str) -> String {
+    let said = match kind {
+        ErrorKind::UnknownMessage => "unknown-message",
+        _ => "unsupported",
+    };
+    let shown = process::cut(&visible(message), 200);
+    match gate {
+        Some(capability) => format!(
+            "the adapter declined `{name}` ({said}: {shown:?}), though it declares the capability `{capability}`; a declared capability must be carried out [r[proto.handshake.capabilities]]"
+        ),
+        None => format!(
+            "the adapter declined `{name}` ({said}: {shown:?}), which every adapter of the profile must carry out; only a capability it does not declare skips cases [r[proto.command.mandatory]]"
+        ),
     }
 }
 
@@ -246,46 +297,54 @@ impl Backend for AdapterBackend {
     }
 
     fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
-        self.expect_ok(Command::Reset {
-            config: config.clone(),
-        })
+        self.expect_ok(
+            Command::Reset {
+                config: config.clone(),
+            },
+            None,
+        )
     }
 
     fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
-        self.expect_ok(Command::Reconfigure {
-            config: config.clone(),
-        })
+        self.expect_ok(
+            Command::Reconfigure {
+                config: config.clone(),
+            },
+            None,
+        )
     }
 
     fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
-        if request.https {
-            self.need("https")?;
-        }
-        if matches!(request.auth, AuthAction::ChangeUser { .. }) {
-            self.need("change-user")?;
-        }
-        match self.command(Command::Request {
-            request: request.clone(),
-        })? {
+        let gate = self.request_gate(request)?;
+        match self.command(
+            Command::Request {
+                request: request.clone(),
+            },
+            gate,
+        )? {
             Reply::Response { response } => Ok(response),
             other => Err(self.broken(format!("expected a response reply, got {}", kind(&other)))),
         }
     }
 
     fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
-        if request.user.is_some() {
-            self.need("cleanup-by-user")?;
+        let gate = request.user.as_ref().map(|_| "cleanup-by-user");
+        if let Some(capability) = gate {
+            self.need(capability)?;
         }
-        match self.command(Command::Cleanup {
-            cleanup: request.clone(),
-        })? {
+        match self.command(
+            Command::Cleanup {
+                cleanup: request.clone(),
+            },
+            gate,
+        )? {
             Reply::Cleaned { outcome } => Ok(outcome),
             other => Err(self.broken(format!("expected a cleaned reply, got {}", kind(&other)))),
         }
     }
 
     fn list(&mut self) -> Result<Vec<String>, BackendError> {
-        match self.command(Command::List {})? {
+        match self.command(Command::List {}, None)? {
             Reply::Listed { sids } => Ok(sids),
             other => Err(self.broken(format!("expected a listed reply, got {}", kind(&other)))),
         }
@@ -306,16 +365,14 @@ impl Backend for AdapterBackend {
 
     fn open(&mut self, handle: &str, request: &Request) -> Result<Opened, BackendError> {
         self.need("interleave")?;
-        if request.https {
-            self.need("https")?;
-        }
-        if matches!(request.auth, AuthAction::ChangeUser { .. }) {
-            self.need("change-user")?;
-        }
-        match self.command(Command::Open {
-            handle: handle.to_owned(),
-            request: request.clone(),
-        })? {
+        self.request_gate(request)?;
+        match self.command(
+            Command::Open {
+                handle: handle.to_owned(),
+                request: request.clone(),
+            },
+            Some("interleave"),
+        )? {
             Reply::Opened { opened } => Ok(opened),
             other => Err(self.broken(format!("expected an opened reply, got {}", kind(&other)))),
         }
@@ -323,10 +380,13 @@ impl Backend for AdapterBackend {
 
     fn ops(&mut self, handle: &str, ops: &[Op]) -> Result<Vec<Value>, BackendError> {
         self.need("interleave")?;
-        match self.command(Command::Ops {
-            handle: handle.to_owned(),
-            ops: ops.to_vec(),
-        })? {
+        match self.command(
+            Command::Ops {
+                handle: handle.to_owned(),
+                ops: ops.to_vec(),
+            },
+            Some("interleave"),
+        )? {
             Reply::Results { results } => Ok(results),
             other => Err(self.broken(format!("expected a results reply, got {}", kind(&other)))),
         }
@@ -334,10 +394,13 @@ impl Backend for AdapterBackend {
 
     fn finish(&mut self, handle: &str, now: OffsetDateTime) -> Result<Finished, BackendError> {
         self.need("interleave")?;
-        match self.command(Command::Finish {
-            handle: handle.to_owned(),
-            now,
-        })? {
+        match self.command(
+            Command::Finish {
+                handle: handle.to_owned(),
+                now,
+            },
+            Some("interleave"),
+        )? {
             Reply::Finished { finished } => Ok(finished),
             other => Err(self.broken(format!("expected a finished reply, got {}", kind(&other)))),
         }
@@ -366,8 +429,11 @@ impl Backend for AdapterBackend {
 
     fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
         self.need("corrupt")?;
-        self.expect_ok(Command::Corrupt {
-            sid: sid.to_owned(),
-        })
+        self.expect_ok(
+            Command::Corrupt {
+                sid: sid.to_owned(),
+            },
+            Some("corrupt"),
+        )
     }
 }

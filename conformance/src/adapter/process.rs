@@ -5,7 +5,7 @@
 //! whole process group).
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdin, Command as Process, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
@@ -16,12 +16,16 @@ use moin_session_spec::BackendError;
 
 use super::lines::Lines;
 use crate::lifecycle;
+use crate::report::inert::visible;
 
 /// How many lines of the adapter's standard error a failure message shows.
 const STDERR_TAIL: usize = 20;
 
 /// The longest stderr line a failure message shows, in characters.
 const STDERR_LINE: usize = 300;
+
+/// The most bytes of one standard-error line read at once.
+const STDERR_PIECE: u64 = 64 << 10;
 
 /// How long the runner waits for the adapter's standard error to end after
 /// the adapter died or was killed, for the last lines.
@@ -95,7 +99,9 @@ pub(super) fn spawn(options: &AdapterOptions) -> Result<Running, BackendError> {
         let mut reader = BufReader::new(stderr_pipe);
         loop {
             let mut line = Vec::new();
-            match reader.read_until(b'\n', &mut line) {
+            // A line without end is taken in pieces: memory stays bounded.
+            let mut bounded = (&mut reader).take(STDERR_PIECE);
+            match bounded.read_until(b'\n', &mut line) {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {
                     let text = String::from_utf8_lossy(&line);
@@ -105,7 +111,8 @@ pub(super) fn spawn(options: &AdapterOptions) -> Result<Running, BackendError> {
                     if t.lines.len() == STDERR_TAIL {
                         t.lines.pop_front();
                     }
-                    t.lines.push_back(cut(text, STDERR_LINE));
+                    // Shown, never obeyed: escapes and all.
+                    t.lines.push_back(cut(&visible(text), STDERR_LINE));
                 }
             }
         }

@@ -14,7 +14,8 @@ use moin_session_conformance::backends::BackendChoice;
 use moin_session_conformance::proof::faulty::{Fault, Faulty};
 use moin_session_spec::protocol::{serve, Implementation, CAPABILITIES};
 use moin_session_spec::{
-    Backend, BackendError, BackendInfo, CleanupOutcome, CleanupRequest, Config, Request, Response,
+    AuthAction, Backend, BackendError, BackendInfo, CleanupOutcome, CleanupRequest, Config,
+    Request, Response,
 };
 
 /// Serves a backend over the moin-session adapter protocol on stdin/stdout.
@@ -35,7 +36,14 @@ struct Cli {
     /// duplicate-reply=N (the Nth reply line, counting hello's, twice),
     /// latin1-stderr (Latin-1 text on stderr at every request),
     /// bad-sids (issues `SESS.N` in place of each session value, and maps
-    /// it back, so only the form is wrong).
+    /// it back, so only the form is wrong), decline=list|cleanup|
+    /// remember-me|reconfigure|open (answers `unsupported`), bye-exit=N
+    /// (exits N after its bye), no-bye, linger-after-bye, extra-after-bye,
+    /// hostile-text (escape sequences and newlines in its name, its first
+    /// error message and the users it reports), varying-cookie (an extra
+    /// cookie of a new name in every response: one cause, a new value each
+    /// time), unique-errors (every request fails naming a new file, as a
+    /// full disk would).
     #[arg(long, hide = true, value_name = "HOW")]
     misbehave: Option<String>,
     /// Leave a capability out of the handshake, for the harness's tests
@@ -138,17 +146,39 @@ enum Misbehave {
     Duplicate(u64),
     Latin1Stderr,
     BadSids,
+    Decline(String),
+    ByeExit(u8),
+    NoBye,
+    LingerAfterBye,
+    ExtraAfterBye,
+    HostileText,
+    VaryingCookie,
+    UniqueErrors,
 }
+
+/// What `hostile-text` puts where a report shows adapter text: a
+/// terminal title, a screen clear, a forged report line, HTML.
+const HOSTILE: &str =
+    "\u{1b}]0;pwned\u{7}\u{1b}[2J\r\n  PASS  forged line <img src=x onerror=alert(1)> <!--";
 
 fn parse_misbehave(s: &str) -> Result<Misbehave, String> {
     match s {
         "latin1-stderr" => return Ok(Misbehave::Latin1Stderr),
         "bad-sids" => return Ok(Misbehave::BadSids),
+        "no-bye" => return Ok(Misbehave::NoBye),
+        "linger-after-bye" => return Ok(Misbehave::LingerAfterBye),
+        "extra-after-bye" => return Ok(Misbehave::ExtraAfterBye),
+        "hostile-text" => return Ok(Misbehave::HostileText),
+        "varying-cookie" => return Ok(Misbehave::VaryingCookie),
+        "unique-errors" => return Ok(Misbehave::UniqueErrors),
         _ => {}
     }
     let (what, n) = s
         .split_once('=')
         .ok_or_else(|| format!("--misbehave {s:?}: expected HOW=N"))?;
+    if what == "decline" {
+        return Ok(Misbehave::Decline(n.to_owned()));
+    }
     let n: u64 = n
         .parse()
         .map_err(|_| format!("--misbehave {s:?}: N must be a number"))?;
@@ -159,6 +189,9 @@ fn parse_misbehave(s: &str) -> Result<Misbehave, String> {
         "latin1-stdout-at-request" => Ok(Misbehave::Latin1Stdout(n)),
         "close-stdout-at-request" => Ok(Misbehave::CloseStdout(n)),
         "duplicate-reply" => Ok(Misbehave::Duplicate(n)),
+        "bye-exit" => u8::try_from(n)
+            .map(Misbehave::ByeExit)
+            .map_err(|_| format!("--misbehave {s:?}: N is an exit status")),
         _ => Err(format!("--misbehave {s:?}: unknown kind {what:?}")),
     }
 }
@@ -278,6 +311,71 @@ struct Broken<B> {
     requests: u64,
 }
 
+impl<B> Broken<B> {
+    /// `decline=WHAT`: answers `unsupported` to WHAT.
+    fn declines(&self, what: &str) -> Result<(), BackendError> {
+        match &self.how {
+            Misbehave::Decline(w) if w == what => Err(BackendError::Unsupported {
+                what: format!("{what} (declined on purpose)"),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `n` written in letters (`b`, `c`, …, `ba`): a name with no digits, so
+/// that a grouping that blanks numbers cannot join two of them.
+fn letters(mut n: u64) -> String {
+    let mut out = Vec::new();
+    loop {
+        out.push(b'a' + (n % 26) as u8);
+        n /= 26;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).expect("ASCII letters")
+}
+
+/// Drops the `bye` reply (`no-bye`).
+struct DropBye<W>(W);
+
+impl<W: Write> Write for DropBye<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !String::from_utf8_lossy(buf).contains("\"type\":\"bye\"") {
+            self.0.write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// What a misbehaving adapter does once it has said bye (or would have).
+fn after_bye(how: AfterBye) -> ExitCode {
+    match how {
+        AfterBye::Exit(n) => ExitCode::from(n),
+        AfterBye::Linger => loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        },
+        AfterBye::Extra => {
+            let mut out = io::stdout().lock();
+            let _ = out.write_all(b"{\"seq\":999,\"type\":\"ok\"}\n");
+            let _ = out.flush();
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum AfterBye {
+    Exit(u8),
+    Linger,
+    Extra,
+}
+
 impl<B: Backend> Backend for Broken<B> {
     fn info(&self) -> BackendInfo {
         self.inner.info()
@@ -286,10 +384,48 @@ impl<B: Backend> Backend for Broken<B> {
         self.inner.reset(config)
     }
     fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
+        self.declines("reconfigure")?;
         self.inner.reconfigure(config)
     }
     fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
         self.requests += 1;
+        if matches!(
+            request.auth,
+            AuthAction::Login {
+                remember_me: true,
+                ..
+            }
+        ) {
+            self.declines("remember-me")?;
+        }
+        match self.how {
+            Misbehave::VaryingCookie => {
+                let mut response = self.inner.request(request)?;
+                response
+                    .set_cookies
+                    .push(format!("x{}=1; Path=/", letters(self.requests)));
+                return Ok(response);
+            }
+            Misbehave::UniqueErrors => {
+                return Err(BackendError::Failed {
+                    message: format!(
+                        "cannot save /var/lib/sessions/{:040x}.tmp: No space left on device (os error 28)",
+                        u128::from(self.requests).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c)
+                    ),
+                })
+            }
+            _ => {}
+        }
+        if let Misbehave::HostileText = self.how {
+            if self.requests == 1 {
+                return Err(BackendError::Failed {
+                    message: HOSTILE.to_owned(),
+                });
+            }
+            let mut response = self.inner.request(request)?;
+            response.user = response.user.map(|u| format!("{u}{HOSTILE}"));
+            return Ok(response);
+        }
         match self.how {
             Misbehave::Crash(n) if n == self.requests => {
                 eprintln!("adapter: crashing on purpose at request {n}");
@@ -329,9 +465,11 @@ impl<B: Backend> Backend for Broken<B> {
         self.inner.request(request)
     }
     fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
+        self.declines("cleanup")?;
         self.inner.cleanup(request)
     }
     fn list(&mut self) -> Result<Vec<String>, BackendError> {
+        self.declines("list")?;
         self.inner.list()
     }
     fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
@@ -348,6 +486,7 @@ impl<B: Backend> Backend for Broken<B> {
         handle: &str,
         request: &Request,
     ) -> Result<moin_session_spec::Opened, BackendError> {
+        self.declines("open")?;
         self.inner.open(handle, request)
     }
     fn ops(
@@ -366,9 +505,9 @@ impl<B: Backend> Backend for Broken<B> {
     }
 }
 
-/// The backend the options describe, and the reply line to write twice
-/// (`duplicate-reply=N`); an error is a usage error.
-fn backend_of(cli: &Cli) -> Result<(Box<dyn Backend>, Option<u64>), String> {
+/// The backend the options describe, and how it misbehaves; an error is a
+/// usage error.
+fn backend_of(cli: &Cli) -> Result<(Box<dyn Backend>, Setup), String> {
     let misbehave = cli.misbehave.as_deref().map(parse_misbehave).transpose()?;
     let mut backend: Box<dyn Backend> = match cli.fault {
         Some(f) if f.at_store() => {
@@ -391,7 +530,36 @@ fn backend_of(cli: &Cli) -> Result<(Box<dyn Backend>, Option<u64>), String> {
             configurations: moin_session_spec::ConfigSupport(cli.limit.iter().cloned().collect()),
         });
     }
-    let mut duplicate_at = None;
+    Ok(misbehaving(backend, misbehave))
+}
+
+/// How a misbehaving adapter is put together from `--misbehave`.
+#[derive(Default)]
+struct Setup {
+    duplicate_at: Option<u64>,
+    after: Option<AfterBye>,
+    no_bye: bool,
+    hostile: bool,
+    renamed: bool,
+}
+
+/// Wraps `backend` for `misbehave`; what else it changes is in the setup.
+fn misbehaving(
+    mut backend: Box<dyn Backend>,
+    misbehave: Option<Misbehave>,
+) -> (Box<dyn Backend>, Setup) {
+    let mut setup = Setup {
+        after: match &misbehave {
+            Some(Misbehave::ByeExit(n)) => Some(AfterBye::Exit(*n)),
+            Some(Misbehave::LingerAfterBye) => Some(AfterBye::Linger),
+            Some(Misbehave::ExtraAfterBye) => Some(AfterBye::Extra),
+            _ => None,
+        },
+        no_bye: matches!(misbehave, Some(Misbehave::NoBye)),
+        hostile: matches!(misbehave, Some(Misbehave::HostileText)),
+        renamed: matches!(misbehave, Some(Misbehave::BadSids)),
+        duplicate_at: None,
+    };
     match misbehave {
         Some(Misbehave::BadSids) => {
             backend = Box::new(Renamed {
@@ -399,7 +567,7 @@ fn backend_of(cli: &Cli) -> Result<(Box<dyn Backend>, Option<u64>), String> {
                 names: Vec::new(),
             })
         }
-        Some(Misbehave::Duplicate(n)) => duplicate_at = Some(n),
+        Some(Misbehave::Duplicate(n)) => setup.duplicate_at = Some(n),
         Some(how) => {
             backend = Box::new(Broken {
                 inner: backend,
@@ -409,7 +577,22 @@ fn backend_of(cli: &Cli) -> Result<(Box<dyn Backend>, Option<u64>), String> {
         }
         None => {}
     }
-    Ok((backend, duplicate_at))
+    (backend, setup)
+}
+
+/// Where replies go: standard output, through a misbehaving writer.
+fn output(setup: &Setup) -> Box<dyn Write> {
+    let stdout = io::stdout();
+    match setup.duplicate_at {
+        Some(at) => Box::new(Duplicating {
+            inner: stdout.lock(),
+            at,
+            lines: 0,
+            line: Vec::new(),
+        }),
+        None if setup.no_bye => Box::new(DropBye(stdout.lock())),
+        None => Box::new(stdout.lock()),
+    }
 }
 
 fn main() -> ExitCode {
@@ -419,7 +602,7 @@ fn main() -> ExitCode {
     let _ = moin_session_conformance::lifecycle::install(
         moin_session_conformance::lifecycle::OnSignal::Exit,
     );
-    let (mut backend, duplicate_at) = match backend_of(&cli) {
+    let (mut backend, setup) = match backend_of(&cli) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("error: {e}");
@@ -428,35 +611,33 @@ fn main() -> ExitCode {
     };
     let info = backend.info();
     let implementation = Implementation {
-        name: info.name,
+        name: if setup.hostile {
+            format!("{}{HOSTILE}", info.name)
+        } else {
+            info.name
+        },
         version: info.version,
         language: "rust".to_owned(),
         homepage: None,
     };
-    let stdin = io::stdin();
-    let stdout = io::stdout();
+    // bad-sids renames only in whole requests: it does not claim to run
+    // overlapping ones (a claim it would then decline).
     let capabilities: Vec<&str> = CAPABILITIES
         .iter()
         .copied()
         .filter(|c| !cli.without.iter().any(|w| w == c))
+        .filter(|c| !(setup.renamed && *c == "interleave"))
         .collect();
-    let output: Box<dyn Write> = match duplicate_at {
-        Some(at) => Box::new(Duplicating {
-            inner: stdout.lock(),
-            at,
-            lines: 0,
-            line: Vec::new(),
-        }),
-        None => Box::new(stdout.lock()),
-    };
-    match serve(
+    let stdin = io::stdin();
+    let served = serve(
         backend.as_mut(),
         implementation,
         &capabilities,
         BufReader::new(stdin.lock()),
-        output,
-    ) {
-        Ok(()) => ExitCode::SUCCESS,
+        output(&setup),
+    );
+    match served {
+        Ok(()) => setup.after.map_or(ExitCode::SUCCESS, after_bye),
         Err(e) => {
             eprintln!("adapter: i/o error: {e}");
             ExitCode::from(1)

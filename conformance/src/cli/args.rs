@@ -45,6 +45,11 @@ pub(crate) struct BackendArgs {
     /// profiles the adapter declares.
     #[arg(long, value_name = "COMMAND", conflicts_with = "backend")]
     pub(crate) adapter: Option<String>,
+    /// Let `reference-sqlite:PATH` empty an existing database that holds
+    /// session records (without it, such a database is an error and is
+    /// left as it is).
+    #[arg(long, conflicts_with = "adapter")]
+    pub(crate) clear_existing_store: bool,
     /// How long to wait for each adapter reply, in seconds (more than 0,
     /// at most 86400).
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0, allow_negative_numbers = true, value_parser = parse_step_timeout)]
@@ -60,8 +65,8 @@ pub(crate) enum Command {
     /// which case caught each. Exits 1 when a fault is not caught.
     SelfTest {
         /// Output format: text (the kill table) or json.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = ProofFormat::Text)]
+        format: ProofFormat,
         #[command(flatten)]
         options: SelfTestArgs,
     },
@@ -115,7 +120,8 @@ pub(crate) struct CheckArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub(crate) format: Format,
     /// List the selected cases (id, profile, title) instead of running them.
-    #[arg(long, conflicts_with = "random")]
+    #[arg(long, conflicts_with_all = ["random", "adapter", "expectations", "format", "jobs",
+                                      "max_failures", "stop_after_errors", "stop_after_timeouts"])]
     pub(crate) list: bool,
     /// Run the cases over this many adapter processes at once (1 to
     /// 64); the report is the same as a serial run's. Only with
@@ -154,7 +160,10 @@ pub(crate) struct CheckArgs {
     pub(crate) stop_after_timeouts: u32,
     /// Instead of the corpus: hold 200 sessions per profile across this
     /// much real time (`30s`, `10m`) and check that none was lost.
-    #[arg(long, value_name = "DURATION", value_parser = moin_session_conformance::proof::soak::parse_duration, conflicts_with_all = ["random", "list"])]
+    #[arg(long, value_name = "DURATION", value_parser = moin_session_conformance::proof::soak::parse_duration,
+          conflicts_with_all = ["random", "list", "fixtures", "case", "requirement", "expectations",
+                                "format", "jobs", "seed", "save_failures", "max_failures",
+                                "stop_after_errors", "stop_after_timeouts"])]
     pub(crate) soak: Option<Duration>,
 }
 
@@ -237,6 +246,15 @@ pub(crate) enum Format {
     /// One self-contained HTML page to open and browse: the violated
     /// clauses first, each failing case as its transcript.
     Html,
+}
+
+/// The output formats of `self-test`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ProofFormat {
+    /// The kill table, for people.
+    Text,
+    /// One JSON object, for CI.
+    Json,
 }
 
 /// `--jobs`: 1 to 64.

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use moin_session_conformance::lifecycle;
 use moin_session_conformance::report::html::HtmlReport;
+use moin_session_conformance::report::inert::visible;
 use moin_session_conformance::run::expectations::{unused_deviations, Deviation, Expectations};
 use moin_session_conformance::run::stop::Stopped;
 use moin_session_conformance::run::ParallelRun;
@@ -13,7 +14,7 @@ use moin_session_spec::requirements::Requirements;
 use moin_session_spec::{Backend, Profile};
 
 use super::args::{CheckArgs, Format, NOTHING_CHECKED};
-use super::output::{out, outln, progress_bar};
+use super::output::{emit_text, out, outln, progress_bar};
 use super::setup::{load_or_report, no_match_hint, select_profiles, start_backend};
 
 /// What a check needs before any backend starts: the corpus, the spec's
@@ -203,14 +204,13 @@ fn write_report(
     shown.dedup();
     match args.format {
         Format::Text => {
-            outln!("backend: {name}");
-            out!(
-                "{}",
-                report::text(results, requirements, &shown, deviations)
-            );
+            let mut text = format!("backend: {}\n", visible(name));
+            text.push_str(&report::text(results, requirements, &shown, deviations));
             if let Some(line) = &stop {
-                outln!("{line}");
+                text.push_str(line);
+                text.push('\n');
             }
+            emit_text(&text);
         }
         Format::Json => outln!(
             "{}",

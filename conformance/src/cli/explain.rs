@@ -3,11 +3,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use moin_session_conformance::report::inert::visible;
 use moin_session_conformance::report::transcript;
 use moin_session_conformance::run::runner::{run_case, Verdict};
 
 use super::args::BackendArgs;
-use super::output::{out, outln};
+use super::output::{emit_text, outln};
 use super::setup::{case_suggestion, load_or_report, start_backend};
 
 /// Prints the transcript of case `id` and the configuration it ran with;
@@ -18,9 +19,24 @@ pub(crate) fn explain(id: &str, fixtures: Option<PathBuf>, backend: &BackendArgs
         Err(code) => return code,
     };
     let Some(case) = corpus.get(id) else {
-        let hint = case_suggestion(id, &corpus)
-            .map(|n| format!("; did you mean {n}?"))
-            .unwrap_or_default();
+        let under: Vec<&str> = corpus
+            .cases
+            .iter()
+            .map(|c| c.case.id.as_str())
+            .filter(|c| moin_session_conformance::id_matches(id, c))
+            .collect();
+        let hint = if under.is_empty() {
+            case_suggestion(id, &corpus)
+                .filter(|n| *n != id)
+                .map(|n| format!("; did you mean {n}?"))
+                .unwrap_or_default()
+        } else {
+            format!(
+                "; it is a prefix of {} case id(s), and explain takes one, e.g. {}",
+                under.len(),
+                under[0]
+            )
+        };
         eprintln!(
             "error: no case with id {id:?}{hint} (`check --list --case PATTERN` lists case ids)"
         );
@@ -36,11 +52,12 @@ pub(crate) fn explain(id: &str, fixtures: Option<PathBuf>, backend: &BackendArgs
     drop(backend);
     let config =
         serde_json::to_string(&case.case.config).expect("a configuration patch serialises");
-    out!("{}", transcript::render(&result, &case.case.title));
-    outln!(
-        "\nconfiguration ({}, over the profile's defaults): {config}",
-        case.file.display()
-    );
+    let mut text = transcript::render(&result, &visible(&case.case.title));
+    text.push_str(&format!(
+        "\nconfiguration ({}, over the profile's defaults): {config}\n",
+        visible(&case.file.display().to_string())
+    ));
+    emit_text(&text);
     if let Err(e) = &finished {
         outln!("\nat shutdown: {e}");
         eprintln!("error: at shutdown: {e}");

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use moin_session_conformance::report::inert::visible;
 use moin_session_conformance::Selection;
 use moin_session_spec::Profile;
 
@@ -34,13 +35,18 @@ pub(crate) fn list_cases(
         );
         return ExitCode::from(2);
     }
-    let width = cases.iter().map(|c| c.case.id.len()).max().unwrap_or(0);
+    // Ids and titles come from fixture files: shown, never obeyed.
+    let width = cases
+        .iter()
+        .map(|c| visible(&c.case.id).chars().count())
+        .max()
+        .unwrap_or(0);
     for c in &cases {
         outln!(
             "{:<width$}  {}  {}",
-            c.case.id,
+            visible(&c.case.id),
             c.case.profile,
-            c.case.title
+            visible(&c.case.title)
         );
     }
     ExitCode::SUCCESS

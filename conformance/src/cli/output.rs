@@ -3,6 +3,8 @@
 
 use std::io::IsTerminal;
 
+use moin_session_conformance::report::inert::visible_lines;
+
 /// Writes to standard output; a reader that has gone away (`… | head`)
 /// ends the program quietly instead of with a panic. (SIGPIPE stays
 /// ignored: a dead adapter's closed stdin must be an error, not a death.)
@@ -19,6 +21,13 @@ pub(crate) fn emit(text: &str) {
         eprintln!("error: cannot write the report: {e}");
         std::process::exit(2);
     }
+}
+
+/// Writes text for people: every control character but newlines and
+/// tabs shown as an escape ([`visible_lines`]), whatever a value in it
+/// held.
+pub(crate) fn emit_text(text: &str) {
+    emit(&visible_lines(text));
 }
 
 /// `print!` through [`emit`].

@@ -13,8 +13,8 @@ use moin_session_spec::Profile;
 
 use moin_session_conformance::lifecycle;
 
-use super::args::{BackendArgs, Format, NOTHING_CHECKED};
-use super::output::emit;
+use super::args::{BackendArgs, ProofFormat, NOTHING_CHECKED};
+use super::output::{emit, emit_text};
 use super::setup::{load_or_report, select_profiles, start_backend};
 
 /// `check --soak DURATION`: exit status 0 when every session survived and
@@ -48,7 +48,7 @@ pub(crate) fn soak(
     drop(backend);
     if let Some(signal) = lifecycle::interrupted() {
         if let Ok((text, _)) = &run {
-            emit(text);
+            emit_text(text);
         }
         eprintln!(
             "error: the soak was interrupted by {}",
@@ -60,7 +60,7 @@ pub(crate) fn soak(
         Ok(x) => x,
         Err(e) => return fail2(format!("{}: {e}", info.name)),
     };
-    emit(&text);
+    emit_text(&text);
     if let Err(e) = &finished {
         eprintln!("error: {}: at shutdown: {e}", info.name);
     }
@@ -69,18 +69,15 @@ pub(crate) fn soak(
 
 pub(crate) fn self_test(
     fixtures: Option<PathBuf>,
-    format: Format,
+    format: ProofFormat,
     options: SelfTestOptions,
 ) -> ExitCode {
-    if !matches!(format, Format::Text | Format::Json) {
-        return fail2("self-test reports as text or json".to_owned());
-    }
     let corpus = match load_or_report(fixtures) {
         Ok((corpus, _)) => corpus,
         Err(code) => return code,
     };
     let tty = std::io::stderr().is_terminal();
-    let (text, ok) = selftest::run_report(&corpus, &options, format == Format::Json, tty);
+    let (text, ok) = selftest::run_report(&corpus, &options, format == ProofFormat::Json, tty);
     done(&text, ok)
 }
 

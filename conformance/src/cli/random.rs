@@ -6,12 +6,13 @@ use std::path::Path;
 
 use moin_session_conformance::lifecycle;
 use moin_session_conformance::random::{run as random_run, RandomOptions};
+use moin_session_conformance::report::inert::visible;
 use moin_session_conformance::run::expectations::{Deviation, Expectations};
 use moin_session_conformance::run::stop::Stopped;
 use moin_session_spec::Profile;
 
 use super::args::{BackendArgs, Format, NOTHING_CHECKED};
-use super::output::{out, outln, progress_bar};
+use super::output::{emit_text, outln, progress_bar};
 use super::setup::{load_or_report, select_profiles, start_backend};
 
 /// The deviations of an expectations file for a random run, each checked
@@ -93,10 +94,12 @@ pub(crate) fn random(
         let v = random_run::json(&run, &info.name, &profiles, options.seed);
         outln!("{}", serde_json::to_string_pretty(&v).expect("serialises"));
     } else {
-        out!(
-            "{}",
-            random_run::text(&run, &info.name, &profiles, options.seed)
-        );
+        emit_text(&random_run::text(
+            &run,
+            &visible(&info.name),
+            &profiles,
+            options.seed,
+        ));
     }
     if let Some(why) = &run.stopped {
         eprintln!(

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use moin_session_conformance::adapter::{AdapterBackend, AdapterOptions};
+use moin_session_conformance::backends::StartOptions;
+use moin_session_conformance::report::inert::visible_lines;
 use moin_session_conformance::{load, load_builtin};
 use moin_session_spec::fixture::Corpus;
 use moin_session_spec::requirements::Requirements;
@@ -16,7 +18,10 @@ use super::args::BackendArgs;
 /// Starts the backend the arguments name; a failure is the exit code.
 pub(crate) fn start_backend(args: &BackendArgs) -> Result<Box<dyn Backend>, ExitCode> {
     let Some(command) = &args.adapter else {
-        return args.backend.start().map_err(|e| {
+        let options = StartOptions {
+            clear_existing: args.clear_existing_store,
+        };
+        return args.backend.start_with(options).map_err(|e| {
             eprintln!("error: --backend: {e}");
             ExitCode::from(2)
         });
@@ -47,7 +52,8 @@ pub(crate) fn load_or_report(
     };
     loaded.map_err(|errors| {
         for e in &errors {
-            eprintln!("error: {e}");
+            // File names and values from the files: shown, never obeyed.
+            eprintln!("error: {}", visible_lines(&e.to_string()));
         }
         eprintln!("{} fixture error(s); no case was run", errors.len());
         ExitCode::from(2)

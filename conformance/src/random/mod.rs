@@ -11,7 +11,8 @@
 //! - [`offers`]: a trace fitted to what the backend offers (no optional
 //!   operation it lacks, no configuration value it does not support);
 //! - [`run`]: many traces against a backend, grouped and shrunk, and the
-//!   run's report;
+//!   run's report; `shrink`: a trace's signature (its cause) and its
+//!   shrinking;
 //! - [`differential`]: a trace run through the model and a backend side by
 //!   side (for property tests).
 
@@ -21,6 +22,7 @@ pub mod interleave;
 pub mod materialize;
 pub mod offers;
 pub mod run;
+mod shrink;
 mod skeleton;
 mod symbols;
 

@@ -13,12 +13,18 @@
 //! - Traces are drawn for what the backend offers
 //!   ([`crate::random::offers`]): no optional operation it lacks, no
 //!   configuration value it does not support.
-//! - Divergences are grouped by **signature**: the clause each difference
-//!   was attributed to and its field (or, for an error, the error's first
-//!   line with numbers blanked). The group's minimal case covers exactly
-//!   the clauses its result names, so a group, its case and its saved
-//!   fixture name the same clauses. Each group is shrunk once, from its first trace, and
-//!   reported once with the number of traces that showed it.
+//! - Divergences are grouped by **signature**, their cause and not their
+//!   values: for each difference of the diverging step not on a declared
+//!   deviation, the clause it was attributed to, its field and its kind
+//!   (missing, unexpected, differs); for an error, its first line with
+//!   numbers, ids and quoted values blanked. The group's minimal case
+//!   covers exactly the clauses its result names, so a group, its case and
+//!   its saved fixture name the same clauses. Each group is shrunk once,
+//!   from its first trace, and reported once with the number of traces
+//!   that showed it and a few example values.
+//! - The run stops early when its [`StopRules`] say so (failures, a run of
+//!   identical errors or of step timeouts) or a signal interrupted it, and
+//!   says how many traces it did not reach.
 //! - Shrinking removes steps, operations, the auth action, a special cookie
 //!   pick, and configuration fields, keeping a candidate only when it
 //!   diverges with the same signature. An error is never shrunk, and a
@@ -30,14 +36,16 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use moin_session_spec::fixture::LoadedCase;
-use moin_session_spec::{AuthAction, Backend, Capabilities, Config, ConfigPatch, Profile};
+use moin_session_spec::{Backend, Capabilities, Config, ConfigPatch, Profile};
 
 use crate::random::generate::random_skeleton;
 use crate::random::interleave::interleave;
 use crate::random::materialize::materialize;
 use crate::random::offers;
-use crate::random::skeleton::{AbstractStep, CookiePick, Rng, Skeleton};
-use crate::run::runner::{run_case_with, CaseResult, Deviation, Verdict};
+use crate::random::shrink::{probe, Probe};
+pub use crate::random::shrink::{shrink, signature};
+use crate::random::skeleton::{Rng, Skeleton};
+use crate::run::runner::{CaseResult, Deviation, Verdict};
 use crate::run::stop::{StopRules, Stopped, Stopper};
 
 pub use crate::report::random::{json, text, text_for, Speaker};
@@ -74,6 +82,22 @@ pub struct Divergence {
     pub signature: Vec<String>,
     /// How many traces showed it.
     pub count: usize,
+    /// A few of the values its traces showed (the first difference or
+    /// error line of each, up to [`EXAMPLES`] distinct ones).
+    pub examples: Vec<String>,
+}
+
+/// How many example values a group keeps.
+pub const EXAMPLES: usize = 3;
+
+/// The line a result gives as its group's example.
+fn example(result: &CaseResult) -> Option<String> {
+    match &result.verdict {
+        Verdict::Fail { differences, .. } => differences.first().cloned(),
+        Verdict::Errored { message, .. } => message.lines().next().map(str::to_owned),
+        Verdict::Skipped { reason } => Some(reason.clone()),
+        Verdict::Pass => None,
+    }
 }
 
 /// How the traces of one profile went.
@@ -166,201 +190,6 @@ impl RandomRun {
         let t = self.total();
         t.diverged == 0 && t.errored == 0 && t.skipped == 0 && self.unchecked_profiles().is_empty()
     }
-}
-
-/// What one trace did.
-enum Probe {
-    /// Agreed; the declared clauses it differed on.
-    Agrees(Vec<String>),
-    NotRun,
-    Differs(Box<CaseResult>),
-}
-
-fn probe(backend: &mut dyn Backend, skeleton: &Skeleton, deviations: &[Deviation]) -> Probe {
-    let Ok(case) = materialize(skeleton, "random") else {
-        return Probe::NotRun;
-    };
-    let r = run_case_with(backend, &case, deviations);
-    match r.verdict {
-        Verdict::Pass => {
-            Probe::Agrees(r.deviated_clauses().iter().map(|c| c.to_string()).collect())
-        }
-        _ => Probe::Differs(Box::new(r)),
-    }
-}
-
-/// Digits blanked, so that messages differing only in numbers (sequence
-/// numbers, steps, pids) group together.
-fn blank_numbers(s: &str) -> String {
-    let mut out = String::new();
-    let mut in_number = false;
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            if !in_number {
-                out.push('N');
-            }
-            in_number = true;
-        } else {
-            out.push(c);
-            in_number = false;
-        }
-    }
-    out
-}
-
-/// A difference line's clauses: the attribution at its end, `(clause)` or
-/// `(writer; read by reader)`; none for one on a declared deviation
-/// `(clause, declared deviation)`.
-fn line_clauses(line: &str) -> Vec<&str> {
-    let Some(inner) = line.strip_suffix(')') else {
-        return Vec::new();
-    };
-    let Some(open) = inner.rfind('(') else {
-        return Vec::new();
-    };
-    let clause = &inner[open + 1..];
-    if clause.ends_with(", declared deviation") {
-        return Vec::new();
-    }
-    match clause.split_once("; read by ") {
-        Some((writer, reader)) => vec![writer, reader],
-        None => vec![clause],
-    }
-}
-
-/// A result's signature (see the module docs): `clause @ field` for each
-/// clause a difference not on a declared deviation names (a writing rule
-/// and the rule that read it are two entries).
-pub fn signature(result: &CaseResult) -> Vec<String> {
-    match &result.verdict {
-        Verdict::Pass => Vec::new(),
-        Verdict::Fail { differences, .. } => {
-            let mut out: Vec<String> = differences
-                .iter()
-                .flat_map(|d| {
-                    let field = blank_numbers(d.split(": expected").next().unwrap_or(d));
-                    line_clauses(d)
-                        .into_iter()
-                        .map(move |clause| format!("{clause} @ {field}"))
-                })
-                .collect();
-            out.sort();
-            out.dedup();
-            out
-        }
-        Verdict::Errored { message, .. } => {
-            vec![format!(
-                "error: {}",
-                blank_numbers(message.lines().next().unwrap_or(""))
-            )]
-        }
-        Verdict::Skipped { reason } => vec![format!("skipped: {}", blank_numbers(reason))],
-    }
-}
-
-/// Removes steps, operations, auth actions, special cookie picks and
-/// configuration fields while the backend still diverges from the model
-/// with the same signature; returns the smallest skeleton found and its
-/// result. An error is returned as it is, and a candidate that errors ends
-/// the shrinking.
-pub fn shrink(
-    backend: &mut dyn Backend,
-    skeleton: Skeleton,
-    result: CaseResult,
-    deviations: &[Deviation],
-) -> (Skeleton, CaseResult) {
-    if !matches!(result.verdict, Verdict::Fail { .. }) {
-        return (skeleton, result);
-    }
-    let target = signature(&result);
-    let mut best = skeleton;
-    let mut best_result = result;
-    // Ok(Some): a smaller divergence; Ok(None): not this one; Err: stop.
-    let attempt =
-        |backend: &mut dyn Backend, candidate: &Skeleton| -> Result<Option<CaseResult>, ()> {
-            match probe(backend, candidate, deviations) {
-                Probe::Differs(r) if matches!(r.verdict, Verdict::Errored { .. }) => Err(()),
-                Probe::Differs(r) if signature(&r) == target => Ok(Some(*r)),
-                _ => Ok(None),
-            }
-        };
-    loop {
-        let mut improved = false;
-        let mut candidates: Vec<Skeleton> = Vec::new();
-        // Drop whole steps, from the end (later steps rarely matter).
-        for i in (0..best.steps.len()).rev() {
-            let mut c = best.clone();
-            c.steps.remove(i);
-            candidates.push(c);
-        }
-        // Simplify requests: drop ops, then the auth action, then the cookie choice.
-        for i in 0..best.steps.len() {
-            let AbstractStep::Request {
-                ops, auth, cookies, ..
-            } = &best.steps[i]
-            else {
-                continue;
-            };
-            for j in 0..ops.len() {
-                let mut c = best.clone();
-                if let AbstractStep::Request { ops, .. } = &mut c.steps[i] {
-                    ops.remove(j);
-                }
-                candidates.push(c);
-            }
-            if *auth != AuthAction::None {
-                let mut c = best.clone();
-                if let AbstractStep::Request { auth, .. } = &mut c.steps[i] {
-                    *auth = AuthAction::None;
-                }
-                candidates.push(c);
-            }
-            if *cookies != CookiePick::Jar {
-                let mut c = best.clone();
-                if let AbstractStep::Request { cookies, .. } = &mut c.steps[i] {
-                    *cookies = CookiePick::Jar;
-                }
-                candidates.push(c);
-            }
-        }
-        // The configuration: each field back to the profile's default.
-        for config in simpler_configs(&best.config) {
-            let mut c = best.clone();
-            c.config = config;
-            candidates.push(c);
-        }
-        for candidate in candidates {
-            match attempt(backend, &candidate) {
-                Err(()) => return (best, best_result),
-                Ok(Some(r)) => {
-                    best = candidate;
-                    best_result = r;
-                    improved = true;
-                    break;
-                }
-                Ok(None) => {}
-            }
-        }
-        if !improved {
-            return (best, best_result);
-        }
-    }
-}
-
-/// The patch with one field left out, for each field it sets.
-fn simpler_configs(patch: &ConfigPatch) -> Vec<ConfigPatch> {
-    let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(patch) else {
-        return Vec::new();
-    };
-    fields
-        .keys()
-        .filter_map(|k| {
-            let mut fewer = fields.clone();
-            fewer.remove(k);
-            serde_json::from_value::<ConfigPatch>(serde_json::Value::Object(fewer)).ok()
-        })
-        .filter(|p| p != patch)
-        .collect()
 }
 
 /// Runs `options.count` random traces of each profile against `backend`
@@ -481,9 +310,16 @@ fn group(
 ) -> Result<(), String> {
     let sig = signature(&result);
     if let Some(&g) = index.get(&sig) {
-        run.groups[g].count += 1;
+        let group = &mut run.groups[g];
+        group.count += 1;
+        if let Some(e) = example(&result) {
+            if group.examples.len() < EXAMPLES && !group.examples.contains(&e) {
+                group.examples.push(e);
+            }
+        }
         return Ok(());
     }
+    let first = example(&result);
     let (small, result) = shrink(backend, skeleton, result, &options.deviations);
     let id = format!(
         "{}random.seed-{}-trace-{}",
@@ -491,7 +327,8 @@ fn group(
         t.seed,
         t.n
     );
-    let group = describe(&small, result, &id, t.n, t.seed, &sig)?;
+    let mut group = describe(&small, result, &id, t.n, t.seed, &sig)?;
+    group.examples.extend(first);
     let group = match &options.save {
         Some(dir) if matches!(group.result.verdict, Verdict::Fail { .. }) => save(dir, group)?,
         _ => group,
@@ -540,6 +377,7 @@ fn describe(
         saved: None,
         signature: sig.to_vec(),
         count: 1,
+        examples: Vec::new(),
     })
 }
 

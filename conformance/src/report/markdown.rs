@@ -13,8 +13,14 @@ use super::text::skip_reason;
 use crate::run::expectations::Deviation;
 use crate::run::runner::{CaseResult, Verdict};
 
+/// A table cell: each line made inert ([`super::inert::html`]: no HTML
+/// reaches the renderer), lines joined with `<br>`, `|` escaped.
 fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', "<br>")
+    s.split('\n')
+        .map(super::inert::html)
+        .collect::<Vec<_>>()
+        .join("<br>")
+        .replace('|', "\\|")
 }
 
 /// The Markdown report, for a CI step summary (e.g. `$GITHUB_STEP_SUMMARY`):

@@ -8,10 +8,13 @@
 //!   systems, Markdown for a CI step summary, and [`html`], one
 //!   self-contained page;
 //! - [`random`]: the reports of a random run;
-//! - [`transcript`]: a case as a person reads it, step by step.
+//! - [`transcript`]: a case as a person reads it, step by step;
+//! - [`inert`]: text from adapters, stores and fixtures shown, never obeyed
+//!   (escapes for terminals, HTML entities for Markdown).
 
 mod claim;
 pub mod html;
+pub mod inert;
 mod json;
 mod junit;
 mod markdown;

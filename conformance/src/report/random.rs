@@ -55,6 +55,11 @@ pub fn text_for(
             g.signature.join("; ")
         );
         let _ = writeln!(out, "{}", crate::report::failure(&g.result));
+        if g.count > 1 {
+            for e in &g.examples {
+                let _ = writeln!(out, "       e.g. {e}");
+            }
+        }
         if matches!(g.result.verdict, Verdict::Fail { .. }) {
             group_hint(&mut out, g, speaker);
         }
@@ -169,6 +174,7 @@ pub fn json(run: &RandomRun, backend: &str, profiles: &[Profile], seed: u64) -> 
                 "requirements": d.result.blamed,
                 "signature": d.signature,
                 "count": d.count,
+                "examples": d.examples,
                 "file": d.saved.as_ref().map(|p| p.display().to_string()),
                 "verdict": d.result.verdict,
                 "steps": d.case.case.steps.len(),

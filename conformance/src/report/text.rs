@@ -12,6 +12,7 @@ use super::summary::{
 };
 use crate::run::expectations::Deviation;
 use crate::run::runner::{CaseResult, Verdict};
+use crate::run::stop::error_identity;
 
 /// The human report: the violated clauses, the declared deviations, per
 /// requirement of each profile run, then every case that did not simply
@@ -104,7 +105,9 @@ fn requirement_rows(
 /// the ids of the others; skips for one reason (a profile, a call or a
 /// configuration the backend never gets) are one line, not one per case.
 fn not_passed(out: &mut String, problems: &[&CaseResult]) {
-    let mut shown: Vec<(&str, Vec<&str>)> = Vec::new();
+    // Errors are the same when they differ only in numbers, ids and
+    // quoted values (a full disk names a new file each time).
+    let mut shown: Vec<(String, Vec<&str>)> = Vec::new();
     let mut skipped: Vec<(String, Vec<&str>)> = Vec::new();
     for r in problems {
         if let (Verdict::Skipped { reason }, None) = (&r.verdict, &r.known_failure) {
@@ -116,18 +119,19 @@ fn not_passed(out: &mut String, problems: &[&CaseResult]) {
             continue;
         }
         if let Verdict::Errored { message, .. } = &r.verdict {
-            if let Some((_, same)) = shown.iter_mut().find(|(m, _)| *m == message.as_str()) {
+            let identity = error_identity(message);
+            if let Some((_, same)) = shown.iter_mut().find(|(m, _)| *m == identity) {
                 same.push(&r.id);
                 continue;
             }
-            shown.push((message.as_str(), Vec::new()));
+            shown.push((identity, Vec::new()));
         }
         let _ = writeln!(out, "{}", failure(r));
     }
     for (_, same) in shown.iter().filter(|(_, same)| !same.is_empty()) {
         let _ = writeln!(
             out,
-            "  ERROR {} more case(s) with the same error as above: {}",
+            "  ERROR {} more case(s) with the same error as above (numbers and ids aside): {}",
             same.len(),
             some_of(same, 5)
         );

@@ -7,6 +7,8 @@ use std::fmt;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use crate::report::inert::visible;
+
 /// Which part of an observation a [`Difference`] is about: what
 /// attribution ([`crate::run::attribution`]) maps to the governing clause.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -104,11 +106,12 @@ pub(crate) fn diff(
     expected: impl fmt::Display,
     observed: impl fmt::Display,
 ) -> Difference {
+    // What a backend or a fixture wrote is shown, never obeyed.
     Difference {
-        what: what.into(),
+        what: visible(&what.into()),
         field,
-        expected: cut(&expected.to_string()),
-        observed: cut(&observed.to_string()),
+        expected: cut(&visible(&expected.to_string())),
+        observed: cut(&visible(&observed.to_string())),
     }
 }
 

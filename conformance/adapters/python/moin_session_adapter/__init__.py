@@ -23,8 +23,10 @@ The payloads are plain JSON values (dicts, lists, strings), shaped as
 section 8 of ``spec/protocol.md`` says; ``now`` stays an RFC 3339 string,
 which :func:`parse_now` turns into exact seconds.
 
-Errors: raise :class:`Unsupported` (the case is skipped) or
-:class:`InvalidInput`; any other exception becomes an ``error`` reply of kind
+Errors: raise :class:`Unsupported` or :class:`InvalidInput` (either errors
+the case: the runner asks only for what every adapter must do and for the
+capabilities you declared, so a decline is not a skip,
+``proto.command.mandatory``); any other exception becomes an ``error`` reply of kind
 ``failed`` whose message is the traceback's last line, and the whole
 traceback goes to standard error, which the runner shows when a case errors.
 
@@ -191,7 +193,10 @@ class AdapterError(Exception):
 
 
 class Unsupported(AdapterError):
-    """The backend does not offer this: the runner *skips* the case."""
+    """The backend does not offer this. The runner sends only what every
+    adapter must carry out and what the adapter declared in its
+    capabilities, so this *errors* the case (``proto.command.mandatory``);
+    leave a capability out of ``capabilities`` to have its cases skipped."""
 
     kind = "unsupported"
 
@@ -210,9 +215,11 @@ class Backend:
     """What a Python session backend implements. Each method is one command
     of the protocol; the arguments are the decoded JSON payloads.
 
-    Raise :class:`Unsupported` for what the backend does not offer and
-    :class:`InvalidInput` for input it cannot take; any other exception is
-    reported as a failure of the backend.
+    Raise :class:`InvalidInput` for input it cannot take; any other
+    exception is reported as a failure of the backend. Every method but
+    ``corrupt`` and the overlapping-request ones (``open``, ``ops``,
+    ``finish``, offered through ``capabilities``) is mandatory: the defaults
+    below that raise :class:`Unsupported` error every case that reaches them.
     """
 
     def reset(self, config: Config) -> None:
