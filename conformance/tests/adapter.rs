@@ -379,25 +379,30 @@ fn known_failures_are_expected_and_a_passing_one_fails_the_run() {
 /// started, not only the `sh -c` wrapper.
 #[test]
 fn a_timed_out_adapter_leaves_no_process_behind() {
+    use moin_session_testkit::hostile::{marker, processes_with_env};
     // `; true` keeps the shell from exec'ing, so the adapter is a grandchild.
-    let marker = "hang-at-request=1";
-    let command = format!("{ADAPTER} --misbehave {marker}; true");
-    let (code, stdout, _) = check(&command, &["--step-timeout", "0.3", "--case", "m19.store"]);
-    assert_eq!(code, Some(1), "{stdout}");
+    let command = format!("{ADAPTER} --misbehave hang-at-request=1; true");
+    // A mark in the environment of this run's processes only (other test
+    // runs may hang adapters of their own meanwhile).
+    let mark = marker("timeout");
+    let (name, value) = mark.split_once('=').unwrap();
+    let out = cli()
+        .args([
+            "check",
+            "--adapter",
+            &command,
+            "--step-timeout",
+            "0.3",
+            "--case",
+            "m19.store",
+        ])
+        .env(name, value)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let survivors: Vec<String> = std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .bytes()
-                .all(|b| b.is_ascii_digit())
-        })
-        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
-        .filter(|c| c.contains("moin-session-adapter") && c.contains(marker))
-        .collect();
+    let survivors = processes_with_env(&mark);
     assert!(survivors.is_empty(), "adapters left running: {survivors:?}");
 }
 

@@ -14,6 +14,10 @@ use super::lines::{Waited, MAX_REPLY};
 use super::process::cut;
 use super::{AdapterBackend, STEP_TIMEOUT};
 
+/// How long the runner reads an exited adapter's standard output for a
+/// line after its `bye`, waiting for the end of that output.
+const STDOUT_END_GRACE: Duration = Duration::from_secs(1);
+
 /// How long an adapter has to exit after its `bye` (`r[proto.command.shutdown]`).
 const EXIT_GRACE: Duration = Duration::from_secs(3);
 
@@ -151,7 +155,11 @@ impl AdapterBackend {
                 _ => thread::sleep(Duration::from_millis(10)),
             }
         }
-        if let Some(line) = r.lines.ready() {
+        // It has exited: whatever it wrote is in the pipe, before the end
+        // of its output. Read to that end (bounded: something it started
+        // may hold the pipe open), so a line after the bye is found
+        // whatever the timing.
+        if let Waited::Line(line) = r.lines.next(STDOUT_END_GRACE) {
             let what = describe_extra(&line, r.seq);
             return Err(self.broken(extra_reply(&what)));
         }

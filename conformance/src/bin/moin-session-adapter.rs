@@ -43,7 +43,8 @@ struct Cli {
     /// error message and the users it reports), varying-cookie (an extra
     /// cookie of a new name in every response: one cause, a new value each
     /// time), unique-errors (every request fails naming a new file, as a
-    /// full disk would).
+    /// full disk would), early-finished (a `finished` reply written right
+    /// after each `opened`, before any finish was asked for).
     #[arg(long, hide = true, value_name = "HOW")]
     misbehave: Option<String>,
     /// Leave a capability out of the handshake, for the harness's tests
@@ -154,6 +155,7 @@ enum Misbehave {
     HostileText,
     VaryingCookie,
     UniqueErrors,
+    EarlyFinished,
 }
 
 /// What `hostile-text` puts where a report shows adapter text: a
@@ -171,6 +173,7 @@ fn parse_misbehave(s: &str) -> Result<Misbehave, String> {
         "hostile-text" => return Ok(Misbehave::HostileText),
         "varying-cookie" => return Ok(Misbehave::VaryingCookie),
         "unique-errors" => return Ok(Misbehave::UniqueErrors),
+        "early-finished" => return Ok(Misbehave::EarlyFinished),
         _ => {}
     }
     let (what, n) = s
@@ -336,6 +339,31 @@ fn letters(mut n: u64) -> String {
     }
     out.reverse();
     String::from_utf8(out).expect("ASCII letters")
+}
+
+/// Writes a `finished` reply of the same seq after each `opened` reply
+/// (`early-finished`): a protocol-2 misuse.
+struct EarlyFinished<W>(W);
+
+impl<W: Write> Write for EarlyFinished<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write_all(buf)?;
+        let line = String::from_utf8_lossy(buf);
+        if line.contains("\"type\":\"opened\"") {
+            let seq = serde_json::from_str::<serde_json::Value>(line.trim())
+                .ok()
+                .and_then(|v| v.get("seq").and_then(serde_json::Value::as_u64))
+                .unwrap_or(0);
+            let early = format!(
+                "{{\"seq\":{seq},\"type\":\"finished\",\"finished\":{{\"set_cookies\":[],\"cache_control\":null}}}}\n"
+            );
+            self.0.write_all(early.as_bytes())?;
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// Drops the `bye` reply (`no-bye`).
@@ -539,6 +567,7 @@ struct Setup {
     duplicate_at: Option<u64>,
     after: Option<AfterBye>,
     no_bye: bool,
+    early_finished: bool,
     hostile: bool,
     renamed: bool,
 }
@@ -556,6 +585,7 @@ fn misbehaving(
             _ => None,
         },
         no_bye: matches!(misbehave, Some(Misbehave::NoBye)),
+        early_finished: matches!(misbehave, Some(Misbehave::EarlyFinished)),
         hostile: matches!(misbehave, Some(Misbehave::HostileText)),
         renamed: matches!(misbehave, Some(Misbehave::BadSids)),
         duplicate_at: None,
@@ -591,6 +621,7 @@ fn output(setup: &Setup) -> Box<dyn Write> {
             line: Vec::new(),
         }),
         None if setup.no_bye => Box::new(DropBye(stdout.lock())),
+        None if setup.early_finished => Box::new(EarlyFinished(stdout.lock())),
         None => Box::new(stdout.lock()),
     }
 }
