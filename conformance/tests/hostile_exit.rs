@@ -199,3 +199,31 @@ sleep 60 & wait"#,
     assert!(stdout.contains("step timeout"), "{stdout}");
     assert!(flag.exists(), "the adapter never saw SIGTERM: {stdout}");
 }
+
+/// An interrupted run claims nothing: the cases it finished passed, but
+/// what it did not run was not checked.
+#[test]
+fn an_interrupted_run_makes_no_conformance_claim() {
+    let tmp = Scratch::new("claim");
+    let mark = marker("claim");
+    // Passes its first cases, then hangs.
+    let adapter = format!("{ADAPTER} --misbehave hang-at-request=40");
+    let args = ["check", "--profile", "moin-1.9", "--adapter", &adapter];
+    let (code, stdout, stderr, _) =
+        interrupt(&args, &tmp, &mark, Duration::from_secs(3), libc::SIGINT);
+    assert_eq!(code, Some(130), "{stdout}\n{stderr}");
+    let passed: usize = stdout
+        .lines()
+        .find(|l| l.contains(" passed, ") && l.starts_with(|c: char| c.is_ascii_digit()))
+        .and_then(|l| l.split(' ').next()?.parse().ok())
+        .unwrap_or(0);
+    assert!(passed > 0, "some cases passed before the signal: {stdout}");
+    assert!(
+        !stdout.lines().any(|l| l.starts_with("conformance claim:")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("no conformance claim (the run did not finish): moin-1.9"),
+        "{stdout}"
+    );
+}

@@ -162,6 +162,19 @@ fn stop_line(run: &ParallelRun) -> Option<String> {
     })
 }
 
+/// A report of a run that stopped early (interrupted, or stopped by a
+/// rule) with its conformance claims withdrawn: what did not run was not
+/// checked, so no claim rests on it.
+fn no_claim(report: &str) -> String {
+    report
+        .lines()
+        .map(|l| match l.strip_prefix("conformance claim: ") {
+            Some(rest) => format!("no conformance claim (the run did not finish): {rest}\n"),
+            None => format!("{l}\n"),
+        })
+        .collect()
+}
+
 /// The JSON report with `stopped` (why the run stopped early, or null),
 /// `interrupted` and `not_run` added.
 fn json_with_stop(report: String, run: &ParallelRun) -> String {
@@ -205,10 +218,14 @@ fn write_report(
     match args.format {
         Format::Text => {
             let mut text = format!("backend: {}\n", visible(name));
-            text.push_str(&report::text(results, requirements, &shown, deviations));
-            if let Some(line) = &stop {
-                text.push_str(line);
-                text.push('\n');
+            let report = report::text(results, requirements, &shown, deviations);
+            match &stop {
+                Some(line) => {
+                    text.push_str(&no_claim(&report));
+                    text.push_str(line);
+                    text.push('\n');
+                }
+                None => text.push_str(&report),
             }
             emit_text(&text);
         }
