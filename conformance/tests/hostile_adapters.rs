@@ -10,7 +10,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use moin_session_testkit::hostile::Scratch;
+use moin_session_testkit::Scratch;
 
 const ADAPTER: &str = env!("CARGO_BIN_EXE_moin-session-adapter");
 

@@ -7,8 +7,9 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use moin_session_testkit::hostile::{marker, processes_with_env, redis_dbsize, signal, Scratch};
+use moin_session_testkit::hostile::{marker, processes_with_env, redis_dbsize, signal};
 use moin_session_testkit::RedisServer;
+use moin_session_testkit::Scratch;
 
 const CLI: &str = env!("CARGO_BIN_EXE_moin-session-conformance");
 const ADAPTER: &str = env!("CARGO_BIN_EXE_moin-session-adapter");
