@@ -240,10 +240,10 @@ fn compare_attributes(e: &CookieExpect, c: &Cookie<'_>) -> Vec<Difference> {
 }
 
 /// The form of a moin-1.6 `Expires` date (`m16.cookie.expires-year`): a year
-/// outside 1970 to 2049 written with four digits, and a four-digit year
-/// with a three-letter weekday, if it names one. RFC 6265bis reads the
-/// two-digit years 50 to 69 as 2050 to 2069, so the instant alone cannot
-/// show a two-digit year there; the form can.
+/// outside 1970 to 2049 written as itself in four digits, and a four-digit
+/// year with a three-letter weekday, if it names one. RFC 6265bis reads the
+/// two-digit years 50 to 69 as 2050 to 2069, and `0055` as 2055, so the
+/// instant alone cannot show such a year; the form can.
 fn compare_expires_year(e: &CookieExpect, header: &str) -> Vec<Difference> {
     let Some(date) = expires_attribute(header) else {
         return Vec::new();
@@ -251,12 +251,18 @@ fn compare_expires_year(e: &CookieExpect, header: &str) -> Vec<Difference> {
     let at = format!("set_cookies[{}].expires", e.name);
     let year = date.instant.year();
     let mut out = Vec::new();
-    if !(1970..=2049).contains(&year) && date.year_digits != 4 {
+    let written_whole = date.year_digits == 4 && i64::from(date.year_as_written) == i64::from(year);
+    if !(1970..=2049).contains(&year) && !written_whole {
         out.push(diff(
             Field::ExpiresForm,
             at.clone(),
             format!("the year {year} in four digits"),
-            format!("{} digits", date.year_digits),
+            format!(
+                "{:0width$} ({} digits)",
+                date.year_as_written,
+                date.year_digits,
+                width = date.year_digits
+            ),
         ));
     }
     if date.year_digits == 4 && date.weekday_letters.is_some_and(|n| n != 3) {
@@ -325,4 +331,101 @@ fn compare_deletion_form(
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn expect(deleted: bool) -> CookieExpect {
+        CookieExpect {
+            name: "S".into(),
+            deleted,
+            value: (!deleted).then(|| "v".into()),
+            max_age: None,
+            expires: None,
+            path: "/".into(),
+            domain: None,
+            secure: Some(false),
+            httponly: Some(!deleted),
+            samesite: None,
+        }
+    }
+
+    fn form_of(header: &str) -> Vec<String> {
+        compare_expires_year(&expect(false), header)
+            .into_iter()
+            .map(|d| d.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn m16_years_outside_1970_to_2049_are_written_whole() {
+        let ok = "S=v; Max-Age=1; Expires=Wed, 02-Jun-2055 00:01:30 GMT";
+        assert!(form_of(ok).is_empty());
+        let ok = "S=v; Max-Age=1; Expires=Monday, 02-Mar-09 00:00:30 GMT";
+        assert!(form_of(ok).is_empty(), "two digits are kept for 2009");
+        for (header, observed) in [
+            (
+                "S=v; Expires=Wednesday, 02-Jun-55 00:01:30 GMT",
+                "55 (2 digits)",
+            ),
+            (
+                "S=v; Expires=Wed, 02-Jun-0055 00:01:30 GMT",
+                "0055 (4 digits)",
+            ),
+            (
+                "S=v; Expires=Wed, 02-Jun-055 00:01:30 GMT",
+                "055 (3 digits)",
+            ),
+        ] {
+            let d = form_of(header);
+            assert_eq!(d.len(), 1, "{header}: {d:?}");
+            assert!(d[0].contains("the year 2055 in four digits"), "{}", d[0]);
+            assert!(d[0].contains(observed), "{}", d[0]);
+        }
+        let d = form_of("S=v; Expires=Wednesday, 02-Jun-2055 00:01:30 GMT");
+        assert_eq!(d.len(), 1);
+        assert!(d[0].contains("three-letter weekday"), "{}", d[0]);
+    }
+
+    #[test]
+    fn the_hardened_deletion_form() {
+        let now = datetime!(2009-03-01 12:00:30 UTC);
+        let judge = |header: &str| {
+            let c = parse_set_cookie(header).unwrap();
+            compare_deletion_form(&expect(true), &c, now, true)
+        };
+        assert!(judge("S=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/").is_empty());
+        for (header, what) in [
+            (
+                "S=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/",
+                "set_cookies[S].max_age",
+            ),
+            (
+                "S=sid; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/",
+                "set_cookies[S].value",
+            ),
+            (
+                "S=; Expires=Sun, 01 Mar 2009 12:00:30 GMT; Path=/",
+                "set_cookies[S].expires",
+            ),
+            ("S=; Max-Age=0; Path=/", "set_cookies[S].max_age"),
+        ] {
+            let d = judge(header);
+            assert!(
+                d.iter()
+                    .any(|d| d.what == what && d.field == Field::DeletionForm),
+                "{header}: {d:?}"
+            );
+        }
+        // A deletion without Expires is missing its past Expires too.
+        assert_eq!(judge("S=; Max-Age=0; Path=/").len(), 2);
+        // moin-1.9 and moin-1.6 want Max-Age=0.
+        let c = parse_set_cookie("S=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/").unwrap();
+        let d = compare_deletion_form(&expect(true), &c, now, false);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].what, "set_cookies[S].max_age");
+    }
 }

@@ -28,6 +28,9 @@ pub struct CookieDate {
     pub instant: OffsetDateTime,
     /// How many digits the year was written with (2 to 4).
     pub year_digits: usize,
+    /// The number the year's digits denote as written, before steps 3 and
+    /// 4 of the algorithm add a century (`55` for `55`, `55` for `0055`).
+    pub year_as_written: u32,
     /// How many letters the weekday name had, when the date names one
     /// (3 for `Wed`, 9 for `Wednesday`).
     pub weekday_letters: Option<usize>,
@@ -133,7 +136,9 @@ pub fn parse_cookie_date(text: &str) -> Option<CookieDate> {
             weekday = weekday_letters(token);
         }
     }
-    let ((hour, minute, second), day, month, (mut y, year_digits)) = (time?, day?, month?, year?);
+    let ((hour, minute, second), day, month, (year_as_written, year_digits)) =
+        (time?, day?, month?, year?);
+    let mut y = year_as_written;
     // Steps 3 and 4: two-digit years.
     if (70..=99).contains(&y) {
         y += 1900;
@@ -156,6 +161,7 @@ pub fn parse_cookie_date(text: &str) -> Option<CookieDate> {
     Some(CookieDate {
         instant: PrimitiveDateTime::new(date, time).assume_utc(),
         year_digits,
+        year_as_written,
         weekday_letters: weekday,
     })
 }
@@ -256,6 +262,89 @@ mod tests {
         assert_eq!(at("01 Jan 2000 00:60:00"), None);
         assert_eq!(at(""), None);
         assert_eq!(at("01 Jan 12345 00:00:00"), None);
+    }
+
+    #[test]
+    fn two_digit_year_boundaries() {
+        // Step 4 adds 2000 to 0 to 69; step 3 adds 1900 to 70 to 99.
+        assert_eq!(
+            at("01 Jan 00 00:00:00"),
+            Some(datetime!(2000-01-01 00:00:00 UTC))
+        );
+        assert_eq!(
+            at("31 Dec 99 23:59:59"),
+            Some(datetime!(1999-12-31 23:59:59 UTC))
+        );
+        // The steps look at the value, not at how many digits wrote it.
+        assert_eq!(
+            at("01 Jan 069 00:00:00"),
+            Some(datetime!(2069-01-01 00:00:00 UTC))
+        );
+        assert_eq!(
+            at("01 Jan 0070 00:00:00"),
+            Some(datetime!(1970-01-01 00:00:00 UTC))
+        );
+        let d = parse_cookie_date("02 Jun 0055 00:01:30").unwrap();
+        assert_eq!(
+            (d.instant.year(), d.year_digits, d.year_as_written),
+            (2055, 4, 55)
+        );
+        // A value of 100 or more is taken as it is: below 1601 it fails.
+        assert_eq!(at("01 Jan 999 00:00:00"), None);
+        assert_eq!(at("01 Jan 1600 23:59:59"), None);
+        assert_eq!(
+            at("01 Jan 1601 00:00:00"),
+            Some(datetime!(1601-01-01 00:00:00 UTC))
+        );
+        // One digit is a day, never a year.
+        assert_eq!(at("01 Jan 5 00:00:00"), None);
+    }
+
+    #[test]
+    fn out_of_range_fields() {
+        assert_eq!(at("00 Jan 2000 00:00:00"), None, "day 0");
+        assert_eq!(at("01 Jan 2000 00:00:60"), None, "a leap second");
+        assert_eq!(at("01 Jan 2000 23:59:59").map(|t| t.hour()), Some(23));
+        assert_eq!(
+            at("29 Feb 2000 00:00:00"),
+            Some(datetime!(2000-02-29 00:00:00 UTC))
+        );
+        assert_eq!(at("29 Feb 2100 00:00:00"), None, "2100 is no leap year");
+        assert_eq!(at("31 Apr 2000 00:00:00"), None);
+        assert_eq!(
+            at("31 Dec 9999 23:59:59"),
+            Some(datetime!(9999-12-31 23:59:59 UTC))
+        );
+        // The first token of one or two digits is the day, even where a
+        // reader would see a year: 94 is no day of a month.
+        assert_eq!(at("Nov 94 06 08:49:37"), None);
+    }
+
+    #[test]
+    fn delimiters_and_tokens() {
+        let t = datetime!(1994-11-06 08:49:37 UTC);
+        // Tab and every delimiter range of the grammar split tokens;
+        // leading and trailing delimiters are allowed.
+        assert_eq!(at("\tSun,\t06/Nov/1994\t08:49:37\t"), Some(t));
+        assert_eq!(at("!06\"Nov#1994$08:49:37%"), Some(t));
+        assert_eq!(at(";06<Nov=1994>08:49:37?@"), Some(t));
+        assert_eq!(at("[06\\Nov]1994^08:49:37_`"), Some(t));
+        assert_eq!(at("{06|Nov}1994~08:49:37"), Some(t));
+        // `:` is no delimiter: a time is one token.
+        assert_eq!(at("06 Nov 1994 08 49 37"), None);
+        // What follows the digits of a token, after a non-digit, is ignored.
+        assert_eq!(at("6th NOVEMBER 1994AD 08:49:37GMT"), Some(t));
+        assert_eq!(at("06 Nov 1994 08:49:37.999"), Some(t));
+        // Control characters (but tab) and bytes above 0x7E are part of a
+        // token, not delimiters.
+        assert_eq!(at("06\u{1} Nov 1994\u{7f} 08:49:37"), Some(t));
+        assert_eq!(at("06 Nové 1994é 08:49:37"), Some(t));
+        assert_eq!(at("06\u{1}Nov 1994 08:49:37"), None, "no month token");
+        // A third time field of three digits is no time; the token is then
+        // read as a day (its first two digits), and no time is found.
+        assert_eq!(at("Nov 1994 08:49:370 06"), None);
+        // Only the first time, day, month and year count.
+        assert_eq!(at("06 Nov 1994 08:49:37 07 Dec 1995 09:00:00"), Some(t));
     }
 
     #[test]

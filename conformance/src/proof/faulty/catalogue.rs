@@ -122,6 +122,7 @@ faults! {
     DeadlineSidMaxAgeZero = "deadline-sid-max-age-zero", HARD, "timeout", " At the absolute deadline the sid is sent again with Max-Age=0 instead of a deletion.";
     AnonSecondsRounded = "anon-seconds-rounded", M16, "lifetime", " The anonymous lifetime in seconds is rounded, not truncated (3.6 s gives 4).";
     ExpiresTwoDigitYear = "expires-two-digit-year", M16, "cookie", " Expires always has a two-digit year, as b49a8d6c writes it.";
+    ExpiresYearZeroPadded = "expires-year-zero-padded", M16, "cookie", " Expires writes the year's last two digits padded to four (`0055` for 2055), which RFC 6265bis reads right and fixed-format parsers as the year 55.";
     DeleteAbsentIsAWrite = "delete-absent-is-a-write", ALL, "persist", " Deleting a key the session does not hold counts as a write (a change that is stored).";
     CleanupUnknownUserSweeps = "cleanup-unknown-user-sweeps", M19_HARD, "cleanup", " A cleanup by a user without an account runs as one without --name.";
     FinishInOpenOrder = "finish-in-open-order", ALL, "overlap", " Open requests finish in the order they were opened: finishing one first finishes every request opened before it.";

@@ -296,12 +296,13 @@ impl<B: Backend> Faulty<B> {
                     Some(render_date(request.now + Duration::days(365))),
                 );
             }
-            Fault::ExpiresTwoDigitYear if !deletion => {
+            Fault::ExpiresTwoDigitYear | Fault::ExpiresYearZeroPadded if !deletion => {
                 let date = c
                     .get("Expires")
                     .and_then(crate::run::cookie_date::parse_cookie_date);
                 if let Some(date) = date {
-                    c.set("Expires", Some(two_digit_date(date.instant)));
+                    let padded = self.fault == Fault::ExpiresYearZeroPadded;
+                    c.set("Expires", Some(two_digit_date(date.instant, padded)));
                 }
             }
             Fault::MaxAgeUnbounded if !deletion => {
@@ -414,10 +415,18 @@ impl<B: Backend> Faulty<B> {
 
 /// An instant as an IMF-fixdate.
 /// An instant as `b49a8d6c` writes it: `Weekday, DD-Mon-YY HH:MM:SS GMT`.
-fn two_digit_date(t: OffsetDateTime) -> String {
-    let format = time::macros::format_description!(
-        "[weekday], [day]-[month repr:short]-[year repr:last_two] [hour]:[minute]:[second] GMT"
-    );
+/// `t` as `b49a8d6c` writes it (the year's last two digits), or with those
+/// two digits padded to four (`0055`).
+fn two_digit_date(t: OffsetDateTime, padded: bool) -> String {
+    let format = if padded {
+        time::macros::format_description!(
+            "[weekday repr:short], [day]-[month repr:short]-00[year repr:last_two] [hour]:[minute]:[second] GMT"
+        )
+    } else {
+        time::macros::format_description!(
+            "[weekday], [day]-[month repr:short]-[year repr:last_two] [hour]:[minute]:[second] GMT"
+        )
+    };
     t.format(&format).expect("an instant formats")
 }
 
