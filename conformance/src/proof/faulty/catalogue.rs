@@ -75,6 +75,7 @@ faults! {
     SidCaseInsensitive = "sid-case-insensitive", M19_HARD, "load", " Sids with uppercase hex digits are accepted (lowercased).";
     SidTrimmedTo40 = "sid-trimmed-to-40", M19_HARD, "load", " A sid longer than 40 characters is cut to its first 40.";
     SidPrefixMatch = "sid-prefix-match", HARD, "load", " A value that is the beginning of an issued sid (8 characters or more) loads that session.";
+    SidUnquoted = "sid-unquoted", HARD, "load", " A session cookie value in double quotes is unquoted before load, as Python's and werkzeug's cookie parsers do, so `\"<sid>\"` loads the session of <sid>.";
     LastCookieWins = "last-cookie-wins", M19, "load", " Of several session cookies, the last is used.";
     RefusesUnknownSid = "refuses-unknown-sid", M19, "load", " A well-formed sid the backend never issued is refused (a fresh session), as the hardened profile does: in moin-1.9 a deliberate departure from m19.load.unknown-sid-adopted.";
     LoginStoresExpires = "login-stores-expires", M19, "persist", " A new session's login is stored with expires at once (a wrong stored field, seen only by a later cleanup or load).";

@@ -156,6 +156,11 @@ impl<B: Backend> Faulty<B> {
                 if self.fault == Fault::SidTrimmedTo40 && v.len() > 40 && lower40(&v[..40]) {
                     v.truncate(40);
                 }
+                if self.fault == Fault::SidUnquoted && v.len() >= 2 {
+                    if let Some(inner) = v.strip_prefix('"').and_then(|i| i.strip_suffix('"')) {
+                        *v = inner.to_owned();
+                    }
+                }
                 if self.fault == Fault::SidPrefixMatch && (8..40).contains(&v.len()) {
                     if let Some(sid) = self.issued.iter().find(|s| s.starts_with(v.as_str())) {
                         *v = sid.clone();
