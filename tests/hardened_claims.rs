@@ -364,6 +364,20 @@ fn cleanup_by_user(patch: &ConfigPatch) -> Result<(), String> {
     ensure(
         outcome.removed.len() == 2 && left.len() == 1,
         "cleanup --all --name alice did not end exactly alice's sessions",
+    )?;
+    // The row's second claim: `cleanup --all` ends all sessions.
+    b.request(&request(at(2), None, login(false)))
+        .map_err(|e| e.to_string())?;
+    let all = b
+        .cleanup(&CleanupRequest {
+            now: at(3),
+            mode: CleanupMode::All,
+            user: None,
+        })
+        .map_err(|e| e.to_string())?;
+    ensure(
+        all.removed.len() == 2 && b.list().map_err(|e| e.to_string())?.is_empty(),
+        "cleanup --all did not end every session",
     )
 }
 
