@@ -25,11 +25,12 @@ use super::m19_state::{
 };
 
 /// Picks the value of the first cookie called `name` in a Cookie header
-/// (`r[m19.load.first-cookie]`).
+/// (`r[m19.load.first-cookie]`). A cookie is a `name=value` pair (RFC
+/// 6265bis §4.2.1); a part without `=` is no cookie (hardened section 4,
+/// *presented*).
 pub(crate) fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     header.split(';').find_map(|pair| {
-        let pair = pair.trim();
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let (k, v) = pair.split_once('=')?;
         (k.trim() == name).then(|| v.trim())
     })
 }
@@ -406,6 +407,11 @@ mod tests {
         assert_eq!(cookie_value("a=1; b=2; a=3", "a"), Some("1"));
         assert_eq!(cookie_value("ab=1; a=", "a"), Some(""));
         assert_eq!(cookie_value("x=1", "a"), None);
+        assert_eq!(
+            cookie_value("a; b=2", "a"),
+            None,
+            "a part without = is no cookie"
+        );
     }
 
     #[test]
