@@ -390,6 +390,7 @@ fn every_report_format_shows_one_deviates_row_per_declared_clause() {
         backend: "b",
         versions: &versions,
         deviations: &declared,
+        stopped: None,
     }
     .render();
     assert!(html.contains("<h2>Declared deviations</h2>"), "{html}");

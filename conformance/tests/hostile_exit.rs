@@ -228,3 +228,35 @@ fn an_interrupted_run_makes_no_conformance_claim() {
         "{stdout}"
     );
 }
+
+/// Every format marks an interrupted run (issue 24, item 3): HTML in its
+/// title and a paragraph, JUnit as an errored `run` test; both stay
+/// well-formed.
+#[test]
+fn an_interrupted_run_is_marked_in_html_and_junit() {
+    for format in ["html", "junit"] {
+        let tmp = Scratch::new("formats");
+        let mark = marker(format);
+        let adapter = format!("{ADAPTER} --misbehave hang-at-request=40");
+        let args = ["check", "--profile", "moin-1.9", "--adapter", &adapter];
+        let args = [&args[..], &["--format", format]].concat();
+        let (code, stdout, stderr, _) =
+            interrupt(&args, &tmp, &mark, Duration::from_secs(3), libc::SIGINT);
+        assert_eq!(code, Some(130), "{format}: {stdout}\n{stderr}");
+        let doc = roxmltree::Document::parse(stdout.trim_start_matches("<!DOCTYPE html>\n"))
+            .unwrap_or_else(|e| panic!("{format}: not well-formed: {e}\n{stdout}"));
+        let marked = doc.descendants().any(|n| {
+            n.text()
+                .is_some_and(|t| t.contains("interrupted by SIGINT: this is a partial report"))
+        });
+        assert!(marked, "{format}: {stdout}");
+        assert!(stdout.contains("selected case(s) not run"), "{format}");
+        if format == "junit" {
+            let run = doc
+                .descendants()
+                .find(|n| n.attribute("name") == Some("run"))
+                .expect("a run suite");
+            assert_eq!(run.attribute("errors"), Some("1"), "{stdout}");
+        }
+    }
+}

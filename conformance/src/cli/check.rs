@@ -196,8 +196,23 @@ fn json_with_stop(report: String, run: &ParallelRun) -> String {
     serde_json::to_string_pretty(&map).expect("a JSON value serialises")
 }
 
+/// The text report of backend `name`: a run that stopped early claims
+/// nothing and ends with the line that says why.
+fn text_report(report: String, name: &str, stop: Option<&str>) -> String {
+    let mut text = format!("backend: {}\n", visible(name));
+    match stop {
+        Some(line) => {
+            text.push_str(&no_claim(&report));
+            text.push_str(line);
+            text.push('\n');
+        }
+        None => text.push_str(&report),
+    }
+    text
+}
+
 /// Writes the report in the format asked for; a run that stopped early
-/// says so (text, Markdown, JSON, and on standard error).
+/// says so in every format, and on standard error.
 fn write_report(
     args: &CheckArgs,
     inputs: &Inputs,
@@ -216,19 +231,11 @@ fn write_report(
     shown.sort();
     shown.dedup();
     match args.format {
-        Format::Text => {
-            let mut text = format!("backend: {}\n", visible(name));
-            let report = report::text(results, requirements, &shown, deviations);
-            match &stop {
-                Some(line) => {
-                    text.push_str(&no_claim(&report));
-                    text.push_str(line);
-                    text.push('\n');
-                }
-                None => text.push_str(&report),
-            }
-            emit_text(&text);
-        }
+        Format::Text => emit_text(&text_report(
+            report::text(results, requirements, &shown, deviations),
+            name,
+            stop.as_deref(),
+        )),
         Format::Json => outln!(
             "{}",
             json_with_stop(
@@ -236,7 +243,10 @@ fn write_report(
                 run
             )
         ),
-        Format::Junit => out!("{}", report::junit(results, name, deviations)),
+        Format::Junit => out!(
+            "{}",
+            report::junit_of_run(results, name, deviations, stop.as_deref())
+        ),
         Format::Markdown => {
             out!(
                 "{}",
@@ -259,6 +269,7 @@ fn write_report(
                 backend: name,
                 versions: &inputs.versions,
                 deviations,
+                stopped: stop.as_deref(),
             };
             out!("{}", page.render())
         }

@@ -34,6 +34,11 @@ pub struct HtmlReport<'a> {
     pub versions: &'a Versions,
     /// The declared deviations.
     pub deviations: &'a [crate::run::expectations::Deviation],
+    /// The line that says why the run stopped early and how much it did
+    /// not run (e.g. `stopped early: interrupted by SIGINT: this is a
+    /// partial report; 5 of 169 selected case(s) not run`), or `None` for
+    /// a run that finished.
+    pub stopped: Option<&'a str>,
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;max-width:75em;color:#222}\
@@ -60,8 +65,13 @@ impl HtmlReport<'_> {
         let _ = write!(
             out,
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>\
-             <title>moin-session conformance: {}</title><style>{STYLE}</style></head><body>\n",
-            esc(self.backend)
+             <title>moin-session conformance: {}{}</title><style>{STYLE}</style></head><body>\n",
+            esc(self.backend),
+            if self.stopped.is_some() {
+                " (stopped early)"
+            } else {
+                ""
+            }
         );
         let _ = writeln!(
             out,
@@ -69,6 +79,9 @@ impl HtmlReport<'_> {
             esc(self.backend),
             esc(&summary.line())
         );
+        if let Some(line) = self.stopped {
+            let _ = writeln!(out, "<p id=\"stopped\" class=\"ERROR\">{}</p>", esc(line));
+        }
         let specs: Vec<String> = self
             .versions
             .spec

@@ -40,6 +40,21 @@ pub fn xml_escape(s: &str) -> String {
 /// `testcase` per declared clause (DEVIATES passes, UNUSED fails, NOT
 /// EXERCISED is skipped).
 pub fn junit(results: &[CaseResult], backend: &str, deviations: &[Deviation]) -> String {
+    junit_of_run(results, backend, deviations, None)
+}
+
+/// [`junit`] of a run that may have stopped early: `stopped` (the line
+/// that says why and how much it did not run, e.g. `stopped early:
+/// interrupted by SIGINT: this is a partial report; 5 of 169 selected
+/// case(s) not run`) becomes one
+/// more `testsuite`, `run`, whose one `testcase` errors with it, so that a
+/// CI system shows the run as incomplete.
+pub fn junit_of_run(
+    results: &[CaseResult],
+    backend: &str,
+    deviations: &[Deviation],
+    stopped: Option<&str>,
+) -> String {
     let mut profiles: Vec<Profile> = results.iter().map(|r| r.profile).collect();
     profiles.sort();
     profiles.dedup();
@@ -52,9 +67,9 @@ pub fn junit(results: &[CaseResult], backend: &str, deviations: &[Deviation]) ->
         out,
         "<testsuites name=\"moin-session-conformance: {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
         xml_escape(backend),
-        results.len() + rows.len(),
+        results.len() + rows.len() + usize::from(stopped.is_some()),
         total.failed + total.unexpected_passes + unused,
-        total.errored,
+        total.errored + usize::from(stopped.is_some()),
         total.skipped + total.expected_failures + unexercised
     );
     for profile in profiles {
@@ -83,6 +98,9 @@ pub fn junit(results: &[CaseResult], backend: &str, deviations: &[Deviation]) ->
         let _ = writeln!(out, "  </testsuite>");
     }
     deviation_suite(&mut out, &rows);
+    if let Some(line) = stopped {
+        stop_suite(&mut out, line);
+    }
     let _ = writeln!(out, "</testsuites>");
     out
 }
@@ -208,4 +226,15 @@ fn deviation_suite(out: &mut String, rows: &[DeviationRow]) {
         let _ = writeln!(out, "</testcase>");
     }
     let _ = writeln!(out, "  </testsuite>");
+}
+
+/// The `run` suite of a run that stopped early: one `testcase`,
+/// `finished`, errored with why it stopped.
+fn stop_suite(out: &mut String, line: &str) {
+    let line = xml_escape(line);
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"run\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\">\n    \
+         <testcase classname=\"run\" name=\"finished\"><error message=\"{line}\">{line}</error></testcase>\n  </testsuite>"
+    );
 }

@@ -25,7 +25,7 @@ pub mod transcript;
 
 pub use claim::claim_lines;
 pub use json::{json, unchecked_profiles, Versions};
-pub use junit::{junit, xml_escape};
+pub use junit::{junit, junit_of_run, xml_escape};
 pub use markdown::markdown;
 pub use summary::{by_requirement, row_status, violations, Outcome, Summary};
 pub use text::{failure, text};
