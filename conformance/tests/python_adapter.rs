@@ -461,3 +461,75 @@ fn kit_declines_unknown_messages_and_goes_on() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("another stray print"), "{stderr}");
 }
+
+/// The example adapter, made to hang in every request (the shipped class
+/// and `main`, its `request` replaced by a long sleep), logging each store
+/// directory it makes to the file named by its first argument.
+const HANGING_EXAMPLE: &str = r#"
+import sys, time
+import secure_cookie_adapter as example
+
+log = open(sys.argv[1], "a")
+reset = example.SecureCookieBackend.reset
+
+def logged_reset(self, config):
+    reset(self, config)
+    log.write(self.directory + "\n")
+    log.flush()
+
+def hangs(self, request):
+    time.sleep(600)
+
+example.SecureCookieBackend.reset = logged_reset
+example.SecureCookieBackend.request = hangs
+raise SystemExit(example.main())
+"#;
+
+/// Issue 24: the runner ends an adapter that timed out with SIGTERM and,
+/// 0.5 s later, SIGKILL; the kit turns SIGTERM into `SystemExit`, so the
+/// example removes its temporary store directory (the issue found 30 left
+/// behind). Three cases time out (the default `--stop-after-timeouts`),
+/// each in an adapter of its own.
+#[test]
+fn the_example_removes_its_store_when_a_step_times_out() {
+    let python = venv_python(&venv());
+    let tmp = moin_session_testkit::Scratch::new("python-timeout");
+    let script = tmp.join("hanging_example.py");
+    std::fs::write(&script, HANGING_EXAMPLE).expect("the scratch dir is writable");
+    let made = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-timeout-dirs.log");
+    let _ = std::fs::remove_file(&made);
+    let stores = tmp.join("tmp");
+    std::fs::create_dir(&stores).expect("the scratch dir is writable");
+    let adapter = format!(
+        "{} {} {}",
+        sh_quote(&python.display().to_string()),
+        sh_quote(&script.display().to_string()),
+        sh_quote(&made.display().to_string())
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .env_remove("PYTHONPATH")
+        .env("TMPDIR", &stores)
+        .args(["check", "--profile", "moin-1.9", "--case", "m19.load"])
+        .args(["--adapter", &adapter, "--step-timeout", "1"])
+        .output()
+        .expect("the CLI runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        stdout.contains("3 step timeouts in a row"),
+        "three adapters timed out: {stdout}"
+    );
+    let made = std::fs::read_to_string(&made).expect("the example logged its directories");
+    let made: Vec<&str> = made.lines().collect();
+    assert_eq!(made.len(), 3, "one store per timed-out adapter: {made:?}");
+    for dir in &made {
+        assert!(dir.starts_with(&stores.display().to_string()), "{dir}");
+        assert!(!Path::new(dir).exists(), "{dir} left behind");
+    }
+    let left: Vec<String> = std::fs::read_dir(&stores)
+        .expect("readable")
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.is_empty(), "left in TMPDIR: {left:?}");
+}
