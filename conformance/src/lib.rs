@@ -11,6 +11,7 @@
 //! | [`backends`] | the built-in backends by name |
 //! | [`proof`] | the proof of strength: seeded faulty backends, the self-test, the soak |
 //! | [`harness`] | the corpus as ordinary Rust tests, for a backend or a store |
+//! | [`contract`] | the store contract, tested at the store |
 //! | [`lifecycle`] | clean exits: adapter process groups and temporary stores, on every exit path |
 //!
 //! The command-line tool (`src/main.rs` with `src/cli/`) only parses
@@ -29,6 +30,7 @@
 
 pub mod adapter;
 pub mod backends;
+pub mod contract;
 pub mod harness;
 pub mod lifecycle;
 pub mod proof;

@@ -9,7 +9,7 @@
 use std::process::Command;
 
 use moin_session_conformance::harness::Harness;
-use moin_session_spec::store::{Loaded, Record, Store, StoreError};
+use moin_session_spec::store::{Change, Loaded, OnConflict, Record, Store, StoreError, Updated};
 use moin_session_spec::{MemoryStore, Profile};
 
 const ADAPTER: &str = env!("CARGO_BIN_EXE_moin-session-adapter");
@@ -27,7 +27,8 @@ fn check(args: &[&str], adapter: &str) -> (Option<i32>, String, String) {
     )
 }
 
-/// A store that keeps the default `corrupt` (declines) and `can_corrupt`.
+/// A store that keeps the default `corrupt` (declines) and `can_corrupt`;
+/// its atomic update is the memory store's.
 struct NoCorruptStore(MemoryStore);
 
 impl Store for NoCorruptStore {
@@ -49,6 +50,14 @@ impl Store for NoCorruptStore {
     }
     fn list(&self) -> Result<Vec<String>, StoreError> {
         self.0.list()
+    }
+    fn update(
+        &self,
+        id: &str,
+        on_conflict: OnConflict,
+        decide: &mut dyn FnMut(Option<&Loaded>) -> Change,
+    ) -> Result<Updated, StoreError> {
+        self.0.update(id, on_conflict, decide)
     }
     fn clear(&self) -> Result<(), StoreError> {
         self.0.clear()

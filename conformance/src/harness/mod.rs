@@ -3,7 +3,11 @@
 //!
 //! Add `moin-session-conformance` as a dev-dependency, declare a test
 //! target with `harness = false`, and hand the harness a way to make your
-//! backend:
+//! backend or your store. For a store, the tests start with the store
+//! contract ([`crate::contract`]: tests named `store.…` that call the
+//! [`Store`] trait directly and, when one fails, name the call, its
+//! arguments, what came back and the clause the contract protects), then
+//! the session-level corpus over the reference services:
 //!
 //! ```toml
 //! [[test]]
@@ -67,6 +71,7 @@ use libtest_mimic::{Arguments, Trial};
 use moin_session_spec::store::Store;
 use moin_session_spec::{Backend, Profile, ReferenceBackend, SidChoice};
 
+use crate::contract::{Broken, Checked, ContractCase, Handles};
 use crate::run::expectations::{Deviation, Expectations, KnownFailure, Origin};
 use crate::run::runner::CaseResult;
 
@@ -75,6 +80,9 @@ pub const DEFAULT_SEED: u64 = 1;
 
 /// Makes a fresh backend for one test.
 type Make = Arc<dyn Fn() -> Box<dyn Backend> + Send + Sync>;
+
+/// Runs one store contract case on a fresh store.
+type Contract = Arc<dyn Fn(&ContractCase) -> Checked + Send + Sync>;
 
 /// The corpus as tests for one backend; see the module documentation.
 pub struct Harness {
@@ -92,6 +100,10 @@ pub struct Harness {
     problems: Vec<String>,
     /// Every case result of the run, for the closing block.
     results: Arc<Mutex<Vec<CaseResult>>>,
+    /// For a store: its contract cases, run before the corpus.
+    contract: Option<Contract>,
+    /// The store contract cases that broke, for the closing block.
+    broken: Arc<Mutex<Vec<(&'static str, Broken)>>>,
     /// Set by [`Harness::run`]: the name of the test target, for hints.
     target: String,
     /// Whether the run selects one case by its exact id (its failure then
@@ -117,22 +129,38 @@ impl Harness {
             save_failures: None,
             problems: Vec::new(),
             results: Arc::default(),
+            contract: None,
+            broken: Arc::default(),
             target: "conformance".to_owned(),
             explain_failures: false,
         }
     }
 
-    /// Tests for a store: each case runs the reference service of its
-    /// profile over the store `make` returns, with sids from the OS.
-    pub fn for_store<S: Store + 'static>(
+    /// Tests for a store: first the store contract cases
+    /// ([`crate::contract`]), each on a fresh store `make` returns, then
+    /// one test per case of the corpus, each running the reference service
+    /// of its profile over a fresh store, with sids from the OS. The store
+    /// must be `Sync`: the contract's concurrent cases use it from two
+    /// threads, as a wiki's threads would.
+    pub fn for_store<S: Store + Sync + 'static>(
         name: impl Into<String>,
         make: impl Fn() -> S + Send + Sync + 'static,
     ) -> Self {
         let name = name.into();
         let label = name.clone();
-        Harness::new(name, move || {
-            ReferenceBackend::with_sids(label.clone(), make(), SidChoice::Os)
-        })
+        let make = Arc::new(make);
+        let for_cases = Arc::clone(&make);
+        let mut harness = Harness::new(name, move || {
+            ReferenceBackend::with_sids(label.clone(), for_cases(), SidChoice::Os)
+        });
+        harness.contract = Some(Arc::new(move |case: &ContractCase| {
+            let store = make();
+            case.check(Handles {
+                a: &store,
+                b: &store,
+            })
+        }));
+        harness
     }
 
     /// Only these profiles (default: every profile the backend implements).
@@ -254,7 +282,8 @@ impl Harness {
     /// The closing block of the cases run so far (see [`Closing`]).
     pub fn closing(&self) -> Closing {
         let results = self.results.lock().unwrap_or_else(|e| e.into_inner());
-        trials::closing(&results, &self.declared.deviations)
+        let broken = self.broken.lock().unwrap_or_else(|e| e.into_inner());
+        trials::closing(&results, &broken, &self.declared.deviations)
     }
 
     /// The transcript of case `id` run against a fresh backend: what

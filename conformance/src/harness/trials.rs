@@ -14,6 +14,7 @@ use moin_session_spec::requirements::Requirements;
 use moin_session_spec::Profile;
 
 use super::{Closing, Harness};
+use crate::contract::{Broken, Checked};
 use crate::random::run::{run_random, RandomOptions};
 use crate::report::deviation_block;
 use crate::report::{failure, violations, Outcome};
@@ -89,7 +90,7 @@ pub(super) fn trials(h: &Harness) -> Result<Vec<Trial>, String> {
         ..Selection::default()
     }
     .apply(&corpus);
-    let mut trials = Vec::new();
+    let mut trials = contract_trials(h);
     for case in cases {
         let case = case.clone();
         let make = Arc::clone(&h.make);
@@ -121,6 +122,39 @@ pub(super) fn trials(h: &Harness) -> Result<Vec<Trial>, String> {
         trials.push(random_trial(h, &profiles));
     }
     Ok(trials)
+}
+
+/// For a store: one test per case of the store contract, named by its id
+/// (`store.clock.virtual`), before the corpus.
+fn contract_trials(h: &Harness) -> Vec<Trial> {
+    let Some(contract) = &h.contract else {
+        return Vec::new();
+    };
+    crate::contract::cases()
+        .into_iter()
+        .map(|case| {
+            let contract = Arc::clone(contract);
+            let broken = Arc::clone(&h.broken);
+            Trial::ignorable_test(case.id, move || match contract(&case) {
+                Checked::Kept => Ok(Completion::Completed),
+                Checked::Skipped(why) => Ok(Completion::ignored_with(why)),
+                Checked::Broken(b) => {
+                    let message = format!(
+                        "  STORE {}: {}\n       {b}\n       the contract protects {}",
+                        case.id,
+                        case.title,
+                        case.clauses.join(", ")
+                    );
+                    broken
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((case.id, b));
+                    Err(Failed::from(message))
+                }
+            })
+            .with_kind("store")
+        })
+        .collect()
 }
 
 fn random_trial(h: &Harness, profiles: &[Profile]) -> Trial {
@@ -207,8 +241,19 @@ fn with_transcript(e: Failed, result: &CaseResult, title: &str) -> Failed {
 }
 
 /// The closing block of a run (see [`Closing`]).
-pub(super) fn closing(results: &[CaseResult], deviations: &[Deviation]) -> Closing {
+pub(super) fn closing(
+    results: &[CaseResult],
+    broken: &[(&'static str, Broken)],
+    deviations: &[Deviation],
+) -> Closing {
     let mut text = String::new();
+    if !broken.is_empty() {
+        let _ = writeln!(text, "store contract broken:");
+        for (id, b) in broken {
+            let _ = writeln!(text, "  {id}: `{}` ({})", b.call, b.clause);
+        }
+        let _ = writeln!(text);
+    }
     let lead = crate::report::summary::violated_lines(results);
     let failing = violations(results)
         .values()

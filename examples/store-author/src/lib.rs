@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
-use moin_session_spec::store::{check_id, Loaded, Record, Store, StoreError};
+use moin_session_spec::store::{
+    check_id, Change, Loaded, OnConflict, Record, Store, StoreError, Updated,
+};
 
 /// Records by id; `None` stands for a record made unreadable.
 #[derive(Debug, Default)]
@@ -57,6 +59,34 @@ impl Store for MapStore {
             }
             _ => Ok(false),
         }
+    }
+
+    /// Read, decide and commit under the map's lock: one step, so no
+    /// other save of the record can come in between (the trait's default
+    /// is atomic only against other updates).
+    fn update(
+        &self,
+        id: &str,
+        _on_conflict: OnConflict,
+        decide: &mut dyn FnMut(Option<&Loaded>) -> Change,
+    ) -> Result<Updated, StoreError> {
+        check_id(id)?;
+        let mut map = self.map();
+        let current = map.get(id).map(loaded);
+        let change = decide(current.as_ref());
+        match &change {
+            Change::Keep => {}
+            Change::Save(record) => {
+                map.insert(id.to_owned(), Some(record.clone()));
+            }
+            Change::Destroy => {
+                map.remove(id);
+            }
+        }
+        Ok(Updated {
+            change,
+            attempts: 1,
+        })
     }
 
     fn list(&self) -> Result<Vec<String>, StoreError> {
