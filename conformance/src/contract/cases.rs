@@ -452,7 +452,7 @@ fn unreadable(h: Handles<'_>) -> Run {
     }
     save(h.a, &a, &record(50, None), clause)?;
     let replaced = load(h.a, &a, clause)?;
-    let gone = h.a.corrupt(&a).and_then(|()| h.a.delete(&a)).map(|()| ());
+    let gone = h.a.corrupt(&a).and_then(|()| h.a.delete(&a));
     let after = load(h.a, &a, "m19.cleanup.unreadable")?;
     match (replaced, gone, after) {
         (Some(Loaded::Record(r)), Ok(()), None) if r == record(50, None) => Ok(None),
