@@ -148,6 +148,11 @@ impl ConfigSupport {
     /// Why the backend does not support `config` (the first setting whose
     /// value it does not list), or `None` when it does.
     pub fn refuses(&self, config: &Config) -> Option<String> {
+        // Nothing limited, nothing refused (and no configuration to write
+        // out on every case and reconfiguration).
+        if self.0.is_empty() {
+            return None;
+        }
         let value = serde_json::to_value(config).ok()?;
         let settings = value.get("settings")?;
         self.0.iter().find_map(|(setting, allowed)| {

@@ -1,6 +1,8 @@
 //! Where the wiki is mounted ([`Site`]), which the default cookie name and
 //! path are made from, and its patch form ([`SitePatch`]).
 
+use std::fmt::Write as _;
+
 use serde::{Deserialize, Serialize};
 
 /// Where the wiki is mounted, as a patch.
@@ -39,19 +41,26 @@ impl Site {
     /// the script root, every `/` made `_`.
     pub fn session_cookie_name(&self, cookie_name: Option<&str>) -> String {
         const PREFIX: &str = "MOIN_SESSION_";
+        let rest = match cookie_name {
+            None => self.script_root.len() + 10,
+            Some("siteidmagic") => self.siteid.len(),
+            Some(name) => name.len(),
+        };
+        let mut name = String::with_capacity(PREFIX.len() + rest);
+        name.push_str(PREFIX);
         match cookie_name {
             None => {
-                let mut name = format!("{PREFIX}{}_ROOT", self.server_port);
+                let _ = write!(name, "{}_ROOT", self.server_port);
                 name.extend(
                     self.script_root
                         .chars()
                         .map(|c| if c == '/' { '_' } else { c }),
                 );
-                name
             }
-            Some("siteidmagic") => format!("{PREFIX}{}", self.siteid),
-            Some(name) => format!("{PREFIX}{name}"),
+            Some("siteidmagic") => name.push_str(&self.siteid),
+            Some(configured) => name.push_str(configured),
         }
+        name
     }
 }
 

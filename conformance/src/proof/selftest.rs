@@ -4,8 +4,10 @@
 //! the suite.
 //!
 //! Each fault runs on the reference service over a memory store, in the
-//! profiles it applies to.
+//! profiles it applies to; the faults run side by side, one per core.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use moin_session_spec::fixture::Corpus;
@@ -250,7 +252,10 @@ pub fn check_fault(corpus: &Corpus, fault: Fault, options: &SelfTestOptions) -> 
     report
 }
 
-/// Runs every selected fault; `progress(done, total, report)` after each.
+/// Runs every selected fault; `progress(done, total, report)` after each,
+/// in the catalogue's order. The faults are independent (each has
+/// backends of its own), so they run side by side, as many at once as the
+/// machine has cores; the reports are those of a run one by one.
 pub fn self_test(
     corpus: &Corpus,
     options: &SelfTestOptions,
@@ -261,11 +266,45 @@ pub fn self_test(
     } else {
         options.faults.clone()
     };
-    let mut out = Vec::new();
-    for (i, fault) in faults.iter().enumerate() {
-        let r = check_fault(corpus, *fault, options);
-        progress(i + 1, faults.len(), &r);
-        out.push(r);
+    let jobs = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(faults.len());
+    let next = AtomicUsize::new(0);
+    let (done, reports) = mpsc::channel();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            let (done, next, faults) = (done.clone(), &next, &faults);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(fault) = faults.get(i) else {
+                    break;
+                };
+                let report = check_fault(corpus, *fault, options);
+                if done.send((i, report)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(done);
+        in_order(faults.len(), reports, &mut progress)
+    })
+}
+
+/// The `total` reports as they arrive (with their place), put back in
+/// order, with `progress` told of each in that order.
+fn in_order(
+    total: usize,
+    reports: mpsc::Receiver<(usize, FaultReport)>,
+    progress: &mut impl FnMut(usize, usize, &FaultReport),
+) -> Vec<FaultReport> {
+    let mut slots: Vec<Option<FaultReport>> = (0..total).map(|_| None).collect();
+    let mut out = Vec::with_capacity(total);
+    for (i, report) in reports {
+        slots[i] = Some(report);
+        while let Some(report) = slots.get_mut(out.len()).and_then(Option::take) {
+            progress(out.len() + 1, total, &report);
+            out.push(report);
+        }
     }
     out
 }

@@ -18,6 +18,9 @@
 //! | `Sun, 06 Nov 1994` | none: no time |
 //! | `Feb 30 2000 00:00:00` | none: no such date |
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
+
 use cookie::Cookie;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
@@ -201,6 +204,32 @@ pub fn expires_attribute(header: &str) -> Option<CookieDate> {
 /// assert_eq!(c.expires_datetime(), Some(time::macros::datetime!(2055-03-02 00:00:30 UTC)));
 /// ```
 pub fn parse_set_cookie(header: &str) -> Result<Cookie<'static>, cookie::ParseError> {
+    // One header is read several times in a row (the comparison, the
+    // browser, the random trace's own browser): the last few are kept.
+    thread_local! {
+        static RECENT: RefCell<VecDeque<(String, Parsed)>> = const { RefCell::new(VecDeque::new()) };
+    }
+    RECENT.with(|recent| {
+        let mut recent = recent.borrow_mut();
+        if let Some((_, parsed)) = recent.iter().find(|(h, _)| h == header) {
+            return parsed.clone();
+        }
+        let parsed = parse_uncached(header);
+        if recent.len() == RECENT_HEADERS {
+            recent.pop_front();
+        }
+        recent.push_back((header.to_owned(), parsed.clone()));
+        parsed
+    })
+}
+
+/// What parsing one header gave.
+type Parsed = Result<Cookie<'static>, cookie::ParseError>;
+
+/// How many parsed headers [`parse_set_cookie`] keeps.
+const RECENT_HEADERS: usize = 8;
+
+fn parse_uncached(header: &str) -> Parsed {
     let mut c = Cookie::parse(header.to_owned())?;
     match expires_attribute(header) {
         Some(date) => c.set_expires(date.instant),
