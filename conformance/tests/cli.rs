@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use moin_session_testkit::cli::{copy_corpus, Cli};
+use moin_session_testkit::long::long;
 use moin_session_testkit::Scratch;
 
 fn cli() -> Cli {
@@ -262,12 +263,24 @@ fn database_backends_are_checked_before_any_case_runs() {
     assert!(stderr.contains("redis-server"), "{stderr}");
 }
 
+/// The durable SQLite store from the command line: the cleanup cases by
+/// default; the whole corpus in the long run (`MOIN_LONG_TESTS=1`), where
+/// the crowd cases make 2,000 durable saves each.
 #[test]
-fn the_sqlite_backend_runs_the_corpus_from_the_command_line() {
+fn the_sqlite_backend_runs_from_the_command_line() {
     let dir = Scratch::new("cli-sqlite");
     let db = format!("reference-sqlite:{}", dir.join("s.db").display());
-    let (code, stdout, _) = run(&["check", "--backend", &db]);
+    let scope: &[&str] = if long() {
+        &[]
+    } else {
+        &["--case", "m19.cleanup"]
+    };
+    let (code, stdout, _) = run(&[&["check", "--backend", &db][..], scope].concat());
     assert_eq!(code, Some(0), "{stdout}");
     assert!(stdout.starts_with("backend: reference-sqlite"), "{stdout}");
+    assert!(
+        stdout.contains(" 0 failed, 0 errored, 0 skipped"),
+        "{stdout}"
+    );
     assert!(dir.join("s.db").exists());
 }

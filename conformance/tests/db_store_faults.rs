@@ -95,7 +95,7 @@ fn nothing_torn_or_lost(
 
 #[test]
 fn sqlite_writers_killed_mid_save_lose_no_committed_record() {
-    let place = TestStore::new(StoreKind::Sqlite);
+    let place = TestStore::on_disk(StoreKind::Sqlite);
     let db = place.db_path();
     let spec = format!("sqlite:{}", db.display());
     let sids = sids(3, 31);
@@ -174,7 +174,7 @@ fn two_processes_lose_nothing(spec: &str, store: &dyn Store) {
 
 #[test]
 fn two_processes_sharing_an_sqlite_store_lose_nothing() {
-    let place = TestStore::new(StoreKind::Sqlite);
+    let place = TestStore::on_disk(StoreKind::Sqlite);
     let db = place.db_path();
     let store = SqliteStore::open(&db).expect("the database opens");
     two_processes_lose_nothing(&format!("sqlite:{}", db.display()), &store);
@@ -242,7 +242,7 @@ fn a_redis_restart_gives_clear_errors_and_tears_nothing() {
 
 #[test]
 fn sqlite_cleanup_never_removes_a_renewal_it_could_not_see_expired() {
-    let place = TestStore::new(StoreKind::Sqlite);
+    let place = TestStore::on_disk(StoreKind::Sqlite);
     cleanup_never_removes_a_renewal(|| place.sqlite(), 61);
 }
 

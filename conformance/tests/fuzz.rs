@@ -6,8 +6,9 @@
 //! JSON's structural characters and digits favoured, so numbers grow past
 //! what the types hold).
 //!
-//! CI runs `MOIN_FUZZ_CASES` inputs per target (256 by default). A long
-//! run: `MOIN_FUZZ_CASES=10000000 cargo test --release -p
+//! Each target runs `MOIN_FUZZ_CASES` inputs: 256 by default, 10,000 in
+//! the long run (`MOIN_LONG_TESTS=1`, a step of CI's own). A longer run:
+//! `MOIN_FUZZ_CASES=10000000 cargo test --release -p
 //! moin-session-conformance --test fuzz` (figures in BENCHMARKS.md).
 
 use std::path::{Path, PathBuf};
@@ -30,10 +31,8 @@ use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 use time::macros::datetime;
 
 fn cases() -> u32 {
-    std::env::var("MOIN_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256)
+    let n = moin_session_testkit::long::count("MOIN_FUZZ_CASES", 256, 10_000);
+    u32::try_from(n).expect("MOIN_FUZZ_CASES fits 32 bits")
 }
 
 fn runner() -> TestRunner {

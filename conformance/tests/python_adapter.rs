@@ -122,6 +122,10 @@ fn venv() -> PathBuf {
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) && imports() {
         return venv;
     }
+    moin_session_testkit::progress::note(&format!(
+        "python_adapter: making {} and installing the kit from PyPI (once; reused while the kit is unchanged)",
+        venv.display()
+    ));
     let out = Command::new(&base)
         .args(["-m", "venv", "--clear"])
         .arg(&venv)
@@ -213,9 +217,13 @@ fn installed_secure_cookie_example_passes_the_moin_19_corpus() {
     };
     assert!(script.exists(), "pip installed no {}", script.display());
     let expectations = kit_dir().join("secure_cookie_expectations.json");
+    // The example keeps its sessions in a temporary directory (TMPDIR):
+    // in memory in the default run, where a busy shared disk would make
+    // the crowd case's thousands of session files its whole cost.
     let out = Command::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
         .current_dir(env!("CARGO_TARGET_TMPDIR"))
         .env_remove("PYTHONPATH")
+        .env("TMPDIR", moin_session_testkit::scratch::store_base())
         .args(["check", "--profile", "moin-1.9", "--adapter"])
         .arg(sh_quote(&script.display().to_string()))
         .arg("--expectations")

@@ -136,6 +136,10 @@ fn random_traces_of_a_profile_the_backend_lacks_are_refused() {
             "5",
             "--profile",
             "moin-1.6",
+            // The script never answers `shutdown`: no need to wait the
+            // default ten seconds for it.
+            "--step-timeout",
+            "1",
             "--adapter",
             &adapter,
         ])

@@ -8,6 +8,10 @@
 //! - a listing never reports a temporary file, even right after a crash;
 //! - a cleanup never removes a session whose renewal it could not have
 //!   seen as expired.
+//!
+//! Each writer process saves `MOIN_TORTURE_SAVES` records against four
+//! reader threads (300 by default, 3,000 in the long run,
+//! `MOIN_LONG_TESTS=1`): on a busy disk the long run takes about a minute.
 
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,6 +22,7 @@ use moin_session_spec::sid::is_well_formed;
 use moin_session_spec::store::Store;
 use moin_session_spec::{Durability, FileStore, FileStoreOptions};
 use moin_session_testkit::faults::{cleanup_never_removes_a_renewal, sids, spawn_writer};
+use moin_session_testkit::long::count;
 use moin_session_testkit::Scratch;
 use time::OffsetDateTime;
 
@@ -41,8 +46,9 @@ fn threads_and_processes_see_only_whole_records() {
     let options = FileStoreOptions {
         durability: Durability::None,
     };
+    let saves = count("MOIN_TORTURE_SAVES", 300, 3_000) as u64;
     let mut children: Vec<Child> = (0..2)
-        .map(|i| spawn(&dir, &format!("proc{i}"), 3_000, &sids, false))
+        .map(|i| spawn(&dir, &format!("proc{i}"), saves, &sids, false))
         .collect();
     let stop = Arc::new(AtomicBool::new(false));
     let mut threads = Vec::new();

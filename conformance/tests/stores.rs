@@ -3,9 +3,9 @@
 //!
 //! The memory and Redis stores run through the `--backend` choices the CLI
 //! takes. The default run opens the file and SQLite stores without `fsync`
-//! (saves stay atomic; durability against power loss is not what the
-//! corpus judges), so the crowd cases' 2,000 sessions cost no 2,000 disk
-//! flushes; the long run (`MOIN_LONG_TESTS=1 cargo test --
+//! and in memory (`/dev/shm`; saves stay atomic; durability against power
+//! loss is not what the corpus judges), so the crowd cases' 2,000 sessions
+//! cost no 2,000 disk flushes; the long run (`MOIN_LONG_TESTS=1 cargo test --
 //! --include-ignored`) also runs them through the CLI's choices, with the
 //! stores' durable defaults.
 //!
@@ -19,11 +19,13 @@ use moin_session_conformance::run::runner::Verdict;
 use moin_session_conformance::{report, run_all, Selection};
 use moin_session_spec::Backend;
 use moin_session_testkit::corpus::corpus;
+use moin_session_testkit::progress::Progress;
 use moin_session_testkit::{StoreKind, TestStore};
 
 fn passes_the_corpus(backend: &mut dyn Backend, what: &str) {
     let cases = Selection::default().apply(&corpus().0);
-    let results = run_all(backend, &cases, |_, _| {});
+    let mut progress = Progress::new(format!("corpus on {what}"), cases.len());
+    let results = run_all(backend, &cases, |done, _| progress.tick(done));
     let problems: Vec<String> = results
         .iter()
         .filter(|r| r.verdict != Verdict::Pass)

@@ -46,3 +46,10 @@ impl Progress {
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
 }
+
+/// Says `what` on the process's standard error at once (not captured by
+/// libtest): for a step that may take long, such as installing packages.
+pub fn note(what: &str) {
+    let line = format!("    … {what}\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}

@@ -6,7 +6,10 @@
 //! Handles made here are atomic but not durable against power loss
 //! ([`Durability::None`]: no `fsync`), which is not what these tests
 //! judge and would dominate their run time; [`TestStore::durable_reference`]
-//! gives the stores' defaults.
+//! gives the stores' defaults. The file and SQLite stores live in a
+//! [`Scratch::for_store`] directory: in memory in the default run, on disk
+//! in the long run. The fault tests, which judge what a disk does, make
+//! their own on disk ([`Scratch::new`]).
 
 use std::path::PathBuf;
 
@@ -64,9 +67,19 @@ impl TestStore {
     /// A fresh place for a store of `kind`; for Redis, a server started for
     /// this test (see [`crate::redis_server`]): no server, no pass.
     pub fn new(kind: StoreKind) -> TestStore {
+        TestStore::made(kind, Scratch::for_store)
+    }
+
+    /// As [`TestStore::new`], with the file and SQLite stores on disk
+    /// whatever the run: for the fault tests, which judge what a disk does.
+    pub fn on_disk(kind: StoreKind) -> TestStore {
+        TestStore::made(kind, Scratch::new)
+    }
+
+    fn made(kind: StoreKind, scratch: fn(&str) -> Scratch) -> TestStore {
         let (scratch, redis) = match kind {
             StoreKind::Memory => (None, None),
-            StoreKind::File | StoreKind::Sqlite => (Some(Scratch::new(kind.name())), None),
+            StoreKind::File | StoreKind::Sqlite => (Some(scratch(kind.name())), None),
             StoreKind::Redis => (None, Some(redis_server())),
         };
         TestStore {
