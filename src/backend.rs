@@ -73,16 +73,7 @@ pub trait Backend {
     /// more result. The default runs [`request`](Backend::request) for
     /// each.
     fn request_batch(&mut self, requests: &[Request]) -> Vec<Result<Response, BackendError>> {
-        let mut out = Vec::with_capacity(requests.len());
-        for r in requests {
-            let result = self.request(r);
-            let stop = result.is_err();
-            out.push(result);
-            if stop {
-                break;
-            }
-        }
-        out
+        until_error(requests, |r| self.request(r))
     }
 
     /// Runs a cleanup.
@@ -254,4 +245,23 @@ impl<B: Backend + ?Sized> Backend for Box<B> {
     fn end_run(&mut self) -> Result<(), BackendError> {
         (**self).end_run()
     }
+}
+
+/// Runs `request` for each of `requests` in order, stopping after the
+/// first error, which is then the last result: the answer of
+/// [`Backend::request_batch`].
+pub(crate) fn until_error(
+    requests: &[Request],
+    mut request: impl FnMut(&Request) -> Result<Response, BackendError>,
+) -> Vec<Result<Response, BackendError>> {
+    let mut out = Vec::with_capacity(requests.len());
+    for r in requests {
+        let result = request(r);
+        let stop = result.is_err();
+        out.push(result);
+        if stop {
+            break;
+        }
+    }
+    out
 }

@@ -130,6 +130,20 @@ pub struct Response {
     pub cache_control: Option<String>,
 }
 
+impl Response {
+    /// The response of a whole request cycle: what its open produced, with
+    /// the headers of its finish.
+    pub fn of(opened: Opened, finished: Finished) -> Response {
+        Response {
+            new: opened.new,
+            user: opened.user,
+            set_cookies: finished.set_cookies,
+            results: opened.results,
+            cache_control: finished.cache_control,
+        }
+    }
+}
+
 /// What a backend answers when a request is opened
 /// ([`Backend::open`](crate::Backend::open)): what load, authentication
 /// and the open's own ops produced. The cookie comes at the finish.

@@ -12,12 +12,14 @@ use time::OffsetDateTime;
 use crate::config::{Config, ConfigPatch};
 use crate::profile::Profile;
 
-use super::case::{profile_problems, Action, Case};
+use super::case::Case;
 use super::expect::{is_latest_symbol, is_symbol, CookieSource, SidRef};
 use super::ids::{derived_in, is_semantic_id, nearest, symbols_in};
 use super::inheritance::Inheritance;
 use super::loaded::{locate_in, FixtureError, Lines, LoadedCase, EARLIEST_INSTANT, LATEST_INSTANT};
+use super::profile_rules::profile_problems;
 use super::requirements::Requirements;
+use super::step::Action;
 
 /// Where one case's problems are reported, and whether there were any.
 pub(super) struct CaseCheck<'a> {

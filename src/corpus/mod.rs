@@ -26,10 +26,12 @@ mod ids;
 mod inheritance;
 mod load;
 mod loaded;
+mod profile_rules;
 mod requirements;
+mod step;
 
 pub use builtin::{builtin_corpus, BUILTIN_FILES};
-pub use case::{Action, Case, Crowd, FixtureFile, Step, MAX_CROWD};
+pub use case::{Case, FixtureFile};
 pub use expect::{
     is_latest_symbol, is_symbol, CleanupExpect, CleanupSpec, CookieExpect, CookieSource,
     FinishExpect, OpenExpect, OpenSpec, OpsSpec, RequestExpect, RequestSpec, SidRef,
@@ -44,3 +46,4 @@ pub use load::{
     EARLIEST_INSTANT, LATEST_INSTANT,
 };
 pub use requirements::{Requirement, Requirements, SpecError, SPEC_FILES};
+pub use step::{Action, Crowd, Step, MAX_CROWD};

@@ -369,13 +369,7 @@ pub(crate) fn request(
 ) -> Result<Response, BackendError> {
     let (open, opened) = open(state, req, sids)?;
     let finished = finish(state, open, req.now, sids);
-    Ok(Response {
-        new: opened.new,
-        user: opened.user,
-        set_cookies: finished.set_cookies,
-        results: opened.results,
-        cache_control: None,
-    })
+    Ok(Response::of(opened, finished))
 }
 
 /// Takes a new configuration; every record of an account that no longer

@@ -385,13 +385,7 @@ pub(crate) fn request(
 ) -> Result<Response, BackendError> {
     let (open, opened) = open(state, req, sids)?;
     let finished = finish(open);
-    Ok(Response {
-        new: opened.new,
-        user: opened.user,
-        set_cookies: finished.set_cookies,
-        results: opened.results,
-        cache_control: finished.cache_control,
-    })
+    Ok(Response::of(opened, finished))
 }
 
 fn check_key(key: &str) -> Result<(), BackendError> {

@@ -277,15 +277,7 @@ impl<S: Store> Backend for ReferenceBackend<S> {
         if let Err(e) = self.store().begin_batch() {
             return vec![Err(backend_error(e.into()))];
         }
-        let mut out = Vec::with_capacity(requests.len());
-        for r in requests {
-            let result = self.request(r);
-            let stop = result.is_err();
-            out.push(result);
-            if stop {
-                break;
-            }
-        }
+        let mut out = crate::backend::until_error(requests, |r| self.request(r));
         if let Err(e) = self.store().end_batch() {
             // The batch's writes may be lost: its last answer is the error.
             out.push(Err(backend_error(e.into())));

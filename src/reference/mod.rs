@@ -7,7 +7,7 @@
 //! | file | what |
 //! | --- | --- |
 //! | `pipeline.rs` | what the services share: [`ServiceError`], reading the session cookie, the application phase |
-//! | `m19.rs` | [`SessionService`], the moin-1.9 session service |
+//! | `m19/` | [`SessionService`], the moin-1.9 session service (load, authentication, finalize, cleanup) |
 //! | `m16/` | [`M16SessionService`], the moin-1.6 service: `mod.rs` the service, `chain.rs` the authentication chain, `cookie.rs` its `Set-Cookie` values, `keys.rs` its record ids and signed logged-in values |
 //! | `hardened/` | [`HardenedSessionService`], the hardened profile: `mod.rs` the service, `commit.rs` the finish (one atomic update), `cookie.rs` its `Set-Cookie` values |
 //! | `backend.rs` | [`ReferenceBackend`]: the three services behind one [`Backend`](crate::Backend) |

@@ -126,6 +126,120 @@ fn run_macro(data: &mut Record, new: bool, edition: MacroEdition, random: u32) -
     }
 }
 
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+pub(crate) fn http_date(secs: i64) -> String {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .expect("expiry instants are within 100 years of now (r[m19.config.lifetime-finite])")
+        .format(&format)
+        .expect("an IMF-fixdate can be written for any date of a four-digit year")
+}
+
+/// Refuses an op on one of the profile's reserved keys
+/// (`r[m19.persist.reserved-keys]` and its hardened equivalent).
+pub(crate) fn refuse_reserved(ops: &[Op], reserved: &[&str]) -> Result<(), ServiceError> {
+    for op in ops {
+        if let Op::Set { key, .. } | Op::Get { key } | Op::Delete { key } = op {
+            if reserved.contains(&key.as_str()) {
+                return Err(ServiceError::ReservedKey {
+                    key: key.clone(),
+                    rule: "m19.persist.reserved-keys",
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What every reference service has alike, given its name and its
+/// configuration type: the `Debug` form, the constructors, and the
+/// accessors of the store, the configuration, the sid source and the
+/// users' `remember_me` preferences (absent means on:
+/// `r[m19.lifetime.remember-me-preference]`,
+/// `r[m16.lifetime.remember-me-preference]`). The service has the fields
+/// `store`, `config`, `sids` and `preferences`.
+macro_rules! service_basics {
+    ($service:ident, $config:ty) => {
+        impl<S: $crate::store::Store> std::fmt::Debug for $service<S> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($service))
+                    .field("config", &self.config)
+                    .field("preferences", &self.preferences)
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl<S: $crate::store::Store> $service<S> {
+            /// A service over `store` with `config`, drawing fresh sids (in
+            /// moin-1.6: anonymous names, login ids and secrets) from `sids`.
+            pub fn new(
+                store: S,
+                config: $config,
+                sids: impl $crate::sid::SidSource + Send + 'static,
+            ) -> Self {
+                $service {
+                    store,
+                    config,
+                    sids: Box::new(sids),
+                    preferences: std::collections::BTreeMap::new(),
+                }
+            }
+
+            /// A service for production: sids (and moin-1.6's secrets) from
+            /// the OS CSPRNG (`r[hard.sid.entropy]`).
+            pub fn with_os_sids(store: S, config: $config) -> Self {
+                Self::new(store, config, $crate::sid::OsSids::new())
+            }
+
+            /// The store.
+            pub fn store(&self) -> &S {
+                &self.store
+            }
+
+            /// The store, taking the service apart.
+            pub fn into_store(self) -> S {
+                self.store
+            }
+
+            /// The configuration.
+            pub fn config(&self) -> &$config {
+                &self.config
+            }
+
+            /// Replaces the sid source.
+            pub fn set_sids(&mut self, sids: impl $crate::sid::SidSource + Send + 'static) {
+                self.sids = Box::new(sids);
+            }
+
+            /// Forgets every user preference.
+            pub fn forget_preferences(&mut self) {
+                self.preferences.clear();
+            }
+
+            /// A user's `remember_me` preference: on until a login sets it.
+            pub fn remember_me(&self, user: &str) -> bool {
+                self.preferences.get(user).copied().unwrap_or(true)
+            }
+
+            /// Runs one request cycle with the time of `clock` (read once)
+            /// in place of `request.now`: the production entry point.
+            pub fn handle_now(
+                &mut self,
+                clock: &dyn $crate::clock::Clock,
+                request: $crate::exchange::Request,
+            ) -> Result<$crate::exchange::Response, $crate::reference::pipeline::ServiceError> {
+                self.handle(&$crate::exchange::Request {
+                    now: clock.now(),
+                    ..request
+                })
+            }
+        }
+    };
+}
+pub(super) use service_basics;
+
 #[cfg(test)]
 mod tests {
     use super::*;

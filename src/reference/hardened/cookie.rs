@@ -4,7 +4,7 @@
 //! `r[hard.cookie.host-prefix]`, `r[hard.cookie.delete-form]`), for
 //! [`HardenedSessionService`](super::hardened::HardenedSessionService).
 
-use time::OffsetDateTime;
+use crate::reference::pipeline::http_date;
 
 use crate::config::HardenedConfig;
 
@@ -60,15 +60,4 @@ impl<'a> Form<'a> {
     pub(super) fn deletion(&self) -> String {
         self.render("", None, 0)
     }
-}
-
-/// An IMF-fixdate.
-fn http_date(secs: i64) -> String {
-    let format = time::macros::format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    OffsetDateTime::from_unix_timestamp(secs)
-        .expect("expiry instants are within 100 years of now (r[m19.config.lifetime-finite])")
-        .format(&format)
-        .expect("an IMF-fixdate can be written for any date of a four-digit year")
 }

@@ -41,12 +41,12 @@ use crate::exchange::Opened;
 use crate::exchange::{
     AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Op, Request, Response,
 };
-use crate::sid::{is_well_formed, OsSids, SidSource};
+use crate::sid::{is_well_formed, SidSource};
 use crate::store::{Loaded, Record, Store};
 
 mod commit;
 mod cookie;
-use super::pipeline::{first_cookie, run_ops, ServiceError};
+use super::pipeline::{first_cookie, refuse_reserved, run_ops, service_basics, ServiceError};
 
 const EXPIRES: &str = "expires";
 const USER_ID: &str = "user.id";
@@ -97,14 +97,7 @@ pub struct HardenedSessionService<S: Store> {
     preferences: BTreeMap<String, bool>,
 }
 
-impl<S: Store> fmt::Debug for HardenedSessionService<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HardenedSessionService")
-            .field("config", &self.config)
-            .field("preferences", &self.preferences)
-            .finish_non_exhaustive()
-    }
-}
+service_basics!(HardenedSessionService, HardenedConfig);
 
 /// A hardened request between its open and its finish
 /// ([`HardenedSessionService::open`]): its snapshot, who it runs as, and
@@ -134,17 +127,7 @@ impl fmt::Debug for HardenedOpen {
 
 /// Refuses ops on reserved keys (`r[m19.persist.reserved-keys]`).
 fn check_ops(ops: &[Op]) -> Result<(), ServiceError> {
-    for op in ops {
-        if let Op::Set { key, .. } | Op::Get { key } | Op::Delete { key } = op {
-            if RESERVED.contains(&key.as_str()) {
-                return Err(ServiceError::ReservedKey {
-                    key: key.clone(),
-                    rule: "m19.persist.reserved-keys",
-                });
-            }
-        }
-    }
-    Ok(())
+    refuse_reserved(ops, &RESERVED)
 }
 
 /// The key the HelpOnSessions example macro stores.
@@ -169,36 +152,6 @@ struct Real {
 }
 
 impl<S: Store> HardenedSessionService<S> {
-    /// A service over `store` with `config`, drawing fresh sids from `sids`.
-    pub fn new(store: S, config: HardenedConfig, sids: impl SidSource + Send + 'static) -> Self {
-        HardenedSessionService {
-            store,
-            config,
-            sids: Box::new(sids),
-            preferences: BTreeMap::new(),
-        }
-    }
-
-    /// A service for production: sids from the OS CSPRNG (`r[hard.sid.entropy]`).
-    pub fn with_os_sids(store: S, config: HardenedConfig) -> Self {
-        HardenedSessionService::new(store, config, OsSids::new())
-    }
-
-    /// The store.
-    pub fn store(&self) -> &S {
-        &self.store
-    }
-
-    /// The store, taking the service apart.
-    pub fn into_store(self) -> S {
-        self.store
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &HardenedConfig {
-        &self.config
-    }
-
     /// Takes a new configuration, keeping the store and the preferences,
     /// and ends every session of an account the new configuration no
     /// longer has or has disabled (`r[hard.end.account-disabled]`).
@@ -218,23 +171,12 @@ impl<S: Store> HardenedSessionService<S> {
         Ok(())
     }
 
-    /// A user's `remember_me` preference: on until a login sets it.
-    pub fn remember_me(&self, user: &str) -> bool {
-        self.preferences.get(user).copied().unwrap_or(true)
-    }
-
     /// Runs one request cycle at `request.now`: an open and its finish at
     /// one instant.
     pub fn handle(&mut self, request: &Request) -> Result<Response, ServiceError> {
         let (open, opened) = self.open(request)?;
         let finished = self.finish(open, request.now)?;
-        Ok(Response {
-            new: opened.new,
-            user: opened.user,
-            set_cookies: finished.set_cookies,
-            results: opened.results,
-            cache_control: None,
-        })
+        Ok(Response::of(opened, finished))
     }
 
     /// Opens a request at `request.now`: load, authentication and the

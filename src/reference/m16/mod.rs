@@ -49,8 +49,7 @@ mod chain;
 pub(super) mod cookie;
 pub(super) mod keys;
 
-use super::pipeline::{run_ops, ServiceError};
-use crate::sid::OsSids;
+use super::pipeline::{run_ops, service_basics, ServiceError};
 use cookie::{floor, logged_in_secs, SessionCookie};
 use keys::{expired, with_expires, Key};
 
@@ -150,79 +149,12 @@ pub struct M16SessionService<S: Store> {
     preferences: BTreeMap<String, bool>,
 }
 
-impl<S: Store> fmt::Debug for M16SessionService<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("M16SessionService")
-            .field("config", &self.config)
-            .field("preferences", &self.preferences)
-            .finish_non_exhaustive()
-    }
-}
+service_basics!(M16SessionService, M16Config);
 
 impl<S: Store> M16SessionService<S> {
-    /// A service over `store` with `config`, drawing anonymous names, login
-    /// ids and secrets from `sids`.
-    pub fn new(store: S, config: M16Config, sids: impl SidSource + Send + 'static) -> Self {
-        M16SessionService {
-            store,
-            config,
-            sids: Box::new(sids),
-            preferences: BTreeMap::new(),
-        }
-    }
-
-    /// A service for production: names and secrets from the OS CSPRNG.
-    pub fn with_os_sids(store: S, config: M16Config) -> Self {
-        M16SessionService::new(store, config, OsSids::new())
-    }
-
-    /// The store.
-    pub fn store(&self) -> &S {
-        &self.store
-    }
-
-    /// Gives the store back.
-    pub fn into_store(self) -> S {
-        self.store
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &M16Config {
-        &self.config
-    }
-
     /// Takes a new configuration, keeping the store and the preferences.
     pub fn set_config(&mut self, config: M16Config) {
         self.config = config;
-    }
-
-    /// Replaces the source of names and secrets.
-    pub fn set_sids(&mut self, sids: impl SidSource + Send + 'static) {
-        self.sids = Box::new(sids);
-    }
-
-    /// Forgets every user preference.
-    pub fn forget_preferences(&mut self) {
-        self.preferences.clear();
-    }
-
-    /// A user's `remember_me` preference
-    /// (`r[m16.lifetime.remember-me-preference]`): on until a login sets it.
-    pub fn remember_me(&self, user: &str) -> bool {
-        self.preferences.get(user).copied().unwrap_or(true)
-    }
-
-    /// Runs one request cycle with the time of `clock` (read once) in place
-    /// of `request.now`: the production entry point.
-    pub fn handle_now(
-        &mut self,
-        clock: &dyn Clock,
-        request: Request,
-    ) -> Result<Response, ServiceError> {
-        self.handle(&Request {
-            now: clock.now(),
-            ..request
-        })
     }
 
     /// Runs one request cycle at `request.now`: an open and its finish at
@@ -230,13 +162,7 @@ impl<S: Store> M16SessionService<S> {
     pub fn handle(&mut self, request: &Request) -> Result<Response, ServiceError> {
         let (open, opened) = self.open(request)?;
         let finished = self.finish(open);
-        Ok(Response {
-            new: opened.new,
-            user: opened.user,
-            set_cookies: finished.set_cookies,
-            results: opened.results,
-            cache_control: finished.cache_control,
-        })
+        Ok(Response::of(opened, finished))
     }
 
     /// Opens a request at `request.now`: the chain (which reads the
