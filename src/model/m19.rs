@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
 use crate::backend::BackendError;
+use crate::config::M19Config;
 use crate::exchange::{AuthAction, Finished, MacroEdition, Op, Opened, Request, Response};
 use crate::lifetime::session_lifetime_secs;
 use crate::sid::{is_well_formed, SidSource};
@@ -268,13 +269,7 @@ pub(crate) fn request(
 ) -> Result<Response, BackendError> {
     let (open, opened) = open(state, req, sids)?;
     let finished = finish(state, open, req.now);
-    Ok(Response {
-        new: opened.new,
-        user: opened.user,
-        set_cookies: finished.set_cookies,
-        results: opened.results,
-        cache_control: finished.cache_control,
-    })
+    Ok(Response::of(opened, finished))
 }
 
 /// `finalize` (`r[m19.finalize.*]`, `r[m19.cookie.*]`, `r[m19.persist.*]`).
@@ -304,10 +299,25 @@ fn finalize(
     let expires_at = now.unix_timestamp().div_euclid(60) * 60 + lifetime;
     // r[m19.finalize.kill]
     let kill = !valid && session.data.contains_key(KEY_USER_ID);
+    let set_cookies = cookies(config, session, https, lifetime, expires_at, kill);
+    persist(state, session, &user, setuid, lifetime, expires_at, kill);
+    set_cookies
+}
+
+/// The response's `Set-Cookie` of finalize: the issued cookie, the
+/// deletion, or none (`r[m19.finalize.issue]`, `r[m19.finalize.sliding]`,
+/// `r[m19.finalize.delete]`, `r[m19.finalize.silent-when-new]`).
+fn cookies(
+    config: &M19Config,
+    session: &Session,
+    https: bool,
+    lifetime: i64,
+    expires_at: i64,
+    kill: bool,
+) -> Vec<String> {
     let name = config.cookie_full_name();
     let path = config.effective_path().to_owned();
     let secure = config.cookie_secure.unwrap_or(https);
-
     let mut set_cookies = Vec::new();
     if lifetime > 0 && !kill {
         // r[m19.finalize.issue], r[m19.finalize.sliding]
@@ -336,13 +346,27 @@ fn finalize(
         set_cookies.push(c.build().to_string());
     }
     // r[m19.finalize.silent-when-new]: neither branch when L = 0 (or kill) and new.
+    set_cookies
+}
 
+/// What finalize writes to the store, and which clause wrote it
+/// (`r[m19.persist.*]`).
+fn persist(
+    state: &mut State,
+    session: &mut Session,
+    user: &Option<UserObj>,
+    setuid: Option<String>,
+    lifetime: i64,
+    expires_at: i64,
+    kill: bool,
+) {
+    let valid = user.as_ref().is_some_and(|u| u.valid);
     if !session.new {
         // r[m19.persist.expires-recorded]
         session.update(KEY_EXPIRES, Value::from(expires_at));
     }
     if lifetime > 0 && !kill {
-        match &user {
+        match user {
             Some(u) if u.valid => {
                 session.update(KEY_USER_ID, Value::from(u.name.clone()));
                 session.update(KEY_AUTH_METHOD, Value::from(u.auth_method.clone()));
@@ -384,7 +408,6 @@ fn finalize(
         state.records.remove(&session.sid);
         state.written.remove(&session.sid);
     }
-    set_cookies
 }
 
 /// The record of `sid` with its `expires` as the other writing rule
