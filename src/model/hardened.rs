@@ -25,7 +25,6 @@ use crate::backend::BackendError;
 use crate::config::HardenedConfig;
 use crate::exchange::{
     AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Finished, Op, Opened, Request,
-    Response,
 };
 use crate::sid::{is_well_formed, SidSource};
 
@@ -358,18 +357,6 @@ pub(crate) fn finish(
         set_cookies,
         cache_control: None,
     }
-}
-
-/// One request cycle of the hardened profile: an open and its finish at
-/// one instant.
-pub(crate) fn request(
-    state: &mut State,
-    req: &Request,
-    sids: &mut dyn SidSource,
-) -> Result<Response, BackendError> {
-    let (open, opened) = open(state, req, sids)?;
-    let finished = finish(state, open, req.now, sids);
-    Ok(Response::of(opened, finished))
 }
 
 /// Takes a new configuration; every record of an account that no longer

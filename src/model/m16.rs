@@ -23,7 +23,6 @@ use crate::backend::BackendError;
 use crate::config::M16Config;
 use crate::exchange::{
     AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Finished, Op, Opened, Request,
-    Response,
 };
 use crate::lifetime::m16_logged_in_secs as logged_in_secs;
 use crate::sid::{is_cookie_octet, SidSource};
@@ -374,18 +373,6 @@ pub(crate) fn finish(open: Open) -> Finished {
         set_cookies: open.set_cookies,
         cache_control,
     }
-}
-
-/// One request cycle of the moin-1.6 profile: an open and its finish at
-/// one instant.
-pub(crate) fn request(
-    state: &mut State,
-    req: &Request,
-    sids: &mut dyn SidSource,
-) -> Result<Response, BackendError> {
-    let (open, opened) = open(state, req, sids)?;
-    let finished = finish(open);
-    Ok(Response::of(opened, finished))
 }
 
 fn check_key(key: &str) -> Result<(), BackendError> {

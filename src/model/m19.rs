@@ -12,7 +12,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::backend::BackendError;
 use crate::config::M19Config;
-use crate::exchange::{AuthAction, Finished, MacroEdition, Op, Opened, Request, Response};
+use crate::exchange::{AuthAction, Finished, MacroEdition, Op, Opened, Request};
 use crate::lifetime::session_lifetime_secs;
 use crate::sid::{is_well_formed, SidSource};
 
@@ -258,18 +258,6 @@ pub(crate) fn finish(state: &mut State, open: Open, now: OffsetDateTime) -> Fini
         set_cookies,
         cache_control: None,
     }
-}
-
-/// One request cycle of the moin-1.9 profile: an open and its finish at
-/// one instant.
-pub(crate) fn request(
-    state: &mut State,
-    req: &Request,
-    sids: &mut dyn SidSource,
-) -> Result<Response, BackendError> {
-    let (open, opened) = open(state, req, sids)?;
-    let finished = finish(state, open, req.now);
-    Ok(Response::of(opened, finished))
 }
 
 /// `finalize` (`r[m19.finalize.*]`, `r[m19.cookie.*]`, `r[m19.persist.*]`).

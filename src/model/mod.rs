@@ -23,7 +23,7 @@ use crate::backend::{Backend, BackendError, BackendInfo};
 use crate::config::Config;
 use crate::exchange::{CleanupOutcome, CleanupRequest, Finished, Op, Opened, Request, Response};
 use crate::profile::Profile;
-use crate::sid::SeededSids;
+use crate::sid::{SeededSids, SidSource};
 
 mod account;
 mod hardened;
@@ -133,6 +133,54 @@ impl Model {
     }
 }
 
+/// The error of a model used before its reset.
+fn not_reset() -> BackendError {
+    BackendError::InvalidInput {
+        message: "the model was not reset with a configuration".to_owned(),
+    }
+}
+
+/// Opens a request in its profile's model.
+fn open_request(
+    state: &mut ProfileState,
+    request: &Request,
+    sids: &mut dyn SidSource,
+) -> Result<(OpenRequest, Opened), BackendError> {
+    Ok(match state {
+        ProfileState::Moin16(s) => {
+            let (o, opened) = m16::open(s, request, sids)?;
+            (OpenRequest::Moin16(o), opened)
+        }
+        ProfileState::Moin19(s) => {
+            let (o, opened) = m19::open(s, request, sids)?;
+            (OpenRequest::Moin19(o), opened)
+        }
+        ProfileState::Hardened(s) => {
+            let (o, opened) = hardened::open(s, request, sids)?;
+            (OpenRequest::Hardened(o), opened)
+        }
+    })
+}
+
+/// Finishes an open request of the profile it was opened in.
+fn finish_request(
+    state: &mut ProfileState,
+    open: OpenRequest,
+    now: OffsetDateTime,
+    sids: &mut dyn SidSource,
+) -> Result<Finished, BackendError> {
+    match (state, open) {
+        (ProfileState::Moin16(_), OpenRequest::Moin16(o)) => Ok(m16::finish(o)),
+        (ProfileState::Moin19(s), OpenRequest::Moin19(o)) => Ok(m19::finish(s, o, now)),
+        (ProfileState::Hardened(s), OpenRequest::Hardened(o)) => {
+            Ok(hardened::finish(s, o, now, sids))
+        }
+        _ => Err(BackendError::InvalidInput {
+            message: "the request was opened under another profile".to_owned(),
+        }),
+    }
+}
+
 fn not_open(handle: &str) -> BackendError {
     BackendError::InvalidInput {
         message: format!("no request {handle:?} is open"),
@@ -191,14 +239,10 @@ impl Backend for Model {
 
     fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
         let Model { state, sids, .. } = self;
-        match state.as_mut() {
-            Some(ProfileState::Moin16(s)) => m16::request(s, request, sids),
-            Some(ProfileState::Moin19(s)) => m19::request(s, request, sids),
-            Some(ProfileState::Hardened(s)) => hardened::request(s, request, sids),
-            None => Err(BackendError::InvalidInput {
-                message: "the model was not reset with a configuration".to_owned(),
-            }),
-        }
+        let state = state.as_mut().ok_or_else(not_reset)?;
+        let (open, opened) = open_request(state, request, sids)?;
+        let finished = finish_request(state, open, request.now, sids)?;
+        Ok(Response::of(opened, finished))
     }
 
     fn interleaves(&self) -> bool {
@@ -220,25 +264,8 @@ impl Backend for Model {
             });
         }
         let Model { state, sids, open } = self;
-        let (request_state, opened) = match state.as_mut() {
-            Some(ProfileState::Moin16(s)) => {
-                let (o, opened) = m16::open(s, request, sids)?;
-                (OpenRequest::Moin16(o), opened)
-            }
-            Some(ProfileState::Moin19(s)) => {
-                let (o, opened) = m19::open(s, request, sids)?;
-                (OpenRequest::Moin19(o), opened)
-            }
-            Some(ProfileState::Hardened(s)) => {
-                let (o, opened) = hardened::open(s, request, sids)?;
-                (OpenRequest::Hardened(o), opened)
-            }
-            None => {
-                return Err(BackendError::InvalidInput {
-                    message: "the model was not reset with a configuration".to_owned(),
-                })
-            }
-        };
+        let state = state.as_mut().ok_or_else(not_reset)?;
+        let (request_state, opened) = open_request(state, request, sids)?;
         open.insert(handle.to_owned(), request_state);
         Ok(opened)
     }
@@ -259,13 +286,11 @@ impl Backend for Model {
     fn finish(&mut self, handle: &str, now: OffsetDateTime) -> Result<Finished, BackendError> {
         let open = self.open.remove(handle).ok_or_else(|| not_open(handle))?;
         let Model { state, sids, .. } = self;
-        match (state.as_mut(), open) {
-            (Some(ProfileState::Moin16(_)), OpenRequest::Moin16(o)) => Ok(m16::finish(o)),
-            (Some(ProfileState::Moin19(s)), OpenRequest::Moin19(o)) => Ok(m19::finish(s, o, now)),
-            (Some(ProfileState::Hardened(s)), OpenRequest::Hardened(o)) => {
-                Ok(hardened::finish(s, o, now, sids))
-            }
-            _ => Err(not_open(handle)),
+        match state.as_mut() {
+            // A request opened under another profile (a reset since) is
+            // not open any more.
+            Some(state) => finish_request(state, open, now, sids).map_err(|_| not_open(handle)),
+            None => Err(not_open(handle)),
         }
     }
 
