@@ -285,43 +285,19 @@ fn unbound_symbols_and_reserved_keys_are_rejected() {
         "{}",
         errors[0]
     );
-    let errors = load_errors(
-        "unbound",
-        &[("a.json", &format!("{{\"cases\": [{case}]}}"))],
-    );
-    assert!(
-        errors[0].message.contains("[rule fixture.unbound-symbol]"),
-        "{}",
-        errors[0]
-    );
+    assert_breaks(&case, "unbound", "fixture.unbound-symbol");
     let case = GOOD_CASE.replace(
         "{\"list\": {}, \"expect\": {\"sids\": []}}",
         "{\"request\": {\"ops\": [{\"get\": {\"key\": \"user.id\"}}]}, \"expect\": {\"new\": true, \"user\": null, \"set_cookies\": [], \"results\": [null]}}",
     );
-    let errors = load_errors(
-        "reserved",
-        &[("a.json", &format!("{{\"cases\": [{case}]}}"))],
-    );
-    assert!(
-        errors[0].message.contains("[rule fixture.reserved-key]"),
-        "{}",
-        errors[0]
-    );
+    assert_breaks(&case, "reserved", "fixture.reserved-key");
 }
 
 #[test]
 fn a_rejects_case_has_no_steps_and_covers_its_rule() {
     let case = r#"{"id": "m19.t.r", "title": "t", "covers": ["m19.store.list"], "profile": "moin-1.9",
       "config": {"cookie_name": ""}, "start": "2009-03-01T12:00:00Z", "steps": [], "rejects": "m19.config.cookie-name-empty"}"#;
-    let errors = load_errors(
-        "rejects",
-        &[("a.json", &format!("{{\"cases\": [{case}]}}"))],
-    );
-    assert!(
-        errors[0].message.contains("[rule fixture.rejects]"),
-        "{}",
-        errors[0]
-    );
+    assert_breaks(case, "rejects", "fixture.rejects");
 }
 
 #[test]
@@ -335,12 +311,16 @@ fn every_requirement_id_cited_in_the_source_exists() {
     let requirements = Requirements::builtin();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut missing = Vec::new();
+    let mut files = Vec::new();
     for dir in ["src", "conformance/src"] {
-        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_none_or(|e| e != "rs") {
-                continue;
-            }
+        rust_files(&root.join(dir), &mut files);
+    }
+    assert!(
+        files.iter().any(|f| f.ends_with("reference/m19/load.rs")),
+        "the scan reaches the source files in folders"
+    );
+    {
+        for path in files {
             let text = std::fs::read_to_string(&path).unwrap();
             // Unit tests below `#[cfg(test)]` use made-up IDs on purpose.
             for (n, line) in text
@@ -361,6 +341,28 @@ fn every_requirement_id_cited_in_the_source_exists() {
         "cited but not in the spec:\n{}",
         missing.join("\n")
     );
+}
+
+/// Loading a file with the one case `case` fails first on `rule`.
+fn assert_breaks(case: &str, tag: &str, rule: &str) {
+    let errors = load_errors(tag, &[("a.json", &format!("{{\"cases\": [{case}]}}"))]);
+    assert!(
+        errors[0].message.contains(&format!("[rule {rule}]")),
+        "{}",
+        errors[0]
+    );
+}
+
+/// Every `.rs` file below `dir`, in its folders too.
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("a source folder is readable") {
+        let path = entry.expect("a directory entry is readable").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
 }
 
 /// Requirement IDs a line cites: `r[m1x.…]` or a string literal `"m1x.…"`

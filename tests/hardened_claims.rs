@@ -10,7 +10,7 @@
 use moin_session_spec::requirements::{Requirements, SPEC_FILES};
 use moin_session_spec::{
     AuthAction, Backend, CleanupMode, CleanupRequest, Config, ConfigPatch, Model, Op, Profile,
-    Request,
+    Request, Response,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -89,6 +89,22 @@ fn login(remember_me: bool) -> AuthAction {
         user: "alice".into(),
         remember_me,
     }
+}
+
+/// Sends one request to `b` at `secs` after the start, with the session
+/// cookie `sid` if any; a backend error as its message.
+fn send(b: &mut Model, secs: i64, sid: Option<&str>, auth: AuthAction) -> Result<Response, String> {
+    b.request(&request(at(secs), sid, auth))
+        .map_err(|e| e.to_string())
+}
+
+/// A model reset with `patch` and alice logged in at the start: the model
+/// and her issued sid.
+fn logged_in(patch: &ConfigPatch, remember_me: bool) -> Result<(Model, String), String> {
+    let mut b = backend(patch)?;
+    let resp = send(&mut b, 0, None, login(remember_me))?;
+    let sid = issued(&resp.set_cookies)?.value().to_owned();
+    Ok((b, sid))
 }
 
 /// The issued session cookie of a response, parsed.
@@ -199,12 +215,8 @@ fn cookie_size(patch: &ConfigPatch) -> Result<(), String> {
 fn documented_timeouts(patch: &ConfigPatch) -> Result<(), String> {
     // The documented defaults: 12 idle hours, 30 days from a login.
     let mut b = backend(patch)?;
-    let idle = b
-        .request(&request(at(0), None, login(false)))
-        .map_err(|e| e.to_string())?;
-    let remember = b
-        .request(&request(at(0), None, login(true)))
-        .map_err(|e| e.to_string())?;
+    let idle = send(&mut b, 0, None, login(false))?;
+    let remember = send(&mut b, 0, None, login(true))?;
     let (idle, remember) = (issued(&idle.set_cookies)?, issued(&remember.set_cookies)?);
     ensure(
         idle.max_age() == Some(Duration::hours(12))
@@ -217,15 +229,11 @@ fn many_sessions(patch: &ConfigPatch) -> Result<(), String> {
     let mut b = backend(patch)?;
     let mut sids = Vec::new();
     for i in 0..20 {
-        let resp = b
-            .request(&request(at(i), None, login(false)))
-            .map_err(|e| e.to_string())?;
+        let resp = send(&mut b, i, None, login(false))?;
         sids.push(issued(&resp.set_cookies)?.value().to_owned());
     }
     for sid in &sids {
-        let resp = b
-            .request(&request(at(60), Some(sid), AuthAction::None))
-            .map_err(|e| e.to_string())?;
+        let resp = send(&mut b, 60, Some(sid), AuthAction::None)?;
         ensure(
             resp.user.as_deref() == Some("alice"),
             "a concurrent session was lost",
@@ -237,9 +245,7 @@ fn many_sessions(patch: &ConfigPatch) -> Result<(), String> {
 fn planted_sid_refused(patch: &ConfigPatch) -> Result<(), String> {
     let mut b = backend(patch)?;
     let planted = "0123456789abcdef0123456789abcdef01234567";
-    let resp = b
-        .request(&request(at(0), Some(planted), login(false)))
-        .map_err(|e| e.to_string())?;
+    let resp = send(&mut b, 0, Some(planted), login(false))?;
     let c = issued(&resp.set_cookies)?;
     let listed = b.list().map_err(|e| e.to_string())?;
     ensure(
@@ -252,9 +258,7 @@ fn fresh_sids(patch: &ConfigPatch) -> Result<(), String> {
     let mut b = backend(patch)?;
     let mut seen = std::collections::BTreeSet::new();
     for i in 0..50 {
-        let resp = b
-            .request(&request(at(i), None, login(false)))
-            .map_err(|e| e.to_string())?;
+        let resp = send(&mut b, i, None, login(false))?;
         let sid = issued(&resp.set_cookies)?.value().to_owned();
         ensure(
             sid.len() == 40
@@ -269,14 +273,8 @@ fn fresh_sids(patch: &ConfigPatch) -> Result<(), String> {
 }
 
 fn idle_timeout(patch: &ConfigPatch) -> Result<(), String> {
-    let mut b = backend(patch)?;
-    let resp = b
-        .request(&request(at(0), None, login(false)))
-        .map_err(|e| e.to_string())?;
-    let sid = issued(&resp.set_cookies)?.value().to_owned();
-    let later = b
-        .request(&request(at(12 * 3600 + 1), Some(&sid), AuthAction::None))
-        .map_err(|e| e.to_string())?;
+    let (mut b, sid) = logged_in(patch, false)?;
+    let later = send(&mut b, 12 * 3600 + 1, Some(&sid), AuthAction::None)?;
     ensure(
         later.new && later.user.is_none(),
         "a session idle past its timeout was used",
@@ -284,24 +282,16 @@ fn idle_timeout(patch: &ConfigPatch) -> Result<(), String> {
 }
 
 fn absolute_timeout(patch: &ConfigPatch) -> Result<(), String> {
-    let mut b = backend(patch)?;
-    let resp = b
-        .request(&request(at(0), None, login(true)))
-        .map_err(|e| e.to_string())?;
-    let sid = issued(&resp.set_cookies)?.value().to_owned();
+    let (mut b, sid) = logged_in(patch, true)?;
     let day = 24 * 3600;
     for d in [10, 20, 29] {
-        let r = b
-            .request(&request(at(d * day), Some(&sid), AuthAction::None))
-            .map_err(|e| e.to_string())?;
+        let r = send(&mut b, d * day, Some(&sid), AuthAction::None)?;
         ensure(
             r.user.as_deref() == Some("alice"),
             "an active session ended early",
         )?;
     }
-    let after = b
-        .request(&request(at(30 * day + 1), Some(&sid), AuthAction::None))
-        .map_err(|e| e.to_string())?;
+    let after = send(&mut b, 30 * day + 1, Some(&sid), AuthAction::None)?;
     ensure(
         after.new && after.user.is_none(),
         "an active session outlived 30 days from its login",
@@ -309,16 +299,9 @@ fn absolute_timeout(patch: &ConfigPatch) -> Result<(), String> {
 }
 
 fn logout_ends(patch: &ConfigPatch) -> Result<(), String> {
-    let mut b = backend(patch)?;
-    let resp = b
-        .request(&request(at(0), None, login(false)))
-        .map_err(|e| e.to_string())?;
-    let sid = issued(&resp.set_cookies)?.value().to_owned();
-    b.request(&request(at(1), Some(&sid), AuthAction::Logout))
-        .map_err(|e| e.to_string())?;
-    let again = b
-        .request(&request(at(2), Some(&sid), AuthAction::None))
-        .map_err(|e| e.to_string())?;
+    let (mut b, sid) = logged_in(patch, false)?;
+    send(&mut b, 1, Some(&sid), AuthAction::Logout)?;
+    let again = send(&mut b, 2, Some(&sid), AuthAction::None)?;
     ensure(
         again.new && again.user.is_none(),
         "a logged-out sid still names a session",
@@ -327,8 +310,7 @@ fn logout_ends(patch: &ConfigPatch) -> Result<(), String> {
 
 fn disabled_account_ends(patch: &ConfigPatch) -> Result<(), String> {
     let mut b = backend(patch)?;
-    b.request(&request(at(0), None, login(false)))
-        .map_err(|e| e.to_string())?;
+    send(&mut b, 0, None, login(false))?;
     let mut disabled = patch.clone();
     disabled.users = Some(vec!["bob".into()]);
     disabled.disabled_users = Some(vec!["alice".into()]);
@@ -343,15 +325,15 @@ fn disabled_account_ends(patch: &ConfigPatch) -> Result<(), String> {
 fn cleanup_by_user(patch: &ConfigPatch) -> Result<(), String> {
     let mut b = backend(patch)?;
     for user in ["alice", "alice", "bob"] {
-        b.request(&request(
-            at(0),
+        send(
+            &mut b,
+            0,
             None,
             AuthAction::Login {
                 user: user.into(),
                 remember_me: false,
             },
-        ))
-        .map_err(|e| e.to_string())?;
+        )?;
     }
     let outcome = b
         .cleanup(&CleanupRequest {
@@ -366,8 +348,7 @@ fn cleanup_by_user(patch: &ConfigPatch) -> Result<(), String> {
         "cleanup --all --name alice did not end exactly alice's sessions",
     )?;
     // The row's second claim: `cleanup --all` ends all sessions.
-    b.request(&request(at(2), None, login(false)))
-        .map_err(|e| e.to_string())?;
+    send(&mut b, 2, None, login(false))?;
     let all = b
         .cleanup(&CleanupRequest {
             now: at(3),
@@ -382,11 +363,7 @@ fn cleanup_by_user(patch: &ConfigPatch) -> Result<(), String> {
 }
 
 fn sid_only_from_cookie(patch: &ConfigPatch) -> Result<(), String> {
-    let mut b = backend(patch)?;
-    let resp = b
-        .request(&request(at(0), None, login(false)))
-        .map_err(|e| e.to_string())?;
-    let sid = issued(&resp.set_cookies)?.value().to_owned();
+    let (mut b, sid) = logged_in(patch, false)?;
     let mut r = request(at(1), None, AuthAction::None);
     r.path = format!("/FrontPage?MOIN_SESSION_8080_ROOT={sid}&sid={sid}");
     let via_url = b.request(&r).map_err(|e| e.to_string())?;
@@ -397,11 +374,7 @@ fn sid_only_from_cookie(patch: &ConfigPatch) -> Result<(), String> {
 }
 
 fn atomic_finish(patch: &ConfigPatch) -> Result<(), String> {
-    let mut b = backend(patch)?;
-    let resp = b
-        .request(&request(at(0), None, login(false)))
-        .map_err(|e| e.to_string())?;
-    let sid = issued(&resp.set_cookies)?.value().to_owned();
+    let (mut b, sid) = logged_in(patch, false)?;
     b.open("A", &request(at(1), Some(&sid), AuthAction::None))
         .map_err(|e| e.to_string())?;
     b.ops(
@@ -412,8 +385,7 @@ fn atomic_finish(patch: &ConfigPatch) -> Result<(), String> {
         }],
     )
     .map_err(|e| e.to_string())?;
-    b.request(&request(at(2), Some(&sid), AuthAction::Logout))
-        .map_err(|e| e.to_string())?;
+    send(&mut b, 2, Some(&sid), AuthAction::Logout)?;
     let finished = b.finish("A", at(3)).map_err(|e| e.to_string())?;
     ensure(
         finished.set_cookies.is_empty() && b.list().map_err(|e| e.to_string())?.is_empty(),
