@@ -8,7 +8,7 @@ use crate::profile::Profile;
 
 use super::checks::*;
 use super::error::ConfigError;
-use super::patch::{ConfigPatch, LifetimeSetting};
+use super::patch::{take_given, ConfigPatch, LifetimeSetting};
 
 const M16_ATTRIBUTES: &str = "m16.config.cookie-attributes";
 
@@ -157,27 +157,11 @@ fn apply_m16_patch(config: &mut M16Config, patch: &ConfigPatch) -> Result<(), Co
             })
         }
     }
-    if let Some(v) = patch.anonymous_cookie_lifetime {
-        config.anonymous_cookie_lifetime = v;
-    }
-    if let Some(v) = &patch.cookie_path {
-        config.cookie_path = v.clone();
-    }
-    if let Some(v) = &patch.cookie_domain {
-        config.cookie_domain = v.clone();
-    }
+    take_given!(config, patch; anonymous_cookie_lifetime, cookie_path, cookie_domain);
     if let Some(v) = patch.site.as_ref().and_then(|s| s.script_root.clone()) {
         config.script_name = v;
     }
-    if let Some(v) = &patch.auth {
-        config.auth = v.clone();
-    }
-    if let Some(v) = &patch.users {
-        config.users = v.clone();
-    }
-    if let Some(v) = &patch.disabled_users {
-        config.disabled_users = v.clone();
-    }
+    take_given!(config, patch; auth, users, disabled_users);
     Ok(())
 }
 

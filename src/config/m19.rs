@@ -19,7 +19,7 @@ use crate::profile::Profile;
 
 use super::checks::*;
 use super::error::ConfigError;
-use super::patch::{ConfigPatch, LifetimeSetting};
+use super::patch::{take_given, ConfigPatch, LifetimeSetting};
 use super::site::Site;
 
 const M19_FINITE: &str = "m19.config.lifetime-finite";
@@ -162,21 +162,7 @@ fn apply_m19_patch(config: &mut M19Config, patch: &ConfigPatch) -> Result<(), Co
             rule: Some("m19.config.not-in-profile"),
         });
     }
-    if let Some(v) = &patch.cookie_name {
-        config.cookie_name = v.clone();
-    }
-    if let Some(v) = &patch.cookie_path {
-        config.cookie_path = v.clone();
-    }
-    if let Some(v) = &patch.cookie_domain {
-        config.cookie_domain = v.clone();
-    }
-    if let Some(v) = patch.cookie_secure {
-        config.cookie_secure = v;
-    }
-    if let Some(v) = patch.cookie_httponly {
-        config.cookie_httponly = v;
-    }
+    take_given!(config, patch; cookie_name, cookie_path, cookie_domain, cookie_secure, cookie_httponly);
     if let Some(site) = &patch.site {
         if let Some(v) = site.server_port {
             config.site.server_port = v;
@@ -188,18 +174,7 @@ fn apply_m19_patch(config: &mut M19Config, patch: &ConfigPatch) -> Result<(), Co
             config.site.siteid = v.clone();
         }
     }
-    if let Some(v) = &patch.auth {
-        config.auth = v.clone();
-    }
-    if let Some(v) = &patch.users {
-        config.users = v.clone();
-    }
-    if let Some(v) = &patch.disabled_users {
-        config.disabled_users = v.clone();
-    }
-    if let Some(v) = &patch.superusers {
-        config.superusers = v.clone();
-    }
+    take_given!(config, patch; auth, users, disabled_users, superusers);
     Ok(())
 }
 

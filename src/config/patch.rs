@@ -94,6 +94,20 @@ pub struct ConfigPatch {
     pub max_cookie_header: Option<u64>,
 }
 
+/// Takes each named field that `patch` gives into `config` (a field the
+/// patch leaves out keeps the value `config` has): `take_given!(config,
+/// patch; cookie_path, users)`.
+macro_rules! take_given {
+    ($config:ident, $patch:ident; $($field:ident),+ $(,)?) => {
+        $(
+            if let Some(v) = &$patch.$field {
+                $config.$field = Clone::clone(v);
+            }
+        )+
+    };
+}
+pub(super) use take_given;
+
 impl ConfigPatch {
     /// The settings of this patch that only the `hardened` profile has, by
     /// name, for the other profiles' "not in profile" checks.
