@@ -97,7 +97,7 @@ pub(crate) struct CheckArgs {
     /// The fixture directory.
     #[arg(long, value_name = "DIR")]
     pub(crate) fixtures: Option<PathBuf>,
-    /// Only this profile (repeatable): moin-1.6 or moin-1.9.
+    /// Only this profile (repeatable): moin-1.9, moin-1.6 or hardened.
     #[arg(long, value_name = "PROFILE")]
     pub(crate) profile: Vec<Profile>,
     /// Only cases whose id is this, starts with this dotted prefix, or matches this `*` pattern.
