@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use moin_session_spec::fixture::{load_corpus, FixtureError};
 use moin_session_spec::requirements::Requirements;
 use moin_session_spec::Profile;
+use moin_session_testkit::source::rust_files;
 
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
@@ -311,10 +312,10 @@ fn every_requirement_id_cited_in_the_source_exists() {
     let requirements = Requirements::builtin();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut missing = Vec::new();
-    let mut files = Vec::new();
-    for dir in ["src", "conformance/src"] {
-        rust_files(&root.join(dir), &mut files);
-    }
+    let files: Vec<_> = ["src", "conformance/src"]
+        .iter()
+        .flat_map(|dir| rust_files(&root.join(dir)))
+        .collect();
     assert!(
         files.iter().any(|f| f.ends_with("reference/m19/load.rs")),
         "the scan reaches the source files in folders"
@@ -351,18 +352,6 @@ fn assert_breaks(case: &str, tag: &str, rule: &str) {
         "{}",
         errors[0]
     );
-}
-
-/// Every `.rs` file below `dir`, in its folders too.
-fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("a source folder is readable") {
-        let path = entry.expect("a directory entry is readable").path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
 }
 
 /// Requirement IDs a line cites: `r[m1x.…]` or a string literal `"m1x.…"`

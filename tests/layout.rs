@@ -10,6 +10,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use moin_session_testkit::source::rust_files;
+
 const ROOTS: &[&str] = &["src", "conformance/src"];
 const MAX_LINES: usize = 600;
 /// The longest function body, in lines from its `{` to its `}`, outside
@@ -17,17 +19,6 @@ const MAX_LINES: usize = 600;
 const MAX_FN_LINES: usize = 100;
 
 type ModPath = Vec<String>;
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("a source folder is readable") {
-        let path = entry.expect("a directory entry is readable").path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
 
 /// The module path of a file below `root` (`reference/m16.rs` is
 /// `reference::m16`; `mod.rs`, `lib.rs` and `main.rs` name their folder).
@@ -93,8 +84,7 @@ fn no_source_file_runs_past_600_lines_and_no_module_imports_in_a_circle() {
     let mut circles = Vec::new();
     for root in ROOTS {
         let root = top.join(root);
-        let mut files = Vec::new();
-        rust_files(&root, &mut files);
+        let files = rust_files(&root);
         let modules: BTreeMap<ModPath, PathBuf> = files
             .iter()
             .filter_map(|f| module_of(&root, f).map(|m| (m, f.clone())))
@@ -332,9 +322,7 @@ fn no_function_body_runs_past_100_lines() {
     let top = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut long = Vec::new();
     for root in ROOTS {
-        let mut files = Vec::new();
-        rust_files(&top.join(root), &mut files);
-        for file in files {
+        for file in rust_files(&top.join(root)) {
             let text = std::fs::read_to_string(&file).expect("a source file is readable");
             let code = text.split("#[cfg(test)]").next().unwrap_or("");
             for f in long_functions(code, MAX_FN_LINES) {

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use moin_session_testkit::source::rust_files;
+
 /// The files that make up the model and everything it calls.
 const MODEL_FILES: &[&str] = &[
     "src/model/mod.rs",
@@ -91,23 +93,15 @@ fn the_scan_covers_every_model_module() {
         "src/reference/",
         "src/store/",
     ];
-    let mut files = Vec::new();
-    let mut dirs = vec![root.join("src")];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else {
-                let rel = path
-                    .strip_prefix(root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                files.push(rel);
-            }
-        }
-    }
+    let files: Vec<String> = rust_files(&root.join("src"))
+        .iter()
+        .map(|path| {
+            path.strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        .collect();
     for name in files {
         assert!(
             MODEL_FILES.contains(&name.as_str())

@@ -4,6 +4,8 @@
 //! - [`long`]: how long a run is (`MOIN_LONG_TESTS`), and loop sizes;
 //! - [`progress`]: progress lines for long loops;
 //! - [`scratch`]: scratch directories removed when dropped;
+//! - [`source`]: the repository's own source files, for the tests that
+//!   read them;
 //! - [`stores`]: a place for each kind of store, handles on it, and the
 //!   reference services over it;
 //! - [`redis_server`]: a throwaway `redis-server` on a loopback port;
@@ -28,6 +30,7 @@ pub mod long;
 pub mod progress;
 pub mod redis_server;
 pub mod scratch;
+pub mod source;
 pub mod stores;
 pub mod strategies;
 
