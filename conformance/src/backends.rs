@@ -41,7 +41,8 @@ const EXPECTED: &str = "expected model, reference-memory, reference-file[:DIR], 
 impl BackendChoice {
     /// Parses `model`, `reference-memory`, `reference-file[:DIR]`,
     /// `reference-sqlite[:PATH]` or `reference-redis[:URL]`. A URL must be
-    /// `redis://`, `rediss://` or `unix://`; whether the path or server can
+    /// `redis://` or `unix://` (`rediss://` is refused with a reason: TLS
+    /// is not built in); whether the path or server can
     /// be used is checked by [`start`](BackendChoice::start), before any
     /// case runs.
     ///
@@ -124,6 +125,35 @@ impl BackendChoice {
             BackendChoice::ReferenceSqlite(path) => sqlite_backend(path.as_ref(), options)?,
             BackendChoice::ReferenceRedis(url) => redis_backend(url.as_deref())?,
         })
+    }
+}
+
+/// The backend as `--backend` takes it (a Redis URL's password hidden).
+///
+/// ```
+/// use moin_session_conformance::backends::BackendChoice;
+/// let b = BackendChoice::parse("reference-redis:redis://u:secret@h:1/2").unwrap();
+/// assert_eq!(b.to_string(), "reference-redis:redis://u:***@h:1/2");
+/// assert_eq!(BackendChoice::ReferenceSqlite(None).to_string(), "reference-sqlite");
+/// ```
+impl std::fmt::Display for BackendChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BackendChoice::Model => f.write_str("model"),
+            BackendChoice::ReferenceMemory => f.write_str("reference-memory"),
+            BackendChoice::ReferenceFile(None) => f.write_str("reference-file"),
+            BackendChoice::ReferenceFile(Some(dir)) => {
+                write!(f, "reference-file:{}", dir.display())
+            }
+            BackendChoice::ReferenceSqlite(None) => f.write_str("reference-sqlite"),
+            BackendChoice::ReferenceSqlite(Some(path)) => {
+                write!(f, "reference-sqlite:{}", path.display())
+            }
+            BackendChoice::ReferenceRedis(None) => f.write_str("reference-redis"),
+            BackendChoice::ReferenceRedis(Some(url)) => {
+                write!(f, "reference-redis:{}", redacted_url(url))
+            }
+        }
     }
 }
 

@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         eprintln!("warning: cannot handle SIGINT/SIGTERM/SIGHUP ({e}); an interrupted run may leave adapters and temporary stores behind");
     }
     match cli::args::Cli::from_arg_matches(&matches) {
-        Ok(cli) => cli::run(cli),
+        Ok(cli) => cli::run(cli, &matches),
         Err(e) => e.exit(),
     }
 }

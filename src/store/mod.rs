@@ -408,7 +408,8 @@ pub enum StoreError {
     Database {
         /// What the store was doing, e.g. `save a record`.
         op: &'static str,
-        /// Where: the database file's path or the server's address.
+        /// Where, naming the kind of database: `the SQLite database PATH`,
+        /// `the Redis server URL` (password hidden).
         place: String,
         /// The database's error.
         message: String,

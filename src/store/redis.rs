@@ -154,7 +154,7 @@ impl RedisStore {
         let place = redacted_url(url);
         let fail = |op: &'static str, message: String| StoreError::Database {
             op,
-            place: place.clone(),
+            place: format!("the Redis server {place}"),
             message,
         };
         if options.prefix.is_empty()
@@ -223,14 +223,14 @@ impl RedisStore {
         let mut guard = self.lock();
         let fail = |e: redis::RedisError| StoreError::Database {
             op,
-            place: self.place.clone(),
+            place: format!("the Redis server {}", self.place),
             message: e.to_string(),
         };
         if guard.is_none() {
             let conn = Connection::connect(self.client.get_connection_info(), self.options.timeout)
                 .map_err(|e| StoreError::Database {
                     op,
-                    place: self.place.clone(),
+                    place: format!("the Redis server {}", self.place),
                     message: format!("cannot connect: {e}"),
                 })?;
             *guard = Some(conn);

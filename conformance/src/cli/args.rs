@@ -47,11 +47,12 @@ pub(crate) struct BackendArgs {
     pub(crate) adapter: Option<String>,
     /// Let `reference-sqlite:PATH` empty an existing database that holds
     /// session records (without it, such a database is an error and is
-    /// left as it is).
+    /// left as it is). Only with `--backend reference-sqlite:PATH`.
     #[arg(long, conflicts_with = "adapter")]
     pub(crate) clear_existing_store: bool,
     /// How long to wait for each adapter reply, in seconds (more than 0,
-    /// at most 86400).
+    /// at most 86400). Only with --adapter: a built-in backend answers in
+    /// this process.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0, allow_negative_numbers = true, value_parser = parse_step_timeout)]
     pub(crate) step_timeout: f64,
 }
@@ -116,17 +117,19 @@ pub(crate) struct CheckArgs {
     /// deviations apply.
     #[arg(long, value_name = "FILE")]
     pub(crate) expectations: Option<PathBuf>,
-    /// Output format.
+    /// Output format (--random: text or json only).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub(crate) format: Format,
-    /// List the selected cases (id, profile, title) instead of running them.
-    #[arg(long, conflicts_with_all = ["random", "adapter", "expectations", "format", "jobs",
+    /// List the selected cases (id, profile, title) instead of running
+    /// them. No backend runs: the backend and run options do not apply.
+    #[arg(long, conflicts_with_all = ["random", "adapter", "backend", "clear_existing_store",
+                                      "step_timeout", "expectations", "format", "jobs",
                                       "max_failures", "stop_after_errors", "stop_after_timeouts"])]
     pub(crate) list: bool,
     /// Run the cases over this many adapter processes at once (1 to
     /// 64); the report is the same as a serial run's. Only with
     /// --adapter: the built-in backends run in this process.
-    #[arg(long, value_name = "N", default_value_t = 1, requires = "adapter",
+    #[arg(long, value_name = "N", default_value_t = 1,
           conflicts_with = "random", allow_negative_numbers = true, value_parser = parse_jobs)]
     pub(crate) jobs: u32,
     /// Instead of the corpus: run this many random traces per profile,
@@ -137,14 +140,15 @@ pub(crate) struct CheckArgs {
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_count,
           conflicts_with_all = ["fixtures", "case", "requirement"])]
     pub(crate) random: Option<u32>,
-    /// The seed of the random traces (the same seed gives the same traces).
-    #[arg(long, value_name = "S", default_value_t = 1, requires = "random", allow_negative_numbers = true, value_parser = parse_seed)]
+    /// The seed of the random traces (the same seed gives the same
+    /// traces). Only with --random.
+    #[arg(long, value_name = "S", default_value_t = 1, allow_negative_numbers = true, value_parser = parse_seed)]
     pub(crate) seed: u64,
     /// Write each group's minimal diverging case here as a fixture file,
     /// which `check --fixtures DIR` then replays on its own. Checked
     /// before the run: a directory, or one that can be made in an
-    /// existing parent.
-    #[arg(long, value_name = "DIR", requires = "random")]
+    /// existing parent. Only with --random.
+    #[arg(long, value_name = "DIR")]
     pub(crate) save_failures: Option<PathBuf>,
     /// Stop after this many cases (or random traces) that failed or
     /// errored; the report says how many were not run.
@@ -155,11 +159,13 @@ pub(crate) struct CheckArgs {
     #[arg(long, value_name = "N", default_value_t = 10, allow_negative_numbers = true, value_parser = parse_limit)]
     pub(crate) stop_after_errors: u32,
     /// Stop after this many step timeouts in a row (0: never); the report
-    /// says how many were not run.
+    /// says how many were not run. Only with --adapter (a built-in backend
+    /// has no step timeout).
     #[arg(long, value_name = "N", default_value_t = 3, allow_negative_numbers = true, value_parser = parse_limit)]
     pub(crate) stop_after_timeouts: u32,
     /// Instead of the corpus: hold 200 sessions per profile across this
-    /// much real time (`30s`, `10m`) and check that none was lost.
+    /// much real time (`30s`, `10m`; more than zero) and check that none
+    /// was lost.
     #[arg(long, value_name = "DURATION", value_parser = moin_session_conformance::proof::soak::parse_duration,
           conflicts_with_all = ["random", "list", "fixtures", "case", "requirement", "expectations",
                                 "format", "jobs", "seed", "save_failures", "max_failures",
@@ -182,28 +188,26 @@ pub(crate) fn parse_step_timeout(s: &str) -> Result<f64, String> {
     }
 }
 
-/// A count: a whole number from 1 to 4294967295.
-pub(crate) fn parse_count(s: &str) -> Result<u32, String> {
+/// A whole number in `range`, or why `s` is not one (`what` says what
+/// the option takes).
+fn parse_whole(s: &str, range: std::ops::RangeInclusive<i128>, what: &str) -> Result<i128, String> {
     match s.trim().parse::<i128>() {
-        Ok(n) if (1..=i128::from(u32::MAX)).contains(&n) => Ok(n as u32),
-        Ok(_) => Err(format!(
-            "{s} is out of range: a count is a whole number from 1 to {}",
-            u32::MAX
-        )),
+        Ok(n) if range.contains(&n) => Ok(n),
+        Ok(_) => Err(format!("{s} is out of range: {what}")),
         Err(_) => Err(format!("{s:?} is not a whole number")),
     }
 }
 
+/// A count: a whole number from 1 to 4294967295.
+pub(crate) fn parse_count(s: &str) -> Result<u32, String> {
+    let what = format!("a count is a whole number from 1 to {}", u32::MAX);
+    parse_whole(s, 1..=i128::from(u32::MAX), &what).map(|n| n as u32)
+}
+
 /// A limit: a whole number from 0 (never) to 4294967295.
 pub(crate) fn parse_limit(s: &str) -> Result<u32, String> {
-    match s.trim().parse::<i128>() {
-        Ok(n) if (0..=i128::from(u32::MAX)).contains(&n) => Ok(n as u32),
-        Ok(_) => Err(format!(
-            "{s} is out of range: a limit is a whole number from 0 (never) to {}",
-            u32::MAX
-        )),
-        Err(_) => Err(format!("{s:?} is not a whole number")),
-    }
+    let what = format!("a limit is a whole number from 0 (never) to {}", u32::MAX);
+    parse_whole(s, 0..=i128::from(u32::MAX), &what).map(|n| n as u32)
 }
 
 impl CheckArgs {
@@ -219,14 +223,8 @@ impl CheckArgs {
 
 /// A seed: a whole number from 0 to 18446744073709551615.
 pub(crate) fn parse_seed(s: &str) -> Result<u64, String> {
-    match s.trim().parse::<i128>() {
-        Ok(n) if (0..=i128::from(u64::MAX)).contains(&n) => Ok(n as u64),
-        Ok(_) => Err(format!(
-            "{s} is out of range: a seed is a whole number from 0 to {}",
-            u64::MAX
-        )),
-        Err(_) => Err(format!("{s:?} is not a whole number")),
-    }
+    let what = format!("a seed is a whole number from 0 to {}", u64::MAX);
+    parse_whole(s, 0..=i128::from(u64::MAX), &what).map(|n| n as u64)
 }
 
 /// The exit status of a run that checked nothing of a selected profile.
@@ -259,15 +257,7 @@ pub(crate) enum ProofFormat {
 
 /// `--jobs`: 1 to 64.
 pub(crate) fn parse_jobs(text: &str) -> Result<u32, String> {
-    match text.parse::<i64>() {
-        Ok(n) if (1..=64).contains(&n) => Ok(n as u32),
-        Ok(n) => Err(format!(
-            "{n} is out of range: --jobs takes 1 to 64 adapter processes"
-        )),
-        Err(_) => Err(format!(
-            "{text:?} is not a whole number (--jobs takes 1 to 64)"
-        )),
-    }
+    parse_whole(text, 1..=64, "--jobs takes 1 to 64 adapter processes").map(|n| n as u32)
 }
 
 /// `--version`: the runner, and the spec, protocol and built-in corpus it

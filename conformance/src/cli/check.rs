@@ -14,8 +14,10 @@ use moin_session_spec::requirements::Requirements;
 use moin_session_spec::{Backend, Profile};
 
 use super::args::{CheckArgs, Format, NOTHING_CHECKED};
-use super::output::{emit_text, out, outln, progress_bar};
-use super::setup::{load_or_report, no_match_hint, select_profiles, start_backend};
+use super::output::{self, emit_text, out, outln, progress_bar};
+use super::setup::{
+    backend_label, load_expectations, load_or_report, select_cases, start_backend, start_selected,
+};
 
 /// What a check needs before any backend starts: the corpus, the spec's
 /// requirements and the expectations file, each checked.
@@ -41,13 +43,8 @@ pub(crate) fn check(args: CheckArgs) -> ExitCode {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let backend = match start_backend(&args.backend) {
-        Ok(b) => b,
-        Err(code) => return code,
-    };
-    let info = backend.info();
-    let profiles = match select_profiles(args.profile.clone(), &info) {
-        Ok(p) => p,
+    let (backend, info, profiles) = match start_selected(&args.backend, args.profile.clone()) {
+        Ok(x) => x,
         Err(code) => return code,
     };
     let selection = Selection {
@@ -55,18 +52,10 @@ pub(crate) fn check(args: CheckArgs) -> ExitCode {
         case: args.case.clone(),
         requirement: args.requirement.clone(),
     };
-    let cases = selection.apply(&inputs.corpus);
-    if cases.is_empty() {
-        eprintln!(
-            "error: {}",
-            no_match_hint(
-                args.case.as_deref(),
-                args.requirement.as_deref(),
-                &inputs.corpus
-            )
-        );
-        return ExitCode::from(2);
-    }
+    let cases = match select_cases(&selection, &inputs.corpus) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     let name = if info.version.is_empty() {
         info.name.clone()
     } else {
@@ -77,7 +66,8 @@ pub(crate) fn check(args: CheckArgs) -> ExitCode {
         e.apply(&mut run.results);
     }
     write_report(&args, &inputs, &cases, &run, &name);
-    verdict(&run, &finished, inputs.deviations())
+    let label = backend_label(&args.backend, &info);
+    verdict(&run, &finished, inputs.deviations(), &label)
 }
 
 /// The corpus, requirements and expectations of a check, or the exit
@@ -91,27 +81,16 @@ fn load_inputs(args: &CheckArgs) -> Result<Inputs, ExitCode> {
                 moin_session_spec::corpus::nearest(r, requirements.iter().map(|q| q.id.as_str()))
                     .map(|n| format!("; did you mean {n}?"))
                     .unwrap_or_else(|| "; `requirements` lists them".to_owned());
-            eprintln!("error: --requirement {r:?} is not a requirement ID of the spec{hint}");
+            output::error(format_args!(
+                "--requirement {r:?} is not a requirement ID of the spec{hint}"
+            ));
             return Err(ExitCode::from(2));
         }
     }
-    let expectations = args
-        .expectations
-        .as_deref()
-        .map(Expectations::load)
-        .transpose()
-        .map_err(|e| {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        })?;
-    if let Some(e) = &expectations {
-        if let Err(errors) = e.check(&corpus, &requirements) {
-            for error in errors {
-                eprintln!("error: expectations: {error}");
-            }
-            return Err(ExitCode::from(2));
-        }
-    }
+    let expectations = match &args.expectations {
+        Some(file) => Some(load_expectations(file, &corpus, &requirements)?),
+        None => None,
+    };
     Ok(Inputs {
         corpus,
         requirements,
@@ -223,7 +202,7 @@ fn write_report(
     let results = &run.results;
     let stop = stop_line(run);
     if let Some(line) = &stop {
-        eprintln!("error: {line}");
+        output::error(line);
     }
     let requirements = &inputs.requirements;
     let deviations = inputs.deviations();
@@ -281,24 +260,29 @@ fn write_report(
 /// declared deviation was exercised and never found, or the backend did
 /// not shut down cleanly; 3 when a selected profile had nothing checked;
 /// else 0.
-fn verdict(run: &ParallelRun, finished: &Result<(), String>, deviations: &[Deviation]) -> ExitCode {
+fn verdict(
+    run: &ParallelRun,
+    finished: &Result<(), String>,
+    deviations: &[Deviation],
+    label: &str,
+) -> ExitCode {
     if let Some(Stopped::Interrupted(signal)) = &run.stopped {
         return ExitCode::from(lifecycle::interrupted_status(*signal));
     }
     let results = &run.results;
     let unused = unused_deviations(deviations, results);
     for u in &unused {
-        eprintln!("error: {}", u.unused_message());
+        output::error(u.unused_message());
     }
     let unchecked = report::unchecked_profiles(results);
     for p in &unchecked {
         let n = results.iter().filter(|r| r.profile == *p).count();
-        eprintln!(
-            "error: nothing was checked: none of the {n} selected case(s) of {p} ran to a verdict (each was skipped or errored); a backend must carry out some case of every profile it declares"
-        );
+        output::error(format_args!(
+            "nothing was checked: none of the {n} selected case(s) of {p} ran to a verdict on {label} (each was skipped or errored); a backend must carry out some case of every profile it declares"
+        ));
     }
     if let Err(e) = finished {
-        eprintln!("error: at shutdown: {e}");
+        output::error(format_args!("{label}: at shutdown: {e}"));
     }
     let summary = report::Summary::of(results);
     if summary.failed + summary.errored + summary.unexpected_passes + unused.len() > 0

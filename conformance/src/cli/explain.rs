@@ -8,12 +8,12 @@ use moin_session_conformance::report::transcript;
 use moin_session_conformance::run::runner::{run_case, Verdict};
 
 use super::args::BackendArgs;
-use super::output::{emit_text, outln};
-use super::setup::{case_suggestion, load_or_report, start_backend};
+use super::output::{self, emit_text, outln};
+use super::setup::{backend_label, case_suggestion, load_or_report, start_backend};
 
 /// Prints the transcript of case `id` and the configuration it ran with;
 /// exit status 0 when it passed, 1 when not, 2 for a usage error.
-pub(crate) fn explain(id: &str, fixtures: Option<PathBuf>, backend: &BackendArgs) -> ExitCode {
+pub(crate) fn explain(id: &str, fixtures: Option<PathBuf>, backend_args: &BackendArgs) -> ExitCode {
     let (corpus, _) = match load_or_report(fixtures) {
         Ok(x) => x,
         Err(code) => return code,
@@ -37,15 +37,16 @@ pub(crate) fn explain(id: &str, fixtures: Option<PathBuf>, backend: &BackendArgs
                 under[0]
             )
         };
-        eprintln!(
-            "error: no case with id {id:?}{hint} (`check --list --case PATTERN` lists case ids)"
-        );
+        output::error(format_args!(
+            "no case with id {id:?}{hint} (`check --list --case PATTERN` lists case ids)"
+        ));
         return ExitCode::from(2);
     };
-    let mut backend = match start_backend(backend) {
+    let mut backend = match start_backend(backend_args) {
         Ok(b) => b,
         Err(code) => return code,
     };
+    let label = backend_label(backend_args, &backend.info());
     let result = run_case(backend.as_mut(), case);
     // r[proto.command.shutdown]: judged here as in every mode.
     let finished = backend.end_run();
@@ -60,7 +61,7 @@ pub(crate) fn explain(id: &str, fixtures: Option<PathBuf>, backend: &BackendArgs
     emit_text(&text);
     if let Err(e) = &finished {
         outln!("\nat shutdown: {e}");
-        eprintln!("error: at shutdown: {e}");
+        output::error(format_args!("{label}: at shutdown: {e}"));
     }
     if matches!(result.verdict, Verdict::Pass) && finished.is_ok() {
         ExitCode::SUCCESS

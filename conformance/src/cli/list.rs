@@ -9,7 +9,7 @@ use moin_session_conformance::Selection;
 use moin_session_spec::Profile;
 
 use super::output::outln;
-use super::setup::{load_or_report, no_match_hint};
+use super::setup::{load_or_report, select_cases};
 
 /// `check --list`: the selected cases, one a line.
 pub(crate) fn list_cases(
@@ -24,17 +24,13 @@ pub(crate) fn list_cases(
     };
     let selection = Selection {
         profiles: profile,
-        case: case.clone(),
-        requirement: requirement.clone(),
+        case,
+        requirement,
     };
-    let cases = selection.apply(&corpus);
-    if cases.is_empty() {
-        eprintln!(
-            "error: {}",
-            no_match_hint(case.as_deref(), requirement.as_deref(), &corpus)
-        );
-        return ExitCode::from(2);
-    }
+    let cases = match select_cases(&selection, &corpus) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     // Ids and titles come from fixture files: shown, never obeyed.
     let width = cases
         .iter()

@@ -5,6 +5,7 @@
 //! - [`output`]: standard output and the progress bar;
 //! - [`setup`]: what subcommands share (start the backend, load the
 //!   corpus, pick the profiles);
+//! - [`usage`]: options given where they do not apply (usage errors);
 //! - [`check`], [`random`], [`list`], [`explain`], [`proof`] (`self-test`
 //!   and `check --soak`): the subcommands.
 
@@ -16,15 +17,32 @@ pub(crate) mod output;
 mod proof;
 mod random;
 mod setup;
+mod usage;
 
 use std::process::ExitCode;
 
+use clap::ArgMatches;
 use moin_session_conformance::random::RandomOptions;
 
 use args::{CheckArgs, Cli, Command};
 
-/// Runs the subcommand `cli` names.
-pub(crate) fn run(cli: Cli) -> ExitCode {
+/// Runs the subcommand `cli` names; `matches` (the same command line)
+/// tells an option given from its default.
+pub(crate) fn run(cli: Cli, matches: &ArgMatches) -> ExitCode {
+    let (name, sub) = matches
+        .subcommand()
+        .expect("clap requires a subcommand before `run`");
+    let applies = match &cli.command {
+        Command::SelfTest { options, .. } => usage::self_test(sub, options.random),
+        Command::Check(args) => usage::check(sub, args),
+        Command::Explain { backend, .. } => usage::backend_options(sub, backend, "explain"),
+        Command::Requirements { .. } => Ok(()),
+    };
+    if let Err(message) = applies {
+        output::error(&message);
+        output::note(&format!("see `moin-session-conformance {name} --help`"));
+        return ExitCode::from(2);
+    }
     match cli.command {
         Command::SelfTest { format, options } => {
             proof::self_test(options.fixtures.clone(), format, options.options())

@@ -30,6 +30,18 @@ pub(crate) fn emit_text(text: &str) {
     emit(&visible_lines(text));
 }
 
+/// Writes `error: TEXT` on standard error, every control character but
+/// newlines and tabs shown as an escape: an error message may carry what
+/// an adapter, a store or a fixture said.
+pub(crate) fn error(text: impl std::fmt::Display) {
+    eprintln!("error: {}", visible_lines(&text.to_string()));
+}
+
+/// Writes `note: TEXT` on standard error, as [`error`] does.
+pub(crate) fn note(text: impl std::fmt::Display) {
+    eprintln!("note: {}", visible_lines(&text.to_string()));
+}
+
 /// `print!` through [`emit`].
 macro_rules! out {
     ($($t:tt)*) => { $crate::cli::output::emit(&format!($($t)*)) };

@@ -9,60 +9,77 @@ use std::time::Duration;
 
 use moin_session_conformance::proof::selftest::{self, SelfTestOptions};
 use moin_session_conformance::proof::soak as soak_lib;
-use moin_session_spec::Profile;
+use moin_session_spec::{BackendError, Profile};
 
 use moin_session_conformance::lifecycle;
 
 use super::args::{BackendArgs, ProofFormat, NOTHING_CHECKED};
-use super::output::{emit, emit_text};
-use super::setup::{load_or_report, select_profiles, start_backend};
+use super::output::{self, emit, emit_text};
+use super::setup::{backend_label, load_or_report, start_selected};
 
 /// `check --soak DURATION`: exit status 0 when every session survived and
-/// the backend shut down cleanly; 1 when not; 3 when no selected profile
-/// can be soaked; `128 + signal` when interrupted.
+/// the backend shut down cleanly; 1 when not, or when the backend failed
+/// (the error names it, the profile's soak and the step); 3 when no
+/// selected profile can be soaked; `128 + signal` when interrupted.
 pub(crate) fn soak(
     profile: Vec<Profile>,
     backend_args: BackendArgs,
     duration: Duration,
 ) -> ExitCode {
-    let mut backend = match start_backend(&backend_args) {
-        Ok(b) => b,
+    let asked_hardened = profile.contains(&Profile::Hardened);
+    let (mut backend, info, profiles) = match start_selected(&backend_args, profile) {
+        Ok(x) => x,
         Err(code) => return code,
     };
-    let info = backend.info();
-    let profiles = match select_profiles(profile, &info) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
+    let label = backend_label(&backend_args, &info);
     if profiles.iter().all(|p| *p == Profile::Hardened) {
         let _ = backend.end_run();
-        eprintln!(
-            "error: nothing was checked: the soak holds anonymous sessions, and the hardened profile has none; soak moin-1.9 or moin-1.6"
-        );
+        output::error(format_args!(
+            "nothing was checked: check --soak of {label} holds anonymous sessions, and the hardened profile has none; soak moin-1.9 or moin-1.6"
+        ));
         return ExitCode::from(NOTHING_CHECKED);
+    }
+    if asked_hardened {
+        output::note(
+            "the hardened profile has no anonymous sessions to hold, and is not soaked; the others are",
+        );
     }
     let tty = std::io::stderr().is_terminal();
     let run = soak_lib::run_report(backend.as_mut(), &profiles, duration, &info.name, tty);
     // r[proto.command.shutdown]: judged here as in every mode.
     let finished = backend.end_run();
     drop(backend);
+    soak_verdict(run, finished, &label)
+}
+
+/// Prints a soak's report and errors; its exit status.
+fn soak_verdict(
+    run: Result<(String, bool), String>,
+    finished: Result<(), BackendError>,
+    label: &str,
+) -> ExitCode {
     if let Some(signal) = lifecycle::interrupted() {
         if let Ok((text, _)) = &run {
             emit_text(text);
         }
-        eprintln!(
-            "error: the soak was interrupted by {}",
+        output::error(format_args!(
+            "check --soak of {label} was interrupted by {}",
             lifecycle::signal_name(signal)
-        );
+        ));
         return ExitCode::from(lifecycle::interrupted_status(signal));
     }
-    let (text, ok) = match run {
-        Ok(x) => x,
-        Err(e) => return fail2(format!("{}: {e}", info.name)),
+    let ok = match &run {
+        Ok((text, ok)) => {
+            emit_text(text);
+            *ok
+        }
+        Err(e) => {
+            output::error(format_args!("check --soak of {label}: {e}"));
+            false
+        }
     };
-    emit_text(&text);
     if let Err(e) = &finished {
-        eprintln!("error: {}: at shutdown: {e}", info.name);
+        output::error(format_args!("{label}: at shutdown: {e}"));
     }
     ExitCode::from(u8::from(!ok || finished.is_err()))
 }
@@ -85,10 +102,4 @@ pub(crate) fn self_test(
 fn done(text: &str, ok: bool) -> ExitCode {
     emit(text);
     ExitCode::from(u8::from(!ok))
-}
-
-/// Prints an error; exit status 2.
-fn fail2(e: String) -> ExitCode {
-    eprintln!("error: {e}");
-    ExitCode::from(2)
 }

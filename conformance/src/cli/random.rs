@@ -7,13 +7,13 @@ use std::path::Path;
 use moin_session_conformance::lifecycle;
 use moin_session_conformance::random::{run as random_run, RandomOptions};
 use moin_session_conformance::report::inert::visible;
-use moin_session_conformance::run::expectations::{Deviation, Expectations};
+use moin_session_conformance::run::expectations::Deviation;
 use moin_session_conformance::run::stop::Stopped;
 use moin_session_spec::Profile;
 
 use super::args::{BackendArgs, Format, NOTHING_CHECKED};
-use super::output::{emit_text, outln, progress_bar};
-use super::setup::{load_or_report, select_profiles, start_backend};
+use super::output::{self, emit_text, outln, progress_bar};
+use super::setup::{backend_label, load_expectations, load_or_report, start_selected};
 
 /// The deviations of an expectations file for a random run, each checked
 /// (a clause of the spec, once, with a reason); its known failures name
@@ -22,23 +22,14 @@ pub(crate) fn declared_deviations(file: Option<&Path>) -> Result<Vec<Deviation>,
     let Some(file) = file else {
         return Ok(Vec::new());
     };
-    let expectations = Expectations::load(file).map_err(|e| {
-        eprintln!("error: {e}");
-        ExitCode::from(2)
-    })?;
     let (corpus, requirements) = load_or_report(None)?;
-    if let Err(errors) = expectations.check(&corpus, &requirements) {
-        for error in errors {
-            eprintln!("error: expectations: {error}");
-        }
-        return Err(ExitCode::from(2));
-    }
+    let expectations = load_expectations(file, &corpus, &requirements)?;
     if !expectations.known_failures.is_empty() {
-        eprintln!(
-            "note: the {} known failure(s) of {} name corpus cases and do not apply to random traces; its deviations do",
+        output::note(format_args!(
+            "the {} known failure(s) of {} name corpus cases and do not apply to random traces; its deviations do",
             expectations.known_failures.len(),
             file.display()
-        );
+        ));
     }
     Ok(expectations.deviations)
 }
@@ -51,25 +42,18 @@ pub(crate) fn random(
     format: Format,
     options: RandomOptions,
 ) -> ExitCode {
-    if !matches!(format, Format::Text | Format::Json) {
-        eprintln!("error: --random reports as text or json");
-        return ExitCode::from(2);
-    }
+    // The format is text or json: others are usage errors (usage.rs).
     if let Some(dir) = &options.save {
         if let Err(e) = moin_session_conformance::random::run::check_save_dir(dir) {
-            eprintln!("error: {e}");
+            output::error(e);
             return ExitCode::from(2);
         }
     }
-    let mut backend = match start_backend(&backend_args) {
-        Ok(b) => b,
+    let (mut backend, info, profiles) = match start_selected(&backend_args, profile) {
+        Ok(x) => x,
         Err(code) => return code,
     };
-    let info = backend.info();
-    let profiles = match select_profiles(profile, &info) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
+    let label = backend_label(&backend_args, &info);
     let bar = progress_bar(0, "random traces");
     let outcome = moin_session_conformance::random::run_random(
         backend.as_mut(),
@@ -86,7 +70,7 @@ pub(crate) fn random(
     let run = match outcome {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("error: {e}");
+            output::error(e);
             return ExitCode::from(2);
         }
     };
@@ -102,20 +86,20 @@ pub(crate) fn random(
         ));
     }
     if let Some(why) = &run.stopped {
-        eprintln!(
-            "error: stopped early: {why}; {} trace(s) not run",
+        output::error(format_args!(
+            "check --random of {label} stopped early: {why}; {} trace(s) not run",
             run.not_reached
-        );
+        ));
         if let Stopped::Interrupted(signal) = why {
             return ExitCode::from(lifecycle::interrupted_status(*signal));
         }
     }
     let unchecked = run.unchecked_profiles();
     for p in &unchecked {
-        eprintln!("error: nothing was checked: no random trace of {p} ran to a verdict (each was skipped, errored or not run)");
+        output::error(format_args!("nothing was checked: no random trace of {p} ran to a verdict on {label} (each was skipped, errored or not run)"));
     }
     if let Err(e) = &finished {
-        eprintln!("error: at shutdown: {e}");
+        output::error(format_args!("{label}: at shutdown: {e}"));
     }
     let total = run.total();
     if total.diverged + total.errored > 0 || finished.is_err() {

@@ -1,19 +1,22 @@
 //! What several subcommands do first: start the backend, load the corpus,
 //! pick the profiles, and explain an empty selection.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use moin_session_conformance::adapter::{AdapterBackend, AdapterOptions};
 use moin_session_conformance::backends::StartOptions;
-use moin_session_conformance::report::inert::visible_lines;
-use moin_session_conformance::{load, load_builtin};
-use moin_session_spec::fixture::Corpus;
+use moin_session_conformance::run::expectations::Expectations;
+use moin_session_conformance::{load, load_builtin, Selection};
+use moin_session_spec::fixture::{Corpus, LoadedCase};
 use moin_session_spec::requirements::Requirements;
 use moin_session_spec::{Backend, BackendInfo, Profile};
 
+use moin_session_conformance::report::inert::visible;
+
 use super::args::BackendArgs;
+use super::output;
 
 /// Starts the backend the arguments name; a failure is the exit code.
 pub(crate) fn start_backend(args: &BackendArgs) -> Result<Box<dyn Backend>, ExitCode> {
@@ -22,7 +25,7 @@ pub(crate) fn start_backend(args: &BackendArgs) -> Result<Box<dyn Backend>, Exit
             clear_existing: args.clear_existing_store,
         };
         return args.backend.start_with(options).map_err(|e| {
-            eprintln!("error: --backend: {e}");
+            output::error(format_args!("--backend: {e}"));
             ExitCode::from(2)
         });
     };
@@ -35,10 +38,53 @@ pub(crate) fn start_backend(args: &BackendArgs) -> Result<Box<dyn Backend>, Exit
     match AdapterBackend::start(options) {
         Ok(backend) => Ok(Box::new(backend)),
         Err(e) => {
-            eprintln!("error: the adapter `{command}` did not start: {e}");
-            eprintln!("no case was run; try the command by hand, or see `moin-session-conformance check --help` on --adapter");
+            output::error(format_args!("the adapter `{command}` did not start: {e}"));
+            output::note("no case was run; try the command by hand, or see `moin-session-conformance check --help` on --adapter");
             Err(ExitCode::from(2))
         }
+    }
+}
+
+/// The expectations file `file`, checked against the corpus and the
+/// spec; each error names the file; a failure is the exit code.
+pub(crate) fn load_expectations(
+    file: &Path,
+    corpus: &Corpus,
+    requirements: &Requirements,
+) -> Result<Expectations, ExitCode> {
+    // Load errors name the file, line and column themselves.
+    let expectations = Expectations::load(file).map_err(|e| {
+        output::error(e);
+        ExitCode::from(2)
+    })?;
+    if let Err(errors) = expectations.check(corpus, requirements) {
+        for error in errors {
+            output::error(format_args!("{}: {error}", file.display()));
+        }
+        return Err(ExitCode::from(2));
+    }
+    Ok(expectations)
+}
+
+/// Starts the backend the arguments name and picks the profiles to run
+/// ([`select_profiles`]); a failure is the exit code.
+pub(crate) fn start_selected(
+    args: &BackendArgs,
+    asked: Vec<Profile>,
+) -> Result<(Box<dyn Backend>, BackendInfo, Vec<Profile>), ExitCode> {
+    let backend = start_backend(args)?;
+    let info = backend.info();
+    let profiles = select_profiles(asked, &info)?;
+    Ok((backend, info, profiles))
+}
+
+/// The backend as messages name it: `adapter "NAME" (`COMMAND`)`, or the
+/// built-in one as `--backend` takes it (`reference-sqlite:PATH`). The
+/// adapter's name is its own text, shown inert.
+pub(crate) fn backend_label(args: &BackendArgs, info: &BackendInfo) -> String {
+    match &args.adapter {
+        Some(command) => format!("adapter \"{}\" (`{command}`)", visible(&info.name)),
+        None => args.backend.to_string(),
     }
 }
 
@@ -53,9 +99,12 @@ pub(crate) fn load_or_report(
     loaded.map_err(|errors| {
         for e in &errors {
             // File names and values from the files: shown, never obeyed.
-            eprintln!("error: {}", visible_lines(&e.to_string()));
+            output::error(e);
         }
-        eprintln!("{} fixture error(s); no case was run", errors.len());
+        output::note(format_args!(
+            "{} fixture error(s); no case was run",
+            errors.len()
+        ));
         ExitCode::from(2)
     })
 }
@@ -79,24 +128,38 @@ pub(crate) fn select_profiles(
         return Ok(asked);
     }
     let declared: Vec<&str> = info.profiles.iter().map(|p| p.name()).collect();
-    eprintln!(
-        "error: the backend implements {}; --profile {} selects a profile it does not implement",
+    output::error(format_args!(
+        "the backend implements {}; --profile {} selects a profile it does not implement",
         if declared.is_empty() {
             "no profile".to_owned()
         } else {
             declared.join(", ")
         },
         unimplemented.join(", ")
-    );
+    ));
     Err(ExitCode::from(2))
 }
 
+/// The cases `selection` picks from `corpus`; none is a usage error that
+/// says why and what to try instead.
+pub(crate) fn select_cases<'c>(
+    selection: &Selection,
+    corpus: &'c Corpus,
+) -> Result<Vec<&'c LoadedCase>, ExitCode> {
+    let cases = selection.apply(corpus);
+    if cases.is_empty() {
+        output::error(no_match_hint(
+            selection.case.as_deref(),
+            selection.requirement.as_deref(),
+            corpus,
+        ));
+        return Err(ExitCode::from(2));
+    }
+    Ok(cases)
+}
+
 /// Why a selection is empty, and what to try instead.
-pub(crate) fn no_match_hint(
-    case: Option<&str>,
-    requirement: Option<&str>,
-    corpus: &Corpus,
-) -> String {
+fn no_match_hint(case: Option<&str>, requirement: Option<&str>, corpus: &Corpus) -> String {
     let Some(pattern) = case else {
         return match requirement {
             Some(r) => format!("no case of the selected profiles covers --requirement {r}"),

@@ -57,13 +57,14 @@ pub struct SelfTestArgs {
     /// Random traces per profile for faults the corpus misses (0: none).
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub random: u32,
-    /// The seed of the random traces.
+    /// The seed of the random traces (not with --random 0).
     #[arg(long, value_name = "S", default_value_t = 1)]
     pub seed: u64,
     /// The soak per profile for faults corpus and traces miss (0s: none).
     #[arg(long, value_name = "DURATION", value_parser = crate::proof::soak::parse_duration_or_zero, default_value = "3s")]
     pub soak: Duration,
-    /// Only this fault (repeatable).
+    /// Only this fault (repeatable; an unknown name is answered with the
+    /// list of faults).
     #[arg(long, value_name = "NAME")]
     pub fault: Vec<Fault>,
 }

@@ -111,16 +111,20 @@ pub fn run_soak(
     // The hardened profile has no anonymous sessions to hold open.
     for profile in profiles.iter().filter(|p| **p != Profile::Hardened) {
         let config = config(*profile)?;
+        let step = |n: u8, what: &str| format!("case soak:{profile}, step {n} ({what})");
         backend
             .reset(&config)
-            .map_err(|e| format!("soak {profile}: reset: {e}"))?;
+            .map_err(|e| format!("{}: {e}", step(1, "reset to an empty store")))?;
         let start = datetime!(2009-03-01 12:00:30 UTC);
         let mut bindings = Bindings::new();
         let mut crowd = Crowd::new();
         let covers = vec![clause(*profile).to_owned()];
         let opened = crowd
             .open(backend, options.sessions, start, &mut bindings)
-            .map_err(|e| format!("soak {profile}: opening sessions: {e}"))?;
+            .map_err(|e| {
+                let what = format!("open {} sessions", options.sessions);
+                format!("{}: {e}", step(2, &what))
+            })?;
         let began = Instant::now();
         let differences = if opened.is_empty() {
             while began.elapsed() < options.duration {
@@ -133,7 +137,13 @@ pub fn run_soak(
             }
             crowd
                 .check(backend, start + time::Duration::minutes(1))
-                .map_err(|e| format!("soak {profile}: checking sessions: {e}"))?
+                .map_err(|e| {
+                    let what = format!(
+                        "read the sessions back after {:.1}s of real time",
+                        began.elapsed().as_secs_f64()
+                    );
+                    format!("{}: {e}", step(3, &what))
+                })?
         } else {
             opened
         };

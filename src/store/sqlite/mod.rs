@@ -172,7 +172,7 @@ impl SqliteStore {
     ) -> Result<SqliteStore, StoreError> {
         let path = path.as_ref().to_owned();
         let err = |op: &'static str| {
-            let place = path.display().to_string();
+            let place = place(&path);
             move |e: rusqlite::Error| StoreError::Database {
                 op,
                 place: place.clone(),
@@ -199,7 +199,7 @@ impl SqliteStore {
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Database {
                 op: "switch the journal to WAL",
-                place: path.display().to_string(),
+                place: place(&path),
                 message: format!("the database stays in journal mode {mode:?}"),
             });
         }
@@ -260,7 +260,7 @@ impl SqliteStore {
     fn err(&self, op: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
         move |e| StoreError::Database {
             op,
-            place: self.path.display().to_string(),
+            place: place(&self.path),
             message: e.to_string(),
         }
     }
@@ -589,6 +589,11 @@ impl Store for SqliteStore {
         check_id(sid)?;
         self.put(sid, NO_EXPIRY, GARBAGE)
     }
+}
+
+/// Where a database error happened, as [`StoreError::Database`] names it.
+fn place(path: &Path) -> String {
+    format!("the SQLite database {}", path.display())
 }
 
 #[cfg(test)]

@@ -133,3 +133,23 @@ fn errors_name_the_database() {
     assert!(e.to_string().contains(&dir.display().to_string()), "{e}");
     std::fs::remove_file(&dir).unwrap();
 }
+
+/// A store error names the kind of store, its file and the call.
+#[test]
+fn a_failed_call_names_the_sqlite_database_and_the_call() {
+    let path = temp_db("failed-call");
+    let store = SqliteStore::open(&path).unwrap();
+    let other = Connection::open(&path).unwrap();
+    other.execute_batch("DROP TABLE records").unwrap();
+    let e = store.save(&sid('a'), &with_expires(1.into())).unwrap_err();
+    let text = e.to_string();
+    let want = format!(
+        "cannot save a record at the SQLite database {}",
+        path.display()
+    );
+    assert!(text.contains(&want), "{text}");
+    assert!(text.contains("no such table"), "{text}");
+    drop(other);
+    drop(store);
+    remove_db(&path);
+}
