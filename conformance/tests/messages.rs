@@ -329,3 +329,21 @@ fn an_expectations_error_names_the_file_and_the_entry() {
         }
     }
 }
+
+/// The test adapter refuses a `decline=` name it never declines (a
+/// hostile-adapter test would otherwise pass for nothing), and the runner
+/// names the adapter that did not start.
+#[test]
+fn the_test_adapter_refuses_an_unknown_decline() {
+    let adapter = format!("{ADAPTER} --misbehave decline=remember_me");
+    let (code, stdout, stderr) = run(&["check", "--adapter", &adapter]);
+    assert_eq!(code, Some(2), "{stdout}\n{stderr}");
+    assert_says(
+        &stderr,
+        &[
+            format!("the adapter `{adapter}` did not start"),
+            "\"remember_me\" is not a command or feature it can decline".to_owned(),
+            "remember-me".to_owned(),
+        ],
+    );
+}

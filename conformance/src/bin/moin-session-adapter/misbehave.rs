@@ -36,6 +36,9 @@ pub(crate) enum Misbehave {
 pub(crate) const HOSTILE: &str =
     "\u{1b}]0;pwned\u{7}\u{1b}[2J\r\n  PASS  forged line <img src=x onerror=alert(1)> <!--";
 
+/// What `decline=WHAT` can name.
+const DECLINABLE: [&str; 5] = ["reconfigure", "remember-me", "cleanup", "list", "open"];
+
 pub(crate) fn parse_misbehave(s: &str) -> Result<Misbehave, String> {
     match s {
         "latin1-stderr" => return Ok(Misbehave::Latin1Stderr),
@@ -53,7 +56,15 @@ pub(crate) fn parse_misbehave(s: &str) -> Result<Misbehave, String> {
         .split_once('=')
         .ok_or_else(|| format!("--misbehave {s:?}: expected HOW=N"))?;
     if what == "decline" {
-        return Ok(Misbehave::Decline(n.to_owned()));
+        // A name it never declines would make a test pass for nothing.
+        return if DECLINABLE.contains(&n) {
+            Ok(Misbehave::Decline(n.to_owned()))
+        } else {
+            Err(format!(
+                "--misbehave {s:?}: {n:?} is not a command or feature it can decline (one of {})",
+                DECLINABLE.join(", ")
+            ))
+        };
     }
     let n: u64 = n
         .parse()
