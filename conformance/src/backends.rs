@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use moin_session_spec::store::Store;
+use moin_session_spec::store::{Store, StoreError};
 use moin_session_spec::{
     redacted_url, Backend, BackendError, BackendInfo, CleanupOutcome, CleanupRequest, Config,
     FileStore, MemoryStore, Model, RedisStore, RedisStoreOptions, ReferenceBackend, Request,
@@ -380,10 +380,16 @@ fn redis_backend(url: Option<&str>) -> Result<Box<dyn Backend>, String> {
         ..RedisStoreOptions::default()
     };
     let store = RedisStore::open(url, options.clone()).map_err(|e| {
-        format!(
-            "reference-redis: {e}\n  start a server (e.g. `redis-server --port 6379`, Debian package \
-             redis-server) or name one with --backend reference-redis:redis://HOST:PORT/DB"
-        )
+        // How to start a server helps only when none answered.
+        let nobody = matches!(&e, StoreError::Database { message, .. }
+            if message.starts_with("cannot connect"));
+        let hint = if nobody {
+            "\n  start a server (e.g. `redis-server --port 6379`, Debian package redis-server) \
+             or name one with --backend reference-redis:redis://HOST:PORT/DB"
+        } else {
+            ""
+        };
+        format!("reference-redis: {e}{hint}")
     })?;
     // The keys are removed through a connection of the remover's own, so
     // that an interrupted run (its store busy or gone) removes them too.

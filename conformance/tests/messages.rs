@@ -347,3 +347,34 @@ fn the_test_adapter_refuses_an_unknown_decline() {
         ],
     );
 }
+
+/// `reference-redis` says how to start a server only when nothing
+/// answered; a server that is not Redis gets no such advice.
+#[test]
+fn the_redis_hint_fits_what_went_wrong() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let url = format!("redis://127.0.0.1:{port}/");
+    let (code, _, stderr) = run(&["check", "--backend", &format!("reference-redis:{url}")]);
+    assert_eq!(code, Some(2), "{stderr}");
+    let nobody = [
+        format!("the Redis server {url}"),
+        "cannot connect".to_owned(),
+    ];
+    assert_says(&stderr, &nobody);
+    assert_says(&stderr, &["start a server".to_owned()]);
+    let web = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("redis://127.0.0.1:{}/", web.local_addr().unwrap().port());
+    std::thread::spawn(move || {
+        for stream in web.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let _ = s.read(&mut [0u8; 512]);
+            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        }
+    });
+    let (code, _, stderr) = run(&["check", "--backend", &format!("reference-redis:{url}")]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_says(&stderr, &[format!("the Redis server {url}")]);
+    assert!(!stderr.contains("start a server"), "{stderr}");
+}
