@@ -231,6 +231,11 @@ impl<'a> Judge<'a> {
             Action::Open(spec, _) => spec.request().cookies == CookieSource::Jar,
             _ => return None,
         };
+        if self.tainted.is_empty() {
+            // Nothing to look for in what was sent (the common case:
+            // symbolizing a header is the dearest part of judging a step).
+            return self.jar.clone().filter(|_| from_jar);
+        }
         let sent = match seen.observed {
             Observed::Exchange { request, .. } => request
                 .cookie_header
