@@ -8,7 +8,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use moin_session_spec::protocol::{decode_reply, encode_line, Command, Envelope, Reply};
-use moin_session_spec::BackendError;
+use moin_session_spec::{BackendError, Config, Request};
+use serde::Serialize;
 
 use super::lines::{Waited, MAX_REPLY};
 use super::process::cut;
@@ -34,7 +35,16 @@ impl AdapterBackend {
     /// Sends one command and reads its reply; any breach of the framing
     /// rules marks the adapter broken.
     pub(super) fn call(&mut self, command: Command) -> Result<Reply, BackendError> {
-        let name = command_name(&command);
+        self.exchange(command_name(&command), &command)
+    }
+
+    /// Sends `body` (a [`Command`], or its [`Borrowed`] form) as command
+    /// `name` and reads its reply, as [`call`](Self::call) does.
+    pub(super) fn exchange<T: Serialize>(
+        &mut self,
+        name: &'static str,
+        body: &T,
+    ) -> Result<Reply, BackendError> {
         let timeout = self.options.step_timeout;
         if let Some(e) = self.unrequested() {
             return Err(e);
@@ -43,7 +53,7 @@ impl AdapterBackend {
         r.seq += 1;
         let seq = r.seq;
         // One write for the whole line: the pipe is not buffered.
-        let line = encode_line(seq, &command);
+        let line = encode_line(seq, body);
         let sent = match r.stdin.as_mut() {
             Some(stdin) => stdin.write_all(&line).and_then(|()| stdin.flush()),
             None => Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe)),
@@ -168,6 +178,27 @@ impl AdapterBackend {
     }
 }
 
+/// The commands sent most often, with their payload borrowed rather than
+/// copied into a [`Command`]: the same line as the [`Command`] of the same
+/// name (a test checks it).
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(super) enum Borrowed<'a> {
+    Reset { config: &'a Config },
+    Reconfigure { config: &'a Config },
+    Request { request: &'a Request },
+}
+
+impl Borrowed<'_> {
+    pub(super) fn name(&self) -> &'static str {
+        match self {
+            Borrowed::Reset { .. } => "reset",
+            Borrowed::Reconfigure { .. } => "reconfigure",
+            Borrowed::Request { .. } => "request",
+        }
+    }
+}
+
 /// The error of a line no command asked for, worded the same wherever it
 /// is found (before the next command, in its place, after the bye), so
 /// that a misuse is named the same whatever the timing.
@@ -231,4 +262,51 @@ fn exit_soon(child: &mut std::process::Child) -> String {
         thread::sleep(Duration::from_millis(5));
     }
     "; it is still running".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use moin_session_spec::{AuthAction, ConfigPatch, Op, Profile};
+
+    #[test]
+    fn a_borrowed_command_is_the_line_of_its_command() {
+        let request = Request {
+            now: time::macros::datetime!(2009-03-01 12:00:30 UTC),
+            https: true,
+            path: "/Front\"Page\u{e9}".into(),
+            cookie_header: Some("MOIN_SESSION_8080_ROOT=abc".into()),
+            auth: AuthAction::Login {
+                user: "alice".into(),
+                remember_me: true,
+            },
+            ops: vec![Op::Set {
+                key: "k".into(),
+                value: serde_json::json!({"b": [1, "x"], "a": null}),
+            }],
+        };
+        let borrowed = encode_line(7, &Borrowed::Request { request: &request });
+        assert_eq!(Borrowed::Request { request: &request }.name(), "request");
+        let owned = encode_line(7, &Command::Request { request });
+        assert_eq!(String::from_utf8(borrowed), String::from_utf8(owned));
+        for profile in Profile::ALL {
+            let config = Config::build(*profile, &[ConfigPatch::default()]).expect("a config");
+            assert_eq!(Borrowed::Reset { config: &config }.name(), "reset");
+            assert_eq!(
+                Borrowed::Reconfigure { config: &config }.name(),
+                "reconfigure"
+            );
+            let borrowed = encode_line(8, &Borrowed::Reset { config: &config });
+            let owned = encode_line(
+                8,
+                &Command::Reset {
+                    config: config.clone(),
+                },
+            );
+            assert_eq!(borrowed, owned);
+            let borrowed = encode_line(9, &Borrowed::Reconfigure { config: &config });
+            let owned = encode_line(9, &Command::Reconfigure { config });
+            assert_eq!(borrowed, owned);
+        }
+    }
 }

@@ -24,7 +24,7 @@ use moin_session_spec::{
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use self::call::kind;
+use self::call::{kind, Borrowed};
 pub use self::process::AdapterOptions;
 use self::process::{failed, Running};
 use crate::report::inert::visible;
@@ -183,9 +183,26 @@ impl AdapterBackend {
     /// `gate` is the capability the command needs, if any (checked by
     /// [`need`](Self::need) before it is sent).
     fn command(&mut self, command: Command, gate: Option<&str>) -> Result<Reply, BackendError> {
+        self.send(call::command_name(&command), &command, gate)
+    }
+
+    /// [`command`](Self::command) for a command whose payload is borrowed.
+    fn borrowed(
+        &mut self,
+        command: Borrowed<'_>,
+        gate: Option<&str>,
+    ) -> Result<Reply, BackendError> {
+        self.send(command.name(), &command, gate)
+    }
+
+    fn send<T: serde::Serialize>(
+        &mut self,
+        name: &'static str,
+        command: &T,
+        gate: Option<&str>,
+    ) -> Result<Reply, BackendError> {
         self.ensure_running()?;
-        let name = call::command_name(&command);
-        match self.call(command)? {
+        match self.exchange(name, command)? {
             Reply::Error { kind, message } => Err(match kind {
                 // r[proto.command.mandatory]: the runner asks only for what
                 // every adapter must do and what this one declared, so a
@@ -236,7 +253,12 @@ impl AdapterBackend {
     }
 
     fn expect_ok(&mut self, command: Command, gate: Option<&str>) -> Result<(), BackendError> {
-        match self.command(command, gate)? {
+        let reply = self.command(command, gate)?;
+        self.ok(reply)
+    }
+
+    fn ok(&mut self, reply: Reply) -> Result<(), BackendError> {
+        match reply {
             Reply::Ok {} => Ok(()),
             other => Err(self.broken(format!("expected an ok reply, got {}", kind(&other)))),
         }
@@ -297,31 +319,18 @@ impl Backend for AdapterBackend {
     }
 
     fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
-        self.expect_ok(
-            Command::Reset {
-                config: config.clone(),
-            },
-            None,
-        )
+        let reply = self.borrowed(Borrowed::Reset { config }, None)?;
+        self.ok(reply)
     }
 
     fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
-        self.expect_ok(
-            Command::Reconfigure {
-                config: config.clone(),
-            },
-            None,
-        )
+        let reply = self.borrowed(Borrowed::Reconfigure { config }, None)?;
+        self.ok(reply)
     }
 
     fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
         let gate = self.request_gate(request)?;
-        match self.command(
-            Command::Request {
-                request: request.clone(),
-            },
-            gate,
-        )? {
+        match self.borrowed(Borrowed::Request { request }, gate)? {
             Reply::Response { response } => Ok(response),
             other => Err(self.broken(format!("expected a response reply, got {}", kind(&other)))),
         }
