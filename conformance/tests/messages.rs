@@ -378,3 +378,49 @@ fn the_redis_hint_fits_what_went_wrong() {
     assert_says(&stderr, &[format!("the Redis server {url}")]);
     assert!(!stderr.contains("start a server"), "{stderr}");
 }
+
+/// A `--profile` the adapter does not implement names the adapter and
+/// what it implements.
+#[test]
+fn a_profile_the_adapter_lacks_names_the_adapter() {
+    let script = r#"read line; echo '{"seq":1,"type":"hello","protocol":1,"implementation":{"name":"only19","version":"1","language":"sh"},"profiles":["moin-1.9"],"capabilities":[]}'; cat >/dev/null"#;
+    let adapter = format!("sh -c {}", moin_session_testkit::cli::sh_quote(script));
+    let args = ["check", "--profile", "moin-1.6", "--step-timeout", "1"];
+    let (code, _, stderr) = run(&[&args[..], &["--adapter", &adapter]].concat());
+    assert_eq!(code, Some(2), "{stderr}");
+    let says = format!(
+        "adapter \"only19\" (`{adapter}`) implements moin-1.9; --profile moin-1.6 selects a profile it does not implement"
+    );
+    assert_says(&stderr, &[says]);
+}
+
+/// An extra `--jobs` adapter that does not start is named as such (not as
+/// a shutdown error), and fails the run.
+#[test]
+fn an_extra_job_that_does_not_start_is_named() {
+    let dir = Scratch::new("messages-jobs");
+    let flag = dir.path().join("started");
+    let script = format!(
+        "if [ -e {flag} ]; then echo 'no second adapter here' >&2; exit 7; fi; touch {flag}; exec {ADAPTER}",
+        flag = flag.display()
+    );
+    let adapter = format!("sh -c {}", moin_session_testkit::cli::sh_quote(&script));
+    let (code, stdout, stderr) = run(&[
+        "check",
+        "--case",
+        "m19.load",
+        "--adapter",
+        &adapter,
+        "--jobs",
+        "2",
+    ]);
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    assert_says(
+        &stderr,
+        &[
+            "no second adapter here".to_owned(),
+            format!("(`{adapter}`): job 2: the backend did not start: see the error above"),
+        ],
+    );
+    assert!(!stderr.contains("at shutdown"), "{stderr}");
+}

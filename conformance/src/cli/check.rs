@@ -61,13 +61,13 @@ pub(crate) fn check(args: CheckArgs) -> ExitCode {
     } else {
         format!("{} {}", info.name, info.version)
     };
-    let (mut run, finished) = run_cases(backend, &args, &cases, inputs.deviations());
+    let (mut run, problems) = run_cases(backend, &args, &cases, inputs.deviations());
     if let Some(e) = &inputs.expectations {
         e.apply(&mut run.results);
     }
     write_report(&args, &inputs, &cases, &run, &name);
     let label = backend_label(&args.backend, &info);
-    verdict(&run, &finished, inputs.deviations(), &label)
+    verdict(&run, &problems, inputs.deviations(), &label)
 }
 
 /// The corpus, requirements and expectations of a check, or the exit
@@ -100,15 +100,16 @@ fn load_inputs(args: &CheckArgs) -> Result<Inputs, ExitCode> {
 }
 
 /// Runs the cases over `backend` and `--jobs - 1` more, then ends them;
-/// the second value is the first shutdown error, if any.
+/// the second value is what went wrong with the backends themselves: a
+/// shutdown error, an extra job's that did not start or shut down.
 fn run_cases(
     mut backend: Box<dyn Backend>,
     args: &CheckArgs,
     cases: &[&LoadedCase],
     deviations: &[Deviation],
-) -> (ParallelRun, Result<(), String>) {
+) -> (ParallelRun, Vec<String>) {
     let bar = progress_bar(cases.len() as u64, "cases");
-    let start_more = || start_backend(&args.backend).map_err(|_| "see above".to_owned());
+    let start_more = || start_backend(&args.backend).map_err(|_| "see the error above".to_owned());
     let run = run_parallel(
         backend.as_mut(),
         (args.jobs as usize).saturating_sub(1),
@@ -122,12 +123,15 @@ fn run_cases(
         },
     );
     bar.finish_and_clear();
-    let mut finished = backend.end_run().map_err(|e| e.to_string());
+    let mut problems: Vec<String> = backend
+        .end_run()
+        .err()
+        .map(|e| format!("at shutdown: {e}"))
+        .into_iter()
+        .collect();
     drop(backend);
-    if let (Ok(()), Some(e)) = (&finished, run.job_errors.first()) {
-        finished = Err(e.clone());
-    }
-    (run, finished)
+    problems.extend(run.job_errors.iter().cloned());
+    (run, problems)
 }
 
 /// The line that says a run stopped early, and how much it did not run.
@@ -257,12 +261,12 @@ fn write_report(
 
 /// The exit status of a check: `128 + signal` when a signal interrupted
 /// it; 1 when a case failed or errored, a known failure passed, a
-/// declared deviation was exercised and never found, or the backend did
-/// not shut down cleanly; 3 when a selected profile had nothing checked;
+/// declared deviation was exercised and never found, or a backend had a
+/// problem (`problems`: it did not start or shut down cleanly); 3 when a selected profile had nothing checked;
 /// else 0.
 fn verdict(
     run: &ParallelRun,
-    finished: &Result<(), String>,
+    problems: &[String],
     deviations: &[Deviation],
     label: &str,
 ) -> ExitCode {
@@ -281,12 +285,12 @@ fn verdict(
             "nothing was checked: none of the {n} selected case(s) of {p} ran to a verdict on {label} (each was skipped or errored); a backend must carry out some case of every profile it declares"
         ));
     }
-    if let Err(e) = finished {
-        output::error(format_args!("{label}: at shutdown: {e}"));
+    for problem in problems {
+        output::error(format_args!("{label}: {problem}"));
     }
     let summary = report::Summary::of(results);
     if summary.failed + summary.errored + summary.unexpected_passes + unused.len() > 0
-        || finished.is_err()
+        || !problems.is_empty()
     {
         ExitCode::from(1)
     } else if !unchecked.is_empty() || !summary.ok() {

@@ -74,7 +74,7 @@ pub(crate) fn start_selected(
 ) -> Result<(Box<dyn Backend>, BackendInfo, Vec<Profile>), ExitCode> {
     let backend = start_backend(args)?;
     let info = backend.info();
-    let profiles = select_profiles(asked, &info)?;
+    let profiles = select_profiles(asked, &info, &backend_label(args, &info))?;
     Ok((backend, info, profiles))
 }
 
@@ -112,9 +112,10 @@ pub(crate) fn load_or_report(
 /// The profiles to run: those asked for, each of which the backend must
 /// implement, or else every profile it implements
 /// (`r[proto.handshake.profiles]`).
-pub(crate) fn select_profiles(
+fn select_profiles(
     asked: Vec<Profile>,
     info: &BackendInfo,
+    label: &str,
 ) -> Result<Vec<Profile>, ExitCode> {
     if asked.is_empty() {
         return Ok(info.profiles.clone());
@@ -129,7 +130,7 @@ pub(crate) fn select_profiles(
     }
     let declared: Vec<&str> = info.profiles.iter().map(|p| p.name()).collect();
     output::error(format_args!(
-        "the backend implements {}; --profile {} selects a profile it does not implement",
+        "{label} implements {}; --profile {} selects a profile it does not implement",
         if declared.is_empty() {
             "no profile".to_owned()
         } else {
