@@ -424,3 +424,26 @@ fn an_extra_job_that_does_not_start_is_named() {
     );
     assert!(!stderr.contains("at shutdown"), "{stderr}");
 }
+
+/// A run that stops early says on standard error which backend, in which
+/// mode, why, and how much was not run.
+#[test]
+fn a_run_that_stops_early_names_the_backend() {
+    let adapter = format!("{ADAPTER} --misbehave crash-at-request=1");
+    let check = ["check", "--profile", "moin-1.9", "--adapter", &adapter];
+    for (extra, mode, not_run) in [
+        (&[][..], "check of", "selected case(s) not run"),
+        (
+            &["--random", "50"][..],
+            "check --random of",
+            "trace(s) not run",
+        ),
+    ] {
+        let (code, stdout, stderr) = run(&[&check[..], extra].concat());
+        assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+        let says = format!(
+            "{mode} adapter \"reference-memory\" (`{adapter}`) stopped early: 10 errors in a row with the same message (--stop-after-errors);"
+        );
+        assert_says(&stderr, &[says, not_run.to_owned()]);
+    }
+}

@@ -195,7 +195,7 @@ fn text_report(report: String, name: &str, stop: Option<&str>) -> String {
 }
 
 /// Writes the report in the format asked for; a run that stopped early
-/// says so in every format, and on standard error.
+/// says so in every format (and [`verdict`] on standard error).
 fn write_report(
     args: &CheckArgs,
     inputs: &Inputs,
@@ -205,9 +205,6 @@ fn write_report(
 ) {
     let results = &run.results;
     let stop = stop_line(run);
-    if let Some(line) = &stop {
-        output::error(line);
-    }
     let requirements = &inputs.requirements;
     let deviations = inputs.deviations();
     let mut shown: Vec<Profile> = cases.iter().map(|c| c.case.profile).collect();
@@ -270,6 +267,9 @@ fn verdict(
     deviations: &[Deviation],
     label: &str,
 ) -> ExitCode {
+    if let Some(line) = stop_line(run) {
+        output::error(format_args!("check of {label} {line}"));
+    }
     if let Some(Stopped::Interrupted(signal)) = &run.stopped {
         return ExitCode::from(lifecycle::interrupted_status(*signal));
     }
