@@ -442,3 +442,116 @@ fn the_harness_takes_a_deviation_and_reports_it_after_the_tests() {
     };
     assert!(e.contains("did you mean m19.cookie.httponly?"), "{e}");
 }
+
+/// A Rust backend through the harness, over the moin-1.9 corpus and a
+/// thousand random traces, with the one deviation it has declared: every
+/// test passes (the random-trace test included) and the declaration was
+/// found, not UNUSED.
+fn green_through_the_harness(fault: Fault, clause: &str) {
+    let harness = Harness::new(fault.to_string(), move || {
+        Faulty::new(ReferenceBackend::new("r", MemoryStore::new()), fault)
+    })
+    .profiles(&[Profile::Moin19])
+    .deviation(clause, "on purpose")
+    .random_traces(1000);
+    let log = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("green-{fault}.log"));
+    let args = libtest_mimic::Arguments {
+        test_threads: Some(2),
+        logfile: Some(log.display().to_string()),
+        ..libtest_mimic::Arguments::default()
+    };
+    let conclusion = libtest_mimic::run(&args, harness.trials().unwrap());
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(conclusion.num_failed, 0, "{fault}:\n{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("random-traces.seed-1") && l.ends_with("ok")),
+        "{fault}:\n{log}"
+    );
+    let closing = harness.closing();
+    assert_eq!(closing.unused_deviations, 0, "{}", closing.text);
+    assert!(
+        closing.text.contains(&format!("DEVIATES {clause}: ")),
+        "{}",
+        closing.text
+    );
+    assert!(
+        !closing.text.contains("violated clauses"),
+        "{}",
+        closing.text
+    );
+}
+
+#[test]
+fn an_always_httponly_rust_backend_is_green_through_the_harness() {
+    green_through_the_harness(Fault::HttpOnlyAlways, "m19.cookie.httponly");
+}
+
+#[test]
+fn a_rust_backend_refusing_client_chosen_sids_is_green_through_the_harness() {
+    green_through_the_harness(Fault::RefusesUnknownSid, "m19.load.unknown-sid-adopted");
+}
+
+/// The first number after `marker` in `text`.
+fn number_after(text: &str, marker: &str) -> usize {
+    let at = text
+        .find(marker)
+        .unwrap_or_else(|| panic!("README.md no longer says {marker:?}"));
+    text[at + marker.len()..]
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|s| !s.is_empty())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no number after {marker:?}"))
+}
+
+/// The README's table of what each deviation example costs is measured:
+/// the moin-1.9 case count, and for each example how many cases deviate
+/// and how many pass, with nothing failing.
+#[test]
+fn the_readme_says_how_many_cases_each_deviation_example_affects() {
+    let readme = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"),
+    )
+    .unwrap();
+    let (corpus, _) = load_builtin().unwrap();
+    let cases = Selection {
+        profiles: vec![Profile::Moin19],
+        ..Selection::default()
+    }
+    .apply(&corpus);
+    assert_eq!(
+        number_after(&readme, "over the built-in corpus's "),
+        cases.len(),
+        "the README's count of moin-1.9 cases"
+    );
+    for (row, fault, clause) in [
+        (
+            "| always sends `HttpOnly` | `m19.cookie.httponly` | ",
+            Fault::HttpOnlyAlways,
+            "m19.cookie.httponly",
+        ),
+        (
+            "| refuses session ids it never issued | `m19.load.unknown-sid-adopted` | ",
+            Fault::RefusesUnknownSid,
+            "m19.load.unknown-sid-adopted",
+        ),
+    ] {
+        let mut backend = Faulty::new(Model::new(), fault);
+        let results = run_all_with(&mut backend, &cases, &[deviation(clause)], |_, _| {});
+        let s = report::Summary::of(&results);
+        assert_eq!((s.failed, s.errored), (0, 0), "{fault}: {}", s.line());
+        assert_eq!(
+            number_after(&readme, row),
+            s.deviated,
+            "{fault}: the README's count of deviating cases ({})",
+            s.line()
+        );
+        let line = readme[readme.find(row).unwrap()..].lines().next().unwrap();
+        if line.contains(" pass;") {
+            assert_eq!(number_after(line, "deviate, "), s.passed, "{line}");
+        } else {
+            assert!(line.contains("the rest pass"), "{line}");
+            assert_eq!(s.passed + s.deviated + s.skipped, cases.len(), "{line}");
+        }
+    }
+}

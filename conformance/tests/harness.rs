@@ -81,17 +81,25 @@ fn a_case_the_backend_cannot_run_is_ignored_never_passed() {
     assert!(log.contains("SKIP case"), "the reason is shown:\n{log}");
 }
 
+/// A fault fails its cases and the random-trace test; the run closes with
+/// one block of the violated clauses, the cases' and the random traces'.
 #[test]
 fn a_fault_fails_its_cases_and_the_random_trace_test() {
-    let (c, log) = run(
-        Harness::new("faulty", || Faulty::new(Model::new(), Fault::NeverNew))
-            .profiles(&[Profile::Moin19])
-            .random_traces(20),
-        "faulty",
-    );
+    let harness = Harness::new("faulty", || Faulty::new(Model::new(), Fault::NeverNew))
+        .profiles(&[Profile::Moin19])
+        .random_traces(20);
+    let (c, log) = run_keeping(&harness, "faulty");
     assert!(c.num_failed > 1, "{c:?}");
     assert!(log.contains("new: expected true, observed false"), "{log}");
     assert!(reported(&log, "random-traces.seed-1", "FAILED"), "{log}");
+    let closing = harness.closing().text;
+    assert!(
+        closing.contains("violated clauses (over every failing case):\n  m19.new.")
+            && closing
+                .contains("violated clauses (over the random traces that diverged):\n  m19.new."),
+        "{closing}"
+    );
+    assert_eq!(closing.matches("violated clauses").count(), 2, "{closing}");
 }
 
 #[test]

@@ -49,8 +49,10 @@
 //! A known failure that names no case, a deviation that names no clause, or
 //! a corpus that does not load, fails the run before any test.
 //!
-//! After the tests, the run prints one closing block: the violated clauses
-//! with their cases (as the CLI leads with), each declared deviation with
+//! After the tests, the run prints one closing block: the broken store
+//! contract calls, the violated clauses with their cases (as the CLI leads
+//! with) and those of the random traces with their counts, each declared
+//! deviation with
 //! the number of cases that deviated on it, and what made the run fail
 //! although no test did (a profile of which nothing was checked, a declared
 //! deviation that was exercised and never found).
@@ -63,6 +65,7 @@
 
 mod trials;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -104,7 +107,11 @@ pub struct Harness {
     contract: Option<Contract>,
     /// The store contract cases that broke, for the closing block.
     broken: Arc<Mutex<Vec<(&'static str, Broken)>>>,
-    /// Set by [`Harness::run`]: the name of the test target, for hints.
+    /// The clauses the random traces' divergences violated, with how many
+    /// traces showed each, for the closing block.
+    random_violated: Arc<Mutex<BTreeMap<String, usize>>>,
+    /// Set by [`Harness::run`]: cargo's arguments that select the test
+    /// target (`-p my-store --test conformance`), for hints.
     target: String,
     /// Whether the run selects one case by its exact id (its failure then
     /// carries the transcript).
@@ -131,7 +138,8 @@ impl Harness {
             results: Arc::default(),
             contract: None,
             broken: Arc::default(),
-            target: "conformance".to_owned(),
+            random_violated: Arc::default(),
+            target: "--test conformance".to_owned(),
             explain_failures: false,
         }
     }
@@ -249,7 +257,7 @@ impl Harness {
     /// judged only the configuration loader): nothing of it was checked.
     pub fn run(mut self) -> ExitCode {
         let args = Arguments::from_args();
-        self.target = trials::target_name();
+        self.target = trials::target_selector();
         self.explain_failures = args.exact && args.filter.is_some();
         let trials = match self.trials() {
             Ok(trials) => trials,
@@ -283,7 +291,16 @@ impl Harness {
     pub fn closing(&self) -> Closing {
         let results = self.results.lock().unwrap_or_else(|e| e.into_inner());
         let broken = self.broken.lock().unwrap_or_else(|e| e.into_inner());
-        trials::closing(&results, &broken, &self.declared.deviations)
+        let random = self
+            .random_violated
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        trials::closing(trials::Ran {
+            results: &results,
+            broken: &broken,
+            random: &random,
+            deviations: &self.declared.deviations,
+        })
     }
 
     /// The transcript of case `id` run against a fresh backend: what

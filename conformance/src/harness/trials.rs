@@ -15,7 +15,7 @@ use moin_session_spec::Profile;
 
 use super::{Closing, Harness};
 use crate::contract::{Broken, Checked};
-use crate::random::run::{run_random, RandomOptions};
+use crate::random::run::{run_random, RandomOptions, RandomRun};
 use crate::report::deviation_block;
 use crate::report::{failure, violations, Outcome};
 use crate::run::expectations::{unused_deviations, Deviation};
@@ -36,6 +36,24 @@ pub(super) fn target_name() -> String {
             name.to_owned()
         }
         _ => stem,
+    }
+}
+
+/// Cargo's arguments that select the running test target: `--test NAME`,
+/// preceded by `-p PACKAGE` when cargo says which package runs it (it
+/// sets `CARGO_PKG_NAME` for the tests it runs), so that the hint works
+/// from a workspace's root too.
+pub(super) fn target_selector() -> String {
+    selector(
+        std::env::var("CARGO_PKG_NAME").ok().as_deref(),
+        &target_name(),
+    )
+}
+
+fn selector(package: Option<&str>, target: &str) -> String {
+    match package {
+        Some(p) if !p.is_empty() => format!("-p {p} --test {target}"),
+        _ => format!("--test {target}"),
     }
 }
 
@@ -173,12 +191,15 @@ fn random_trial(h: &Harness, profiles: &[Profile]) -> Trial {
         .collect::<Vec<_>>()
         .join("+");
     let profiles = profiles.to_vec();
+    let violated = Arc::clone(&h.random_violated);
+    let target = h.target.clone();
     Trial::test(name, move || {
         let mut backend = make();
         match run_random(backend.as_mut(), &profiles, &options, |_, _| {}) {
             Err(e) => Err(Failed::from(format!("random traces could not run: {e}"))),
             Ok(run) if run.ok() => Ok(()),
             Ok(run) => {
+                *violated.lock().unwrap_or_else(|e| e.into_inner()) = random_violations(&run);
                 let name = backend.info().name;
                 let mut out = crate::report::random::text_for(
                     &run,
@@ -188,8 +209,11 @@ fn random_trial(h: &Harness, profiles: &[Profile]) -> Trial {
                     crate::report::random::Speaker::Harness,
                 );
                 if run.total().diverged > 0 {
-                    out.push_str("  The expectations come from the model: read the cited clause to decide which side is wrong; .save_failures(dir) keeps each minimal trace as a fixture.");
+                    out.push_str("  The expectations come from the model: read the cited clause to decide which side is wrong; .save_failures(dir) keeps each minimal trace as a fixture.\n");
                 }
+                out.push_str(&format!(
+                    "  next: `cargo test {target} -- random-traces` runs the random traces alone (the same seed, the same traces)"
+                ));
                 Err(Failed::from(out))
             }
         }
@@ -197,8 +221,23 @@ fn random_trial(h: &Harness, profiles: &[Profile]) -> Trial {
     .with_kind(kind)
 }
 
+/// Each clause the random run's divergences violated, with the number of
+/// traces that showed it.
+fn random_violations(run: &RandomRun) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for g in &run.groups {
+        if let Verdict::Fail { violated, .. } = &g.result.verdict {
+            for clause in violated {
+                *out.entry(clause.clone()).or_default() += g.count;
+            }
+        }
+    }
+    out
+}
+
 /// A case's result as a test outcome (see the module documentation of
-/// [`crate::harness`]); `target` names the test target in hints.
+/// [`crate::harness`]); `target` selects the test target in hints
+/// (`--test conformance`).
 pub(super) fn judge(result: &CaseResult, target: &str) -> Result<Completion, Failed> {
     match Outcome::of(result) {
         Outcome::Passed | Outcome::Deviates => Ok(Completion::Completed),
@@ -219,7 +258,7 @@ pub(super) fn judge(result: &CaseResult, target: &str) -> Result<Completion, Fai
         Outcome::Failed | Outcome::Errored | Outcome::UnexpectedPass => {
             let id = &result.id;
             Err(Failed::from(format!(
-                "{}\n  next: `cargo test --test {target} -- {id} --exact` runs this case alone and prints its transcript step by step",
+                "{}\n  next: `cargo test {target} -- {id} --exact` runs this case alone and prints its transcript step by step",
                 failure(result)
             )))
         }
@@ -240,12 +279,23 @@ fn with_transcript(e: Failed, result: &CaseResult, title: &str) -> Failed {
     ))
 }
 
+/// What a run did, for its closing block.
+pub(super) struct Ran<'a> {
+    pub results: &'a [CaseResult],
+    pub broken: &'a [(&'static str, Broken)],
+    /// The random traces' violated clauses, with their trace counts.
+    pub random: &'a BTreeMap<String, usize>,
+    pub deviations: &'a [Deviation],
+}
+
 /// The closing block of a run (see [`Closing`]).
-pub(super) fn closing(
-    results: &[CaseResult],
-    broken: &[(&'static str, Broken)],
-    deviations: &[Deviation],
-) -> Closing {
+pub(super) fn closing(ran: Ran<'_>) -> Closing {
+    let Ran {
+        results,
+        broken,
+        random,
+        deviations,
+    } = ran;
     let mut text = String::new();
     if !broken.is_empty() {
         let _ = writeln!(text, "store contract broken:");
@@ -264,6 +314,18 @@ pub(super) fn closing(
         let _ = writeln!(text, "violated clauses (over every failing case):");
         for l in &lead {
             let _ = writeln!(text, "  {l}");
+        }
+        let _ = writeln!(text);
+    }
+    if !random.is_empty() {
+        let mut by_count: Vec<(&String, &usize)> = random.iter().collect();
+        by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let _ = writeln!(
+            text,
+            "violated clauses (over the random traces that diverged):"
+        );
+        for (clause, n) in by_count {
+            let _ = writeln!(text, "  {clause}: {n} trace(s)");
         }
         let _ = writeln!(text);
     }
@@ -342,7 +404,7 @@ mod tests {
     #[test]
     fn a_failing_case_fails_with_the_cli_report_and_the_cargo_test_filter() {
         let mut faulty = Faulty::new(Model::new(), Fault::MaxAgePlusOne);
-        let Err(e) = judge(&result_of(&mut faulty, CASE, None), "conformance") else {
+        let Err(e) = judge(&result_of(&mut faulty, CASE, None), "--test conformance") else {
             panic!("the fault is caught");
         };
         let message = e.message().expect("a failure says why");
@@ -381,5 +443,7 @@ mod tests {
     #[test]
     fn the_target_name_drops_cargos_hash() {
         assert!(!target_name().is_empty());
+        assert_eq!(selector(Some("my-store"), "t"), "-p my-store --test t");
+        assert_eq!(selector(None, "t"), "--test t");
     }
 }

@@ -1,12 +1,9 @@
-//! The store contract, then the whole corpus, as tests, one per case:
-//! `cargo test -p store-author-example --test conformance` (filters work as
-//! usual: `… --test conformance store.` or `… m19.cookie`).
-
+// tests/conformance.rs
 use moin_session_conformance::harness::Harness;
-use store_author_example::MapStore;
+use store_author_example::MapStore; // your store
 
 fn main() -> std::process::ExitCode {
-    Harness::for_store("map-store", MapStore::new)
-        .random_traces(200)
+    Harness::for_store("map-store", MapStore::new) // the store contract, then the corpus
+        .random_traces(200) // one more test: random traces against the model
         .run()
 }
