@@ -113,13 +113,16 @@ impl Expectations {
         let cases = self
             .known_failures
             .iter()
-            .map(|k| (k.case.as_str(), k.reason.as_str()));
+            .map(|k| (k.case.as_str(), k.reason.as_str(), k.origin == Origin::Code));
         let ids: Vec<&str> = corpus.cases.iter().map(|c| c.case.id.as_str()).collect();
         check_list("known_failures", "case", cases, &ids, &mut errors);
-        let clauses = self
-            .deviations
-            .iter()
-            .map(|d| (d.clause.as_str(), d.reason.as_str()));
+        let clauses = self.deviations.iter().map(|d| {
+            (
+                d.clause.as_str(),
+                d.reason.as_str(),
+                d.origin == Origin::Code,
+            )
+        });
         let ids: Vec<&str> = requirements.iter().map(|r| r.id.as_str()).collect();
         check_list("deviations", "clause", clauses, &ids, &mut errors);
         if errors.is_empty() {
@@ -139,34 +142,45 @@ impl Expectations {
     }
 }
 
-/// Checks one list of `(id, reason)` entries against the ids that exist:
-/// each names one of them (with a did-you-mean), once, with a reason.
+/// Checks one list of `(id, reason, declared in code)` entries against
+/// the ids that exist: each names one of them (with a did-you-mean), once,
+/// with a reason. An entry of a file is named by its place in the list
+/// (`known_failures[2]`), one declared in code by its call
+/// (`.known_failure("m19.x", …)`).
 fn check_list<'a>(
     list: &str,
     what: &str,
-    entries: impl Iterator<Item = (&'a str, &'a str)>,
+    entries: impl Iterator<Item = (&'a str, &'a str, bool)>,
     known: &[&str],
     errors: &mut Vec<String>,
 ) {
-    let mut first: BTreeMap<&str, usize> = BTreeMap::new();
-    let noun = if what == "case" {
-        "no case of the corpus"
+    let mut first: BTreeMap<&str, String> = BTreeMap::new();
+    let (noun, method) = if what == "case" {
+        ("no case of the corpus", ".known_failure")
     } else {
-        "no requirement of the spec (`requirements` lists them)"
+        (
+            "no requirement of the spec (`requirements` lists them)",
+            ".deviation",
+        )
     };
-    for (i, (id, reason)) in entries.enumerate() {
-        if let Some(j) = first.get(id) {
+    for (i, (id, reason, in_code)) in entries.enumerate() {
+        let place = if in_code {
+            format!("{method}({id:?}, …)")
+        } else {
+            format!("{list}[{i}]")
+        };
+        if let Some(earlier) = first.get(id) {
             errors.push(format!(
-                "{list}[{i}]: {id:?} is listed twice (first at {list}[{j}]); list each {what} once"
+                "{place}: {id:?} is listed twice (first at {earlier}); list each {what} once"
             ));
         } else {
-            first.insert(id, i);
+            first.insert(id, place.clone());
         }
         if !known.contains(&id) {
             let hint = moin_session_spec::corpus::nearest(id, known.iter().copied())
                 .map(|n| format!("; did you mean {n}?"))
                 .unwrap_or_default();
-            errors.push(format!("{list}[{i}]: {id:?} names {noun}{hint}"));
+            errors.push(format!("{place}: {id:?} names {noun}{hint}"));
         }
         if reason.trim().is_empty() {
             let entry = if what == "case" {
@@ -174,7 +188,7 @@ fn check_list<'a>(
             } else {
                 "a deviation"
             };
-            errors.push(format!("{list}[{i}] ({id}): {entry} needs a reason"));
+            errors.push(format!("{place} ({id}): {entry} needs a reason"));
         }
     }
 }
