@@ -148,3 +148,22 @@ fn run_keeping(harness: &Harness, log: &str) -> (Conclusion, String) {
     let text = std::fs::read_to_string(&path).expect("libtest wrote its log");
     (conclusion, text)
 }
+
+/// `Harness::explain` prints a case's transcript without the CLI: what
+/// `moin-session-conformance explain ID` prints, the failing step marked.
+#[test]
+fn explain_prints_a_cases_transcript_without_the_cli() {
+    let harness = Harness::new("faulty", || Faulty::new(Model::new(), Fault::MaxAgePlusOne));
+    let id = "m19.cookie.max-age-is-lifetime";
+    let text = harness.explain(id).expect("the case exists");
+    assert!(text.starts_with(&format!("case {id}: ")), "{text}");
+    assert!(text.contains("< Set-Cookie: "), "{text}");
+    assert!(text.contains("✗ set_cookies["), "{text}");
+    assert!(text.contains("verdict: fail at step 1"), "{text}");
+    let passing = Harness::for_store("memory", MemoryStore::new).explain(id);
+    assert!(passing.is_ok_and(|t| !t.contains('✗')));
+    let Err(e) = harness.explain("m19.no.such-case") else {
+        panic!("an unknown id is an error");
+    };
+    assert!(e.contains("m19.no.such-case"), "{e}");
+}
