@@ -200,8 +200,14 @@ fn help_lists_only_what_works() {
     let profiles = option_help(&help, "--profile");
     for profile in ["moin-1.9", "moin-1.6", "hardened"] {
         assert!(profiles.contains(profile), "{profiles}");
-        let (code, _, stderr) = run(&["check", "--list", "--profile", profile]);
-        assert_eq!(code, Some(0), "--profile {profile}: {stderr}");
+        for command in [&["check", "--list"][..], &["requirements"][..]] {
+            let (code, out, stderr) = run(&[command, &["--profile", profile]].concat());
+            assert_eq!(code, Some(0), "{command:?} --profile {profile}: {stderr}");
+            assert!(
+                !out.is_empty(),
+                "{command:?} --profile {profile} lists nothing"
+            );
+        }
     }
     let backends = option_help(&help, "--backend");
     assert!(!backends.contains("rediss"), "{backends}");
