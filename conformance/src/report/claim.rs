@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use moin_session_spec::requirements::Requirements;
 use moin_session_spec::Profile;
 
-use super::summary::{Outcome, Summary};
+use super::summary::{skip_groups, Outcome, Summary};
 use crate::run::runner::{CaseResult, Verdict};
 
 /// The lines of the claim, one block per profile that had cases in the
@@ -54,8 +54,8 @@ pub fn claim_lines(results: &[CaseResult], profiles: &[Profile]) -> Vec<String> 
                 deviated.into_iter().collect::<Vec<_>>().join(", ")
             ));
         }
-        for (reason, count) in skip_reasons(&of_profile) {
-            out.push(format!("  skipped {count} case(s): {reason}"));
+        for (reason, cases) in skip_groups(of_profile.iter().copied()) {
+            out.push(format!("  skipped {} case(s): {reason}", cases.len()));
         }
         let left_out = unclaimed_clauses(&of_profile);
         if !left_out.is_empty() {
@@ -63,25 +63,6 @@ pub fn claim_lines(results: &[CaseResult], profiles: &[Profile]) -> Vec<String> 
                 "  not claimed (every case of them skipped): {}",
                 left_out.into_iter().collect::<Vec<_>>().join(", ")
             ));
-        }
-    }
-    out
-}
-
-/// Each reason cases were skipped for, without the step it happened at,
-/// with how many.
-fn skip_reasons(results: &[&CaseResult]) -> Vec<(String, usize)> {
-    let mut out: Vec<(String, usize)> = Vec::new();
-    for r in results {
-        if let Verdict::Skipped { reason } = &r.verdict {
-            let reason = match reason.split_once(": ") {
-                Some((step, rest)) if step.starts_with("step ") => rest.to_owned(),
-                _ => reason.clone(),
-            };
-            match out.iter_mut().find(|(m, _)| *m == reason) {
-                Some((_, n)) => *n += 1,
-                None => out.push((reason, 1)),
-            }
         }
     }
     out

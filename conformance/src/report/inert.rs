@@ -10,6 +10,7 @@
 //! | [`visible`] | one value in a line of text | every control and bidirectional-override character as an escape (`\n`, `\u{1b}`) |
 //! | [`visible_lines`] | runner-made text of several lines | the same, newlines and tabs kept |
 //! | [`html`] | text in Markdown or HTML | `&`, `<`, `>`, `"`, `'` as entities, after [`visible`] |
+//! | [`html_code_spans`] | spec and runner text in HTML | the same, with each Markdown code span as a `<code>` element |
 
 /// Whether `c` must not reach a terminal as itself: a control character,
 /// or one that reorders or hides text (bidirectional overrides and
@@ -84,7 +85,13 @@ pub fn visible_lines(text: &str) -> String {
 /// ```
 pub fn html(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
-    for c in visible(text).chars() {
+    entities(&visible(text), &mut out);
+    out
+}
+
+/// `text` with the characters HTML gives meaning to as entities.
+fn entities(text: &str, out: &mut String) {
+    for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
@@ -94,5 +101,96 @@ pub fn html(text: &str) -> String {
             c => out.push(c),
         }
     }
+}
+
+/// [`html`], except that each Markdown code span (a run of backticks,
+/// the text up to the next run of as many, as CommonMark reads it)
+/// becomes a `<code>` element: for the spec's clauses and the runner's
+/// own lines, which write names as code. Nothing else of Markdown is
+/// read; the code's text is escaped like the rest, and a backtick with no
+/// partner stays as it is.
+///
+/// ```
+/// use moin_session_conformance::report::inert::html_code_spans;
+/// assert_eq!(
+///     html_code_spans("has `Max-Age=L` & <b>"),
+///     "has <code>Max-Age=L</code> &amp; &lt;b&gt;"
+/// );
+/// assert_eq!(html_code_spans("`<img onerror=x>`"), "<code>&lt;img onerror=x&gt;</code>");
+/// assert_eq!(html_code_spans("`` a`b `` and ` lone"), "<code>a`b</code> and ` lone");
+/// ```
+pub fn html_code_spans(text: &str) -> String {
+    let text = visible(text);
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text.as_str();
+    while let Some(open) = rest.find('`') {
+        entities(&rest[..open], &mut out);
+        let after_open = &rest[open..];
+        let n = after_open.len() - after_open.trim_start_matches('`').len();
+        let inner = &after_open[n..];
+        match closing_run(inner, n) {
+            Some(close) => {
+                out.push_str("<code>");
+                entities(strip_one_space(&inner[..close]), &mut out);
+                out.push_str("</code>");
+                rest = &inner[close + n..];
+            }
+            None => {
+                out.push_str(&after_open[..n]);
+                rest = inner;
+            }
+        }
+    }
+    entities(rest, &mut out);
     out
+}
+
+/// Where in `text` the first run of exactly `n` backticks starts.
+fn closing_run(text: &str, n: usize) -> Option<usize> {
+    let mut at = 0;
+    while let Some(i) = text[at..].find('`') {
+        let start = at + i;
+        let run = text[start..].len() - text[start..].trim_start_matches('`').len();
+        if run == n {
+            return Some(start);
+        }
+        at = start + run;
+    }
+    None
+}
+
+/// A code span's text without the one space that pads each side, when
+/// both sides have one (CommonMark's rule, for code that begins or ends
+/// with a backtick).
+fn strip_one_space(code: &str) -> &str {
+    match code.strip_prefix(' ').and_then(|c| c.strip_suffix(' ')) {
+        Some(inner) if !inner.trim().is_empty() => inner,
+        _ => code,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::html_code_spans as spans;
+
+    #[test]
+    fn code_spans_are_read_as_commonmark_reads_them() {
+        assert_eq!(spans("no code"), "no code");
+        assert_eq!(spans("`a` and `b`"), "<code>a</code> and <code>b</code>");
+        assert_eq!(spans("``a``b``"), "<code>a</code>b``");
+        assert_eq!(spans("`` ` ``"), "<code>`</code>");
+        assert_eq!(spans("end `"), "end `");
+        assert_eq!(spans("``x`"), "``x`");
+        assert_eq!(spans("` `"), "<code> </code>");
+        assert_eq!(spans("é`ü`ß"), "é<code>ü</code>ß");
+    }
+
+    #[test]
+    fn code_spans_stay_inert() {
+        assert_eq!(
+            spans("`</code><script>`<i>"),
+            "<code>&lt;/code&gt;&lt;script&gt;</code>&lt;i&gt;"
+        );
+        assert_eq!(spans("`\u{1b}[2J`"), "<code>\\u{1b}[2J</code>");
+    }
 }

@@ -9,7 +9,6 @@ use super::summary::{
     by_requirement, deviation_rows, row_detail, row_status, violated_first, violations, Outcome,
     Summary,
 };
-use super::text::skip_reason;
 use crate::run::expectations::Deviation;
 use crate::run::runner::{CaseResult, Verdict};
 
@@ -177,30 +176,27 @@ fn deviation_table(out: &mut String, results: &[CaseResult], deviations: &[Devia
 }
 
 /// Skipped cases grouped by reason: one line per reason with the count,
-/// the case ids in a collapsed list.
+/// the case ids in a collapsed list. The line is HTML (a `<summary>`,
+/// where renderers read no Markdown): the reason inert, its code spans as
+/// `<code>`.
 fn skip_groups(out: &mut String, results: &[CaseResult]) {
-    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
-    for r in results {
-        let Verdict::Skipped { reason } = &r.verdict else {
-            continue;
-        };
-        let reason = skip_reason(reason);
-        match groups.iter_mut().find(|(g, _)| *g == reason) {
-            Some((_, ids)) => ids.push(&r.id),
-            None => groups.push((reason, vec![&r.id])),
-        }
-    }
+    let groups = super::summary::skip_groups(results);
     if groups.is_empty() {
         return;
     }
-    let _ = writeln!(out, "### Skipped (never counted as passed)\n");
-    for (reason, ids) in groups {
-        let list: Vec<String> = ids.iter().map(|i| format!("`{i}`")).collect();
+    let total: usize = groups.iter().map(|(_, cases)| cases.len()).sum();
+    let _ = writeln!(
+        out,
+        "### Skipped: {total} case(s), {} reason(s) (never counted as passed)\n",
+        groups.len()
+    );
+    for (reason, cases) in groups {
+        let list: Vec<String> = cases.iter().map(|r| format!("`{}`", r.id)).collect();
         let _ = writeln!(
             out,
             "<details><summary>{} case(s): {}</summary>\n\n{}\n\n</details>\n",
-            ids.len(),
-            md_cell(&super::xml_escape(&reason)),
+            cases.len(),
+            super::inert::html_code_spans(&reason),
             list.join(", ")
         );
     }

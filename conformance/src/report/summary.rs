@@ -175,6 +175,38 @@ pub fn violations(results: &[CaseResult]) -> BTreeMap<String, Vec<&CaseResult>> 
     map
 }
 
+/// A skip's reason without the step it happened at, so that skips for one
+/// reason group together.
+pub(crate) fn skip_reason(reason: &str) -> String {
+    match reason.split_once(": ") {
+        Some((step, rest))
+            if step.starts_with("step ") && step[5..].bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            rest.to_owned()
+        }
+        _ => reason.to_owned(),
+    }
+}
+
+/// The skipped cases grouped by [`skip_reason`], reasons in the order
+/// they first came, cases in run order.
+pub(crate) fn skip_groups<'a>(
+    results: impl IntoIterator<Item = &'a CaseResult>,
+) -> Vec<(String, Vec<&'a CaseResult>)> {
+    let mut groups: Vec<(String, Vec<&CaseResult>)> = Vec::new();
+    for r in results {
+        let Verdict::Skipped { reason } = &r.verdict else {
+            continue;
+        };
+        let reason = skip_reason(reason);
+        match groups.iter_mut().find(|(g, _)| *g == reason) {
+            Some((_, cases)) => cases.push(r),
+            None => groups.push((reason, vec![r])),
+        }
+    }
+    groups
+}
+
 /// The clauses violated, most cases first: `(clause, cases)`.
 pub(crate) fn violated_first(results: &[CaseResult]) -> Vec<(String, Vec<&CaseResult>)> {
     let mut v: Vec<(String, Vec<&CaseResult>)> = violations(results).into_iter().collect();

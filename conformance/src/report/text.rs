@@ -7,8 +7,8 @@ use moin_session_spec::requirements::Requirements;
 use moin_session_spec::Profile;
 
 use super::summary::{
-    by_requirement, deviation_rows, row_detail, row_status, violated_lines, violations, Outcome,
-    Summary,
+    by_requirement, deviation_rows, row_detail, row_status, skip_reason, violated_lines,
+    violations, Outcome, Summary,
 };
 use crate::run::expectations::Deviation;
 use crate::run::runner::{CaseResult, Verdict};
@@ -170,19 +170,6 @@ pub(crate) fn deviation_block(results: &[CaseResult], deviations: &[Deviation]) 
     }
     out.push('\n');
     out
-}
-
-/// A skip's reason without the step it happened at, so that skips for one
-/// reason group together.
-pub(crate) fn skip_reason(reason: &str) -> String {
-    match reason.split_once(": ") {
-        Some((step, rest))
-            if step.starts_with("step ") && step[5..].bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            rest.to_owned()
-        }
-        _ => reason.to_owned(),
-    }
 }
 
 /// One case that did not simply pass, naming case, file, step,
