@@ -148,7 +148,10 @@ fn case_block(
         id = esc(&r.id),
         title = inert(title),
     );
-    let mut place = format!("{}, step {step}", esc(&r.file));
+    let mut place = esc(&r.file);
+    if step > 0 {
+        let _ = write!(place, ", step {step}");
+    }
     let clauses: Vec<String> = r
         .verdict
         .violated()
