@@ -5,12 +5,10 @@ use std::path::PathBuf;
 
 use moin_session_spec::sid::{SeededSids, SidSource};
 use moin_session_spec::store::{Record, Store};
-use moin_session_spec::{
-    AuthAction, Config, ConfigPatch, LifetimeSetting, M19Config, Op, Profile, Request,
-    SessionService,
-};
+use moin_session_spec::{Op, SessionService};
+use moin_session_testkit::requests::anonymous;
+pub use moin_session_testkit::requests::{at, m19_config as config};
 use serde_json::Value;
-use time::OffsetDateTime;
 
 use crate::stores::Shared;
 
@@ -21,24 +19,6 @@ pub const CLEANUP_NOW: i64 = T0 + 7200;
 
 /// Sessions each client returns to.
 const SESSIONS: usize = 1000;
-
-pub fn config() -> M19Config {
-    Config::build(
-        Profile::Moin19,
-        &[ConfigPatch {
-            cookie_lifetime: Some(LifetimeSetting::Pair(vec![1.0, 12.0])),
-            ..ConfigPatch::default()
-        }],
-    )
-    .expect("a valid configuration")
-    .as_m19()
-    .expect("moin-1.9")
-    .clone()
-}
-
-pub fn at(secs: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(secs).expect("a valid instant")
-}
 
 pub fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("moin-bench-{tag}-{}", std::process::id()));
@@ -74,20 +54,15 @@ impl<'s> Client<'s> {
     }
 
     fn request(&mut self, sid: &str, i: u64) {
-        let request = Request {
-            now: at(T0 + (i / 1000) as i64),
-            https: false,
-            path: "/".into(),
-            cookie_header: Some(format!("{}={sid}", self.cookie_name)),
-            auth: AuthAction::None,
-            ops: vec![
-                Op::Set {
-                    key: "n".into(),
-                    value: Value::from(i),
-                },
-                Op::Get { key: "m".into() },
-            ],
-        };
+        let ops = vec![
+            Op::Set {
+                key: "n".into(),
+                value: Value::from(i),
+            },
+            Op::Get { key: "m".into() },
+        ];
+        let cookie = Some(format!("{}={sid}", self.cookie_name));
+        let request = anonymous(T0 + (i / 1000) as i64, cookie, ops);
         self.service.handle(&request).expect("a request succeeds");
     }
 

@@ -15,10 +15,8 @@ use std::time::{Duration, Instant};
 
 use moin_session_conformance::adapter::{AdapterBackend, AdapterOptions};
 use moin_session_spec::protocol::{Command as ProtocolCommand, Envelope};
-use moin_session_spec::{
-    AuthAction, Backend, Config, ConfigPatch, LifetimeSetting, MemoryStore, Model, Op, Profile,
-    ReferenceBackend, Request,
-};
+use moin_session_spec::{Backend, MemoryStore, Model, Op, Profile, ReferenceBackend, Request};
+use moin_session_testkit::requests::{config, login_every, request};
 use time::macros::datetime;
 use time::OffsetDateTime;
 
@@ -32,49 +30,30 @@ fn steps() -> usize {
         .unwrap_or(50_000)
 }
 
-fn request(i: usize, now: OffsetDateTime, header: Option<String>) -> Request {
-    Request {
-        now,
-        https: false,
-        path: "/".into(),
-        cookie_header: header,
-        auth: if i % 1000 == 0 {
-            AuthAction::Login {
-                user: "alice".into(),
-                remember_me: false,
-            }
-        } else {
-            AuthAction::None
+/// The `i`-th request cycle: a page view recording the trail, alice
+/// logging in on every thousandth.
+fn cycle(i: usize, now: OffsetDateTime, header: Option<String>) -> Request {
+    let ops = vec![
+        Op::Set {
+            key: "trail".into(),
+            value: serde_json::json!(["FrontPage", i]),
         },
-        ops: vec![
-            Op::Set {
-                key: "trail".into(),
-                value: serde_json::json!(["FrontPage", i]),
-            },
-            Op::Get {
-                key: "trail".into(),
-            },
-        ],
-    }
+        Op::Get {
+            key: "trail".into(),
+        },
+    ];
+    request(now, header, login_every(1000, i), ops)
 }
 
 fn drive(backend: &mut dyn Backend) -> Duration {
-    let config = Config::build(
-        Profile::Moin19,
-        &[ConfigPatch {
-            cookie_lifetime: Some(LifetimeSetting::Pair(vec![1.0, 12.0])),
-            users: Some(vec!["alice".into()]),
-            ..ConfigPatch::default()
-        }],
-    )
-    .expect("a valid config");
+    let config = config(Profile::Moin19, &["alice"]);
     backend.reset(&config).expect("reset");
     let mut now = datetime!(2009-03-01 12:00:30 UTC);
     let mut header = None;
     let start = Instant::now();
     for i in 0..steps() {
         let response = backend
-            .request(&request(i, now, header.clone()))
+            .request(&cycle(i, now, header.clone()))
             .expect("a request cycle");
         if let Some(c) = response.set_cookies.first() {
             header = c.split(';').next().map(str::to_owned);
@@ -93,7 +72,7 @@ fn pipe_limit() -> Duration {
         "0123456789abcdef".repeat(2)
     ));
     let command = ProtocolCommand::Request {
-        request: request(1, datetime!(2009-03-01 12:00:30 UTC), header),
+        request: cycle(1, datetime!(2009-03-01 12:00:30 UTC), header),
     };
     let mut line = serde_json::to_string(&Envelope {
         seq: 123_456,

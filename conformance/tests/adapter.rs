@@ -5,7 +5,9 @@
 
 use std::process::{Command, Output};
 
+use moin_session_testkit::cli::Cli;
 use moin_session_testkit::long::long;
+use moin_session_testkit::Scratch;
 
 fn cli() -> Command {
     Command::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
@@ -211,13 +213,18 @@ fn only_the_declared_profiles_run() {
     assert!(profiles.contains("moin-1.9"));
 }
 
+/// The report in `format` of the `m19.lifetime` cases on an adapter whose
+/// cookies live a second too long: a failed run.
+fn lifetime_fault_report(format: &str) -> String {
+    let faulty = format!("{ADAPTER} --fault max-age-plus-one");
+    let (code, stdout, _) = check(&faulty, &["--format", format, "--case", "m19.lifetime"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    stdout
+}
+
 #[test]
 fn junit_output_is_well_formed_xml_with_one_test_per_case() {
-    let (code, stdout, _) = check(
-        &format!("{ADAPTER} --fault max-age-plus-one"),
-        &["--format", "junit", "--case", "m19.lifetime"],
-    );
-    assert_eq!(code, Some(1));
+    let stdout = lifetime_fault_report("junit");
     let doc = roxmltree::Document::parse(&stdout).expect("well-formed XML");
     let root = doc.root_element();
     assert_eq!(root.tag_name().name(), "testsuites");
@@ -295,25 +302,16 @@ fn markdown_summarises_for_a_ci_step() {
 
 #[test]
 fn known_failures_are_expected_and_a_passing_one_fails_the_run() {
-    let dir = std::env::temp_dir().join(format!("moin-expect-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("expect");
     let file = dir.join("expected.json");
+    let faulty = format!("{ADAPTER} --fault max-age-plus-one");
     // With the fault every case that issues a cookie fails; list them all.
-    let out = cli()
-        .args([
-            "check",
-            "--profile",
-            "moin-1.9",
-            "--format",
-            "json",
-            "--case",
-            "m19.lifetime",
-            "--adapter",
-        ])
-        .arg(format!("{ADAPTER} --fault max-age-plus-one"))
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let runner = Cli::new(env!("CARGO_BIN_EXE_moin-session-conformance"));
+    let out = runner.check(
+        "--profile moin-1.9 --format json --case m19.lifetime",
+        &faulty,
+    );
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let failing: Vec<&str> = v["cases"]
         .as_array()
         .unwrap()
@@ -331,40 +329,20 @@ fn known_failures_are_expected_and_a_passing_one_fails_the_run() {
         serde_json::json!({ "known_failures": list }).to_string(),
     )
     .unwrap();
-    let (code, stdout, _) = check(
-        &format!("{ADAPTER} --fault max-age-plus-one"),
-        &[
-            "--case",
-            "m19.lifetime",
-            "--expectations",
-            file.to_str().unwrap(),
-        ],
+    let expected = |adapter: &str| {
+        let words = "check --profile moin-1.9 --case m19.lifetime --expectations";
+        runner.ran(words, &[file.to_str().unwrap(), "--adapter", adapter])
+    };
+    let known = format!(
+        "known failure (expectations file {}): max-age is off by one (https://example.org/1)",
+        file.display()
     );
-    assert_eq!(code, Some(0), "{stdout}");
-    assert!(stdout.contains("XFAIL case"), "{stdout}");
-    assert!(
-        stdout.contains(&format!(
-            "known failure (expectations file {}): max-age is off by one (https://example.org/1)",
-            file.display()
-        )),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains(&format!("{} expected failure(s)", failing.len())),
-        "{stdout}"
-    );
+    let count = format!("{} expected failure(s)", failing.len());
+    expected(&faulty)
+        .exits(0)
+        .says(&["XFAIL case", &known, &count]);
     // Without the fault, the listed cases pass: unexpected passes fail the run.
-    let (code, stdout, _) = check(
-        ADAPTER,
-        &[
-            "--case",
-            "m19.lifetime",
-            "--expectations",
-            file.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(code, Some(1), "{stdout}");
-    assert!(stdout.contains("XPASS case"), "{stdout}");
+    expected(ADAPTER).exits(1).says(&["XPASS case"]);
     // A list naming no case is a usage error.
     std::fs::write(
         &file,
@@ -374,7 +352,6 @@ fn known_failures_are_expected_and_a_passing_one_fails_the_run() {
     let (code, _, stderr) = check(ADAPTER, &["--expectations", file.to_str().unwrap()]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("names no case"), "{stderr}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// r[proto.runner.timeout]: the adapter is killed, with everything it
@@ -466,11 +443,7 @@ fn a_protocol_1_adapter_runs_without_overlapping_requests() {
 /// the failing case's transcript with the failing step marked.
 #[test]
 fn html_report_is_one_self_contained_page_leading_with_the_violated_clause() {
-    let (code, stdout, _) = check(
-        &format!("{ADAPTER} --fault max-age-plus-one"),
-        &["--format", "html", "--case", "m19.lifetime"],
-    );
-    assert_eq!(code, Some(1));
+    let stdout = lifetime_fault_report("html");
     let body = stdout
         .strip_prefix("<!DOCTYPE html>\n")
         .expect("an HTML5 doctype");

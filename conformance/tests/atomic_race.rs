@@ -16,10 +16,9 @@
 use std::time::Duration;
 
 use moin_session_conformance::adapter::{AdapterBackend, AdapterOptions};
-use moin_session_spec::{
-    AuthAction, Backend, Config, ConfigPatch, LifetimeSetting, Op, Profile, Request,
-};
-use moin_session_testkit::redis_server::RedisServer;
+use moin_session_spec::{AuthAction, Backend, Config, ConfigPatch, LifetimeSetting, Op, Profile};
+use moin_session_testkit::requests::{login, request};
+use moin_session_testkit::{store_tests, StoreKind, TestStore};
 use time::OffsetDateTime;
 
 const WORKER: &str = env!("CARGO_BIN_EXE_overlap-worker");
@@ -41,24 +40,6 @@ fn worker(store: &str, flags: &str) -> AdapterBackend {
     .unwrap_or_else(|e| panic!("the worker on {store} starts: {e}"))
 }
 
-fn request(now: OffsetDateTime, cookie: Option<&str>, auth: AuthAction, ops: Vec<Op>) -> Request {
-    Request {
-        now,
-        https: false,
-        path: "/".to_owned(),
-        cookie_header: cookie.map(str::to_owned),
-        auth,
-        ops,
-    }
-}
-
-fn login() -> AuthAction {
-    AuthAction::Login {
-        user: "alice".into(),
-        remember_me: false,
-    }
-}
-
 /// `name=value` of the one session cookie a response issued.
 fn issued(set_cookies: &[String]) -> String {
     match set_cookies {
@@ -78,15 +59,51 @@ fn delay(round: u64, lo: u64, hi: u64) -> Duration {
     Duration::from_millis(PAUSE_MS * (lo + spread) / 1000)
 }
 
-/// Two workers on `store`, reset to `profile` with `patch`: P pauses
-/// inside its updates, Q does not; both take `flags`.
-fn pair(store: &str, flags: &str, profile: Profile, patch: ConfigPatch) -> [AdapterBackend; 2] {
-    let config = Config::build(profile, &[patch]).expect("the configuration is valid");
-    let mut p = worker(store, &format!("--commit-pause-ms {PAUSE_MS} {flags}"));
-    let mut q = worker(store, flags);
-    p.reset(&config).expect("P resets");
-    q.reset(&config).expect("Q resets");
-    [p, q]
+/// Two workers on `store`, reset to the same configuration: P pauses
+/// inside its updates, Q does not; both take `flags` (with a test-only
+/// switch, the rounds stop at the first resurrection).
+struct Race {
+    p: AdapterBackend,
+    q: AdapterBackend,
+    until_first: bool,
+}
+
+impl Race {
+    /// The workers, reset to `profile` with `patch`.
+    fn new(store: &str, flags: &str, profile: Profile, patch: ConfigPatch) -> Race {
+        let config = Config::build(profile, &[patch]).expect("the configuration is valid");
+        let mut p = worker(store, &format!("--commit-pause-ms {PAUSE_MS} {flags}"));
+        let mut q = worker(store, flags);
+        p.reset(&config).expect("P resets");
+        q.reset(&config).expect("Q resets");
+        Race {
+            p,
+            q,
+            until_first: !flags.is_empty(),
+        }
+    }
+
+    /// Runs `round(P, Q, n, t)` for each round `n`, a minute apart from
+    /// 2009-03-01 12:00:30 UTC; returns the rounds in which it says the
+    /// destroyed session came back.
+    fn rounds(
+        mut self,
+        rounds: u64,
+        mut round: impl FnMut(&mut AdapterBackend, &mut AdapterBackend, u64, OffsetDateTime) -> bool,
+    ) -> Vec<u64> {
+        let start = time::macros::datetime!(2009-03-01 12:00:30 UTC);
+        let mut back = Vec::new();
+        for n in 0..rounds {
+            let t = start + time::Duration::minutes(n as i64);
+            if round(&mut self.p, &mut self.q, n, t) {
+                back.push(n);
+                if self.until_first {
+                    break;
+                }
+            }
+        }
+        back
+    }
 }
 
 /// Hardened: Q logs alice in; P opens a request on her session and sets a
@@ -95,18 +112,14 @@ fn pair(store: &str, flags: &str, profile: Profile, patch: ConfigPatch) -> [Adap
 /// was still stored after both had answered (with `flags`, the test-only
 /// switch, it stops at the first).
 fn hardened_resurrections(store: &str, flags: &str, rounds: u64, window: (u64, u64)) -> Vec<u64> {
-    let until_first = !flags.is_empty();
     let patch = ConfigPatch {
         users: Some(vec!["alice".into()]),
         cookie_lifetime: Some(LifetimeSetting::Pair(vec![1.0, 12.0])),
         absolute_timeout: Some(12.0),
         ..ConfigPatch::default()
     };
-    let [mut p, mut q] = pair(store, flags, Profile::Hardened, patch);
-    let start = time::macros::datetime!(2009-03-01 12:00:30 UTC);
-    let mut back = Vec::new();
-    for round in 0..rounds {
-        let t = start + time::Duration::minutes(round as i64);
+    let race = Race::new(store, flags, Profile::Hardened, patch);
+    race.rounds(rounds, |p, q, round, t| {
         let first = q
             .request(&request(t, None, login(), vec![]))
             .expect("Q logs in");
@@ -121,7 +134,7 @@ fn hardened_resurrections(store: &str, flags: &str, rounds: u64, window: (u64, u
         let opened = p
             .open(
                 &handle,
-                &request(later, Some(&cookie), AuthAction::None, set),
+                &request(later, Some(cookie.clone()), AuthAction::None, set),
             )
             .expect("P opens");
         assert_eq!(
@@ -129,7 +142,7 @@ fn hardened_resurrections(store: &str, flags: &str, rounds: u64, window: (u64, u
             Some("alice"),
             "{store}: P runs as alice"
         );
-        let logout = request(later, Some(&cookie), AuthAction::Logout, vec![]);
+        let logout = request(later, Some(cookie.clone()), AuthAction::Logout, vec![]);
         let (finished, out) = std::thread::scope(|scope| {
             let slow = scope.spawn(|| p.finish(&handle, later));
             std::thread::sleep(delay(round, window.0, window.1));
@@ -138,14 +151,8 @@ fn hardened_resurrections(store: &str, flags: &str, rounds: u64, window: (u64, u
         });
         finished.expect("P finishes");
         out.expect("Q logs out");
-        if q.list().expect("Q lists").contains(&sid) {
-            back.push(round);
-            if until_first {
-                break;
-            }
-        }
-    }
-    back
+        q.list().expect("Q lists").contains(&sid)
+    })
 }
 
 /// moin-1.6: Q logs alice in and writes (her login's record is stored);
@@ -153,17 +160,13 @@ fn hardened_resurrections(store: &str, flags: &str, rounds: u64, window: (u64, u
 /// the login's lease and record and writing them) while Q logs her out.
 /// Returns the rounds in which the login's record was listed afterwards.
 fn m16_resurrections(store: &str, flags: &str, rounds: u64, window: (u64, u64)) -> Vec<u64> {
-    let until_first = !flags.is_empty();
     let patch = ConfigPatch {
         users: Some(vec!["alice".into()]),
         cookie_lifetime: Some(LifetimeSetting::Scalar(-12.0)),
         ..ConfigPatch::default()
     };
-    let [mut p, mut q] = pair(store, flags, Profile::Moin16, patch);
-    let start = time::macros::datetime!(2009-03-01 12:00:30 UTC);
-    let mut back = Vec::new();
-    for round in 0..rounds {
-        let t = start + time::Duration::minutes(round as i64);
+    let race = Race::new(store, flags, Profile::Moin16, patch);
+    race.rounds(rounds, |p, q, round, t| {
         let set = vec![Op::Set {
             key: "k".into(),
             value: round.into(),
@@ -180,12 +183,12 @@ fn m16_resurrections(store: &str, flags: &str, rounds: u64, window: (u64, u64)) 
             .clone();
         let handle = format!("A{round}");
         let later = t + time::Duration::seconds(1);
-        let logout = request(later, Some(&cookie), AuthAction::Logout, vec![]);
+        let logout = request(later, Some(cookie.clone()), AuthAction::Logout, vec![]);
         let (opened, out) = std::thread::scope(|scope| {
             let slow = scope.spawn(|| {
                 p.open(
                     &handle,
-                    &request(later, Some(&cookie), AuthAction::None, vec![]),
+                    &request(later, Some(cookie.clone()), AuthAction::None, vec![]),
                 )
             });
             std::thread::sleep(delay(round, window.0, window.1));
@@ -195,12 +198,7 @@ fn m16_resurrections(store: &str, flags: &str, rounds: u64, window: (u64, u64)) 
         opened.expect("P opens");
         out.expect("Q logs out");
         p.finish(&handle, later).expect("P finishes");
-        if q.list().expect("Q lists").contains(&record) {
-            back.push(round);
-            if until_first {
-                break;
-            }
-        }
+        let back = q.list().expect("Q lists").contains(&record);
         // The next round starts from an empty store.
         q.cleanup(&moin_session_spec::CleanupRequest {
             now: later,
@@ -208,13 +206,15 @@ fn m16_resurrections(store: &str, flags: &str, rounds: u64, window: (u64, u64)) 
             user: None,
         })
         .expect("Q cleans up");
-    }
-    back
+        back
+    })
 }
 
-/// The race on `store`: never a resurrection with the atomic path, and at
-/// least one with it switched off.
-fn the_race_on(store: &str) {
+/// The race on a store of `kind`: never a resurrection with the atomic
+/// path, and at least one with it switched off.
+fn the_race_on(kind: StoreKind) {
+    let place = TestStore::on_disk(kind);
+    let store = &place.spec();
     // The logout lands anywhere in P's pause (in moin-1.6, P pauses twice:
     // for the lease, then for the record).
     let back = hardened_resurrections(store, "", ROUNDS_ATOMIC, (100, 900));
@@ -244,30 +244,8 @@ fn the_race_on(store: &str) {
     );
 }
 
-fn fresh_dir(tag: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("moin-race-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a temporary directory can be made");
-    dir
-}
-
-#[test]
-fn no_resurrection_across_processes_on_the_file_store() {
-    let dir = fresh_dir("file");
-    the_race_on(&dir.display().to_string());
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-#[test]
-fn no_resurrection_across_processes_on_sqlite() {
-    let dir = fresh_dir("sqlite");
-    the_race_on(&format!("sqlite:{}", dir.join("sessions.db").display()));
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-#[test]
-fn no_resurrection_across_processes_on_redis() {
-    let server =
-        RedisServer::start().unwrap_or_else(|e| panic!("no Redis server for the tests: {e}"));
-    the_race_on(&format!("redis:{}", server.url()));
-}
+store_tests!(the_race_on:
+    File => no_resurrection_across_processes_on_the_file_store,
+    Sqlite => no_resurrection_across_processes_on_sqlite,
+    Redis => no_resurrection_across_processes_on_redis,
+);

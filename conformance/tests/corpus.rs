@@ -5,39 +5,20 @@ use moin_session_conformance::run::runner::{run_case, Verdict};
 use moin_session_conformance::{
     default_fixtures_dir, load, report, report::transcript, run_all, Selection,
 };
-use moin_session_spec::fixture::{Action, LoadedCase};
+use moin_session_spec::fixture::{Action, Corpus, LoadedCase};
 use moin_session_spec::Model;
+use moin_session_testkit::corpus::every_case_passed;
 
-fn corpus() -> moin_session_spec::fixture::Corpus {
-    match load(&default_fixtures_dir()) {
-        Ok((corpus, _)) => corpus,
-        Err(errors) => panic!(
-            "malformed fixtures:\n{}",
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
-    }
+fn corpus() -> &'static Corpus {
+    &moin_session_testkit::corpus::corpus().0
 }
 
 #[test]
 fn every_case_passes_against_the_model() {
     let corpus = corpus();
-    let cases = Selection::default().apply(&corpus);
+    let cases = Selection::default().apply(corpus);
     let results = run_all(&mut Model::new(), &cases, |_, _| {});
-    let problems: Vec<String> = results
-        .iter()
-        .filter(|r| r.verdict != Verdict::Pass)
-        .map(report::failure)
-        .collect();
-    assert!(
-        problems.is_empty(),
-        "{} case(s) did not pass:\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    every_case_passed(&results, "the model");
 }
 
 #[test]

@@ -19,9 +19,9 @@ use std::process::Child;
 use std::time::Duration;
 
 use moin_session_spec::store::{Loaded, Store};
-use moin_session_spec::{RedisStore, RedisStoreOptions, SqliteStore};
+use moin_session_spec::{RedisStore, SqliteStore};
 use moin_session_testkit::faults::{cleanup_never_removes_a_renewal, sids, spawn_writer};
-use moin_session_testkit::{StoreKind, TestStore};
+use moin_session_testkit::{store_tests, StoreKind, TestStore};
 use serde_json::Value;
 
 #[path = "../tools/torture_record.rs"]
@@ -30,16 +30,23 @@ use torture_record::{record, whole};
 
 const TORTURE: &str = env!("CARGO_BIN_EXE_store-torture");
 
-/// The torture helper's store: the same prefix as `store-torture` uses.
-fn torture_redis(url: &str) -> RedisStore {
-    RedisStore::open(
-        url,
-        RedisStoreOptions {
-            prefix: "torture:".to_owned(),
-            ..RedisStoreOptions::default()
-        },
-    )
-    .expect("the test server answers")
+/// A handle on `place` as `store-torture` opens it: SQLite with its
+/// defaults (`synchronous=FULL`), Redis under the helper's prefix.
+fn as_the_helper_opens(place: &TestStore) -> Box<dyn Store> {
+    match place.kind() {
+        StoreKind::Sqlite => {
+            Box::new(SqliteStore::open(place.db_path()).expect("the database opens"))
+        }
+        _ => Box::new(place.redis_prefixed("torture:")),
+    }
+}
+
+/// Every record under `sids` is there and whole.
+fn all_whole(store: &dyn Store, sids: &[String]) {
+    for sid in sids {
+        let loaded = store.load(sid).expect("a load succeeds");
+        assert!(loaded.as_ref().is_some_and(whole), "{sid}: {loaded:?}");
+    }
 }
 
 fn spawn(store: &str, writer: &str, count: u64, sids: &[String], fsync: bool) -> Child {
@@ -97,7 +104,7 @@ fn nothing_torn_or_lost(
 fn sqlite_writers_killed_mid_save_lose_no_committed_record() {
     let place = TestStore::on_disk(StoreKind::Sqlite);
     let db = place.db_path();
-    let spec = format!("sqlite:{}", db.display());
+    let spec = place.spec();
     let sids = sids(3, 31);
     let mut total = 0;
     for round in 0..12u64 {
@@ -125,10 +132,12 @@ fn sqlite_writers_killed_mid_save_lose_no_committed_record() {
     );
 }
 
-/// Two writer processes on `spec`, each with sids of its own and both on
-/// shared ones: after both finish, each process's own records hold its
-/// last save, and every shared record is whole.
-fn two_processes_lose_nothing(spec: &str, store: &dyn Store) {
+/// Two writer processes on a store of `kind`, each with sids of its own
+/// and both on shared ones: after both finish, each process's own records
+/// hold its last save, and every shared record is whole.
+fn two_processes_lose_nothing(kind: StoreKind) {
+    let place = TestStore::on_disk(kind);
+    let (spec, store) = (&place.spec(), &*as_the_helper_opens(&place));
     const COUNT: u64 = 600;
     let own = [sids(2, 41), sids(2, 42)];
     let shared = sids(2, 43);
@@ -166,31 +175,18 @@ fn two_processes_lose_nothing(spec: &str, store: &dyn Store) {
             );
         }
     }
-    for sid in &shared {
-        let loaded = store.load(sid).expect("a load succeeds");
-        assert!(loaded.as_ref().is_some_and(whole), "{sid}: {loaded:?}");
-    }
+    all_whole(store, &shared);
 }
 
-#[test]
-fn two_processes_sharing_an_sqlite_store_lose_nothing() {
-    let place = TestStore::on_disk(StoreKind::Sqlite);
-    let db = place.db_path();
-    let store = SqliteStore::open(&db).expect("the database opens");
-    two_processes_lose_nothing(&format!("sqlite:{}", db.display()), &store);
-}
-
-#[test]
-fn two_processes_sharing_a_redis_store_lose_nothing() {
-    let place = TestStore::new(StoreKind::Redis);
-    let store = torture_redis(&place.url());
-    two_processes_lose_nothing(&format!("redis:{}", place.url()), &store);
-}
+store_tests!(two_processes_lose_nothing:
+    Sqlite => two_processes_sharing_an_sqlite_store_lose_nothing,
+    Redis => two_processes_sharing_a_redis_store_lose_nothing,
+);
 
 #[test]
 fn a_redis_restart_gives_clear_errors_and_tears_nothing() {
     let mut place = TestStore::new(StoreKind::Redis);
-    let store = torture_redis(&place.url());
+    let store = place.redis_prefixed("torture:");
     let sids = sids(4, 51);
     let mut errors = Vec::new();
     let mut seq = 0u64;
@@ -234,23 +230,22 @@ fn a_redis_restart_gives_clear_errors_and_tears_nothing() {
         save_and_check(&store, &mut errors);
     }
     assert!(errors.is_empty(), "after the restart: {errors:?}");
-    for sid in &sids {
-        let loaded = store.load(sid).expect("a load");
-        assert!(loaded.as_ref().is_some_and(whole), "{sid}: {loaded:?}");
+    all_whole(&store, &sids);
+}
+
+/// The renewal-against-cleanup race on a store of `kind`.
+fn cleanup_keeps_renewals(kind: StoreKind) {
+    let place = TestStore::on_disk(kind);
+    match kind {
+        StoreKind::Sqlite => cleanup_never_removes_a_renewal(|| place.sqlite(), 61),
+        _ => cleanup_never_removes_a_renewal(|| place.redis(), 61),
     }
 }
 
-#[test]
-fn sqlite_cleanup_never_removes_a_renewal_it_could_not_see_expired() {
-    let place = TestStore::on_disk(StoreKind::Sqlite);
-    cleanup_never_removes_a_renewal(|| place.sqlite(), 61);
-}
-
-#[test]
-fn redis_cleanup_never_removes_a_renewal_it_could_not_see_expired() {
-    let place = TestStore::new(StoreKind::Redis);
-    cleanup_never_removes_a_renewal(|| place.redis(), 61);
-}
+store_tests!(cleanup_keeps_renewals:
+    Sqlite => sqlite_cleanup_never_removes_a_renewal_it_could_not_see_expired,
+    Redis => redis_cleanup_never_removes_a_renewal_it_could_not_see_expired,
+);
 
 #[test]
 fn a_missing_database_directory_is_named() {

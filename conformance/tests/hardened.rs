@@ -10,11 +10,12 @@
 use moin_session_conformance::run::runner::{run_case, Verdict};
 use moin_session_conformance::Selection;
 use moin_session_spec::{
-    AuthAction, Backend, BackendError, Config, ConfigPatch, FileStore, LifetimeSetting,
-    MemoryStore, Model, Profile, ReferenceBackend, Request,
+    AuthAction, Backend, BackendError, Config, FileStore, MemoryStore, Model, Profile,
+    ReferenceBackend,
 };
 use moin_session_testkit::backends::Limited;
-use moin_session_testkit::corpus::corpus;
+use moin_session_testkit::corpus::{cases_of, corpus};
+use moin_session_testkit::requests::{at, config, login, request};
 use moin_session_testkit::Scratch;
 
 const FIXATION_CASES: &[&str] = &[
@@ -93,17 +94,8 @@ fn attacker_runs_as(backend: &mut dyn Backend, config: &Config) -> Option<String
     backend
         .reset(config)
         .expect("the backend takes the configuration");
-    let at = |seconds: i64| {
-        time::OffsetDateTime::from_unix_timestamp(1_235_908_830 + seconds).expect("a 2009 instant")
-    };
-    let request = |now, cookie: Option<String>, auth| Request {
-        now,
-        https: false,
-        path: "/".into(),
-        cookie_header: cookie,
-        auth,
-        ops: vec![],
-    };
+    let at = |seconds: i64| at(1_235_908_830 + seconds);
+    let request = |now, cookie: Option<String>, auth| request(now, cookie, auth, vec![]);
     let name = config.as_hardened().expect("hardened").cookie_full_name();
     let first = backend
         .request(&request(at(0), None, AuthAction::None))
@@ -115,14 +107,7 @@ fn attacker_runs_as(backend: &mut dyn Backend, config: &Config) -> Option<String
         .to_owned();
     assert!(planted.starts_with(&format!("{name}=")));
     let victim = backend
-        .request(&request(
-            at(30),
-            Some(planted.clone()),
-            AuthAction::Login {
-                user: "alice".into(),
-                remember_me: false,
-            },
-        ))
+        .request(&request(at(30), Some(planted.clone()), login()))
         .expect("the victim logs in");
     assert_eq!(victim.user.as_deref(), Some("alice"));
     backend
@@ -133,15 +118,7 @@ fn attacker_runs_as(backend: &mut dyn Backend, config: &Config) -> Option<String
 
 #[test]
 fn the_planted_sid_shares_the_login_on_moin_1_9_only() {
-    let config = Config::build(
-        Profile::Hardened,
-        &[ConfigPatch {
-            cookie_lifetime: Some(LifetimeSetting::Pair(vec![1.0, 12.0])),
-            users: Some(vec!["alice".into()]),
-            ..ConfigPatch::default()
-        }],
-    )
-    .expect("a valid configuration");
+    let config = config(Profile::Hardened, &["alice"]);
     let mut plain = moin19_as_hardened();
     assert_eq!(
         attacker_runs_as(&mut plain, &config).as_deref(),
@@ -156,12 +133,7 @@ fn the_planted_sid_shares_the_login_on_moin_1_9_only() {
 
 #[test]
 fn a_backend_declaring_only_moin_1_9_is_not_run_on_hardened_cases() {
-    let corpus = hardened_cases();
-    let cases = Selection {
-        profiles: vec![Profile::Hardened],
-        ..Selection::default()
-    }
-    .apply(corpus);
+    let cases = cases_of(Profile::Hardened);
     assert!(
         cases.len() >= 60,
         "the hardened corpus has {} cases",
@@ -181,12 +153,7 @@ fn a_backend_declaring_only_moin_1_9_is_not_run_on_hardened_cases() {
 
 #[test]
 fn the_whole_hardened_corpus_fails_widely_on_moin_1_9() {
-    let corpus = hardened_cases();
-    let cases = Selection {
-        profiles: vec![Profile::Hardened],
-        ..Selection::default()
-    }
-    .apply(corpus);
+    let cases = cases_of(Profile::Hardened);
     let mut plain = moin19_as_hardened();
     let failed = cases
         .iter()

@@ -5,34 +5,25 @@
 //! are; a random run against a crashing adapter ends in seconds with one
 //! collapsed error.
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
+
+use moin_session_testkit::cli::{Cli, Ran};
+use moin_session_testkit::Scratch;
 
 const ADAPTER: &str = env!("CARGO_BIN_EXE_moin-session-adapter");
 
-fn cli() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
+/// Runs the CLI with the words of `words` and these further arguments.
+fn run(words: &str, more: &[&str]) -> Ran {
+    Cli::new(env!("CARGO_BIN_EXE_moin-session-conformance")).ran(words, more)
 }
 
-/// Runs the CLI: (exit code, stdout, stderr).
-fn run(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = cli().args(args).output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+/// `check` with the words of `words`, against `adapter`.
+fn check(words: &str, adapter: &str) -> Ran {
+    Cli::new(env!("CARGO_BIN_EXE_moin-session-conformance")).check(words, adapter)
 }
 
 fn misbehaving(how: &str) -> String {
     format!("{ADAPTER} --misbehave {how}")
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("moin-hostile-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
 }
 
 /// r[m19.cookie.sid-form], r[m16.anon.name-form]: an adapter whose only
@@ -41,23 +32,15 @@ fn scratch(name: &str) -> PathBuf {
 /// form clause.
 #[test]
 fn a_malformed_sid_adapter_fails_in_both_profiles() {
-    let (code, stdout, _) = run(&["check", "--adapter", &misbehaving("bad-sids")]);
-    assert_eq!(code, Some(1), "{stdout}");
-    assert!(
-        stdout.contains("observed \"SESS.1\"") && stdout.contains("[r[m19.cookie.sid-form]]"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("[r[m16.anon.name-form]]"), "{stdout}");
-    // In random mode too.
-    let (code, stdout, _) = run(&[
-        "check",
-        "--random",
-        "20",
-        "--adapter",
-        &misbehaving("bad-sids"),
+    check("", &misbehaving("bad-sids")).exits(1).says(&[
+        "observed \"SESS.1\"",
+        "[r[m19.cookie.sid-form]]",
+        "[r[m16.anon.name-form]]",
     ]);
-    assert_eq!(code, Some(1), "{stdout}");
-    assert!(stdout.contains("m19.cookie.sid-form"), "{stdout}");
+    // In random mode too.
+    check("--random 20", &misbehaving("bad-sids"))
+        .exits(1)
+        .says(&["m19.cookie.sid-form"]);
 }
 
 /// r[proto.command.mandatory]: a backend that declines everything fails:
@@ -67,49 +50,41 @@ fn a_malformed_sid_adapter_fails_in_both_profiles() {
 fn an_adapter_that_supports_nothing_makes_the_run_fail() {
     let script = r#"read line; echo '{"seq":1,"type":"hello","protocol":1,"implementation":{"name":"nothing","version":"0","language":"sh"},"profiles":["moin-1.9","moin-1.6"],"capabilities":[]}'; while read line; do seq=$(echo "$line" | sed 's/.*"seq":\([0-9]*\).*/\1/'); case "$line" in *shutdown*) echo "{\"seq\":$seq,\"type\":\"bye\"}"; exit 0;; esac; echo "{\"seq\":$seq,\"type\":\"error\",\"kind\":\"unsupported\",\"message\":\"nothing here\"}"; done"#;
     let adapter = format!("sh -c '{}'", script.replace('\'', r"'\''"));
-    let (code, stdout, stderr) = run(&["check", "--adapter", &adapter]);
-    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
-    assert!(stdout.contains("\n0 passed, 0 failed, "), "{stdout}");
-    assert!(
-        stdout.contains("the adapter declined `reset`")
-            && stdout.contains("[r[proto.command.mandatory]]"),
-        "{stdout}"
-    );
-    assert!(stderr.contains("nothing was checked"), "{stderr}");
-    let (code, stdout, stderr) = run(&["check", "--random", "10", "--adapter", &adapter]);
-    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
-    assert!(stdout.contains("0 agreed"), "{stdout}");
-    assert!(stderr.contains("nothing was checked"), "{stderr}");
+    check("", &adapter)
+        .exits(1)
+        .says(&[
+            "\n0 passed, 0 failed, ",
+            "the adapter declined `reset`",
+            "[r[proto.command.mandatory]]",
+        ])
+        .warns(&["nothing was checked"]);
+    check("--random 10", &adapter)
+        .exits(1)
+        .says(&["0 agreed"])
+        .warns(&["nothing was checked"]);
 }
 
 /// An adapter that writes Latin-1 to stderr at every request passes like
 /// the same adapter without it.
 #[test]
 fn latin1_on_stderr_is_no_error() {
-    let plain = run(&["check", "--adapter", ADAPTER]);
-    let latin1 = run(&["check", "--adapter", &misbehaving("latin1-stderr")]);
-    assert_eq!(plain.0, Some(0), "{}", plain.1);
-    assert_eq!(latin1.0, Some(0), "{}\n{}", latin1.1, latin1.2);
+    let plain = check("", ADAPTER).exits(0);
+    let latin1 = check("", &misbehaving("latin1-stderr")).exits(0);
     let last = |s: &str| s.lines().last().unwrap_or("").to_owned();
-    assert_eq!(last(&plain.1), last(&latin1.1));
+    assert_eq!(last(&plain.stdout), last(&latin1.stdout));
 }
 
 /// r[proto.framing.json-lines]: a non-UTF-8 byte on stdout is named as such.
 #[test]
 fn a_non_utf8_reply_is_a_protocol_error_that_says_so() {
-    let (code, stdout, _) = run(&[
-        "check",
-        "--case",
-        "m19.store",
-        "--adapter",
+    // The message names the byte.
+    check(
+        "--case m19.store",
         &misbehaving("latin1-stdout-at-request=1"),
-    ]);
-    assert_eq!(code, Some(1), "{stdout}");
-    assert!(
-        stdout.contains("is not UTF-8: byte 0xe9"),
-        "the message names the byte: {stdout}"
-    );
-    assert!(!stdout.contains("closed its"), "{stdout}");
+    )
+    .exits(1)
+    .says(&["is not UTF-8: byte 0xe9"])
+    .never_says(&["closed its"]);
 }
 
 /// r[proto.framing.one-reply]: a second reply is called a duplicate, also
@@ -117,69 +92,42 @@ fn a_non_utf8_reply_is_a_protocol_error_that_says_so() {
 #[test]
 fn duplicate_replies_are_named_duplicates() {
     let case = "m19.store.list-once-per-sid";
-    let (code, stdout, _) = run(&[
-        "check",
-        "--case",
-        case,
-        "--adapter",
-        &misbehaving("duplicate-reply=3"),
-    ]);
-    assert_eq!(code, Some(1), "{stdout}");
-    assert!(stdout.contains("a duplicate reply"), "{stdout}");
+    let only = format!("--case {case}");
+    check(&only, &misbehaving("duplicate-reply=3"))
+        .exits(1)
+        .says(&["a duplicate reply"]);
     // Count the replies of a clean run, then duplicate the last one.
-    let dir = scratch("dup");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("hostile-dup");
     let log = dir.join("commands");
     let teed = format!("sh -c 'tee {} | {ADAPTER}'", log.display());
-    let (code, _, _) = run(&["check", "--case", case, "--adapter", &teed]);
-    assert_eq!(code, Some(0));
+    check(&only, &teed).exits(0);
     let commands = std::fs::read_to_string(&log).unwrap().lines().count();
     // The last command is shutdown; the reply before its bye is the last.
     let last = format!("duplicate-reply={}", commands - 1);
-    let (code, stdout, stderr) = run(&["check", "--case", case, "--adapter", &misbehaving(&last)]);
-    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
-    assert!(
-        stderr.contains("at shutdown") && stderr.contains("a duplicate reply to seq"),
-        "{stderr}"
-    );
-    let _ = std::fs::remove_dir_all(&dir);
+    check(&only, &misbehaving(&last))
+        .exits(1)
+        .warns(&["at shutdown", "a duplicate reply to seq"]);
 }
 
 /// An adapter that closes its stdout is noticed at once, not after the
 /// step timeout (it is started without a shell wrapper holding the pipe).
 #[test]
 fn a_closed_stdout_is_noticed_at_once() {
-    let started = Instant::now();
-    let (code, stdout, _) = run(&[
-        "check",
-        "--case",
-        "m19.store",
-        "--step-timeout",
-        "20",
-        "--adapter",
-        &misbehaving("close-stdout-at-request=1"),
-    ]);
-    assert_eq!(code, Some(1), "{stdout}");
-    assert!(
-        stdout.contains("closed its standard output before answering `request`"),
-        "{stdout}"
-    );
-    assert!(started.elapsed() < Duration::from_secs(10), "{stdout}");
     // A command that needs the shell (quotes) is exec'd by it: the same.
-    let started = Instant::now();
     let quoted = format!("'{ADAPTER}' --misbehave close-stdout-at-request=1");
-    let (code, stdout, _) = run(&[
-        "check",
-        "--case",
-        "m19.store",
-        "--step-timeout",
-        "20",
-        "--adapter",
-        &quoted,
-    ]);
-    assert_eq!(code, Some(1), "{stdout}");
-    assert!(stdout.contains("closed its standard output"), "{stdout}");
-    assert!(started.elapsed() < Duration::from_secs(10), "{stdout}");
+    for (adapter, says) in [
+        (
+            misbehaving("close-stdout-at-request=1"),
+            "closed its standard output before answering `request`",
+        ),
+        (quoted, "closed its standard output"),
+    ] {
+        let started = Instant::now();
+        let out = check("--case m19.store --step-timeout 20", &adapter);
+        let took = started.elapsed();
+        out.exits(1).says(&[says]);
+        assert!(took < Duration::from_secs(10), "{adapter}: took {took:?}");
+    }
 }
 
 /// Random mode against an adapter that crashes on every request: errors
@@ -189,24 +137,22 @@ fn a_closed_stdout_is_noticed_at_once() {
 #[test]
 fn random_against_a_crashing_adapter_is_fast_and_collapsed() {
     let started = Instant::now();
-    let (code, stdout, _) = run(&[
-        "check",
-        "--random",
-        "200",
-        "--profile",
-        "moin-1.9",
-        "--adapter",
+    let out = check(
+        "--random 200 --profile moin-1.9",
         &misbehaving("crash-at-request=1"),
-    ]);
+    );
     let took = started.elapsed();
-    assert_eq!(code, Some(1), "{stdout}");
+    let out = out.exits(1).says(&[
+        "[1/1] 10 trace(s)",
+        "1 distinct divergence(s)",
+        "10 errors in a row with the same message (--stop-after-errors); 190 of 200 trace(s) not run",
+    ]);
     assert!(took < Duration::from_secs(10), "took {took:?}");
-    assert_eq!(stdout.matches("ERROR case").count(), 1, "{stdout}");
-    assert!(stdout.contains("[1/1] 10 trace(s)"), "{stdout}");
-    assert!(stdout.contains("1 distinct divergence(s)"), "{stdout}");
-    assert!(
-        stdout.contains("10 errors in a row with the same message (--stop-after-errors); 190 of 200 trace(s) not run"),
-        "{stdout}"
+    assert_eq!(
+        out.stdout.matches("ERROR case").count(),
+        1,
+        "{}",
+        out.stdout
     );
 }
 
@@ -216,16 +162,10 @@ fn random_against_a_crashing_adapter_is_fast_and_collapsed() {
 #[test]
 fn random_groups_divergences_and_honours_its_options() {
     let faulty = format!("{ADAPTER} --fault max-age-plus-one");
-    let (code, stdout, _) = run(&[
-        "check",
-        "--random",
-        "40",
-        "--profile",
-        "moin-1.9",
-        "--adapter",
-        &faulty,
-    ]);
-    assert_eq!(code, Some(1), "{stdout}");
+    let out = check("--random 40 --profile moin-1.9", &faulty)
+        .exits(1)
+        .says(&[" trace(s): m19.cookie.max-age @ "]);
+    let stdout = out.stdout;
     let groups = stdout.matches("FAIL case").count();
     let diverged: usize = stdout
         .lines()
@@ -238,50 +178,34 @@ fn random_groups_divergences_and_honours_its_options() {
         groups >= 1 && groups < diverged,
         "{groups} groups for {diverged} diverging traces:\n{stdout}"
     );
-    assert!(
-        stdout.contains(" trace(s): m19.cookie.max-age @ "),
-        "{stdout}"
-    );
-    let (code, stdout, _) = run(&[
-        "check",
-        "--random",
-        "40",
-        "--max-failures",
-        "2",
-        "--profile",
-        "moin-1.9",
-        "--adapter",
-        &faulty,
-    ]);
-    assert_eq!(code, Some(1), "{stdout}");
-    assert!(stdout.contains("stopped early"), "{stdout}");
+    check("--random 40 --max-failures 2 --profile moin-1.9", &faulty)
+        .exits(1)
+        .says(&["stopped early"]);
     for extra in [
-        ["--case", "m19.load"],
-        ["--requirement", "m19.load.no-cookie"],
-        ["--fixtures", "."],
+        "--case m19.load",
+        "--requirement m19.load.no-cookie",
+        "--fixtures .",
     ] {
-        let (code, _, stderr) = run(&[&["check", "--random", "3"][..], &extra[..]].concat());
-        assert_eq!(code, Some(2), "{extra:?}: {stderr}");
-        assert!(stderr.contains("cannot be used with"), "{stderr}");
+        run(&format!("check --random 3 {extra}"), &[])
+            .exits(2)
+            .warns(&["cannot be used with"]);
     }
 }
 
 /// In-process random runs name the case and the clauses, like the CLI.
 #[test]
 fn a_library_random_run_reports_case_ids_and_clauses() {
-    use moin_session_conformance::proof::faulty::{Fault, Faulty};
+    use moin_session_conformance::proof::faulty::Fault;
+    use moin_session_conformance::proof::selftest::reference;
     use moin_session_conformance::random::{run_random, RandomOptions};
-    use moin_session_spec::{MemoryStore, Profile, ReferenceBackend};
-    let mut backend = Faulty::new(
-        ReferenceBackend::new("reference-memory", MemoryStore::new()),
-        Fault::MaxAgePlusOne,
-    );
+    use moin_session_spec::Profile;
+    let mut backend = reference(Fault::MaxAgePlusOne);
     let options = RandomOptions {
         count: 30,
         seed: 5,
         ..RandomOptions::default()
     };
-    let run = run_random(&mut backend, &[Profile::Moin19], &options, |_, _| {}).unwrap();
+    let run = run_random(backend.as_mut(), &[Profile::Moin19], &options, |_, _| {}).unwrap();
     assert!(!run.ok());
     let g = &run.groups[0];
     assert!(
@@ -312,31 +236,14 @@ fn a_library_random_run_reports_case_ids_and_clauses() {
 /// Random mode checks --save-failures before it runs.
 #[test]
 fn save_failures_is_checked_before_the_run() {
-    let dir = scratch("save");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = Scratch::new("hostile-save");
     let file = dir.join("a-file");
     std::fs::write(&file, "x").unwrap();
-    let (code, _, stderr) = run(&[
-        "check",
-        "--random",
-        "2",
-        "--save-failures",
-        file.to_str().unwrap(),
-    ]);
-    assert_eq!(code, Some(2), "{stderr}");
-    assert!(
-        stderr.contains("--save-failures") && stderr.contains("not a directory"),
-        "{stderr}"
-    );
+    let save = "check --random 2 --save-failures";
+    run(save, &[file.to_str().unwrap()])
+        .exits(2)
+        .warns(&["--save-failures", "not a directory"]);
     let deep = dir.join("no/such/parent");
-    let (code, _, stderr) = run(&[
-        "check",
-        "--random",
-        "2",
-        "--save-failures",
-        deep.to_str().unwrap(),
-    ]);
-    assert_eq!(code, Some(2), "{stderr}");
+    run(save, &[deep.to_str().unwrap()]).exits(2);
     assert!(!deep.exists());
-    let _ = std::fs::remove_dir_all(&dir);
 }

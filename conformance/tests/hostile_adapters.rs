@@ -10,21 +10,28 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use moin_session_testkit::cli::Ran;
 use moin_session_testkit::Scratch;
 
 const ADAPTER: &str = env!("CARGO_BIN_EXE_moin-session-adapter");
 
-/// Runs the CLI: (exit code, stdout, stderr).
-fn run(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+fn cli() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
+}
+
+/// Runs `command` to its end, whatever bytes it prints.
+fn lossy(command: &mut Command) -> Ran {
+    Ran::lossy(command.output().unwrap())
+}
+
+/// Runs the CLI with the words of `words`, then `more`.
+fn run(words: &str, more: &[&str]) -> Ran {
+    lossy(cli().args(words.split_whitespace()).args(more))
+}
+
+/// `check` with the words of `words`, against `adapter`.
+fn check(words: &str, adapter: &str) -> Ran {
+    run(&format!("check {words} --adapter"), &[adapter])
 }
 
 fn misbehaving(how: &str) -> String {
@@ -59,23 +66,12 @@ fn declining_a_mandatory_command_is_an_error_not_a_skip() {
         ("reconfigure", "reconfigure"),
     ] {
         let adapter = misbehaving(&format!("decline={how}"));
-        let (code, stdout, stderr) = run(&[
-            "check",
-            "--profile",
-            "moin-1.9",
-            "--adapter",
-            &adapter,
-            "--stop-after-errors",
-            "0",
-        ]);
-        assert_eq!(code, Some(1), "{how}: {stdout}\n{stderr}");
-        assert!(
-            stdout.contains(&format!("the adapter declined `{command}`"))
-                && stdout.contains("[r[proto.command.mandatory]]"),
-            "{how}: {stdout}"
-        );
-        assert!(errored(&stdout) > 0, "{how}: {stdout}");
-        assert!(!stdout.contains("declined on purpose) ("), "{how}");
+        let declined = format!("the adapter declined `{command}`");
+        let out = check("--profile moin-1.9 --stop-after-errors 0", &adapter)
+            .exits(1)
+            .says(&[&declined, "[r[proto.command.mandatory]]"])
+            .never_says(&["declined on purpose) ("]);
+        assert!(errored(&out.stdout) > 0, "{how}: {}", out.stdout);
     }
 }
 
@@ -83,21 +79,11 @@ fn declining_a_mandatory_command_is_an_error_not_a_skip() {
 /// `interleave` and declines every `open` fails.
 #[test]
 fn declining_a_declared_capability_is_an_error() {
-    let (code, stdout, _) = run(&[
-        "check",
-        "--case",
-        "m19.overlap",
-        "--adapter",
-        &misbehaving("decline=open"),
-        "--stop-after-errors",
-        "0",
-    ]);
-    assert_eq!(code, Some(1), "{stdout}");
-    assert!(
-        stdout.contains("though it declares the capability `interleave`"),
-        "{stdout}"
-    );
-    assert!(!stdout.contains("SKIP"), "{stdout}");
+    let words = "--case m19.overlap --stop-after-errors 0";
+    check(words, &misbehaving("decline=open"))
+        .exits(1)
+        .says(&["though it declares the capability `interleave`"])
+        .never_says(&["SKIP"]);
 }
 
 /// Done-when: only a capability the adapter declared lacking skips, and
@@ -105,7 +91,7 @@ fn declining_a_declared_capability_is_an_error() {
 #[test]
 fn an_undeclared_capability_skips_in_one_line() {
     let adapter = format!("{ADAPTER} --without https");
-    let (code, stdout, _) = run(&["check", "--profile", "moin-1.9", "--adapter", &adapter]);
+    let Ran { code, stdout, .. } = check("--profile moin-1.9", &adapter);
     let skips: Vec<&str> = stdout
         .lines()
         .skip_while(|l| *l != "not passed:")
@@ -123,11 +109,11 @@ fn an_undeclared_capability_skips_in_one_line() {
 /// `explain` alike.
 #[test]
 fn a_wrong_shutdown_fails_every_mode() {
-    let modes: [&[&str]; 4] = [
-        &["check", "--case", "m19.store.list-once-per-sid"],
-        &["check", "--random", "2", "--profile", "moin-1.9"],
-        &["check", "--soak", "1s", "--profile", "moin-1.9"],
-        &["explain", "m19.store.list-once-per-sid"],
+    let modes = [
+        "check --case m19.store.list-once-per-sid",
+        "check --random 2 --profile moin-1.9",
+        "check --soak 1s --profile moin-1.9",
+        "explain m19.store.list-once-per-sid",
     ];
     for how in [
         "bye-exit=3",
@@ -137,10 +123,10 @@ fn a_wrong_shutdown_fails_every_mode() {
     ] {
         let adapter = misbehaving(how);
         for mode in modes {
-            let args = [mode, &["--adapter", &adapter]].concat();
-            let (code, stdout, stderr) = run(&args);
-            assert_eq!(code, Some(1), "{how} {mode:?}: {stdout}\n{stderr}");
-            assert!(stderr.contains("at shutdown"), "{how} {mode:?}: {stderr}");
+            eprintln!("{how}, {mode}");
+            run(&format!("{mode} --adapter"), &[&adapter])
+                .exits(1)
+                .warns(&["at shutdown"]);
         }
     }
 }
@@ -150,11 +136,11 @@ fn a_wrong_shutdown_fails_every_mode() {
 #[test]
 fn adapter_text_is_inert_in_text_and_markdown_reports() {
     let adapter = misbehaving("hostile-text");
-    for args in [
-        &["check", "--case", "m19.auth", "--stop-after-errors", "0"][..],
-        &["check", "--random", "5", "--profile", "moin-1.9"][..],
+    for words in [
+        "--case m19.auth --stop-after-errors 0",
+        "--random 5 --profile moin-1.9",
     ] {
-        let (_, stdout, stderr) = run(&[args, &["--adapter", &adapter]].concat());
+        let Ran { stdout, stderr, .. } = check(words, &adapter);
         for out in [&stdout, &stderr] {
             assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out}");
             assert!(!out.contains('\r'), "{out:?}");
@@ -165,17 +151,8 @@ fn adapter_text_is_inert_in_text_and_markdown_reports() {
         }
         assert!(stdout.contains("\\u{1b}]0;pwned\\u{7}"), "{stdout}");
     }
-    let (_, md, _) = run(&[
-        "check",
-        "--case",
-        "m19.auth",
-        "--format",
-        "markdown",
-        "--stop-after-errors",
-        "0",
-        "--adapter",
-        &adapter,
-    ]);
+    let words = "--case m19.auth --format markdown --stop-after-errors 0";
+    let md = check(words, &adapter).stdout;
     assert!(!md.contains("<img") && !md.contains("<!--"), "{md}");
     assert!(md.contains("&lt;img src=x onerror=alert(1)&gt;"), "{md}");
     assert!(!md.contains('\u{1b}'), "{md}");
@@ -192,18 +169,16 @@ fn fixture_text_is_inert_in_list_and_explain() {
                    "expect": {"new": true, "user": null, "set_cookies": []}}]}]}"#;
     std::fs::write(dir.path().join("m19-hostile.json"), case).unwrap();
     let fixtures = dir.path().to_str().unwrap();
-    for args in [
-        &["check", "--fixtures", fixtures, "--list"][..],
-        &["explain", "m19.hostile.title", "--fixtures", fixtures][..],
+    for words in [
+        "check --list --fixtures",
+        "explain m19.hostile.title --fixtures",
     ] {
-        let (code, stdout, stderr) = run(args);
-        assert!(code == Some(0) || code == Some(1), "{args:?}: {stderr}");
-        assert!(!stdout.contains('\u{1b}'), "{args:?}: {stdout}");
-        assert!(
-            !stdout.lines().any(|l| l.starts_with("  PASS  forged")),
-            "{args:?}: {stdout}"
-        );
-        assert!(stdout.contains("\\u{1b}[2J\\n"), "{args:?}: {stdout}");
+        eprintln!("{words}");
+        let out = run(words, &[fixtures]);
+        assert!(matches!(out.code, Some(0 | 1)), "{}", out.stderr);
+        let stdout = out.says(&["\\u{1b}[2J\\n"]).never_says(&["\u{1b}"]).stdout;
+        let forged = stdout.lines().any(|l| l.starts_with("  PASS  forged"));
+        assert!(!forged, "{stdout}");
     }
 }
 
@@ -211,18 +186,13 @@ fn fixture_text_is_inert_in_list_and_explain() {
 /// values, though each trace shows a value of its own.
 #[test]
 fn one_cause_gives_one_divergence_group() {
-    let (code, stdout, _) = run(&[
-        "check",
-        "--random",
-        "60",
-        "--profile",
-        "moin-1.9",
-        "--adapter",
+    let stdout = check(
+        "--random 60 --profile moin-1.9",
         &misbehaving("varying-cookie"),
-    ]);
-    assert_eq!(code, Some(1), "{stdout}");
-    assert!(stdout.contains("1 distinct divergence(s)"), "{stdout}");
-    assert!(stdout.contains("@ extra (unexpected)"), "{stdout}");
+    )
+    .exits(1)
+    .says(&["1 distinct divergence(s)", "@ extra (unexpected)"])
+    .stdout;
     assert!(
         stdout.matches("       e.g. set_cookies[x").count() >= 2,
         "{stdout}"
@@ -235,41 +205,21 @@ fn one_cause_gives_one_divergence_group() {
 #[test]
 fn one_error_with_new_values_is_one_block_and_stops_the_run() {
     let adapter = misbehaving("unique-errors");
-    let (code, stdout, _) = run(&[
-        "check",
-        "--profile",
-        "moin-1.9",
-        "--adapter",
-        &adapter,
-        "--stop-after-errors",
-        "0",
-    ]);
-    assert_eq!(code, Some(1), "{stdout}");
+    let stdout = check("--profile moin-1.9 --stop-after-errors 0", &adapter)
+        .exits(1)
+        .says(&["more case(s) with the same error"])
+        .stdout;
     assert_eq!(stdout.matches("  ERROR case").count(), 1, "{stdout}");
-    assert!(
-        stdout.contains("more case(s) with the same error"),
-        "{stdout}"
-    );
-    let (code, stdout, stderr) = run(&["check", "--profile", "moin-1.9", "--adapter", &adapter]);
-    assert_eq!(code, Some(1), "{stdout}");
+    let stdout = check("--profile moin-1.9", &adapter)
+        .exits(1)
+        .says(&[
+            "stopped early: 10 errors in a row with the same message (--stop-after-errors);",
+            "selected case(s) not run",
+        ])
+        .warns(&["stopped early"])
+        .stdout;
     assert_eq!(errored(&stdout), 10, "{stdout}");
-    assert!(
-        stdout.contains(
-            "stopped early: 10 errors in a row with the same message (--stop-after-errors);"
-        ) && stdout.contains("selected case(s) not run"),
-        "{stdout}"
-    );
-    assert!(stderr.contains("stopped early"), "{stderr}");
-    let (_, stdout, _) = run(&[
-        "check",
-        "--random",
-        "30",
-        "--profile",
-        "moin-1.9",
-        "--adapter",
-        &adapter,
-    ]);
-    assert!(stdout.contains("1 distinct divergence(s)"), "{stdout}");
+    check("--random 30 --profile moin-1.9", &adapter).says(&["1 distinct divergence(s)"]);
 }
 
 /// A hanging adapter is not waited for case after case: three step
@@ -277,21 +227,12 @@ fn one_error_with_new_values_is_one_block_and_stops_the_run() {
 #[test]
 fn a_run_of_step_timeouts_stops_the_run() {
     let started = Instant::now();
-    let (code, stdout, _) = run(&[
-        "check",
-        "--profile",
-        "moin-1.9",
-        "--step-timeout",
-        "0.5",
-        "--adapter",
-        &misbehaving("hang-at-request=1"),
-    ]);
-    assert_eq!(code, Some(1), "{stdout}");
+    let words = "--profile moin-1.9 --step-timeout 0.5";
+    let stdout = check(words, &misbehaving("hang-at-request=1"))
+        .exits(1)
+        .says(&["3 step timeouts in a row (--stop-after-timeouts)"])
+        .stdout;
     assert_eq!(errored(&stdout), 3, "{stdout}");
-    assert!(
-        stdout.contains("3 step timeouts in a row (--stop-after-timeouts)"),
-        "{stdout}"
-    );
     assert!(started.elapsed() < Duration::from_secs(20), "{stdout}");
 }
 
@@ -309,18 +250,10 @@ sleep 60"#;
     std::fs::write(&file, script).unwrap();
     let adapter = format!("sh {}", file.display());
     let started = Instant::now();
-    let (code, stdout, _) = run(&[
-        "check",
-        "--case",
-        "m19.load.no-cookie-fresh-every-time",
-        "--adapter",
-        &adapter,
-    ]);
-    assert_eq!(code, Some(1), "{stdout}");
-    assert!(
-        stdout.contains("passed 16 MiB without ending its line"),
-        "{stdout}"
-    );
+    let stdout = check("--case m19.load.no-cookie-fresh-every-time", &adapter)
+        .exits(1)
+        .says(&["passed 16 MiB without ending its line"])
+        .stdout;
     assert!(started.elapsed() < Duration::from_secs(20), "{stdout}");
 }
 
@@ -328,30 +261,30 @@ sleep 60"#;
 /// ignored), and `--help` lists only what works.
 #[test]
 fn options_that_do_not_apply_are_usage_errors() {
-    let not_for_soak: [&[&str]; 7] = [
-        &["--format", "json"],
-        &["--max-failures", "1"],
-        &["--seed", "3"],
-        &["--expectations", "x.json"],
-        &["--case", "m19.load"],
-        &["--fixtures", "."],
-        &["--stop-after-errors", "1"],
+    let not_for_soak = [
+        "--format json",
+        "--max-failures 1",
+        "--seed 3",
+        "--expectations x.json",
+        "--case m19.load",
+        "--fixtures .",
+        "--stop-after-errors 1",
     ];
     for extra in not_for_soak {
-        let (code, _, stderr) = run(&[&["check", "--soak", "1s"][..], extra].concat());
-        assert_eq!(code, Some(2), "--soak {extra:?}: {stderr}");
-        assert!(stderr.contains("cannot be used with"), "{stderr}");
+        eprintln!("--soak {extra}");
+        run(&format!("check --soak 1s {extra}"), &[])
+            .exits(2)
+            .warns(&["cannot be used with"]);
     }
-    for extra in [&["--adapter", "x"][..], &["--format", "json"][..]] {
-        let (code, _, stderr) = run(&[&["check", "--list"][..], extra].concat());
-        assert_eq!(code, Some(2), "--list {extra:?}: {stderr}");
+    for extra in ["--adapter x", "--format json"] {
+        eprintln!("--list {extra}");
+        run(&format!("check --list {extra}"), &[]).exits(2);
     }
-    let (_, help, _) = run(&["self-test", "--help"]);
-    assert!(help.contains("json") && !help.contains("junit"), "{help}");
-    let (code, _, _) = run(&["self-test", "--format", "markdown"]);
-    assert_eq!(code, Some(2));
-    let (code, _, stderr) = run(&["explain", "m19.load"]);
-    assert_eq!(code, Some(2));
+    run("self-test --help", &[])
+        .says(&["json"])
+        .never_says(&["junit"]);
+    run("self-test --format markdown", &[]).exits(2);
+    let stderr = run("explain m19.load", &[]).exits(2).stderr;
     assert!(
         stderr.contains("is a prefix of") && !stderr.contains("did you mean m19.load?"),
         "{stderr}"
@@ -360,9 +293,9 @@ fn options_that_do_not_apply_are_usage_errors() {
 
 /// Runs the CLI pinned to one CPU (with every adapter it starts): a
 /// loaded machine, many jobs on few cores.
-fn run_on_one_core(args: &[&str]) -> (Option<i32>, String, String) {
+fn run_on_one_core(args: &[&str]) -> Ran {
     use std::os::unix::process::CommandExt;
-    let mut command = Command::new(env!("CARGO_BIN_EXE_moin-session-conformance"));
+    let mut command = cli();
     command.args(args);
     // SAFETY: between fork and exec, only sched_setaffinity(2) on a set
     // built on the stack; no allocation, no lock.
@@ -374,12 +307,7 @@ fn run_on_one_core(args: &[&str]) -> (Option<i32>, String, String) {
             Ok(())
         });
     }
-    let out = command.output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    lossy(&mut command)
 }
 
 /// Each case's id and outcome in a JSON report.
@@ -402,36 +330,16 @@ fn outcomes(json: &str) -> Vec<(String, String)> {
 /// on one core, against one adapter on a free machine.
 #[test]
 fn sixty_four_jobs_on_one_core_give_the_serial_verdicts() {
-    let base = [
-        "check",
-        "--profile",
-        "moin-1.6",
-        "--format",
-        "json",
-        "--adapter",
-        ADAPTER,
-    ];
-    let (code, serial, _) = run(&base);
-    assert_eq!(code, Some(0), "{serial}");
-    let (code, loaded, stderr) = run_on_one_core(&[&base[..], &["--jobs", "64"]].concat());
-    assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(outcomes(&serial), outcomes(&loaded));
-    // A faulty adapter fails the same cases either way.
     let faulty = format!("{ADAPTER} --fault max-age-plus-one");
-    let base = [
-        "check",
-        "--profile",
-        "moin-1.6",
-        "--format",
-        "json",
-        "--adapter",
-        &faulty,
-    ];
-    let (code, serial, _) = run(&base);
-    assert_eq!(code, Some(1));
-    let (code, loaded, _) = run_on_one_core(&[&base[..], &["--jobs", "64"]].concat());
-    assert_eq!(code, Some(1));
-    assert_eq!(outcomes(&serial), outcomes(&loaded));
+    // A faulty adapter fails the same cases either way.
+    for (adapter, code) in [(ADAPTER, 0), (&faulty, 1)] {
+        let base = "check --profile moin-1.6 --format json --adapter";
+        let serial = run(base, &[adapter]).exits(code).stdout;
+        let mut args: Vec<&str> = base.split_whitespace().collect();
+        args.extend([adapter, "--jobs", "64"]);
+        let loaded = run_on_one_core(&args).exits(code).stdout;
+        assert_eq!(outcomes(&serial), outcomes(&loaded));
+    }
 }
 
 /// r[proto.framing.one-reply]: a protocol misuse is named the same
@@ -451,12 +359,12 @@ fn a_misuse_is_named_the_same_whatever_the_timing() {
     ];
     let mut seen = std::collections::BTreeSet::new();
     for pinned in [false, true, false, true] {
-        let (code, stdout, _) = if pinned {
+        let ran = if pinned {
             run_on_one_core(&args)
         } else {
-            run(&args)
+            run("", &args)
         };
-        assert_eq!(code, Some(1), "{stdout}");
+        let stdout = ran.exits(1).stdout;
         for line in stdout
             .lines()
             .filter(|l| l.contains("no command asked for"))
@@ -538,16 +446,9 @@ fn a_fake_redis_server_cannot_exhaust_memory_or_time() {
         assert!(peak_kib < 400 * 1024, "peak RSS {peak_kib} KiB");
     }
     // TLS is not built in: rediss:// is refused with a reason, not advertised.
-    let (code, _, stderr) = run(&[
-        "check",
-        "--backend",
-        "reference-redis:rediss://127.0.0.1:1/",
-    ]);
-    assert_eq!(code, Some(2));
-    assert!(
-        stderr.contains("TLS (rediss://) is not built into"),
-        "{stderr}"
-    );
+    run("check --backend reference-redis:rediss://127.0.0.1:1/", &[])
+        .exits(2)
+        .warns(&["TLS (rediss://) is not built into"]);
 }
 
 /// An existing SQLite database with session records is never emptied
@@ -557,12 +458,13 @@ fn an_existing_sqlite_database_is_not_emptied_without_the_flag() {
     let dir = Scratch::new("sqlite");
     let db = dir.path().join("s.db");
     let backend = format!("reference-sqlite:{}", db.display());
-    let case = ["--case", "m19.store.list-once-per-sid"];
+    let check = |words: &str| {
+        let words = format!("check --case m19.store.list-once-per-sid {words} --backend");
+        run(&words, &[&backend])
+    };
     // Made by the runner: left empty, reusable without the flag.
-    let (code, stdout, stderr) = run(&[&["check", "--backend", &backend][..], &case[..]].concat());
-    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
-    let (code, _, stderr) = run(&[&["check", "--backend", &backend][..], &case[..]].concat());
-    assert_eq!(code, Some(0), "{stderr}");
+    check("").exits(0);
+    check("").exits(0);
     // Someone's records: refused, and kept.
     let store = moin_session_spec::SqliteStore::open(&db).unwrap();
     let sid = "ab".repeat(20);
@@ -570,22 +472,14 @@ fn an_existing_sqlite_database_is_not_emptied_without_the_flag() {
         moin_session_spec::store::Record::from([("expires".to_owned(), 1_700_000_000.into())]);
     moin_session_spec::store::Store::save(&store, &sid, &record).unwrap();
     drop(store);
-    let (code, _, stderr) = run(&[&["check", "--backend", &backend][..], &case[..]].concat());
-    assert_eq!(code, Some(2), "{stderr}");
-    assert!(
-        stderr.contains("holds 1 session record(s)") && stderr.contains("--clear-existing-store"),
-        "{stderr}"
-    );
+    check("")
+        .exits(2)
+        .warns(&["holds 1 session record(s)", "--clear-existing-store"]);
     let store = moin_session_spec::SqliteStore::open(&db).unwrap();
     assert_eq!(
         moin_session_spec::store::Store::list(&store).unwrap(),
         vec![sid]
     );
     drop(store);
-    let (code, _, stderr) = run(&[
-        &["check", "--clear-existing-store", "--backend", &backend][..],
-        &case[..],
-    ]
-    .concat());
-    assert_eq!(code, Some(0), "{stderr}");
+    check("--clear-existing-store").exits(0);
 }

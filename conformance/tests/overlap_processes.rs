@@ -15,7 +15,6 @@
 //! matter.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use moin_session_conformance::adapter::{AdapterBackend, AdapterOptions};
@@ -28,7 +27,7 @@ use moin_session_spec::{
     AuthAction, Backend, BackendError, BackendInfo, CleanupMode, CleanupOutcome, CleanupRequest,
     Config, ConfigPatch, Finished, LifetimeSetting, Op, Opened, Profile, Request, Response,
 };
-use moin_session_testkit::redis_server::RedisServer;
+use moin_session_testkit::{store_tests, StoreKind, TestStore};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -131,13 +130,6 @@ impl Backend for Pool {
     }
 }
 
-fn fresh_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("moin-overlap-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a temporary directory can be made");
-    dir
-}
-
 /// Lifetimes that ignore `remember_me` (in hardened: an absolute timeout
 /// equal to the logged-in idle timeout, so that remember-me changes
 /// nothing), and no reconfiguration.
@@ -234,20 +226,22 @@ fn cleanup_then_return(profile: Profile) -> Skeleton {
     }
 }
 
-/// Two workers on the store `store` names keep the rules; the scenario and
+/// The verdict of [`cleanup_then_return`] of `profile` on `pool`.
+fn the_scenario(pool: &mut Pool, profile: Profile) -> Verdict {
+    let case = materialize(&cleanup_then_return(profile), "m19.processes.cleanup")
+        .expect("the scenario is representable");
+    run_case(pool, &case).verdict
+}
+
+/// Two workers on a store of `kind` keep the rules; the scenario and
 /// random interleaved traces all match the model.
-fn two_processes_keep_the_overlap_rules(store: &str) {
-    let mut pool = Pool::start(store, 2, false);
+fn two_processes_keep_the_overlap_rules(kind: StoreKind) {
+    let place = TestStore::on_disk(kind);
+    let store = place.spec();
+    let mut pool = Pool::start(&store, 2, false);
     for profile in Profile::ALL {
-        let case = materialize(&cleanup_then_return(*profile), "m19.processes.cleanup")
-            .expect("the scenario is representable");
-        let r = run_case(&mut pool, &case);
-        assert_eq!(
-            r.verdict,
-            Verdict::Pass,
-            "{store}, {profile}: {:?}",
-            r.verdict
-        );
+        let verdict = the_scenario(&mut pool, *profile);
+        assert_eq!(verdict, Verdict::Pass, "{store}, {profile}: {verdict:?}");
     }
     let found = divergences(&mut pool, 0x6f76, 60);
     assert!(
@@ -257,39 +251,22 @@ fn two_processes_keep_the_overlap_rules(store: &str) {
     );
 }
 
-#[test]
-fn two_processes_on_one_file_store_keep_the_overlap_rules() {
-    let dir = fresh_dir("good");
-    two_processes_keep_the_overlap_rules(&dir.display().to_string());
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-#[test]
-fn two_processes_on_one_sqlite_store_keep_the_overlap_rules() {
-    let dir = fresh_dir("sqlite");
-    two_processes_keep_the_overlap_rules(&format!("sqlite:{}", dir.join("sessions.db").display()));
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-#[test]
-fn two_processes_on_one_redis_store_keep_the_overlap_rules() {
-    let server = RedisServer::start().unwrap_or_else(|e| panic!("{e}"));
-    two_processes_keep_the_overlap_rules(&format!("redis:{}", server.url()));
-}
+store_tests!(two_processes_keep_the_overlap_rules:
+    File => two_processes_on_one_file_store_keep_the_overlap_rules,
+    Sqlite => two_processes_on_one_sqlite_store_keep_the_overlap_rules,
+    Redis => two_processes_on_one_redis_store_keep_the_overlap_rules,
+);
 
 #[test]
 fn a_store_that_resurrects_fails() {
-    let dir = fresh_dir("buggy");
-    let store = dir.display().to_string();
+    let place = TestStore::on_disk(StoreKind::File);
+    let store = place.spec();
     let mut pool = Pool::start(&store, 2, true);
     for profile in Profile::ALL {
-        let case = materialize(&cleanup_then_return(*profile), "m19.processes.cleanup")
-            .expect("the scenario is representable");
-        let r = run_case(&mut pool, &case);
+        let verdict = the_scenario(&mut pool, *profile);
         assert!(
-            matches!(r.verdict, Verdict::Fail { .. }),
-            "{profile}: a record removed by a cleanup in one process must not live on in the other: {:?}",
-            r.verdict
+            matches!(verdict, Verdict::Fail { .. }),
+            "{profile}: a record removed by a cleanup in one process must not live on in the other: {verdict:?}"
         );
     }
     let found = divergences(&mut pool, 0x6f76, 60);
@@ -308,11 +285,8 @@ fn a_store_that_resurrects_fails() {
     // the scenario passes there: only several processes show the bug.
     let mut alone = Pool::start(&store, 1, true);
     for profile in Profile::ALL {
-        let case = materialize(&cleanup_then_return(*profile), "m19.processes.cleanup")
-            .expect("the scenario is representable");
-        let r = run_case(&mut alone, &case);
-        assert_eq!(r.verdict, Verdict::Pass, "{profile}: {:?}", r.verdict);
+        let verdict = the_scenario(&mut alone, *profile);
+        assert_eq!(verdict, Verdict::Pass, "{profile}: {verdict:?}");
     }
     drop(alone);
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use moin_session_conformance::run::jar::Jar;
 use moin_session_spec::{
-    AuthAction, Backend, CleanupMode, CleanupRequest, Config, ConfigPatch, LifetimeSetting, Model,
-    Op, Profile, Request, Response,
+    AuthAction, Backend, CleanupMode, CleanupOutcome, CleanupRequest, Config, ConfigPatch,
+    LifetimeSetting, Model, Op, Profile, Request, Response,
 };
 use proptest::prelude::*;
 use serde_json::Value;
@@ -30,16 +30,32 @@ enum Act {
     Cleanup,
 }
 
-fn act() -> impl Strategy<Value = Act> {
-    let auth = prop_oneof![
+/// Who a request authenticates as: mostly no one; now and then alice
+/// logs in (with or without `remember_me`), fails to, or logs out.
+fn auth() -> impl Strategy<Value = AuthAction> {
+    prop_oneof![
         4 => Just(AuthAction::None),
         1 => any::<bool>().prop_map(|remember_me| AuthAction::Login { user: "alice".into(), remember_me }),
         1 => Just(AuthAction::FailedLogin { user: "alice".into() }),
         1 => Just(AuthAction::Logout),
-    ];
+    ]
+}
+
+/// How far the clock moves, in seconds: within a minute or two, within
+/// two hours, or up to a couple of days.
+fn advance() -> impl Strategy<Value = i64> {
+    prop_oneof![1i64..120, 1i64..7200, 3000i64..200_000]
+}
+
+/// A request: who it authenticates as, whether it writes, whether it reads.
+fn request() -> impl Strategy<Value = (AuthAction, bool, bool)> {
+    (auth(), any::<bool>(), any::<bool>())
+}
+
+fn act() -> impl Strategy<Value = Act> {
     prop_oneof![
-        2 => prop_oneof![1i64..120, 1i64..7200, 3000i64..200_000].prop_map(Act::Advance),
-        5 => (auth, any::<bool>(), any::<bool>()).prop_map(|(auth, write, read)| Act::Request { auth, write, read }),
+        2 => advance().prop_map(Act::Advance),
+        5 => request().prop_map(|(auth, write, read)| Act::Request { auth, write, read }),
         1 => any::<bool>().prop_map(|read| Act::Replay { read }),
         1 => Just(Act::Cleanup),
     ]
@@ -67,6 +83,77 @@ fn issued(resp: &Response) -> Option<(String, i64)> {
     })
 }
 
+/// The model behind one browser: the virtual clock, the cookie jar, and
+/// a count that makes every value written a new one.
+struct Client {
+    model: Model,
+    now: OffsetDateTime,
+    jar: Jar,
+    counter: u64,
+}
+
+impl Client {
+    /// The model reset to `profile` with `patch`, the clock at `now`.
+    fn new(profile: Profile, patch: ConfigPatch, now: OffsetDateTime) -> Client {
+        let config = Config::build(profile, &[patch]).unwrap();
+        let mut model = Model::new();
+        model.reset(&config).unwrap();
+        Client {
+            model,
+            now,
+            jar: Jar::new(),
+            counter: 0,
+        }
+    }
+
+    /// The `Cookie` header the jar sends to `/` now.
+    fn header(&self) -> Option<String> {
+        self.jar.header_for("/", false, self.now)
+    }
+
+    /// A request with `header` as `auth` that reads `k` (when `read`) and
+    /// writes it (when `write`) a new value: the value, and the response.
+    fn send(
+        &mut self,
+        header: Option<String>,
+        auth: AuthAction,
+        write: bool,
+        read: bool,
+    ) -> (Value, Response) {
+        self.counter += 1;
+        let value = Value::from(self.counter);
+        let mut ops = Vec::new();
+        if read {
+            ops.push(Op::Get { key: "k".into() });
+        }
+        if write {
+            ops.push(Op::Set {
+                key: "k".into(),
+                value: value.clone(),
+            });
+        }
+        let request = Request {
+            now: self.now,
+            https: false,
+            path: "/".into(),
+            cookie_header: header,
+            auth,
+            ops,
+        };
+        (value, self.model.request(&request).unwrap())
+    }
+
+    /// A cleanup of expired sessions, now.
+    fn cleanup(&mut self) -> CleanupOutcome {
+        let request = CleanupRequest {
+            now: self.now,
+            mode: CleanupMode::Expired,
+            user: None,
+        };
+        self.model.cleanup(&request).unwrap()
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
@@ -77,12 +164,7 @@ proptest! {
             users: Some(vec!["alice".into()]),
             ..ConfigPatch::default()
         };
-        let config = Config::build(Profile::Moin19, &[patch]).unwrap();
-        let mut model = Model::new();
-        model.reset(&config).unwrap();
-        let mut now: OffsetDateTime = datetime!(2009-03-01 12:00:30 UTC);
-        let mut jar = Jar::new();
-        let mut counter = 0u64;
+        let mut client = Client::new(Profile::Moin19, patch, datetime!(2009-03-01 12:00:30 UTC));
         // Values written while the session was new and anonymous.
         let mut lost: Vec<Value> = Vec::new();
         let mut last_sid: Option<String> = None;
@@ -91,9 +173,9 @@ proptest! {
 
         for act in acts {
             let (header, auth, write, read) = match &act {
-                Act::Advance(s) => { now += Duration::seconds(*s); continue; }
+                Act::Advance(s) => { client.now += Duration::seconds(*s); continue; }
                 Act::Cleanup => {
-                    let out = model.cleanup(&CleanupRequest { now, mode: CleanupMode::Expired, user: None }).unwrap();
+                    let (now, out) = (client.now, client.cleanup());
                     for sid in &out.removed {
                         // Cleanup never removes an unexpired session.
                         if let Some(Some(expires)) = seen.record_expires.get(sid) {
@@ -106,20 +188,16 @@ proptest! {
                     }
                     continue;
                 }
-                Act::Request { auth, write, read } => (jar.header_for("/", false, now), auth.clone(), *write, *read),
+                Act::Request { auth, write, read } => (client.header(), auth.clone(), *write, *read),
                 Act::Replay { read } => match &last_sid {
                     Some(sid) => (Some(format!("{NAME}={sid}")), AuthAction::None, false, *read),
                     None => continue,
                 },
             };
             let sent_sid = header.as_deref().and_then(|h| h.strip_prefix(&format!("{NAME}="))).map(str::to_owned);
-            counter += 1;
-            let value = Value::from(counter);
-            let mut ops = Vec::new();
-            if read { ops.push(Op::Get { key: "k".into() }); }
-            if write { ops.push(Op::Set { key: "k".into(), value: value.clone() }); }
             let was_logout = matches!(auth, AuthAction::Logout);
-            let resp = model.request(&Request { now, https: false, path: "/".into(), cookie_header: header, auth, ops }).unwrap();
+            let (value, resp) = client.send(header, auth, write, read);
+            let now = client.now;
 
             // After a logout that ended a login, the next request is new.
             if after_logout && !matches!(act, Act::Replay { .. }) {
@@ -161,7 +239,7 @@ proptest! {
                 if let Some(sid) = &sent_sid { seen.record_expires.remove(sid); }
             }
             for h in &resp.set_cookies {
-                jar.receive(h, "/", false, now).unwrap();
+                client.jar.receive(h, "/", false, now).unwrap();
             }
         }
     }
@@ -181,15 +259,9 @@ enum Act16 {
 }
 
 fn act16() -> impl Strategy<Value = Act16> {
-    let auth = prop_oneof![
-        4 => Just(AuthAction::None),
-        1 => any::<bool>().prop_map(|remember_me| AuthAction::Login { user: "alice".into(), remember_me }),
-        1 => Just(AuthAction::FailedLogin { user: "alice".into() }),
-        1 => Just(AuthAction::Logout),
-    ];
     prop_oneof![
-        2 => prop_oneof![1i64..120, 1i64..7200, 3000i64..200_000].prop_map(Act16::Advance),
-        5 => (auth, any::<bool>(), any::<bool>()).prop_map(|(auth, write, read)| Act16::Request { auth, write, read }),
+        2 => advance().prop_map(Act16::Advance),
+        5 => request().prop_map(|(auth, write, read)| Act16::Request { auth, write, read }),
         1 => Just(Act16::ReplayLogin),
         1 => Just(Act16::Cleanup),
     ]
@@ -221,12 +293,7 @@ proptest! {
             users: Some(vec!["alice".into()]),
             ..ConfigPatch::default()
         };
-        let config = Config::build(Profile::Moin16, &[patch]).unwrap();
-        let mut model = Model::new();
-        model.reset(&config).unwrap();
-        let mut now: OffsetDateTime = datetime!(2007-04-20 12:00:30 UTC);
-        let mut jar = Jar::new();
-        let mut counter = 0u64;
+        let mut client = Client::new(Profile::Moin16, patch, datetime!(2007-04-20 12:00:30 UTC));
         let mut lost: Vec<Value> = Vec::new();
         let mut last_login: Option<String> = None;
         let mut revoked: Vec<String> = Vec::new();
@@ -234,9 +301,9 @@ proptest! {
         let mut latest: BTreeMap<String, i64> = BTreeMap::new();
         for act in acts {
             let (header, auth, write, read) = match &act {
-                Act16::Advance(s) => { now += Duration::seconds(*s); continue; }
+                Act16::Advance(s) => { client.now += Duration::seconds(*s); continue; }
                 Act16::Cleanup => {
-                    let out = model.cleanup(&CleanupRequest { now, mode: CleanupMode::Expired, user: None }).unwrap();
+                    let (now, out) = (client.now, client.cleanup());
                     for name in &out.removed {
                         if let Some(expiry) = latest.get(name) {
                             prop_assert!(
@@ -247,20 +314,16 @@ proptest! {
                     }
                     continue;
                 }
-                Act16::Request { auth, write, read } => (jar.header_for("/", false, now), auth.clone(), *write, *read),
+                Act16::Request { auth, write, read } => (client.header(), auth.clone(), *write, *read),
                 Act16::ReplayLogin => match &last_login {
                     Some(v) => (Some(format!("MOIN_SESSION={v}")), AuthAction::None, false, true),
                     None => continue,
                 },
             };
             let replayed = header.as_deref().and_then(|h| h.strip_prefix("MOIN_SESSION=")).map(str::to_owned);
-            counter += 1;
-            let value = Value::from(counter);
-            let mut ops = Vec::new();
-            if read { ops.push(Op::Get { key: "k".into() }); }
-            if write { ops.push(Op::Set { key: "k".into(), value: value.clone() }); }
             let was_logout = matches!(auth, AuthAction::Logout);
-            let resp = model.request(&Request { now, https: false, path: "/".into(), cookie_header: header, auth, ops }).unwrap();
+            let (value, resp) = client.send(header, auth, write, read);
+            let now = client.now;
             if read {
                 prop_assert!(!lost.contains(&resp.results[0]), "read back {}, written without a session", resp.results[0]);
             }
@@ -286,7 +349,7 @@ proptest! {
                         }
                     }
                 }
-                jar.receive(h, "/", false, now).unwrap();
+                client.jar.receive(h, "/", false, now).unwrap();
             }
         }
     }

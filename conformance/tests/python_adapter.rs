@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
 
+use moin_session_testkit::cli::{sh_quote, summary, Ran};
+
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -165,11 +167,6 @@ fn venv() -> PathBuf {
     venv
 }
 
-/// Quotes for `sh -c`, which starts the adapter.
-fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
 fn check(adapter: &str, extra: &[&str]) -> (Option<i32>, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
         .current_dir(workspace())
@@ -177,29 +174,31 @@ fn check(adapter: &str, extra: &[&str]) -> (Option<i32>, String, String) {
         .args(extra)
         .output()
         .expect("the CLI runs");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let Ran {
+        code,
+        stdout,
+        stderr,
+    } = Ran::lossy(out);
+    (code, stdout, stderr)
 }
 
-/// `N passed, N failed, N errored, N skipped` from the closing line.
-fn summary(stdout: &str) -> [usize; 4] {
-    let line = stdout
-        .lines()
-        .rev()
-        .find(|l| l.contains(" passed, "))
-        .unwrap_or_else(|| panic!("no summary line in:\n{stdout}"));
-    let n = |word: &str| -> usize {
-        let before = &line[..line.find(word).expect("a count")];
-        before
-            .rsplit([' ', ','])
-            .find(|w| !w.is_empty())
-            .and_then(|w| w.parse().ok())
-            .unwrap_or_else(|| panic!("no count before {word:?} in {line:?}"))
-    };
-    [n(" passed"), n(" failed"), n(" errored"), n(" skipped")]
+/// The CLI, run from outside the clone without `PYTHONPATH`: nothing but
+/// the installed kit is on Python's path.
+fn outside_the_clone() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_moin-session-conformance"));
+    command
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .env_remove("PYTHONPATH");
+    command
+}
+
+/// `check --profile hardened` of `adapter`, from outside the clone.
+fn hardened_check(adapter: &str) -> Ran {
+    let out = outside_the_clone()
+        .args(["check", "--profile", "hardened", "--adapter", adapter])
+        .output()
+        .expect("the CLI runs");
+    Ran::lossy(out)
 }
 
 /// The installed example (the `moin-secure-cookie-adapter` script of the
@@ -220,9 +219,7 @@ fn installed_secure_cookie_example_passes_the_moin_19_corpus() {
     // The example keeps its sessions in a temporary directory (TMPDIR):
     // in memory in the default run, where a busy shared disk would make
     // the crowd case's thousands of session files its whole cost.
-    let out = Command::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
-        .current_dir(env!("CARGO_TARGET_TMPDIR"))
-        .env_remove("PYTHONPATH")
+    let out = outside_the_clone()
         .env("TMPDIR", moin_session_testkit::scratch::store_base())
         .args(["check", "--profile", "moin-1.9", "--adapter"])
         .arg(sh_quote(&script.display().to_string()))
@@ -230,12 +227,7 @@ fn installed_secure_cookie_example_passes_the_moin_19_corpus() {
         .arg(&expectations)
         .output()
         .expect("the CLI runs");
-    let (code, stdout, stderr) = (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    );
-    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let stdout = Ran::lossy(out).exits(0).stdout;
     assert!(
         stdout.starts_with("backend: secure-cookie FilesystemSessionStore 0.2.0"),
         "{stdout}"
@@ -267,18 +259,7 @@ fn hardened_example_passes_the_hardened_corpus() {
         sh_quote(&venv_python(&venv).display().to_string()),
         sh_quote(&kit_dir().join("hardened_adapter.py").display().to_string())
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
-        .current_dir(env!("CARGO_TARGET_TMPDIR"))
-        .env_remove("PYTHONPATH")
-        .args(["check", "--profile", "hardened", "--adapter", &adapter])
-        .output()
-        .expect("the CLI runs");
-    let (code, stdout, stderr) = (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    );
-    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let stdout = hardened_check(&adapter).exits(0).stdout;
     let [passed, failed, errored, skipped] = summary(&stdout);
     let texts: Vec<String> = std::fs::read_dir(workspace().join("fixtures/hardened"))
         .unwrap()
@@ -321,20 +302,10 @@ fn a_moin_19_adapter_is_not_run_on_hardened_cases() {
                 .to_string()
         )
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
-        .current_dir(env!("CARGO_TARGET_TMPDIR"))
-        .env_remove("PYTHONPATH")
-        .args(["check", "--profile", "hardened", "--adapter", &adapter])
-        .output()
-        .expect("the CLI runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
-    assert!(
-        stderr.contains("implements moin-1.9") && stderr.contains("hardened"),
-        "{stderr}"
-    );
-    assert!(!stdout.contains(" passed, "), "{stdout}");
+    hardened_check(&adapter)
+        .exits(2)
+        .warns(&["implements moin-1.9", "hardened"])
+        .never_says(&[" passed, "]);
 }
 
 /// A deliberately wrong backend on the kit: a `KeyError` raised in the
@@ -514,9 +485,7 @@ fn the_example_removes_its_store_when_a_step_times_out() {
         sh_quote(&script.display().to_string()),
         sh_quote(&made.display().to_string())
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
-        .current_dir(env!("CARGO_TARGET_TMPDIR"))
-        .env_remove("PYTHONPATH")
+    let out = outside_the_clone()
         .env("TMPDIR", &stores)
         .args(["check", "--profile", "moin-1.9", "--case", "m19.load"])
         .args(["--adapter", &adapter, "--step-timeout", "1"])

@@ -3,18 +3,15 @@
 //! the fault on its own.
 
 use std::path::PathBuf;
-use std::process::Command;
+
+use moin_session_testkit::cli::{Cli, Ran};
+use moin_session_testkit::Scratch;
 
 const ADAPTER: &str = env!("CARGO_BIN_EXE_moin-session-adapter");
 
-fn cli() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("moin-random-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+/// Runs the CLI with the words of `words`, then `more`.
+fn run(words: &str, more: &[&str]) -> Ran {
+    Cli::new(env!("CARGO_BIN_EXE_moin-session-conformance")).ran(words, more)
 }
 
 #[test]
@@ -25,27 +22,17 @@ fn a_deliberate_fault_is_caught_shrunk_saved_and_reproduced() {
         "never-new",
         "lazy-cleanup",
     ] {
-        let dir = scratch(fault);
+        // The directory does not exist before the run: it makes it.
+        let scratch = Scratch::new("random");
+        let dir = scratch.join(fault);
+        let saves = dir.to_str().unwrap();
         let faulty = format!("{ADAPTER} --fault {fault}");
-        let out = cli()
-            .args([
-                "check",
-                "--profile",
-                "moin-1.9",
-                "--random",
-                "60",
-                "--seed",
-                "11",
-                "--adapter",
-                &faulty,
-            ])
-            .arg("--save-failures")
-            .arg(&dir)
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8(out.stdout).unwrap();
-        assert_eq!(out.status.code(), Some(1), "{fault} not caught:\n{stdout}");
-        assert!(stdout.contains("minimal trace:"), "{stdout}");
+        eprintln!("{fault}");
+        let words = "check --profile moin-1.9 --random 60 --seed 11 --adapter";
+        let stdout = run(words, &[&faulty, "--save-failures", saves])
+            .exits(1)
+            .says(&["minimal trace:"])
+            .stdout;
         let saved: Vec<PathBuf> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -60,64 +47,25 @@ fn a_deliberate_fault_is_caught_shrunk_saved_and_reproduced() {
             "{fault}: minimal trace has {steps} steps:\n{text}"
         );
         // The saved fixture reproduces the fault on its own...
-        let again = cli()
-            .args(["check", "--adapter", &faulty, "--fixtures"])
-            .arg(&dir)
-            .output()
-            .unwrap();
-        let again_out = String::from_utf8(again.stdout).unwrap();
-        assert_eq!(
-            again.status.code(),
-            Some(1),
-            "{again_out}\n{}",
-            String::from_utf8_lossy(&again.stderr)
-        );
-        assert!(
-            again_out.contains("FAIL case m19.random.seed-11-trace-"),
-            "{again_out}"
-        );
+        run("check --fixtures", &[saves, "--adapter", &faulty])
+            .exits(1)
+            .says(&["FAIL case m19.random.seed-11-trace-"]);
         // ...and is a correct case: the model and the fault-free adapter pass it.
-        for ok in [vec!["--backend", "model"], vec!["--adapter", ADAPTER]] {
-            let clean = cli()
-                .args(["check", "--fixtures"])
-                .arg(&dir)
-                .args(&ok)
-                .output()
-                .unwrap();
-            assert_eq!(
-                clean.status.code(),
-                Some(0),
-                "{ok:?}: {}",
-                String::from_utf8_lossy(&clean.stdout)
-            );
+        for ok in [["--backend", "model"], ["--adapter", ADAPTER]] {
+            eprintln!("{ok:?}");
+            run("check --fixtures", &[&[saves][..], &ok[..]].concat()).exits(0);
         }
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
 
 #[test]
 fn a_correct_backend_shows_no_divergence() {
-    let out = cli()
-        .args([
-            "check",
-            "--random",
-            "80",
-            "--seed",
-            "5",
-            "--adapter",
-            ADAPTER,
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = run(
+        "check --random 80 --seed 5 --format json --adapter",
+        &[ADAPTER],
+    )
+    .exits(0);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v["divergences"].as_array().unwrap().len(), 0);
     // Every profile the adapter declares, 80 traces each.
     let profiles = v["random"]["profiles"].as_array().unwrap().len();
@@ -129,33 +77,12 @@ fn a_correct_backend_shows_no_divergence() {
 fn random_traces_of_a_profile_the_backend_lacks_are_refused() {
     let script = r#"read line; echo '{"seq":1,"type":"hello","protocol":1,"implementation":{"name":"only19","version":"1","language":"sh"},"profiles":["moin-1.9"],"capabilities":[]}'; cat >/dev/null"#;
     let adapter = format!("sh -c '{}'", script.replace('\'', r"'\''"));
-    let out = cli()
-        .args([
-            "check",
-            "--random",
-            "5",
-            "--profile",
-            "moin-1.6",
-            // The script never answers `shutdown`: no need to wait the
-            // default ten seconds for it.
-            "--step-timeout",
-            "1",
-            "--adapter",
-            &adapter,
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        err.contains("selects a profile it does not implement"),
-        "{err}"
-    );
+    // The script never answers `shutdown`: no need to wait the default
+    // ten seconds for it.
+    let words = "check --random 5 --profile moin-1.6 --step-timeout 1 --adapter";
+    run(words, &[&adapter])
+        .exits(2)
+        .warns(&["selects a profile it does not implement"]);
 }
 
 /// The model, but a finished open request sends no `Set-Cookie`: wrong
@@ -164,52 +91,10 @@ fn random_traces_of_a_profile_the_backend_lacks_are_refused() {
 struct SilentFinish(moin_session_spec::Model);
 
 impl moin_session_spec::Backend for SilentFinish {
-    fn info(&self) -> moin_session_spec::BackendInfo {
-        self.0.info()
-    }
-    fn reset(
-        &mut self,
-        c: &moin_session_spec::Config,
-    ) -> Result<(), moin_session_spec::BackendError> {
-        self.0.reset(c)
-    }
-    fn reconfigure(
-        &mut self,
-        c: &moin_session_spec::Config,
-    ) -> Result<(), moin_session_spec::BackendError> {
-        self.0.reconfigure(c)
-    }
-    fn request(
-        &mut self,
-        r: &moin_session_spec::Request,
-    ) -> Result<moin_session_spec::Response, moin_session_spec::BackendError> {
-        self.0.request(r)
-    }
-    fn cleanup(
-        &mut self,
-        r: &moin_session_spec::CleanupRequest,
-    ) -> Result<moin_session_spec::CleanupOutcome, moin_session_spec::BackendError> {
-        self.0.cleanup(r)
-    }
-    fn list(&mut self) -> Result<Vec<String>, moin_session_spec::BackendError> {
-        self.0.list()
-    }
+    moin_session_conformance::forward_backend_calls!(0: info, reset, reconfigure, request);
+    moin_session_conformance::forward_backend_calls!(0: cleanup, list, open, ops);
     fn interleaves(&self) -> bool {
         true
-    }
-    fn open(
-        &mut self,
-        h: &str,
-        r: &moin_session_spec::Request,
-    ) -> Result<moin_session_spec::Opened, moin_session_spec::BackendError> {
-        self.0.open(h, r)
-    }
-    fn ops(
-        &mut self,
-        h: &str,
-        ops: &[moin_session_spec::Op],
-    ) -> Result<Vec<serde_json::Value>, moin_session_spec::BackendError> {
-        self.0.ops(h, ops)
     }
     fn finish(
         &mut self,

@@ -7,6 +7,7 @@ use std::process::Command;
 use moin_session_conformance::proof::faulty::Fault;
 use moin_session_conformance::proof::selftest::{check_fault, self_test, SelfTestOptions};
 use moin_session_conformance::{default_fixtures_dir, load};
+use moin_session_testkit::cli::Cli;
 
 const ADAPTER: &str = env!("CARGO_BIN_EXE_moin-session-adapter");
 
@@ -61,20 +62,11 @@ fn the_minute_floor_fault_violates_one_to_three_clauses() {
 
 #[test]
 fn the_json_report_counts_violations_per_requirement() {
-    let out = cli()
-        .args([
-            "check",
-            "--profile",
-            "moin-1.9",
-            "--format",
-            "json",
-            "--adapter",
-            &format!("{ADAPTER} --fault expires-not-floored"),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let faulty = format!("{ADAPTER} --fault expires-not-floored");
+    let out = Cli::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
+        .check("--profile moin-1.9 --format json", &faulty)
+        .exits(1);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let violated: Vec<(&str, u64)> = v["requirements"]
         .as_array()
         .unwrap()

@@ -12,11 +12,11 @@
 use moin_session_spec::sid::{SeededSids, SidSource};
 use moin_session_spec::store::{Change, Loaded, OnConflict, Record, Store, StoreError};
 use moin_session_spec::{
-    AuthAction, Backend, Config, ConfigPatch, Durability, FileStore, FileStoreOptions,
-    LifetimeSetting, MemoryStore, Op, Profile, RedisStore, RedisStoreOptions, ReferenceBackend,
-    Request, SidChoice, SqliteStore, SqliteStoreOptions,
+    Backend, Config, ConfigPatch, Durability, FileStore, FileStoreOptions, MemoryStore, Op,
+    Profile, ReferenceBackend, Request, SidChoice, SqliteStore, SqliteStoreOptions,
 };
-use moin_session_testkit::redis_server::RedisServer;
+use moin_session_testkit::requests::{config, login_every, request};
+use moin_session_testkit::{Scratch, StoreKind, TestStore};
 use serde_json::Value;
 
 fn id(n: u32) -> String {
@@ -121,18 +121,10 @@ pub fn a_batch_keeps_every_write(store: &dyn Store) -> Result<(), String> {
     Ok(())
 }
 
-fn temp_dir(tag: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("moin-store-batch-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a temporary directory can be made");
-    dir
-}
-
 #[test]
 fn every_store_keeps_every_write_of_a_batch() {
-    let dir = temp_dir("stores");
-    let server =
-        RedisServer::start().unwrap_or_else(|e| panic!("no Redis server for the tests: {e}"));
+    let dir = Scratch::new("store-batch");
+    let redis = TestStore::new(StoreKind::Redis);
     let sqlite = |name: &str, durability, group_commit| {
         let options = SqliteStoreOptions {
             durability,
@@ -171,19 +163,7 @@ fn every_store_keeps_every_write_of_a_batch() {
             "sqlite (NORMAL)",
             Box::new(sqlite("c.db", Durability::None, false)),
         ),
-        (
-            "redis",
-            Box::new(
-                RedisStore::open(
-                    &server.url(),
-                    RedisStoreOptions {
-                        prefix: "batch-test:".to_owned(),
-                        ..RedisStoreOptions::default()
-                    },
-                )
-                .expect("the test server answers"),
-            ),
-        ),
+        ("redis", Box::new(redis.redis_prefixed("batch-test:"))),
     ];
     let broken: Vec<String> = stores
         .iter()
@@ -194,15 +174,13 @@ fn every_store_keeps_every_write_of_a_batch() {
         })
         .collect();
     assert!(broken.is_empty(), "{}", broken.join("\n"));
-    drop(stores);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Until the batch ends, another connection to the database sees none of
 /// it (the batch is one SQLite transaction); then all of it.
 #[test]
 fn an_sqlite_batch_is_one_transaction() {
-    let dir = temp_dir("sqlite-tx");
+    let dir = Scratch::new("sqlite-tx");
     let path = dir.join("s.db");
     let a = SqliteStore::open(&path).expect("opens");
     let b = SqliteStore::open(&path).expect("opens");
@@ -214,8 +192,6 @@ fn an_sqlite_batch_is_one_transaction() {
     assert!(b.load(&id(1)).unwrap().is_some());
     let e = a.end_batch().unwrap_err();
     assert!(e.to_string().contains("not begun"), "{e}");
-    drop((a, b));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn requests() -> Vec<Request> {
@@ -224,24 +200,12 @@ fn requests() -> Vec<Request> {
     let mut out = Vec::new();
     for k in 0..40u64 {
         let cookie = (k % 3 != 0).then(|| format!("MOIN_SESSION_8080_ROOT={}", sids.next_sid()));
-        out.push(Request {
-            now: now + time::Duration::seconds(k as i64),
-            https: false,
-            path: "/".into(),
-            cookie_header: cookie,
-            auth: if k % 7 == 0 {
-                AuthAction::Login {
-                    user: "alice".into(),
-                    remember_me: false,
-                }
-            } else {
-                AuthAction::None
-            },
-            ops: vec![Op::Set {
-                key: "k".into(),
-                value: k.into(),
-            }],
-        });
+        let set = vec![Op::Set {
+            key: "k".into(),
+            value: k.into(),
+        }];
+        let now = now + time::Duration::seconds(k as i64);
+        out.push(request(now, cookie, login_every(7, k as usize), set));
     }
     out
 }
@@ -250,16 +214,8 @@ fn requests() -> Vec<Request> {
 /// one after another, over a file store and SQLite, and stores the same.
 #[test]
 fn a_batch_of_requests_answers_as_one_request_after_another() {
-    let dir = temp_dir("backend");
-    let config = Config::build(
-        Profile::Moin19,
-        &[ConfigPatch {
-            users: Some(vec!["alice".into()]),
-            cookie_lifetime: Some(LifetimeSetting::Pair(vec![1.0, 12.0])),
-            ..ConfigPatch::default()
-        }],
-    )
-    .expect("valid");
+    let dir = Scratch::new("store-batch-backend");
+    let config = config(Profile::Moin19, &["alice"]);
     let reqs = requests();
     let file = |name: &str| FileStore::open(dir.join(name)).expect("opens");
     let sqlite = |name: &str| SqliteStore::open(dir.join(name)).expect("opens");
@@ -283,7 +239,6 @@ fn a_batch_of_requests_answers_as_one_request_after_another() {
     }
     assert_eq!(listed[0], listed[1]);
     assert_eq!(listed[0], listed[2]);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A batch stops at the first error, which is its last answer.

@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use libtest_mimic::Arguments;
 use moin_session_conformance::contract::{cases, Checked, Handles};
+use moin_session_conformance::forward_store_calls;
 use moin_session_conformance::harness::Harness;
 use moin_session_spec::store::{Loaded, Record, Store, StoreError};
 use moin_session_spec::{MemoryStore, Profile};
@@ -89,21 +90,7 @@ impl Store for WallClockStore {
             Loaded::Unreadable => true,
         }))
     }
-    fn save(&self, sid: &str, record: &Record) -> Result<(), StoreError> {
-        self.0.save(sid, record)
-    }
-    fn delete(&self, sid: &str) -> Result<(), StoreError> {
-        self.0.delete(sid)
-    }
-    fn delete_if(&self, sid: &str, c: &dyn Fn(&Loaded) -> bool) -> Result<bool, StoreError> {
-        self.0.delete_if(sid, c)
-    }
-    fn list(&self) -> Result<Vec<String>, StoreError> {
-        self.0.list()
-    }
-    fn clear(&self) -> Result<(), StoreError> {
-        self.0.clear()
-    }
+    forward_store_calls!(0: save, delete, delete_if, list, clear);
 }
 
 #[test]
@@ -123,9 +110,7 @@ fn a_store_that_expires_by_the_wall_clock_breaks_the_clock_at_load() {
 struct Evicting(MemoryStore);
 
 impl Store for Evicting {
-    fn load(&self, sid: &str) -> Result<Option<Loaded>, StoreError> {
-        self.0.load(sid)
-    }
+    forward_store_calls!(0: load, delete, delete_if, clear);
     fn save(&self, sid: &str, record: &Record) -> Result<(), StoreError> {
         self.0.save(sid, record)?;
         let mut all = self.0.list()?;
@@ -135,12 +120,6 @@ impl Store for Evicting {
         }
         Ok(())
     }
-    fn delete(&self, sid: &str) -> Result<(), StoreError> {
-        self.0.delete(sid)
-    }
-    fn delete_if(&self, sid: &str, c: &dyn Fn(&Loaded) -> bool) -> Result<bool, StoreError> {
-        self.0.delete_if(sid, c)
-    }
     fn list(&self) -> Result<Vec<String>, StoreError> {
         Ok(self
             .0
@@ -148,9 +127,6 @@ impl Store for Evicting {
             .into_iter()
             .flat_map(|s| [s.clone(), s])
             .collect())
-    }
-    fn clear(&self) -> Result<(), StoreError> {
-        self.0.clear()
     }
 }
 

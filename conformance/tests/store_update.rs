@@ -12,54 +12,14 @@
 //! run with real second handles.
 
 use moin_session_conformance::contract::update::{
-    update_commits_each_decision, update_keeps_the_expiry_index, update_loses_no_concurrent_write,
-    update_replaces_an_unreadable_entry, updates_through_two_handles_add_up,
+    id, record, update_commits_each_decision, update_keeps_the_expiry_index,
+    update_loses_no_concurrent_write, update_replaces_an_unreadable_entry,
+    updates_through_two_handles_add_up, CLAUSE,
 };
-use moin_session_spec::store::{Change, Loaded, OnConflict, Record, Store, StoreError};
-use moin_session_spec::{
-    Durability, FileStore, FileStoreOptions, MemoryStore, RedisStore, RedisStoreOptions,
-    SqliteStore, SqliteStoreOptions,
-};
-use moin_session_testkit::redis_server::RedisServer;
-use serde_json::Value;
-
-const CLAUSE: &str = "hard.store.atomic-update";
-
-fn id(n: u8) -> String {
-    format!("{n:02x}").repeat(20)
-}
-
-fn record(pairs: &[(&str, Value)]) -> Record {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
-        .collect()
-}
-
-/// A store that leaves `update` to the trait's default: atomic only
-/// against other default updates in one process.
-struct DefaultUpdate<S>(S);
-
-impl<S: Store> Store for DefaultUpdate<S> {
-    fn load(&self, id: &str) -> Result<Option<Loaded>, StoreError> {
-        self.0.load(id)
-    }
-    fn save(&self, id: &str, record: &Record) -> Result<(), StoreError> {
-        self.0.save(id, record)
-    }
-    fn delete(&self, id: &str) -> Result<(), StoreError> {
-        self.0.delete(id)
-    }
-    fn delete_if(&self, id: &str, c: &dyn Fn(&Loaded) -> bool) -> Result<bool, StoreError> {
-        self.0.delete_if(id, c)
-    }
-    fn list(&self) -> Result<Vec<String>, StoreError> {
-        self.0.list()
-    }
-    fn clear(&self) -> Result<(), StoreError> {
-        self.0.clear()
-    }
-}
+use moin_session_conformance::proof::faulty::InProcessUpdate;
+use moin_session_spec::store::{Change, Loaded, OnConflict, Store, StoreError};
+use moin_session_spec::{Durability, MemoryStore, SqliteStore, SqliteStoreOptions};
+use moin_session_testkit::{StoreKind, TestStore};
 
 fn every_property(a: &(dyn Store + Sync), b: &(dyn Store + Sync), corrupts: bool) -> Vec<String> {
     let mut out = Vec::new();
@@ -96,38 +56,6 @@ fn assert_keeps_every_property(what: &str, a: &(dyn Store + Sync), b: &(dyn Stor
     assert!(broken.is_empty(), "{what}:\n{}", broken.join("\n"));
 }
 
-fn temp_dir(tag: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("moin-store-update-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a temporary directory can be made");
-    dir
-}
-
-fn sqlite(path: &std::path::Path) -> SqliteStore {
-    sqlite_with(
-        path,
-        SqliteStoreOptions {
-            durability: Durability::None,
-            ..SqliteStoreOptions::default()
-        },
-    )
-}
-
-fn sqlite_with(path: &std::path::Path, options: SqliteStoreOptions) -> SqliteStore {
-    SqliteStore::open_with(path, options).expect("the database opens")
-}
-
-fn redis(url: &str) -> RedisStore {
-    RedisStore::open(
-        url,
-        RedisStoreOptions {
-            prefix: "update-test:".to_owned(),
-            ..RedisStoreOptions::default()
-        },
-    )
-    .expect("the test server answers")
-}
-
 #[test]
 fn the_memory_store_updates_atomically() {
     let store = MemoryStore::new();
@@ -136,46 +64,34 @@ fn the_memory_store_updates_atomically() {
 
 #[test]
 fn the_file_store_updates_atomically() {
-    let dir = temp_dir("file");
-    let options = FileStoreOptions {
-        durability: Durability::None,
-    };
-    let a = FileStore::open_with(&dir, options).expect("opens");
-    let b = FileStore::open_with(&dir, options).expect("opens");
-    assert_keeps_every_property("file", &a, &b);
-    let _ = std::fs::remove_dir_all(&dir);
+    let place = TestStore::on_disk(StoreKind::File);
+    assert_keeps_every_property("file", &place.file(), &place.file());
 }
 
 #[test]
 fn the_sqlite_store_updates_atomically() {
-    let dir = temp_dir("sqlite");
-    let path = dir.join("s.db");
-    let (a, b) = (sqlite(&path), sqlite(&path));
+    let place = TestStore::on_disk(StoreKind::Sqlite);
+    let (a, b) = (place.sqlite(), place.sqlite());
     assert_keeps_every_property("sqlite, two connections", &a, &b);
-    drop((a, b));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn the_sqlite_store_with_group_commit_updates_atomically() {
-    let dir = temp_dir("sqlite-group");
-    let path = dir.join("s.db");
+    let place = TestStore::on_disk(StoreKind::Sqlite);
     let options = SqliteStoreOptions {
         durability: Durability::Fsync,
         group_commit: true,
         ..SqliteStoreOptions::default()
     };
-    let (a, b) = (sqlite_with(&path, options), sqlite_with(&path, options));
+    let open = || SqliteStore::open_with(place.db_path(), options).expect("the database opens");
+    let (a, b) = (open(), open());
     assert_keeps_every_property("sqlite with group commit, two connections", &a, &b);
-    drop((a, b));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn the_redis_store_updates_atomically() {
-    let server =
-        RedisServer::start().unwrap_or_else(|e| panic!("no Redis server for the tests: {e}"));
-    let (a, b) = (redis(&server.url()), redis(&server.url()));
+    let place = TestStore::new(StoreKind::Redis);
+    let (a, b) = (place.redis(), place.redis());
     assert_keeps_every_property("redis, two connections", &a, &b);
     // Redis detects the conflict rather than preventing it: under `Fail`
     // the update says so and writes nothing; under `Retry` it took a
@@ -212,9 +128,8 @@ fn the_redis_store_updates_atomically() {
 /// plain save (another process's, in a real deployment) loses a write.
 #[test]
 fn a_store_without_its_own_update_loses_a_write_across_handles() {
-    let dir = temp_dir("default");
-    let path = dir.join("s.db");
-    let (a, b) = (DefaultUpdate(sqlite(&path)), sqlite(&path));
+    let place = TestStore::on_disk(StoreKind::Sqlite);
+    let (a, b) = (InProcessUpdate(place.sqlite()), place.sqlite());
     let lost = update_loses_no_concurrent_write(&a, &b, OnConflict::Retry);
     let e = lost
         .expect_err("the default update lets another handle's save be lost")
@@ -229,6 +144,4 @@ fn a_store_without_its_own_update_loses_a_write_across_handles() {
     ] {
         r.unwrap();
     }
-    drop((a, b));
-    let _ = std::fs::remove_dir_all(&dir);
 }

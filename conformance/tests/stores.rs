@@ -15,10 +15,9 @@
 //! saying how to get one.
 
 use moin_session_conformance::backends::BackendChoice;
-use moin_session_conformance::run::runner::Verdict;
-use moin_session_conformance::{report, run_all, Selection};
+use moin_session_conformance::{run_all, Selection};
 use moin_session_spec::Backend;
-use moin_session_testkit::corpus::corpus;
+use moin_session_testkit::corpus::{corpus, every_case_passed};
 use moin_session_testkit::progress::Progress;
 use moin_session_testkit::{StoreKind, TestStore};
 
@@ -26,18 +25,7 @@ fn passes_the_corpus(backend: &mut dyn Backend, what: &str) {
     let cases = Selection::default().apply(&corpus().0);
     let mut progress = Progress::new(format!("corpus on {what}"), cases.len());
     let results = run_all(backend, &cases, |done, _| progress.tick(done));
-    let problems: Vec<String> = results
-        .iter()
-        .filter(|r| r.verdict != Verdict::Pass)
-        .map(report::failure)
-        .collect();
-    assert!(
-        problems.is_empty(),
-        "{what}: {} of {} case(s) did not pass:\n{}",
-        problems.len(),
-        results.len(),
-        problems.join("\n")
-    );
+    every_case_passed(&results, what);
     // Every profile ran: nothing was skipped for want of a profile.
     assert!(results.len() >= 200, "{} cases ran", results.len());
 }

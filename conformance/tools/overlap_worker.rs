@@ -18,7 +18,8 @@
 //! the read its decision is made on (a hardened finish's liveness check,
 //! the moin-1.6 chain's read) and the commit; `--no-atomic-update` makes
 //! the services' updates go through the trait's default
-//! ([`update_within_process`]), which is atomic only within one process,
+//! ([`update_within_process`](moin_session_spec::store::update_within_process):
+//! an [`InProcessUpdate`] store), which is atomic only within one process,
 //! instead of the store's own atomic step.
 
 use std::collections::BTreeMap;
@@ -27,10 +28,10 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use moin_session_conformance::forward_store_calls;
+use moin_session_conformance::proof::faulty::InProcessUpdate;
 use moin_session_spec::protocol::{serve, Implementation, CAPABILITIES};
-use moin_session_spec::store::{
-    update_within_process, Change, Loaded, OnConflict, Record, Store, StoreError, Updated,
-};
+use moin_session_spec::store::{Change, Loaded, Record, Store, StoreError};
 use moin_session_spec::store::{RedisStore, RedisStoreOptions, SqliteStore};
 use moin_session_spec::{Backend, Durability, FileStore, FileStoreOptions, ReferenceBackend};
 
@@ -79,15 +80,10 @@ impl<S: Store> Store for ResurrectingCache<S> {
         }
         Ok(removed)
     }
-    fn list(&self) -> Result<Vec<String>, StoreError> {
-        self.inner.list()
-    }
+    forward_store_calls!(inner: list, can_corrupt);
     fn clear(&self) -> Result<(), StoreError> {
         self.cache().clear();
         self.inner.clear()
-    }
-    fn can_corrupt(&self) -> bool {
-        self.inner.can_corrupt()
     }
     fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
         self.cache().remove(sid);
@@ -95,77 +91,28 @@ impl<S: Store> Store for ResurrectingCache<S> {
     }
 }
 
-/// Any store of the worker, behind the test-only switches.
+/// Any store of the worker, behind the test-only pause; with
+/// `--no-atomic-update`, the store is an [`InProcessUpdate`].
 struct Switched {
     inner: Box<dyn Store + Send + Sync>,
     /// Slept inside each update, between the decision and the commit.
     pause: Option<Duration>,
-    /// Whether updates use the store's own atomic step.
-    atomic: bool,
+}
+
+impl Switched {
+    /// A decision, committed after the pause.
+    fn decided(&self, change: Change) -> Change {
+        if let Some(p) = self.pause {
+            std::thread::sleep(p);
+        }
+        change
+    }
 }
 
 impl Store for Switched {
-    fn load(&self, sid: &str) -> Result<Option<Loaded>, StoreError> {
-        self.inner.load(sid)
-    }
-    fn save(&self, sid: &str, record: &Record) -> Result<(), StoreError> {
-        self.inner.save(sid, record)
-    }
-    fn delete(&self, sid: &str) -> Result<(), StoreError> {
-        self.inner.delete(sid)
-    }
-    fn delete_if(
-        &self,
-        sid: &str,
-        condition: &dyn Fn(&Loaded) -> bool,
-    ) -> Result<bool, StoreError> {
-        self.inner.delete_if(sid, condition)
-    }
-    fn delete_expired_if(
-        &self,
-        before: i64,
-        condition: &dyn Fn(&str, &Loaded) -> bool,
-    ) -> Result<Vec<String>, StoreError> {
-        self.inner.delete_expired_if(before, condition)
-    }
-    fn list(&self) -> Result<Vec<String>, StoreError> {
-        self.inner.list()
-    }
-    fn update(
-        &self,
-        id: &str,
-        on_conflict: OnConflict,
-        decide: &mut dyn FnMut(Option<&Loaded>) -> Change,
-    ) -> Result<Updated, StoreError> {
-        let pause = self.pause;
-        let mut paused = |loaded: Option<&Loaded>| {
-            let change = decide(loaded);
-            if let Some(p) = pause {
-                std::thread::sleep(p);
-            }
-            change
-        };
-        if self.atomic {
-            self.inner.update(id, on_conflict, &mut paused)
-        } else {
-            update_within_process(self, id, on_conflict, &mut paused)
-        }
-    }
-    fn clear(&self) -> Result<(), StoreError> {
-        self.inner.clear()
-    }
-    fn can_corrupt(&self) -> bool {
-        self.inner.can_corrupt()
-    }
-    fn begin_batch(&self) -> Result<(), StoreError> {
-        self.inner.begin_batch()
-    }
-    fn end_batch(&self) -> Result<(), StoreError> {
-        self.inner.end_batch()
-    }
-    fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
-        self.inner.corrupt(sid)
-    }
+    forward_store_calls!(inner: load, save, delete, delete_if, delete_expired_if, list);
+    forward_store_calls!(inner: update_through(decided), clear, can_corrupt);
+    forward_store_calls!(inner: begin_batch, end_batch, corrupt);
 }
 
 /// The reference services over `store`, with the deliberate bug when
@@ -245,10 +192,14 @@ fn main() -> ExitCode {
     };
     let mut backend = match open_store(&args.store) {
         Ok(inner) => {
+            let inner = if args.atomic {
+                inner
+            } else {
+                Box::new(InProcessUpdate(inner))
+            };
             let store = Switched {
                 inner,
                 pause: args.pause,
-                atomic: args.atomic,
             };
             backend_over(store, args.buggy)
         }

@@ -13,13 +13,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use moin_session_conformance::backends::BackendChoice;
+use moin_session_conformance::forward_backend_calls;
 use moin_session_conformance::proof::faulty::{Fault, Faulty};
 use moin_session_spec::protocol::{serve, Implementation, CAPABILITIES};
 
 use misbehave::{after_bye, misbehaving, output, parse_misbehave, Setup, HOSTILE};
-use moin_session_spec::{
-    Backend, BackendError, BackendInfo, CleanupOutcome, CleanupRequest, Config, Request, Response,
-};
+use moin_session_spec::Backend;
 
 /// Serves a backend over the moin-session adapter protocol on stdin/stdout.
 #[derive(Parser)]
@@ -88,56 +87,13 @@ struct Limited {
 }
 
 impl Backend for Limited {
-    fn info(&self) -> BackendInfo {
-        self.inner.info()
-    }
-    fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
-        self.inner.reset(config)
-    }
-    fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
-        self.inner.reconfigure(config)
-    }
-    fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
-        self.inner.request(request)
-    }
-    fn cleanup(&mut self, request: &CleanupRequest) -> Result<CleanupOutcome, BackendError> {
-        self.inner.cleanup(request)
-    }
-    fn list(&mut self) -> Result<Vec<String>, BackendError> {
-        self.inner.list()
-    }
-    fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
-        self.inner.corrupt(sid)
-    }
-    fn interleaves(&self) -> bool {
-        self.inner.interleaves()
-    }
+    forward_backend_calls!(inner: info, reset, reconfigure, request, cleanup, list, corrupt);
+    forward_backend_calls!(inner: interleaves, open, ops, finish);
     fn capabilities(&self) -> moin_session_spec::Capabilities {
         moin_session_spec::Capabilities {
             configurations: self.configurations.clone(),
             ..self.inner.capabilities()
         }
-    }
-    fn open(
-        &mut self,
-        handle: &str,
-        request: &Request,
-    ) -> Result<moin_session_spec::Opened, BackendError> {
-        self.inner.open(handle, request)
-    }
-    fn ops(
-        &mut self,
-        handle: &str,
-        ops: &[moin_session_spec::Op],
-    ) -> Result<Vec<serde_json::Value>, BackendError> {
-        self.inner.ops(handle, ops)
-    }
-    fn finish(
-        &mut self,
-        handle: &str,
-        now: time::OffsetDateTime,
-    ) -> Result<moin_session_spec::Finished, BackendError> {
-        self.inner.finish(handle, now)
     }
 }
 

@@ -153,12 +153,19 @@ pub(super) fn basic() -> Vec<ContractCase> {
 fn round_trip(h: Handles<'_>) -> Run {
     let (a, r) = (id(1), record(1, Some(FAR_AHEAD)));
     save(h.a, &a, &r, VALUES[0])?;
-    match load(h.a, &a, VALUES[0])? {
-        Some(Loaded::Record(got)) if got == r => Ok(None),
+    let contract = format!("the record saved, equal as JSON: {r:?}");
+    loads_back(h.a, &a, &r, "", &contract)
+}
+
+/// Broken unless `load(id)` gives `want` back, equal as JSON; `after` ends
+/// the call's description, `contract` says what it should give.
+fn loads_back(s: &dyn Store, id: &str, want: &Record, after: &str, contract: &str) -> Run {
+    match load(s, id, VALUES[0])? {
+        Some(Loaded::Record(got)) if got == *want => Ok(None),
         other => broken(
-            format!("load(\"{}\")", short(&a)),
+            format!("load(\"{}\"){after}", short(id)),
             other,
-            &format!("the record saved, equal as JSON: {r:?}"),
+            contract,
             VALUES[0],
         ),
     }
@@ -169,15 +176,8 @@ fn replaces(h: Handles<'_>) -> Run {
     save(h.a, &a, &record(2, Some(FAR_AHEAD)), VALUES[0])?;
     let second = record(3, None);
     save(h.a, &a, &second, VALUES[0])?;
-    match load(h.a, &a, VALUES[0])? {
-        Some(Loaded::Record(got)) if got == second => Ok(None),
-        other => broken(
-            format!("load(\"{}\") after a second save", short(&a)),
-            other,
-            &format!("the second record as a whole, nothing of the first: {second:?}"),
-            VALUES[0],
-        ),
-    }
+    let contract = format!("the second record as a whole, nothing of the first: {second:?}");
+    loads_back(h.a, &a, &second, " after a second save", &contract)
 }
 
 fn absent(h: Handles<'_>) -> Run {

@@ -16,13 +16,16 @@ use serde_json::Value;
 
 use super::{broken, Broken, ContractCase};
 
-const CLAUSE: &str = "hard.store.atomic-update";
+/// The clause a broken update case names.
+pub const CLAUSE: &str = "hard.store.atomic-update";
 
-fn id(n: u8) -> String {
+/// The id the update cases use for `n`: 40 hexadecimal digits.
+pub fn id(n: u8) -> String {
     format!("{n:02x}").repeat(20)
 }
 
-fn record(pairs: &[(&str, Value)]) -> Record {
+/// A record of these fields.
+pub fn record(pairs: &[(&str, Value)]) -> Record {
     pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), v.clone()))

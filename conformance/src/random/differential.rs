@@ -36,8 +36,8 @@ use std::fmt;
 
 use moin_session_spec::fixture::{CookieExpect, RequestExpect, SidRef};
 use moin_session_spec::{
-    AuthAction, Backend, CleanupMode, CleanupRequest, Config, ConfigPatch, Op, Profile, Request,
-    Response,
+    AuthAction, Backend, BackendError, CleanupMode, CleanupRequest, Config, ConfigPatch, Op,
+    Profile, Request, Response,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -237,12 +237,8 @@ pub fn run_differential(
     let Ok(config) = Config::build(Profile::Moin19, &patches) else {
         return Ok(());
     };
-    model
-        .reset(&config)
-        .map_err(|e| diverge(0, "reset", vec![failed("model", e)]))?;
-    backend
-        .reset(&config)
-        .map_err(|e| diverge(0, "reset", vec![failed("backend", e)]))?;
+    on(0, "reset", "model", model.reset(&config))?;
+    on(0, "reset", "backend", backend.reset(&config))?;
     let mut run = Differential {
         model,
         backend,
@@ -266,6 +262,17 @@ pub fn run_differential(
         }
     }
     Ok(())
+}
+
+/// `result` of one side (`model` or `backend`) at step `step`, or the
+/// divergence its error is.
+fn on<T>(
+    step: usize,
+    what: &str,
+    side: &str,
+    result: Result<T, BackendError>,
+) -> Result<T, Divergence> {
+    result.map_err(|e| diverge(step, what, vec![failed(side, e)]))
 }
 
 fn diverge(step: usize, what: &str, differences: Vec<String>) -> Divergence {
@@ -307,12 +314,18 @@ impl Differential<'_> {
             return Ok(());
         };
         self.cookie_name = m19_cookie_name(&config);
-        self.model
-            .reconfigure(&config)
-            .map_err(|e| diverge(number, "reconfigure", vec![failed("model", e)]))?;
-        self.backend
-            .reconfigure(&config)
-            .map_err(|e| diverge(number, "reconfigure", vec![failed("backend", e)]))
+        on(
+            number,
+            "reconfigure",
+            "model",
+            self.model.reconfigure(&config),
+        )?;
+        on(
+            number,
+            "reconfigure",
+            "backend",
+            self.backend.reconfigure(&config),
+        )
     }
 
     /// Corrupts the `n`th sid seen, where the model still stores it.
@@ -321,10 +334,7 @@ impl Differential<'_> {
             return Ok(());
         };
         let model_sid = self.symbols.sid[&symbol].clone();
-        let listed = self
-            .model
-            .list()
-            .map_err(|e| diverge(number, "corrupt", vec![failed("model", e)]))?;
+        let listed = on(number, "corrupt", "model", self.model.list())?;
         if !listed.contains(&model_sid) {
             return Ok(());
         }
@@ -335,23 +345,18 @@ impl Differential<'_> {
                 vec![format!("{symbol} was never bound by the backend")],
             ));
         };
-        self.model
-            .corrupt(&model_sid)
-            .map_err(|e| diverge(number, "corrupt", vec![failed("model", e)]))?;
-        self.backend
-            .corrupt(&backend_sid)
-            .map_err(|e| diverge(number, "corrupt", vec![failed("backend", e)]))
+        on(number, "corrupt", "model", self.model.corrupt(&model_sid))?;
+        on(
+            number,
+            "corrupt",
+            "backend",
+            self.backend.corrupt(&backend_sid),
+        )
     }
 
     fn list(&mut self, number: usize) -> Result<(), Divergence> {
-        let m = self
-            .model
-            .list()
-            .map_err(|e| diverge(number, "list", vec![failed("model", e)]))?;
-        let b = self
-            .backend
-            .list()
-            .map_err(|e| diverge(number, "list", vec![failed("backend", e)]))?;
+        let m = on(number, "list", "model", self.model.list())?;
+        let b = on(number, "list", "backend", self.backend.list())?;
         let expected: Vec<SidRef> = m.iter().map(|s| self.symbols.name(s)).collect();
         let d = compare_sid_set("sids", &expected, &b, &mut self.bindings);
         if d.is_empty() {
@@ -372,14 +377,8 @@ impl Differential<'_> {
             mode,
             user: user.map(str::to_owned),
         };
-        let m = self
-            .model
-            .cleanup(&request)
-            .map_err(|e| diverge(number, "cleanup", vec![failed("model", e)]))?;
-        let b = self
-            .backend
-            .cleanup(&request)
-            .map_err(|e| diverge(number, "cleanup", vec![failed("backend", e)]))?;
+        let m = on(number, "cleanup", "model", self.model.cleanup(&request))?;
+        let b = on(number, "cleanup", "backend", self.backend.cleanup(&request))?;
         let expected: Vec<SidRef> = m.removed.iter().map(|s| self.symbols.name(s)).collect();
         let d = compare_sid_set("removed", &expected, &b.removed, &mut self.bindings);
         if d.is_empty() {
@@ -430,14 +429,9 @@ impl Differential<'_> {
             auth: spec.auth.clone(),
             ops: spec.ops.clone(),
         };
-        let m = self
-            .model
-            .request(&request(model_header))
-            .map_err(|e| diverge(number, "request", vec![failed("model", e)]))?;
-        let b = self
-            .backend
-            .request(&request(backend_header))
-            .map_err(|e| diverge(number, "request", vec![failed("backend", e)]))?;
+        let side = |side, response| on(number, "request", side, response);
+        let m = side("model", self.model.request(&request(model_header)))?;
+        let b = side("backend", self.backend.request(&request(backend_header)))?;
         let expect = expectation(&m, now, &mut self.symbols);
         let d = compare_request(&expect, &b, now, &mut self.bindings);
         if !d.is_empty() {

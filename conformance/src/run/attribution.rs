@@ -424,40 +424,10 @@ pub fn violated(
 /// Every clause the attribution table can name, for a test that each is a
 /// real requirement of the spec.
 pub fn table_clauses() -> Vec<(Profile, &'static str)> {
-    use Field::*;
-    let fields = [
-        New,
-        User,
-        Results,
-        Uncacheable,
-        StoredValue,
-        Value,
-        ValueForm,
-        SameSite,
-        Missing,
-        Extra,
-        ExtraDeletion,
-        Duplicate,
-        SidsRepeated,
-        Name,
-        Unparsable,
-        Kind,
-        MaxAge,
-        Expires,
-        ExpiresForm,
-        Lifetime,
-        Path,
-        Domain,
-        Secure,
-        HttpOnly,
-        DeletionForm,
-        Sids,
-        Removed,
-    ];
     let mut out = Vec::new();
     for profile in Profile::ALL {
-        for f in fields {
-            let r = rule_for(*profile, f);
+        for f in Field::ALL {
+            let r = rule_for(*profile, *f);
             out.push((*profile, r.default));
             out.extend(r.candidates.iter().map(|c| (*profile, *c)));
         }

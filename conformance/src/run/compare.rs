@@ -225,32 +225,26 @@ mod tests {
 
     const GOOD: &str = "S=abc; Max-Age=3600; Expires=Sun, 01 Mar 2009 13:00:00 GMT; Path=/";
 
+    /// Compares `header` with the expectation of one cookie issued with
+    /// the sid `symbol`, at `NOW`.
+    fn issue(symbol: &str, header: &str, b: &mut Bindings) -> Vec<Difference> {
+        compare_request(&expect(vec![issued(symbol)]), &response(&[header]), NOW, b)
+    }
+
+    /// The field of each difference.
+    fn fields(d: &[Difference]) -> Vec<Field> {
+        d.iter().map(|d| d.field).collect()
+    }
+
     #[test]
     fn a_matching_cookie_binds_its_symbol() {
         let mut b = Bindings::new();
-        assert!(compare_request(
-            &expect(vec![issued("$s1")]),
-            &response(&[GOOD]),
-            NOW,
-            &mut b
-        )
-        .is_empty());
+        assert!(issue("$s1", GOOD, &mut b).is_empty());
         assert_eq!(b.get("$s1"), Some("abc"));
         // Bound now: the same symbol must be the same sid.
-        assert!(compare_request(
-            &expect(vec![issued("$s1")]),
-            &response(&[GOOD]),
-            NOW,
-            &mut b
-        )
-        .is_empty());
+        assert!(issue("$s1", GOOD, &mut b).is_empty());
         // A new symbol needs a fresh sid.
-        let d = compare_request(
-            &expect(vec![issued("$s2")]),
-            &response(&[GOOD]),
-            NOW,
-            &mut b,
-        );
+        let d = issue("$s2", GOOD, &mut b);
         assert_eq!(d.len(), 1);
         assert!(d[0].expected.contains("fresh"), "{}", d[0]);
     }
@@ -259,7 +253,7 @@ mod tests {
     fn every_attribute_is_compared() {
         let mut b = Bindings::new();
         let bad = "S=abc; Max-Age=60; Expires=Sun, 01 Mar 2009 13:00:01 GMT; Path=/x; Domain=example.org; Secure; HttpOnly";
-        let d = compare_request(&expect(vec![issued("$s1")]), &response(&[bad]), NOW, &mut b);
+        let d = issue("$s1", bad, &mut b);
         let whats: Vec<&str> = d.iter().map(|d| d.what.as_str()).collect();
         assert_eq!(
             whats,
@@ -335,37 +329,19 @@ mod tests {
     fn a_shift_of_both_max_age_and_expires_is_the_lifetime() {
         let mut b = Bindings::new();
         let longer = "S=abc; Max-Age=3660; Expires=Sun, 01 Mar 2009 13:01:00 GMT; Path=/";
-        let d = compare_request(
-            &expect(vec![issued("$s1")]),
-            &response(&[longer]),
-            NOW,
-            &mut b,
-        );
-        let fields: Vec<Field> = d.iter().map(|d| d.field).collect();
-        assert_eq!(fields, [Field::Lifetime, Field::Lifetime]);
+        let d = issue("$s1", longer, &mut b);
+        assert_eq!(fields(&d), [Field::Lifetime, Field::Lifetime]);
         let unfloored = "S=abc; Max-Age=3600; Expires=Sun, 01 Mar 2009 13:00:30 GMT; Path=/";
-        let d = compare_request(
-            &expect(vec![issued("$s1")]),
-            &response(&[unfloored]),
-            NOW,
-            &mut b,
-        );
-        let fields: Vec<Field> = d.iter().map(|d| d.field).collect();
-        assert_eq!(fields, [Field::Expires]);
+        let d = issue("$s1", unfloored, &mut b);
+        assert_eq!(fields(&d), [Field::Expires]);
     }
 
     #[test]
     fn a_cookie_of_another_name_is_a_name_difference() {
         let mut b = Bindings::new();
         let other = GOOD.replace("S=abc", "T=abc");
-        let d = compare_request(
-            &expect(vec![issued("$s1")]),
-            &response(&[&other]),
-            NOW,
-            &mut b,
-        );
-        let fields: Vec<Field> = d.iter().map(|d| d.field).collect();
-        assert_eq!(fields, [Field::Name, Field::Name]);
+        let d = issue("$s1", &other, &mut b);
+        assert_eq!(fields(&d), [Field::Name, Field::Name]);
     }
 
     #[test]
@@ -385,12 +361,7 @@ mod tests {
     #[test]
     fn sid_sets_ignore_order_but_not_content() {
         let mut b = Bindings::new();
-        compare_request(
-            &expect(vec![issued("$s1")]),
-            &response(&[GOOD]),
-            NOW,
-            &mut b,
-        );
+        issue("$s1", GOOD, &mut b);
         assert!(compare_sid_set("sids", &["$s1".into()], &["abc".into()], &mut b).is_empty());
         let d = compare_sid_set("sids", &[], &["abc".into()], &mut b);
         assert_eq!(d[0].observed, "[$s1]");
@@ -419,12 +390,7 @@ mod tests {
     #[test]
     fn one_unbound_symbol_in_a_set_binds_to_the_remaining_id() {
         let mut b = Bindings::new();
-        compare_request(
-            &expect(vec![issued("$s1")]),
-            &response(&[GOOD]),
-            NOW,
-            &mut b,
-        );
+        issue("$s1", GOOD, &mut b);
         let observed = vec!["abc".to_owned(), "rec".to_owned()];
         assert!(
             compare_sid_set("sids", &["$s1".into(), "$s2".into()], &observed, &mut b).is_empty()

@@ -9,11 +9,25 @@ use time::OffsetDateTime;
 
 use crate::report::inert::visible;
 
-/// Which part of an observation a [`Difference`] is about: what
-/// attribution ([`crate::run::attribution`]) maps to the governing clause.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Field {
+/// Declares [`Field`] and [`Field::ALL`] from one list of its variants.
+macro_rules! fields {
+    ($($(#[doc = $doc:literal])* $variant:ident,)+) => {
+        /// Which part of an observation a [`Difference`] is about: what
+        /// attribution ([`crate::run::attribution`]) maps to the governing clause.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Field {
+            $($(#[doc = $doc])* $variant,)+
+        }
+
+        impl Field {
+            /// Every field, in the order of their declaration.
+            pub const ALL: &'static [Field] = &[$(Field::$variant),+];
+        }
+    };
+}
+
+fields! {
     /// The `new` flag.
     New,
     /// The user the request ran as.

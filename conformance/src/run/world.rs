@@ -145,9 +145,7 @@ fn corrupt(backend: &mut dyn Backend, w: &mut World<'_>, sid: &SidRef) -> StepOu
     let sid = w
         .bindings
         .resolve(sid)
-        .ok_or_else(|| BackendError::InvalidInput {
-            message: format!("{sid} is not bound"),
-        })?;
+        .ok_or_else(|| invalid(format!("{sid} is not bound")))?;
     backend.corrupt(&sid)?;
     Ok((Observed::Nothing, Vec::new()))
 }
@@ -300,9 +298,7 @@ fn finish(
     let request = w
         .open
         .remove(id)
-        .ok_or_else(|| BackendError::InvalidInput {
-            message: format!("request {id:?} is not open"),
-        })?;
+        .ok_or_else(|| invalid(format!("request {id:?} is not open")))?;
     let finished = backend.finish(id, *w.now)?;
     let response = Response {
         new: false,
@@ -352,4 +348,9 @@ fn finish_expect(e: &FinishExpect) -> RequestExpect {
         results: Vec::new(),
         uncacheable: e.uncacheable,
     }
+}
+
+/// A step the runner cannot carry out as the case wrote it.
+fn invalid(message: String) -> BackendError {
+    BackendError::InvalidInput { message }
 }

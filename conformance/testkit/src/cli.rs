@@ -1,7 +1,8 @@
 //! Running the workspace's programs as a user does: a [`Cli`] names one
 //! by its path (`env!("CARGO_BIN_EXE_…")` in the test), [`Cli::run`]
-//! returns its exit code and what it printed, [`summary`] reads the counts
-//! of a report's closing line.
+//! returns its exit code and what it printed, [`Cli::ran`] the same as a
+//! [`Ran`] to check in one chain (`.exits(1).says(&["…"])`), [`summary`]
+//! reads the counts of a report's closing line.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -31,6 +32,92 @@ impl Cli {
     /// streams must be UTF-8.
     pub fn run<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> (Option<i32>, String, String) {
         output(self.command().args(args))
+    }
+
+    /// Runs the program with the words of `words` (split at white space),
+    /// then `more` as they are (paths, adapter commands).
+    pub fn ran(&self, words: &str, more: &[&str]) -> Ran {
+        Ran::from(output(
+            self.command().args(words.split_whitespace()).args(more),
+        ))
+    }
+
+    /// The runner's `check` with the words of `words`, against the adapter
+    /// command `adapter`.
+    pub fn check(&self, words: &str, adapter: &str) -> Ran {
+        self.ran(&format!("check {words} --adapter"), &[adapter])
+    }
+}
+
+/// How a run of a program ended and what it printed, checked in a chain:
+/// each check fails the test showing what the program printed.
+#[derive(Debug)]
+pub struct Ran {
+    /// The exit code (`None`: ended by a signal).
+    pub code: Option<i32>,
+    /// What it printed on its standard output.
+    pub stdout: String,
+    /// What it printed on its standard error.
+    pub stderr: String,
+}
+
+impl From<(Option<i32>, String, String)> for Ran {
+    fn from((code, stdout, stderr): (Option<i32>, String, String)) -> Ran {
+        Ran {
+            code,
+            stdout,
+            stderr,
+        }
+    }
+}
+
+impl Ran {
+    /// A finished program's output, whatever bytes it printed (those that
+    /// are not UTF-8 replaced), for programs fed hostile input.
+    pub fn lossy(out: Output) -> Ran {
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        Ran::from((out.status.code(), text(&out.stdout), text(&out.stderr)))
+    }
+
+    /// Fails unless the program exited with `code`.
+    #[track_caller]
+    pub fn exits(self, code: i32) -> Ran {
+        assert_eq!(self.code, Some(code), "{}\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    /// Fails unless the standard output holds each of `needles`.
+    #[track_caller]
+    pub fn says(self, needles: &[&str]) -> Ran {
+        holds(&self.stdout, "standard output", needles, true);
+        self
+    }
+
+    /// Fails if the standard output holds any of `needles`.
+    #[track_caller]
+    pub fn never_says(self, needles: &[&str]) -> Ran {
+        holds(&self.stdout, "standard output", needles, false);
+        self
+    }
+
+    /// Fails unless the standard error holds each of `needles`.
+    #[track_caller]
+    pub fn warns(self, needles: &[&str]) -> Ran {
+        holds(&self.stderr, "standard error", needles, true);
+        self
+    }
+}
+
+/// Fails unless `text` (the program's `stream`) holds each of `needles`
+/// (`wanted`), or none of them.
+#[track_caller]
+fn holds(text: &str, stream: &str, needles: &[&str], wanted: bool) {
+    for needle in needles {
+        let what = if wanted { "no" } else { "an unwanted" };
+        assert!(
+            text.contains(needle) == wanted,
+            "{what} {needle:?} in the {stream}:\n{text}"
+        );
     }
 }
 

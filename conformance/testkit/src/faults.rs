@@ -1,5 +1,4 @@
-//! What the store fault tests share: seeded sids, a moin-1.9
-//! configuration and anonymous requests at whole seconds, the writer
+//! What the store fault tests share: seeded sids, the writer
 //! processes of the torture helper (`store-torture`), and the race of a
 //! renewal against an expired-cleanup, run on any store.
 
@@ -7,49 +6,15 @@ use std::process::{Child, Command, Stdio};
 
 use moin_session_spec::sid::{SeededSids, SidSource};
 use moin_session_spec::store::{Loaded, Store};
-use moin_session_spec::{
-    AuthAction, CleanupMode, CleanupRequest, Config, ConfigPatch, LifetimeSetting, M19Config, Op,
-    Profile, Request, SessionService,
-};
+use moin_session_spec::{CleanupMode, CleanupRequest, Op, SessionService};
 use serde_json::Value;
-use time::OffsetDateTime;
+
+use crate::requests::{anonymous, at, m19_config};
 
 /// `n` sids from `SeededSids::new(seed)`.
 pub fn sids(n: usize, seed: u64) -> Vec<String> {
     let mut source = SeededSids::new(seed);
     (0..n).map(|_| source.next_sid()).collect()
-}
-
-/// moin-1.9 with `cookie_lifetime = (1, 12)`.
-pub fn m19_config() -> M19Config {
-    Config::build(
-        Profile::Moin19,
-        &[ConfigPatch {
-            cookie_lifetime: Some(LifetimeSetting::Pair(vec![1.0, 12.0])),
-            ..ConfigPatch::default()
-        }],
-    )
-    .expect("a valid configuration")
-    .as_m19()
-    .expect("moin-1.9")
-    .clone()
-}
-
-/// The instant `secs` seconds after the Unix epoch.
-pub fn at(secs: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(secs).expect("a valid instant")
-}
-
-/// An anonymous request at `now` with this `Cookie` header and these ops.
-pub fn anonymous(now: i64, cookie: Option<String>, ops: Vec<Op>) -> Request {
-    Request {
-        now: at(now),
-        https: false,
-        path: "/".into(),
-        cookie_header: cookie,
-        auth: AuthAction::None,
-        ops,
-    }
 }
 
 /// A `store-torture write` process (`torture` is its path) saving `count`

@@ -11,8 +11,9 @@
 //! - [`redis_server`]: a throwaway `redis-server` on a loopback port;
 //! - [`differential`]: the random-trace loops of the model against a
 //!   backend, with [`strategies`] for the moin-1.9 property traces;
-//! - [`faults`]: what the store fault tests share (seeded sids, requests,
-//!   writer processes, the renewal-against-cleanup race);
+//! - [`requests`]: configurations, requests at whole seconds, a login;
+//! - [`faults`]: what the store fault tests share (seeded sids, writer
+//!   processes, the renewal-against-cleanup race);
 //! - [`backends`]: a backend made to lack something ([`backends::Limited`]);
 //! - [`cli`]: running the workspace's programs and reading their reports;
 //! - [`corpus`]: the corpus, loaded once per test binary;
@@ -29,6 +30,7 @@ pub mod hostile;
 pub mod long;
 pub mod progress;
 pub mod redis_server;
+pub mod requests;
 pub mod scratch;
 pub mod source;
 pub mod stores;

@@ -125,6 +125,18 @@ impl TestStore {
             .url()
     }
 
+    /// The store as the command lines of the workspace's tools name it
+    /// (`store-torture`, `overlap-worker`): the file store's directory,
+    /// `sqlite:PATH` or `redis:URL`.
+    pub fn spec(&self) -> String {
+        match self.kind {
+            StoreKind::Memory => panic!("a memory store has no name outside its process"),
+            StoreKind::File => self.dir().display().to_string(),
+            StoreKind::Sqlite => format!("sqlite:{}", self.db_path().display()),
+            StoreKind::Redis => format!("redis:{}", self.url()),
+        }
+    }
+
     /// A handle on the file store, without `fsync`.
     pub fn file(&self) -> FileStore {
         FileStore::open_with(
@@ -151,8 +163,16 @@ impl TestStore {
 
     /// A handle on the Redis store, with the default key prefix.
     pub fn redis(&self) -> RedisStore {
-        RedisStore::open(&self.url(), RedisStoreOptions::default())
-            .expect("the test server answers")
+        self.redis_prefixed(&RedisStoreOptions::default().prefix)
+    }
+
+    /// A handle on the Redis store, its keys under `prefix`.
+    pub fn redis_prefixed(&self, prefix: &str) -> RedisStore {
+        let options = RedisStoreOptions {
+            prefix: prefix.to_owned(),
+            ..RedisStoreOptions::default()
+        };
+        RedisStore::open(&self.url(), options).expect("the test server answers")
     }
 
     /// The reference services over a new handle on this store, named
@@ -194,4 +214,23 @@ impl TestStore {
 /// A `redis-server` of the test's own, or a failure saying how to get one.
 pub fn redis_server() -> RedisServer {
     RedisServer::start().unwrap_or_else(|e| panic!("no Redis server for the tests: {e}"))
+}
+
+/// One test per kind of store, each calling `check` with its
+/// [`StoreKind`], for a property every store keeps:
+///
+/// ```ignore
+/// store_tests!(the_race_on:
+///     File => no_resurrection_on_the_file_store,
+///     Sqlite => no_resurrection_on_sqlite,
+/// );
+/// ```
+#[macro_export]
+macro_rules! store_tests {
+    ($check:path: $($kind:ident => $name:ident),+ $(,)?) => {$(
+        #[test]
+        fn $name() {
+            $check($crate::StoreKind::$kind)
+        }
+    )+};
 }

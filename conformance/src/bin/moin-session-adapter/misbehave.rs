@@ -6,9 +6,9 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use moin_session_conformance::forward_backend_calls;
 use moin_session_spec::{
-    AuthAction, Backend, BackendError, BackendInfo, CleanupOutcome, CleanupRequest, Config,
-    Request, Response,
+    AuthAction, Backend, BackendError, CleanupOutcome, CleanupRequest, Config, Request, Response,
 };
 
 pub(crate) enum Misbehave {
@@ -138,15 +138,10 @@ impl<B> Renamed<B> {
 }
 
 impl<B: Backend> Backend for Renamed<B> {
-    fn info(&self) -> BackendInfo {
-        self.inner.info()
-    }
+    forward_backend_calls!(inner: info, reconfigure, capabilities);
     fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
         self.names.clear();
         self.inner.reset(config)
-    }
-    fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
-        self.inner.reconfigure(config)
     }
     fn request(&mut self, request: &Request) -> Result<Response, BackendError> {
         let mut request = request.clone();
@@ -185,9 +180,6 @@ impl<B: Backend> Backend for Renamed<B> {
     fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
         let real = self.real(sid);
         self.inner.corrupt(&real)
-    }
-    fn capabilities(&self) -> moin_session_spec::Capabilities {
-        self.inner.capabilities()
     }
 }
 
@@ -289,12 +281,7 @@ pub(crate) enum AfterBye {
 }
 
 impl<B: Backend> Backend for Broken<B> {
-    fn info(&self) -> BackendInfo {
-        self.inner.info()
-    }
-    fn reset(&mut self, config: &Config) -> Result<(), BackendError> {
-        self.inner.reset(config)
-    }
+    forward_backend_calls!(inner: info, reset, corrupt, capabilities, interleaves, ops, finish);
     fn reconfigure(&mut self, config: &Config) -> Result<(), BackendError> {
         self.declines("reconfigure")?;
         self.inner.reconfigure(config)
@@ -384,15 +371,6 @@ impl<B: Backend> Backend for Broken<B> {
         self.declines("list")?;
         self.inner.list()
     }
-    fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
-        self.inner.corrupt(sid)
-    }
-    fn capabilities(&self) -> moin_session_spec::Capabilities {
-        self.inner.capabilities()
-    }
-    fn interleaves(&self) -> bool {
-        self.inner.interleaves()
-    }
     fn open(
         &mut self,
         handle: &str,
@@ -400,20 +378,6 @@ impl<B: Backend> Backend for Broken<B> {
     ) -> Result<moin_session_spec::Opened, BackendError> {
         self.declines("open")?;
         self.inner.open(handle, request)
-    }
-    fn ops(
-        &mut self,
-        handle: &str,
-        ops: &[moin_session_spec::Op],
-    ) -> Result<Vec<serde_json::Value>, BackendError> {
-        self.inner.ops(handle, ops)
-    }
-    fn finish(
-        &mut self,
-        handle: &str,
-        now: time::OffsetDateTime,
-    ) -> Result<moin_session_spec::Finished, BackendError> {
-        self.inner.finish(handle, now)
     }
 }
 

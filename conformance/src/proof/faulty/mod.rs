@@ -26,7 +26,7 @@ use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 pub use catalogue::Fault;
-pub use store::FaultyStore;
+pub use store::{FaultyStore, InProcessUpdate};
 
 /// How many sessions [`Fault::EvictsBeyond500`] keeps.
 const CACHE_SIZE: usize = 500;
@@ -204,20 +204,7 @@ impl<B: Backend> Backend for Faulty<B> {
         Ok(sids)
     }
 
-    fn corrupt(&mut self, sid: &str) -> Result<(), BackendError> {
-        self.inner.corrupt(sid)
-    }
-    fn capabilities(&self) -> moin_session_spec::Capabilities {
-        self.inner.capabilities()
-    }
-
-    fn loads_configuration(&self) -> bool {
-        self.inner.loads_configuration()
-    }
-
-    fn interleaves(&self) -> bool {
-        self.inner.interleaves()
-    }
+    crate::forward_backend_calls!(inner: corrupt, capabilities, loads_configuration, interleaves);
 
     fn open(&mut self, handle: &str, request: &Request) -> Result<Opened, BackendError> {
         let rewritten = self.rewrite_request(request);

@@ -4,7 +4,7 @@
 //! field that is seen only later (by a cleanup, a load), as a store
 //! author's mistake would be.
 
-use moin_session_spec::store::{Change, Loaded, OnConflict, Record, Store, StoreError, Updated};
+use moin_session_spec::store::{Change, Record, Store, StoreError};
 
 use super::Fault;
 
@@ -31,52 +31,33 @@ impl<S: Store> FaultyStore<S> {
     }
 }
 
-impl<S: Store> Store for FaultyStore<S> {
-    fn load(&self, sid: &str) -> Result<Option<Loaded>, StoreError> {
-        self.inner.load(sid)
+impl<S: Store> FaultyStore<S> {
+    /// A decision as the faulty store commits it.
+    fn decided(&self, change: Change) -> Change {
+        match change {
+            Change::Save(record) => Change::Save(self.kept(&record)),
+            other => other,
+        }
     }
+}
+
+impl<S: Store> Store for FaultyStore<S> {
+    crate::forward_store_calls!(inner: load, delete, delete_if, list, update_through(decided), clear);
+    crate::forward_store_calls!(inner: delete_expired_if, can_corrupt, corrupt);
     fn save(&self, sid: &str, record: &Record) -> Result<(), StoreError> {
         self.inner.save(sid, &self.kept(record))
     }
-    fn delete(&self, sid: &str) -> Result<(), StoreError> {
-        self.inner.delete(sid)
-    }
-    fn delete_if(
-        &self,
-        sid: &str,
-        condition: &dyn Fn(&Loaded) -> bool,
-    ) -> Result<bool, StoreError> {
-        self.inner.delete_if(sid, condition)
-    }
-    fn list(&self) -> Result<Vec<String>, StoreError> {
-        self.inner.list()
-    }
-    fn update(
-        &self,
-        id: &str,
-        on_conflict: OnConflict,
-        decide: &mut dyn FnMut(Option<&Loaded>) -> Change,
-    ) -> Result<Updated, StoreError> {
-        self.inner
-            .update(id, on_conflict, &mut |loaded| match decide(loaded) {
-                Change::Save(record) => Change::Save(self.kept(&record)),
-                other => other,
-            })
-    }
-    fn clear(&self) -> Result<(), StoreError> {
-        self.inner.clear()
-    }
-    fn delete_expired_if(
-        &self,
-        before: i64,
-        condition: &dyn Fn(&str, &Loaded) -> bool,
-    ) -> Result<Vec<String>, StoreError> {
-        self.inner.delete_expired_if(before, condition)
-    }
-    fn can_corrupt(&self) -> bool {
-        self.inner.can_corrupt()
-    }
-    fn corrupt(&self, sid: &str) -> Result<(), StoreError> {
-        self.inner.corrupt(sid)
-    }
+}
+
+/// A store whose atomic update is the trait's default
+/// ([`update_within_process`](moin_session_spec::store::update_within_process)):
+/// atomic only against other default updates in the same process, as a
+/// store author who left `update` out would ship. Every other call is the
+/// wrapped store's. The multi-process tests use it to show that they
+/// detect the gap.
+pub struct InProcessUpdate<S>(pub S);
+
+impl<S: Store> Store for InProcessUpdate<S> {
+    crate::forward_store_calls!(0: load, save, delete, delete_if, list, clear, delete_expired_if);
+    crate::forward_store_calls!(0: can_corrupt, begin_batch, end_batch, corrupt);
 }
