@@ -11,6 +11,7 @@ use moin_session_conformance::harness::Harness;
 use moin_session_spec::store::Store;
 use moin_session_spec::{MemoryStore, Profile};
 use moin_session_testkit::cli::{Cli, Ran};
+use moin_session_testkit::trials::run_trials;
 
 const ADAPTER: &str = env!("CARGO_BIN_EXE_moin-session-adapter");
 
@@ -32,14 +33,7 @@ fn a_store_without_corrupt_passes_the_corpus_and_random_traces() {
     let harness = Harness::for_store("no-corrupt", || NoCorruptStore(MemoryStore::new()))
         .profiles(&[Profile::Moin19])
         .random_traces(300);
-    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-corrupt-store.log");
-    let args = libtest_mimic::Arguments {
-        test_threads: Some(2),
-        logfile: Some(path.display().to_string()),
-        ..libtest_mimic::Arguments::default()
-    };
-    let conclusion = libtest_mimic::run(&args, harness.trials().unwrap());
-    let log = std::fs::read_to_string(&path).unwrap();
+    let (conclusion, log) = run_trials(harness.trials().unwrap(), None);
     assert_eq!(conclusion.num_failed, 0, "{log}");
     assert!(
         conclusion.num_ignored > 0,

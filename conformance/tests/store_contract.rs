@@ -7,13 +7,13 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use libtest_mimic::Arguments;
 use moin_session_conformance::contract::{cases, Checked, Handles};
 use moin_session_conformance::forward_store_calls;
 use moin_session_conformance::harness::Harness;
 use moin_session_spec::store::{Loaded, Record, Store, StoreError};
 use moin_session_spec::{MemoryStore, Profile};
 use moin_session_testkit::stores::{StoreKind, TestStore};
+use moin_session_testkit::trials::run_trials;
 use serde_json::Value;
 
 /// Every case on `a` (and its second handle `b`): what broke.
@@ -157,14 +157,7 @@ fn the_harness_runs_the_store_contract_first() {
         .map(|t| t.name())
         .collect();
     assert!(first.iter().all(|n| n.starts_with("store.")), "{first:?}");
-    let log = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("store-contract.log");
-    let args = Arguments {
-        test_threads: Some(2),
-        filter: Some("store.".to_owned()),
-        logfile: Some(log.display().to_string()),
-        ..Arguments::default()
-    };
-    let conclusion = libtest_mimic::run(&args, trials);
+    let (conclusion, _) = run_trials(trials, Some("store."));
     assert!(conclusion.num_failed >= 1, "{conclusion:?}");
     let closing = harness.closing().text;
     assert!(
@@ -174,12 +167,6 @@ fn the_harness_runs_the_store_contract_first() {
     );
     // A store without `corrupt`: its unreadable cases are ignored, not passed.
     let plain = Harness::for_store("memory", MemoryStore::new).profiles(&[Profile::Moin19]);
-    let args = Arguments {
-        test_threads: Some(2),
-        filter: Some("store.".to_owned()),
-        logfile: Some(log.display().to_string()),
-        ..Arguments::default()
-    };
-    let conclusion = libtest_mimic::run(&args, plain.trials().unwrap());
+    let (conclusion, _) = run_trials(plain.trials().unwrap(), Some("store."));
     assert_eq!(conclusion.num_failed, 0, "{conclusion:?}");
 }

@@ -17,6 +17,7 @@
 //! - [`backends`]: a backend made to lack something ([`backends::Limited`]);
 //! - [`cli`]: running the workspace's programs and reading their reports;
 //! - [`corpus`]: the corpus, loaded once per test binary;
+//! - [`trials`]: a harness's trials run inside a test, with their log;
 //! - [`hostile`]: leftover processes, signals and a raw look at a Redis
 //!   server, for the hostile-backend tests.
 #![deny(missing_docs)]
@@ -35,6 +36,7 @@ pub mod scratch;
 pub mod source;
 pub mod stores;
 pub mod strategies;
+pub mod trials;
 
 pub use redis_server::RedisServer;
 pub use scratch::Scratch;
