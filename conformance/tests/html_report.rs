@@ -3,13 +3,15 @@
 //! passed) with the passes hidden until asked for; skips are one line per
 //! reason with their cases folded, in HTML and in Markdown; the spec's
 //! code spans are `<code>`, with no raw backtick left in a summary; a
-//! failing case shows its differences with its transcript folded; and
-//! what a backend, a fixture or an expectations file wrote stays inert.
+//! failing case shows its differences with its transcript folded; one
+//! error is shown once; and what a backend, a fixture or an expectations
+//! file wrote stays inert.
 //!
 //! The run: the moin-1.9 corpus on the model with two faults (always
 //! HttpOnly, declared as a deviation; and logouts ignored, which fails),
 //! every seventh passing case turned into a skip for one of two reasons
-//! (one hostile), and a hostile title on a failing case.
+//! (one hostile), some others into errors with one message but for its
+//! numbers, and a hostile title on a failing case.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -73,6 +75,11 @@ fn run() -> Run {
                 };
                 r.verdict = Verdict::Skipped { reason };
                 r.steps.clear();
+                r.deviations.clear();
+            } else if turned % 10 == 0 {
+                // One error, its numbers new each time (a full disk).
+                let message = format!("cannot save /var/lib/s/{turned:040}.tmp: no space left");
+                r.verdict = Verdict::Errored { step: 1, message };
                 r.deviations.clear();
             }
         }
@@ -152,6 +159,19 @@ fn skip_counts(run: &Run) -> Vec<(String, usize)> {
     counts
 }
 
+/// The clauses whose requirement row reads `status`, sorted.
+fn clauses_of_status(results: &[CaseResult], status: &str) -> Vec<String> {
+    let violations = report::violations(results);
+    report::by_requirement(results)
+        .iter()
+        .filter(|(id, s)| {
+            let by = violations.get(*id).map_or(&[][..], Vec::as_slice);
+            report::row_status(s, by) == status
+        })
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
 #[test]
 fn the_filter_bar_shows_every_kind_and_hides_the_passes_at_first() {
     let run = run();
@@ -229,27 +249,25 @@ fn the_filter_bar_shows_every_kind_and_hides_the_passes_at_first() {
     }
     assert!(passing > 20, "{passing} passing rows");
     assert!(violated > 0, "no violated row");
-    // The clauses only skipped cases cover are one row.
-    let per_req = report::by_requirement(&run.results);
-    let skipped_only: Vec<&str> = per_req
-        .iter()
-        .filter(|(_, s)| report::row_status(s, &[]) == "SKIP")
-        .map(|(id, _)| id.as_str())
-        .collect();
-    assert!(!skipped_only.is_empty());
-    let skip_rows: Vec<&Node> = rows
-        .iter()
-        .filter(|r| has_class(**r, "skipped-only"))
-        .collect();
-    assert_eq!(skip_rows.len(), 1);
-    assert!(has_class(*skip_rows[0], "f-skipped"));
-    let mut listed: Vec<String> = skip_rows[0]
-        .descendants()
-        .filter(|n| n.has_tag_name("code"))
-        .map(text)
-        .collect();
-    listed.sort();
-    assert_eq!(listed, skipped_only);
+    // The clauses only skipped cases cover are one row; so are those
+    // with a case that errored and none that failed.
+    for (status, class, kind) in [
+        ("SKIP", "skipped-only", "f-skipped"),
+        ("ERROR", "errored-only", "f-failed"),
+    ] {
+        let expected = clauses_of_status(&run.results, status);
+        assert!(!expected.is_empty(), "no {status} clause");
+        let one: Vec<&Node> = rows.iter().filter(|r| has_class(**r, class)).collect();
+        assert_eq!(one.len(), 1, "{class}");
+        assert!(has_class(*one[0], kind), "{class}");
+        let mut listed: Vec<String> = one[0]
+            .descendants()
+            .filter(|n| n.has_tag_name("code"))
+            .map(text)
+            .collect();
+        listed.sort();
+        assert_eq!(listed, expected, "{class}");
+    }
     for r in run
         .results
         .iter()
@@ -313,6 +331,37 @@ fn html_skips_are_one_line_per_reason_with_their_cases_folded() {
         .find(|r| Outcome::of(r) == Outcome::Skipped)
         .unwrap();
     assert!(!text(by_id(&doc, "not-passed")).contains(&skipped.id));
+}
+
+/// Cases that errored with one error, numbers aside, are one block: the
+/// first with its message and transcript, the others folded under it.
+#[test]
+fn html_shows_one_error_once() {
+    let run = run();
+    let page = html(&run);
+    let doc = parse(&page);
+    let errored: Vec<&str> = run
+        .results
+        .iter()
+        .filter(|r| Outcome::of(r) == Outcome::Errored)
+        .map(|r| r.id.as_str())
+        .collect();
+    assert!(errored.len() > 2, "{errored:?}");
+    let blocks: Vec<Node> = doc
+        .descendants()
+        .filter(|n| has_class(*n, "case") && text(*n).starts_with("ERROR "))
+        .collect();
+    assert_eq!(blocks.len(), 1);
+    let id = format!("case-{}", errored[0]);
+    assert_eq!(blocks[0].attribute("id"), Some(id.as_str()));
+    let more = blocks[0]
+        .descendants()
+        .filter(|n| n.has_tag_name("summary"))
+        .map(text)
+        .find(|t| t.contains("more case(s) with the same error"))
+        .expect("the others, folded");
+    let n = errored.len() - 1;
+    assert!(more.starts_with(&format!("{n} more case(s)")), "{more}");
 }
 
 #[test]

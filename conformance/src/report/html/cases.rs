@@ -195,7 +195,7 @@ fn transcript_block(out: &mut String, r: &CaseResult, title: &str, step: usize) 
         out,
         "<details><summary>transcript: {} step(s){}</summary><pre>",
         r.steps.len(),
-        if step > 0 {
+        if step > 0 && !r.steps.is_empty() {
             format!(", step {step} marked")
         } else {
             String::new()

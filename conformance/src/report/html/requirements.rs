@@ -3,7 +3,8 @@
 //! text and its place in the spec folded under it; a violated clause's
 //! row links to its text, shown in full below the cases. The clauses that
 //! only skipped cases cover (which a conformance claim leaves out) are one
-//! row, and the passing rows hide with the passes.
+//! row, those whose cases errored (an adapter that does not start makes
+//! them all) another, and the passing rows hide with the passes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -63,6 +64,7 @@ pub(super) fn table(
     );
     let (mut violated, mut passing) = (0, 0);
     let mut skipped_only: Vec<&Requirement> = Vec::new();
+    let mut errored_only: Vec<&Requirement> = Vec::new();
     for req in reqs {
         let s = per_req.get(&req.id).copied().unwrap_or_default();
         let by = violated_by.get(req.id.as_str()).map_or(0, Vec::len);
@@ -72,23 +74,43 @@ pub(super) fn table(
         );
         match status {
             "SKIP" => skipped_only.push(req),
+            "ERROR" => errored_only.push(req),
             "PASS" => passing += 1,
             "VIOLATED" => violated += 1,
             _ => {}
         }
-        if status != "SKIP" {
+        if !matches!(status, "SKIP" | "ERROR") {
             row(out, req, status, by, &s, linked.contains(req.id.as_str()));
         }
     }
-    if !skipped_only.is_empty() {
-        let ids: Vec<String> = skipped_only
+    let groups = [
+        (
+            errored_only,
+            "ERROR",
+            Filter::Failed,
+            "errored-only",
+            "with a case that errored and none that failed",
+        ),
+        (
+            skipped_only,
+            "SKIP",
+            Filter::Skipped,
+            "skipped-only",
+            "only skipped cases cover, left out of the claim",
+        ),
+    ];
+    for (clauses, status, kind, class, what) in groups {
+        if clauses.is_empty() {
+            continue;
+        }
+        let ids: Vec<String> = clauses
             .iter()
             .map(|r| format!("<code>{}</code>", esc(&r.id)))
             .collect();
         let _ = writeln!(
             out,
-            "<tr class=\"{} skipped-only\"><td class=\"status SKIP\">SKIP</td><td colspan=\"4\">{} clause(s) only skipped cases cover, left out of the claim: {}</td></tr>",
-            Filter::Skipped.class(),
+            "<tr class=\"{} {class}\"><td class=\"status {status}\">{status}</td><td colspan=\"4\">{} clause(s) {what}: {}</td></tr>",
+            kind.class(),
             ids.len(),
             ids.join(", ")
         );
