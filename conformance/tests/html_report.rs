@@ -14,7 +14,6 @@
 //! numbers, and a hostile title on a failing case.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use moin_session_conformance::proof::faulty::{Fault, Faulty};
 use moin_session_conformance::report::{self, Outcome};
@@ -23,6 +22,7 @@ use moin_session_conformance::run::runner::{CaseResult, Verdict};
 use moin_session_conformance::{load_builtin, run_all_with, Selection};
 use moin_session_spec::requirements::Requirements;
 use moin_session_spec::{Model, Profile};
+use moin_session_testkit::cli::Cli;
 use roxmltree::{Document, Node};
 
 /// Markup, a Markdown code span that tries to close the page's `<code>`,
@@ -518,19 +518,15 @@ fn html_from_a_hostile_adapter_stays_inert() {
         "{} --misbehave hostile-text",
         env!("CARGO_BIN_EXE_moin-session-adapter")
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
-        .args(["check", "--case", "m19.auth", "--format", "html"])
-        .args(["--stop-after-errors", "0", "--adapter", &adapter])
-        .output()
-        .unwrap();
-    let page = String::from_utf8(out.stdout).unwrap();
-    let doc = parse(&page);
-    assert!(!page.contains("<img") && !page.contains("<!--"), "{page}");
-    assert!(!page.contains('\u{1b}'), "{page}");
-    assert!(
-        page.contains("&lt;img src=x onerror=alert(1)&gt;"),
-        "{page}"
-    );
+    let ran = Cli::new(env!("CARGO_BIN_EXE_moin-session-conformance"))
+        .check(
+            "--case m19.auth --format html --stop-after-errors 0",
+            &adapter,
+        )
+        .exits(1)
+        .says(&["&lt;img src=x onerror=alert(1)&gt;"])
+        .never_says(&["<img", "<!--", "\u{1b}"]);
+    let doc = parse(&ran.stdout);
     assert!(doc
         .descendants()
         .all(|n| !n.has_tag_name("img") && !n.is_comment()));
