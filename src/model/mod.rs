@@ -162,22 +162,22 @@ fn open_request(
     })
 }
 
-/// Finishes an open request of the profile it was opened in.
+/// Finishes an open request of the profile it was opened in; `None` for a
+/// request opened under another profile (a reset since), which is not open
+/// any more.
 fn finish_request(
     state: &mut ProfileState,
     open: OpenRequest,
     now: OffsetDateTime,
     sids: &mut dyn SidSource,
-) -> Result<Finished, BackendError> {
+) -> Option<Finished> {
     match (state, open) {
-        (ProfileState::Moin16(_), OpenRequest::Moin16(o)) => Ok(m16::finish(o)),
-        (ProfileState::Moin19(s), OpenRequest::Moin19(o)) => Ok(m19::finish(s, o, now)),
+        (ProfileState::Moin16(_), OpenRequest::Moin16(o)) => Some(m16::finish(o)),
+        (ProfileState::Moin19(s), OpenRequest::Moin19(o)) => Some(m19::finish(s, o, now)),
         (ProfileState::Hardened(s), OpenRequest::Hardened(o)) => {
-            Ok(hardened::finish(s, o, now, sids))
+            Some(hardened::finish(s, o, now, sids))
         }
-        _ => Err(BackendError::InvalidInput {
-            message: "the request was opened under another profile".to_owned(),
-        }),
+        _ => None,
     }
 }
 
@@ -241,7 +241,11 @@ impl Backend for Model {
         let Model { state, sids, .. } = self;
         let state = state.as_mut().ok_or_else(not_reset)?;
         let (open, opened) = open_request(state, request, sids)?;
-        let finished = finish_request(state, open, request.now, sids)?;
+        let finished = finish_request(state, open, request.now, sids).ok_or_else(|| {
+            BackendError::InvalidInput {
+                message: "the request was opened under another profile".to_owned(),
+            }
+        })?;
         Ok(Response::of(opened, finished))
     }
 
@@ -287,9 +291,7 @@ impl Backend for Model {
         let open = self.open.remove(handle).ok_or_else(|| not_open(handle))?;
         let Model { state, sids, .. } = self;
         match state.as_mut() {
-            // A request opened under another profile (a reset since) is
-            // not open any more.
-            Some(state) => finish_request(state, open, now, sids).map_err(|_| not_open(handle)),
+            Some(state) => finish_request(state, open, now, sids).ok_or_else(|| not_open(handle)),
             None => Err(not_open(handle)),
         }
     }

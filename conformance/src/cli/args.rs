@@ -194,7 +194,7 @@ fn parse_whole(s: &str, range: std::ops::RangeInclusive<i128>, what: &str) -> Re
     match s.trim().parse::<i128>() {
         Ok(n) if range.contains(&n) => Ok(n),
         Ok(_) => Err(format!("{s} is out of range: {what}")),
-        Err(_) => Err(format!("{s:?} is not a whole number")),
+        Err(_) => Err(format!("{s:?} is not a whole number: {what}")),
     }
 }
 
