@@ -118,6 +118,30 @@ fn a_known_failure_naming_no_case_is_refused_before_any_test() {
     assert!(!e.contains("known_failures["), "{e}");
 }
 
+#[test]
+fn a_file_entry_beside_code_entries_is_named_by_its_file_and_its_own_place() {
+    let scratch = moin_session_testkit::Scratch::new("harness-expectations");
+    let file = scratch.path().join("e.json");
+    std::fs::write(
+        &file,
+        r#"{"known_failures": [{"case": "m19.nope", "reason": "typo"}]}"#,
+    )
+    .unwrap();
+    let Err(e) = Harness::for_store("memory", MemoryStore::new)
+        .known_failure("m19.load.no-cookie-fresh-every-time", "declared in code")
+        .expectations(&file)
+        .trials()
+    else {
+        panic!("refused");
+    };
+    // The file's first entry, after one declared in code: its own index.
+    let place = format!(
+        "{}: known_failures[0]: \"m19.nope\" names no case",
+        file.display()
+    );
+    assert!(e.contains(&place), "{e}");
+}
+
 /// A backend that implements nothing is not green: every case is ignored,
 /// and the harness names the profile of which nothing was checked.
 #[test]

@@ -58,8 +58,9 @@ pub(crate) fn load_expectations(
         ExitCode::from(2)
     })?;
     if let Err(errors) = expectations.check(corpus, requirements) {
+        // Each error names the file and the entry.
         for error in errors {
-            output::error(format_args!("{}: {error}", file.display()));
+            output::error(error);
         }
         return Err(ExitCode::from(2));
     }

@@ -113,16 +113,13 @@ impl Expectations {
         let cases = self
             .known_failures
             .iter()
-            .map(|k| (k.case.as_str(), k.reason.as_str(), k.origin == Origin::Code));
+            .map(|k| (k.case.as_str(), k.reason.as_str(), &k.origin));
         let ids: Vec<&str> = corpus.cases.iter().map(|c| c.case.id.as_str()).collect();
         check_list("known_failures", "case", cases, &ids, &mut errors);
-        let clauses = self.deviations.iter().map(|d| {
-            (
-                d.clause.as_str(),
-                d.reason.as_str(),
-                d.origin == Origin::Code,
-            )
-        });
+        let clauses = self
+            .deviations
+            .iter()
+            .map(|d| (d.clause.as_str(), d.reason.as_str(), &d.origin));
         let ids: Vec<&str> = requirements.iter().map(|r| r.id.as_str()).collect();
         check_list("deviations", "clause", clauses, &ids, &mut errors);
         if errors.is_empty() {
@@ -142,15 +139,15 @@ impl Expectations {
     }
 }
 
-/// Checks one list of `(id, reason, declared in code)` entries against
-/// the ids that exist: each names one of them (with a did-you-mean), once,
-/// with a reason. An entry of a file is named by its place in the list
-/// (`known_failures[2]`), one declared in code by its call
-/// (`.known_failure("m19.x", …)`).
+/// Checks one list of `(id, reason, origin)` entries against the ids that
+/// exist: each names one of them (with a did-you-mean), once, with a
+/// reason. An entry of a file is named by the file and its place in that
+/// file's list (`e.json: known_failures[2]`), one declared in code by its
+/// call (`.known_failure("m19.x", …)`).
 fn check_list<'a>(
     list: &str,
     what: &str,
-    entries: impl Iterator<Item = (&'a str, &'a str, bool)>,
+    entries: impl Iterator<Item = (&'a str, &'a str, &'a Origin)>,
     known: &[&str],
     errors: &mut Vec<String>,
 ) {
@@ -163,11 +160,15 @@ fn check_list<'a>(
             ".deviation",
         )
     };
-    for (i, (id, reason, in_code)) in entries.enumerate() {
-        let place = if in_code {
-            format!("{method}({id:?}, …)")
-        } else {
-            format!("{list}[{i}]")
+    let mut in_file: BTreeMap<&str, usize> = BTreeMap::new();
+    for (id, reason, origin) in entries {
+        let place = match origin {
+            Origin::Code => format!("{method}({id:?}, …)"),
+            Origin::File(file) => {
+                let i = in_file.entry(file.as_str()).or_default();
+                *i += 1;
+                format!("{file}: {list}[{}]", *i - 1)
+            }
         };
         if let Some(earlier) = first.get(id) {
             errors.push(format!(
