@@ -178,11 +178,12 @@ fn testcase_body(out: &mut String, r: &CaseResult) {
                 _ => (0, String::new()),
             };
             let first = message.lines().next().unwrap_or("").to_owned();
+            let at = super::summary::at_step(step);
             let _ = writeln!(
                 out,
-                "      <error message=\"step {step}: {}\">{}</error>",
+                "      <error message=\"{at}: {}\">{}</error>",
                 xml_escape(&first),
-                xml_escape(&format!("step {step}; {reqs}\n{message}"))
+                xml_escape(&format!("{at}; {reqs}\n{message}"))
             );
             let _ = writeln!(out, "    </testcase>");
         }
@@ -237,4 +238,44 @@ fn stop_suite(out: &mut String, line: &str) {
         "  <testsuite name=\"run\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\">\n    \
          <testcase classname=\"run\" name=\"finished\"><error message=\"{line}\">{line}</error></testcase>\n  </testsuite>"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use moin_session_spec::requirements::Requirements;
+
+    use super::*;
+    use crate::report::{markdown::markdown, text::text};
+
+    /// A case that errored before its first step (its reset failed) says
+    /// so in the same words in every format, never "step 0".
+    #[test]
+    fn an_error_before_the_first_step_is_named_so_in_every_format() {
+        let result = CaseResult {
+            id: "m19.load.no-cookie-fresh-every-time".into(),
+            profile: Profile::Moin19,
+            covers: vec!["m19.load.no-cookie".into()],
+            blamed: vec!["m19.load.no-cookie".into()],
+            file: "moin-1.9/load.json".into(),
+            verdict: Verdict::Errored {
+                step: 0,
+                message: "reset: the backend refused the configuration".into(),
+            },
+            steps: Vec::new(),
+            bindings: Default::default(),
+            known_failure: None,
+            deviations: Vec::new(),
+        };
+        let results = [result];
+        let requirements = Requirements::builtin();
+        let reports = [
+            junit(&results, "b", &[]),
+            text(&results, &requirements, &[Profile::Moin19], &[]),
+            markdown(&results, &requirements, &[Profile::Moin19], "b", &[]),
+        ];
+        for report in reports {
+            assert!(report.contains("before the first"), "{report}");
+            assert!(!report.contains("step 0"), "{report}");
+        }
+    }
 }

@@ -97,6 +97,9 @@ fn not_passed_table(out: &mut String, results: &[CaseResult]) {
             Verdict::Fail {
                 step, differences, ..
             } => (step.to_string(), differences.join("\n")),
+            Verdict::Errored { step: 0, message } => {
+                ("before the first".to_owned(), message.clone())
+            }
             Verdict::Errored { step, message } => (step.to_string(), message.clone()),
             Verdict::Skipped { reason } => (String::new(), reason.clone()),
             Verdict::Pass => (

@@ -175,6 +175,17 @@ pub fn violations(results: &[CaseResult]) -> BTreeMap<String, Vec<&CaseResult>> 
     map
 }
 
+/// Where in its case a verdict was reached, in every format's words:
+/// `step N`, or `before the first step` (step 0: the reset or the
+/// configuration failed).
+pub(crate) fn at_step(step: usize) -> String {
+    if step == 0 {
+        "before the first step".to_owned()
+    } else {
+        format!("step {step}")
+    }
+}
+
 /// A skip's reason without the step it happened at, so that skips for one
 /// reason group together.
 pub(crate) fn skip_reason(reason: &str) -> String {

@@ -224,8 +224,10 @@ pub fn failure(r: &CaseResult) -> String {
             let label = if label.is_empty() { "ERROR" } else { label };
             let _ = writeln!(
                 out,
-                "  {label} case {} ({}), step {step}; requirements: {reqs}",
-                r.id, r.file
+                "  {label} case {} ({}), {}; requirements: {reqs}",
+                r.id,
+                r.file,
+                super::summary::at_step(*step)
             );
             for line in message.lines() {
                 let _ = writeln!(out, "       {line}");
