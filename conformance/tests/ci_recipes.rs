@@ -11,6 +11,10 @@
 //! test has, as the Python adapter tests need it); every other line runs
 //! in `bash` as written.
 //!
+//! Both recipes run in the long run (`.ci/run`'s second step,
+//! `MOIN_LONG_TESTS=1 cargo test --workspace --locked -- --include-ignored`):
+//! two fresh environments and their installs take about half a minute.
+//!
 //! The user's `my_adapter.py` imports the kit (so it starts only when the
 //! recipe installed the kit into the environment it runs the adapter
 //! with) and then serves the Rust adapter's backend that always sends
@@ -371,11 +375,27 @@ fn html(dir: &Path) -> String {
 const DECLARED: &str =
     r#"{"deviations": [{"clause": "m19.cookie.httponly", "reason": "we always send HttpOnly"}]}"#;
 
+/// The recipes make virtual environments and install the kit from PyPI:
+/// without `python3` and its `venv` and `ensurepip` modules the failure
+/// would only show as a missing JUnit file, so say it first.
+fn python3_can_make_environments() {
+    let ok = Command::new("python3")
+        .args(["-c", "import venv, ensurepip"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "the CI recipe tests need `python3` with its venv and ensurepip modules \
+         (Debian/Ubuntu: apt-get install python3-venv) and access to PyPI"
+    );
+}
+
 /// Each recipe in a fresh directory, with an expectations file of `{}`:
 /// the check fails, and the job fails and keeps both reports. Then its
 /// checks again in the same directory with the deviation declared: the
 /// job passes.
 fn check_recipe(name: &str, run: fn(&Path, Pass) -> Job) -> PathBuf {
+    python3_can_make_environments();
     let dir = checkout(name, "{}");
     let job = run(&dir, Pass::Fresh);
     assert!(
@@ -422,6 +442,7 @@ fn check_recipe(name: &str, run: fn(&Path, Pass) -> Job) -> PathBuf {
 }
 
 #[test]
+#[ignore = "long run (fresh virtual environments and PyPI installs, about half a minute): MOIN_LONG_TESTS=1 cargo test -- --include-ignored"]
 fn the_github_actions_recipe_installs_what_it_uses_and_keeps_its_reports() {
     let dir = check_recipe("github", run_github);
     let summary = std::fs::read_to_string(dir.join("failing-summary.md")).unwrap_or_default();
@@ -432,6 +453,7 @@ fn the_github_actions_recipe_installs_what_it_uses_and_keeps_its_reports() {
 }
 
 #[test]
+#[ignore = "long run (fresh virtual environments and PyPI installs, about half a minute): MOIN_LONG_TESTS=1 cargo test -- --include-ignored"]
 fn the_gitlab_ci_recipe_installs_what_it_uses_and_keeps_its_reports() {
     check_recipe("gitlab", run_gitlab);
 }
