@@ -42,7 +42,7 @@ use crate::random::generate::random_skeleton;
 use crate::random::interleave::interleave;
 use crate::random::materialize::materialize;
 use crate::random::offers;
-use crate::random::shrink::{probe, Probe};
+use crate::random::shrink::{probe_case, Probe};
 pub use crate::random::shrink::{shrink, signature};
 use crate::random::skeleton::{Rng, Skeleton};
 use crate::run::runner::{CaseResult, Deviation, Verdict};
@@ -201,24 +201,70 @@ pub fn run_random(
     backend: &mut dyn Backend,
     profiles: &[Profile],
     options: &RandomOptions,
+    progress: impl FnMut(usize, usize),
+) -> Result<RandomRun, String> {
+    let caps = capabilities(backend, profiles);
+    // The traces are drawn and written as cases (the model's run) by a
+    // thread of their own, a few ahead of the backend: the same traces in
+    // the same order, while the backend runs the one before.
+    std::thread::scope(|scope| {
+        let (ahead, traces) = std::sync::mpsc::sync_channel(AHEAD);
+        let caps = &caps;
+        scope.spawn(move || {
+            let mut rng = Rng::new(options.seed);
+            for profile in profiles {
+                for n in 0..options.count {
+                    let skeleton = draw(*profile, &mut rng, options.seed, n, caps);
+                    let case = materialize(&skeleton, "random").ok();
+                    // The run stopped early: nothing more is wanted.
+                    if ahead.send(Drawn { skeleton, case }).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        run_drawn(backend, profiles, options, caps, traces, progress)
+    })
+}
+
+/// How many traces the drawing thread may be ahead of the backend.
+const AHEAD: usize = 16;
+
+/// A trace as drawn, and its case (`None`: the model's run could not be
+/// written as one).
+struct Drawn {
+    skeleton: Skeleton,
+    case: Option<LoadedCase>,
+}
+
+/// [`run_random`] over the traces `traces` brings, in the order drawn.
+fn run_drawn(
+    backend: &mut dyn Backend,
+    profiles: &[Profile],
+    options: &RandomOptions,
+    caps: &Capabilities,
+    traces: std::sync::mpsc::Receiver<Drawn>,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<RandomRun, String> {
     let seed = options.seed;
-    let mut rng = Rng::new(seed);
     let mut run = RandomRun::default();
     let total = options.count * profiles.len();
     let mut stopper = Stopper::new(options.stop);
     let mut index: BTreeMap<Vec<String>, usize> = BTreeMap::new();
-    let caps = capabilities(backend, profiles);
-    run.left_out = offers::left_out(&caps);
+    run.left_out = offers::left_out(caps);
     'profiles: for profile in profiles {
         run.tally.entry(*profile).or_default();
         for n in 0..options.count {
             if stopper.stopped().is_some() {
                 break 'profiles;
             }
-            let skeleton = draw(*profile, &mut rng, seed, n, &caps);
-            let probed = probe(backend, &skeleton, &options.deviations);
+            let Ok(Drawn { skeleton, case }) = traces.recv() else {
+                break 'profiles; // the drawing thread failed
+            };
+            let probed = match &case {
+                Some(case) => probe_case(backend, case, &options.deviations),
+                None => Probe::NotRun,
+            };
             if crate::lifecycle::interrupted().is_some() {
                 continue; // its adapter may have been ended under it
             }

@@ -2,6 +2,7 @@
 //! cause, not its values: see [`signature`]) and the shrinking of a
 //! diverging trace to a minimal one with the same signature.
 
+use moin_session_spec::fixture::LoadedCase;
 use moin_session_spec::{AuthAction, Backend, ConfigPatch};
 
 use crate::random::materialize::materialize;
@@ -26,7 +27,16 @@ pub(super) fn probe(
     let Ok(case) = materialize(skeleton, "random") else {
         return Probe::NotRun;
     };
-    let r = run_case_with(backend, &case, deviations);
+    probe_case(backend, &case, deviations)
+}
+
+/// [`probe`] of a trace already written as a case.
+pub(super) fn probe_case(
+    backend: &mut dyn Backend,
+    case: &LoadedCase,
+    deviations: &[Deviation],
+) -> Probe {
+    let r = run_case_with(backend, case, deviations);
     match r.verdict {
         Verdict::Pass => {
             Probe::Agrees(r.deviated_clauses().iter().map(|c| c.to_string()).collect())
