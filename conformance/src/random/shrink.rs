@@ -8,7 +8,7 @@ use moin_session_spec::{AuthAction, Backend, ConfigPatch};
 use crate::random::materialize::materialize;
 use crate::random::skeleton::{AbstractStep, CookiePick, Skeleton};
 use crate::run::difference::{Difference, Field};
-use crate::run::runner::{run_case_with, CaseResult, Deviation, Verdict};
+use crate::run::runner::{run_case_keeping, CaseResult, Deviation, Keep, Verdict};
 use crate::run::stop::error_identity;
 
 /// What one trace did.
@@ -36,7 +36,7 @@ pub(super) fn probe_case(
     case: &LoadedCase,
     deviations: &[Deviation],
 ) -> Probe {
-    let r = run_case_with(backend, case, deviations);
+    let r = run_case_keeping(backend, case, deviations, Keep::UnlessPassed);
     match r.verdict {
         Verdict::Pass => {
             Probe::Agrees(r.deviated_clauses().iter().map(|c| c.to_string()).collect())

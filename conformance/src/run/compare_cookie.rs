@@ -22,7 +22,7 @@ pub(crate) fn compare_cookies(
     bindings: &mut Bindings,
 ) -> Vec<Difference> {
     let mut out = Vec::new();
-    let mut parsed: Vec<Option<Cookie<'static>>> = Vec::new();
+    let mut parsed: Vec<Option<std::rc::Rc<Cookie<'static>>>> = Vec::new();
     for (i, header) in observed.iter().enumerate() {
         match parse_set_cookie(header) {
             Ok(c) => parsed.push(Some(c)),

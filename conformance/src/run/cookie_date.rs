@@ -20,6 +20,7 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 use cookie::Cookie;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
@@ -203,9 +204,10 @@ pub fn expires_attribute(header: &str) -> Option<CookieDate> {
 /// let c = parse_set_cookie("S=v; Expires=Monday, 02-Mar-2055 00:00:30 GMT").unwrap();
 /// assert_eq!(c.expires_datetime(), Some(time::macros::datetime!(2055-03-02 00:00:30 UTC)));
 /// ```
-pub fn parse_set_cookie(header: &str) -> Result<Cookie<'static>, cookie::ParseError> {
+pub fn parse_set_cookie(header: &str) -> Result<Rc<Cookie<'static>>, cookie::ParseError> {
     // One header is read several times in a row (the comparison, the
-    // browser, the random trace's own browser): the last few are kept.
+    // browser, the random trace's own browser): the last few are kept,
+    // and shared rather than copied.
     thread_local! {
         static RECENT: RefCell<VecDeque<(String, Parsed)>> = const { RefCell::new(VecDeque::new()) };
     }
@@ -224,7 +226,7 @@ pub fn parse_set_cookie(header: &str) -> Result<Cookie<'static>, cookie::ParseEr
 }
 
 /// What parsing one header gave.
-type Parsed = Result<Cookie<'static>, cookie::ParseError>;
+type Parsed = Result<Rc<Cookie<'static>>, cookie::ParseError>;
 
 /// How many parsed headers [`parse_set_cookie`] keeps.
 const RECENT_HEADERS: usize = 8;
@@ -235,7 +237,7 @@ fn parse_uncached(header: &str) -> Parsed {
         Some(date) => c.set_expires(date.instant),
         None => c.unset_expires(),
     }
-    Ok(c)
+    Ok(Rc::new(c))
 }
 
 #[cfg(test)]

@@ -277,7 +277,7 @@ fn request(now: OffsetDateTime, cookie_header: Option<String>, ops: Vec<Op>) -> 
 
 /// The value of the one issued (not deleting) cookie among `headers`.
 fn issued(headers: &[String], now: OffsetDateTime) -> Option<String> {
-    let cookies: Vec<cookie::Cookie<'static>> = headers
+    let cookies: Vec<std::rc::Rc<cookie::Cookie<'static>>> = headers
         .iter()
         .filter_map(|h| crate::run::cookie_date::parse_set_cookie(h).ok())
         .collect();

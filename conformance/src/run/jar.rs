@@ -184,12 +184,16 @@ impl Jar {
                 .cmp(&a.path.len())
                 .then(a.created.cmp(&b.created))
         });
-        Some(
-            sent.iter()
-                .map(|c| format!("{}={}", c.name, c.value))
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
+        let mut header = String::new();
+        for c in sent {
+            if !header.is_empty() {
+                header.push_str("; ");
+            }
+            header.push_str(&c.name);
+            header.push('=');
+            header.push_str(&c.value);
+        }
+        Some(header)
     }
 
     /// The cookies held, live or not.

@@ -42,6 +42,25 @@ pub fn run_case_with(
     loaded: &LoadedCase,
     deviations: &[Deviation],
 ) -> CaseResult {
+    run_case_keeping(backend, loaded, deviations, Keep::Always)
+}
+
+/// When a run keeps the trace of its steps ([`CaseResult::steps`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Keep {
+    Always,
+    /// Only when the case did not pass (a random trace that agreed is
+    /// counted and forgotten).
+    UnlessPassed,
+}
+
+/// [`run_case_with`], keeping the steps' trace as `keep` says.
+pub(crate) fn run_case_keeping(
+    backend: &mut dyn Backend,
+    loaded: &LoadedCase,
+    deviations: &[Deviation],
+    keep: Keep,
+) -> CaseResult {
     let case = &loaded.case;
     let mut result = CaseResult {
         id: case.id.clone(),
@@ -59,12 +78,46 @@ pub fn run_case_with(
         result.verdict = verdict;
         return result;
     }
+    let ran = run_steps(backend, loaded, deviations, &mut result);
+    if keep == Keep::Always || !matches!(result.verdict, Verdict::Pass) {
+        // The steps as written join their trace once, at the end.
+        result.steps = ran
+            .into_iter()
+            .map(|r| StepTrace {
+                number: r.number,
+                now: r.now,
+                step: case.steps[r.number - 1].clone(),
+                observed: r.observed,
+                differences: r.differences,
+            })
+            .collect();
+    }
+    result
+}
+
+/// A step that ran: its [`StepTrace`] but for the step as written.
+struct Ran {
+    number: usize,
+    now: time::OffsetDateTime,
+    observed: Observed,
+    differences: Vec<crate::run::difference::Difference>,
+}
+
+/// Runs the case's steps, judging each into `result`, until one fails.
+fn run_steps(
+    backend: &mut dyn Backend,
+    loaded: &LoadedCase,
+    deviations: &[Deviation],
+    result: &mut CaseResult,
+) -> Vec<Ran> {
+    let case = &loaded.case;
     let mut patches = vec![case.config.clone()];
     let mut now = case.start;
     let mut jar = Jar::new();
     let mut open = BTreeMap::new();
     let mut crowd = Crowd::new();
     let mut judge = Judge::new(deviations);
+    let mut ran = Vec::with_capacity(case.steps.len());
     for (i, step) in case.steps.iter().enumerate() {
         let number = i + 1;
         let mut world = World {
@@ -78,9 +131,10 @@ pub fn run_case_with(
         match run_step(backend, step, &mut world, case.profile) {
             Ok((observed, differences)) => {
                 // What the browser holds after the step: a deviation that
-                // decides a session taints it too (`judge`).
+                // decides a session taints it too (`judge`), and only a
+                // step with differences can deviate.
                 let held = match &observed {
-                    Observed::Exchange { request, .. } => {
+                    Observed::Exchange { request, .. } if !differences.is_empty() => {
                         jar.header_for(&request.path, request.https, now)
                     }
                     _ => None,
@@ -89,11 +143,10 @@ pub fn run_case_with(
                     observed: &observed,
                     held: held.as_deref(),
                 };
-                let failed = judge.step(&mut result, number, &differences, seen, loaded);
-                result.steps.push(StepTrace {
+                let failed = judge.step(result, number, &differences, seen, loaded);
+                ran.push(Ran {
                     number,
                     now,
-                    step: step.clone(),
                     observed,
                     differences,
                 });
@@ -101,11 +154,10 @@ pub fn run_case_with(
                     break;
                 }
             }
-            Err(e) if judge.absorbs(&mut result, number, &e) => {
-                result.steps.push(StepTrace {
+            Err(e) if judge.absorbs(result, number, &e) => {
+                ran.push(Ran {
                     number,
                     now,
-                    step: step.clone(),
                     observed: Observed::Nothing,
                     differences: Vec::new(),
                 });
@@ -119,7 +171,7 @@ pub fn run_case_with(
             }
         }
     }
-    result
+    ran
 }
 
 /// The verdict of a case that runs no step on this backend (a profile it
