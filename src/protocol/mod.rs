@@ -422,6 +422,27 @@ mod tests {
         ] {
             assert_eq!(decode(&other).ok(), general(&other), "{other}");
         }
+        for profile in Profile::ALL {
+            let config = Config::build(*profile, &[ConfigPatch::default()]).unwrap();
+            for body in [
+                Command::Reset {
+                    config: config.clone(),
+                },
+                Command::Reconfigure { config },
+            ] {
+                let line = serde_json::to_string(&Envelope { seq: 8, body }).unwrap();
+                let kind = if line.contains(r#""type":"reset""#) {
+                    "reset"
+                } else {
+                    "reconfigure"
+                };
+                assert!(compact(&line, kind, "config").is_some(), "{line}");
+                assert_eq!(decode(&line).ok(), general(&line));
+                let extra = format!("{}, \"extra\": 1}}", &line[..line.len() - 1]);
+                assert_eq!(decode(&extra).ok(), general(&extra), "{extra}");
+                assert!(decode(&extra).is_err(), "{extra}");
+            }
+        }
         let response = Response {
             new: true,
             user: Some("\u{e9}ve".into()),

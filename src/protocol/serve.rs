@@ -77,6 +77,18 @@ pub(super) fn decode(line: &str) -> Result<(u64, Command), (u64, ErrorKind, Stri
             return Ok((seq, Command::Request { request }));
         }
     }
+    // A configuration read as the body of its tagged command is buffered
+    // first (serde's internally tagged enums): read it directly.
+    if let Some((seq, value)) = compact(line, "reset", "config") {
+        if let Ok(config) = serde_json::from_str(value) {
+            return Ok((seq, Command::Reset { config }));
+        }
+    }
+    if let Some((seq, value)) = compact(line, "reconfigure", "config") {
+        if let Ok(config) = serde_json::from_str(value) {
+            return Ok((seq, Command::Reconfigure { config }));
+        }
+    }
     if let Some((seq, Ok(command))) = compact_body(line) {
         return Ok((seq, command));
     }
