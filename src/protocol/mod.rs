@@ -216,15 +216,20 @@ pub const CAPABILITIES: &[&str] = &[
 /// `serde_json::to_string(&Envelope { seq, body })` and a newline, written
 /// without serde's buffering of the flattened body.
 pub fn encode_line<T: Serialize>(seq: u64, body: &T) -> Vec<u8> {
-    let body = serde_json::to_vec(body).expect("protocol messages serialise");
-    let mut line = format!("{{\"seq\":{seq}").into_bytes();
-    match body.strip_prefix(b"{") {
-        Some(b"}") => line.push(b'}'),
-        Some(rest) => {
-            line.push(b',');
-            line.extend_from_slice(rest);
+    // The body is written after the seq, in one buffer; its opening `{`
+    // then becomes the `,` after the seq (or goes, for an empty body).
+    let mut line = Vec::with_capacity(256);
+    line.extend_from_slice(b"{\"seq\":");
+    line.extend_from_slice(seq.to_string().as_bytes());
+    let at = line.len();
+    serde_json::to_writer(&mut line, body).expect("protocol messages serialise");
+    match &line[at..] {
+        b"{}" => {
+            line.truncate(at);
+            line.push(b'}');
         }
-        None => panic!("a protocol message serialises as a JSON object"),
+        [b'{', ..] => line[at] = b',',
+        _ => panic!("a protocol message serialises as a JSON object"),
     }
     line.push(b'\n');
     line
@@ -354,9 +359,22 @@ mod tests {
             };
             let line = serde_json::to_string(&e).unwrap();
             assert!(!line.contains('\n'));
+            assert_eq!(
+                encode_line(e.seq, &e.body),
+                format!("{line}\n").into_bytes()
+            );
             let back: Envelope<Command> = serde_json::from_str(&line).unwrap();
             assert_eq!(back, e, "{line}");
         }
+        for (seq, body) in [(1, Reply::Ok {}), (u64::MAX, Reply::Bye {})] {
+            let line = serde_json::to_string(&Envelope { seq, body: &body }).unwrap();
+            assert_eq!(encode_line(seq, &body), format!("{line}\n").into_bytes());
+        }
+        // An empty body (no message is one) still makes a whole object.
+        assert_eq!(
+            encode_line(4, &serde_json::json!({})),
+            b"{\"seq\":4}\n".to_vec()
+        );
         let reply: Envelope<Reply> = serde_json::from_str(
             r#"{"seq":3,"type":"error","kind":"unknown-message","message":"what is frobnicate?"}"#,
         )
