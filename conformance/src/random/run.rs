@@ -204,9 +204,21 @@ pub fn run_random(
     progress: impl FnMut(usize, usize),
 ) -> Result<RandomRun, String> {
     let caps = capabilities(backend, profiles);
-    // The traces are drawn and written as cases (the model's run) by a
-    // thread of their own, a few ahead of the backend: the same traces in
-    // the same order, while the backend runs the one before.
+    if !backend.loads_configuration() {
+        // A backend in another process (an adapter) answers while this
+        // one waits: a drawing thread beside it would only compete with
+        // the two for the cores, so each trace is drawn when its turn comes.
+        let mut rng = Rng::new(options.seed);
+        let drawn = profiles
+            .iter()
+            .flat_map(|p| (0..options.count).map(move |n| (*p, n)))
+            .map(|(profile, n)| drawn(profile, &mut rng, options.seed, n, &caps));
+        return run_drawn(backend, profiles, options, &caps, drawn, progress);
+    }
+    // In this process, the traces are drawn and written as cases (the
+    // model's run) by a thread of their own, a few ahead of the backend:
+    // the same traces in the same order, while the backend runs the one
+    // before.
     std::thread::scope(|scope| {
         let (ahead, traces) = std::sync::mpsc::sync_channel(AHEAD);
         let caps = &caps;
@@ -214,17 +226,32 @@ pub fn run_random(
             let mut rng = Rng::new(options.seed);
             for profile in profiles {
                 for n in 0..options.count {
-                    let skeleton = draw(*profile, &mut rng, options.seed, n, caps);
-                    let case = materialize(&skeleton, "random").ok();
                     // The run stopped early: nothing more is wanted.
-                    if ahead.send(Drawn { skeleton, case }).is_err() {
+                    if ahead
+                        .send(drawn(*profile, &mut rng, options.seed, n, caps))
+                        .is_err()
+                    {
                         return;
                     }
                 }
             }
         });
-        run_drawn(backend, profiles, options, caps, traces, progress)
+        run_drawn(
+            backend,
+            profiles,
+            options,
+            caps,
+            traces.into_iter(),
+            progress,
+        )
     })
+}
+
+/// Trace `n` of `profile`, drawn and written as a case.
+fn drawn(profile: Profile, rng: &mut Rng, seed: u64, n: usize, caps: &Capabilities) -> Drawn {
+    let skeleton = draw(profile, rng, seed, n, caps);
+    let case = materialize(&skeleton, "random").ok();
+    Drawn { skeleton, case }
 }
 
 /// How many traces the drawing thread may be ahead of the backend.
@@ -243,7 +270,7 @@ fn run_drawn(
     profiles: &[Profile],
     options: &RandomOptions,
     caps: &Capabilities,
-    traces: std::sync::mpsc::Receiver<Drawn>,
+    mut traces: impl Iterator<Item = Drawn>,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<RandomRun, String> {
     let seed = options.seed;
@@ -258,7 +285,7 @@ fn run_drawn(
             if stopper.stopped().is_some() {
                 break 'profiles;
             }
-            let Ok(Drawn { skeleton, case }) = traces.recv() else {
+            let Some(Drawn { skeleton, case }) = traces.next() else {
                 break 'profiles; // the drawing thread failed
             };
             let probed = match &case {
