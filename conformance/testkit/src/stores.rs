@@ -219,7 +219,13 @@ pub fn redis_server() -> RedisServer {
 /// One test per kind of store, each calling `check` with its
 /// [`StoreKind`], for a property every store keeps:
 ///
-/// ```ignore
+/// ```
+/// use moin_session_testkit::{store_tests, StoreKind};
+///
+/// fn the_race_on(kind: StoreKind) {
+///     let _ = kind; // the property, on a store of this kind
+/// }
+///
 /// store_tests!(the_race_on:
 ///     File => no_resurrection_on_the_file_store,
 ///     Sqlite => no_resurrection_on_sqlite,
