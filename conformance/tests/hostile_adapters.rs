@@ -115,20 +115,27 @@ fn a_wrong_shutdown_fails_every_mode() {
         "check --soak 1s --profile moin-1.9",
         "explain m19.store.list-once-per-sid",
     ];
-    for how in [
-        "bye-exit=3",
-        "no-bye",
-        "linger-after-bye",
-        "extra-after-bye",
-    ] {
-        let adapter = misbehaving(how);
-        for mode in modes {
-            eprintln!("{how}, {mode}");
-            run(&format!("{mode} --adapter"), &[&adapter])
-                .exits(1)
-                .warns(&["at shutdown"]);
+    // Each wrong shutdown in a thread of its own: the runs mostly wait
+    // (for a bye that never comes, an adapter that lingers).
+    std::thread::scope(|scope| {
+        for how in [
+            "bye-exit=3",
+            "no-bye",
+            "linger-after-bye",
+            "extra-after-bye",
+        ] {
+            scope.spawn(move || {
+                let adapter = misbehaving(how);
+                for mode in modes {
+                    eprintln!("{how}, {mode}");
+                    // A lingering adapter is waited for one step timeout.
+                    run(&format!("{mode} --step-timeout 2 --adapter"), &[&adapter])
+                        .exits(1)
+                        .warns(&["at shutdown"]);
+                }
+            });
         }
-    }
+    });
 }
 
 /// Done-when: a newline or escape sequence in an adapter's error message,
