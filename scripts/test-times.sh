@@ -2,7 +2,7 @@
 # Runs a test command (by default the README's, `cargo test --workspace
 # --locked`) and prints, per test binary, its wall time and the longest
 # time it went without printing a line: what BENCHMARKS.md records under
-# "The test run". Usage:
+# "How long the tests take". Usage:
 #
 #   scripts/test-times.sh                      # the README's test command
 #   scripts/test-times.sh cargo test -p moin-session-conformance --test cli
