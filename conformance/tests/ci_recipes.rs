@@ -29,12 +29,7 @@ use std::process::Command;
 const RUNNER: &str = env!("CARGO_BIN_EXE_moin-session-conformance");
 const ADAPTER: &str = env!("CARGO_BIN_EXE_moin-session-adapter");
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the conformance crate lives in the workspace")
-        .to_path_buf()
-}
+use moin_session_testkit::source::workspace;
 
 /// The README's ```yaml block that contains `marker`.
 fn recipe(marker: &str) -> String {

@@ -15,12 +15,7 @@ use std::sync::{Mutex, OnceLock};
 
 use moin_session_testkit::cli::{sh_quote, summary, Ran};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the conformance crate lives in the workspace")
-        .to_path_buf()
-}
+use moin_session_testkit::source::workspace;
 
 fn kit_dir() -> PathBuf {
     workspace().join("conformance/adapters/python")

@@ -7,12 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the conformance crate lives in the workspace")
-        .to_path_buf()
-}
+use moin_session_testkit::source::workspace;
 
 fn read(relative: &str) -> String {
     let path = workspace().join(relative);

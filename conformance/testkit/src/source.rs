@@ -3,6 +3,15 @@
 
 use std::path::{Path, PathBuf};
 
+/// The workspace's top folder (where `README.md` and `Cargo.toml` are).
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("the test kit lives in conformance/testkit of the workspace")
+        .to_path_buf()
+}
+
 /// Every file below `dir` whose name ends in `.{ext}`, in its folders too,
 /// sorted. Panics, naming the folder, when a folder cannot be read.
 pub fn files_below(dir: &Path, ext: &str) -> Vec<PathBuf> {
