@@ -5,8 +5,6 @@
 //! lists every crate those files and the examples' code use.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-
 use moin_session_testkit::source::workspace;
 
 fn read(relative: &str) -> String {
