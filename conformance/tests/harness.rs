@@ -190,4 +190,12 @@ fn explain_prints_a_cases_transcript_without_the_cli() {
         panic!("an unknown id is an error");
     };
     assert!(e.contains("m19.no.such-case"), "{e}");
+    assert!(!e.contains("did you mean"), "nothing is near: {e}");
+    let Err(e) = harness.explain("m19.cookie.max-age-is-lifetim") else {
+        panic!("a mistyped id is an error");
+    };
+    assert!(
+        e.ends_with("did you mean m19.cookie.max-age-is-lifetime?"),
+        "{e}"
+    );
 }

@@ -4,8 +4,8 @@
 //! builds and runs them exactly as printed), and its manifest snippet
 //! lists every crate those files and the examples' code use.
 
-use std::collections::BTreeSet;
 use moin_session_testkit::source::workspace;
+use std::collections::BTreeSet;
 
 fn read(relative: &str) -> String {
     let path = workspace().join(relative);

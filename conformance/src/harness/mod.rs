@@ -307,9 +307,15 @@ impl Harness {
     /// `moin-session-conformance explain ID` prints, without the CLI.
     pub fn explain(&self, id: &str) -> Result<String, String> {
         let (corpus, _) = trials::load_corpus(self.fixtures.as_deref())?;
-        let case = corpus
-            .get(id)
-            .ok_or_else(|| format!("no case with id {id:?}"))?;
+        let case = corpus.get(id).ok_or_else(|| {
+            let ids = corpus.cases.iter().map(|c| c.case.id.as_str());
+            match moin_session_spec::corpus::nearest(id, ids) {
+                Some(near) => format!("no case with id {id:?}; did you mean {near}?"),
+                None => format!(
+                    "no case with id {id:?}; `moin-session-conformance check --list` lists them"
+                ),
+            }
+        })?;
         let mut backend = (self.make)();
         let result =
             crate::run::runner::run_case_with(backend.as_mut(), case, &self.declared.deviations);
