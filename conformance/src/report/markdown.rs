@@ -12,11 +12,14 @@ use super::summary::{
 use crate::run::expectations::Deviation;
 use crate::run::runner::{CaseResult, Verdict};
 
-/// A table cell: each line made inert ([`super::inert::html`]: no HTML
-/// reaches the renderer), lines joined with `<br>`, `|` escaped.
+/// A table cell: each line made inert, its code spans as `<code>`
+/// ([`super::inert::html_code_spans`]: no HTML of the text reaches the
+/// renderer, and an escaped `<` inside a code span reads `<`, not
+/// `&lt;`, as it would inside backticks), lines joined with `<br>`, `|`
+/// escaped.
 fn md_cell(s: &str) -> String {
     s.split('\n')
-        .map(super::inert::html)
+        .map(super::inert::html_code_spans)
         .collect::<Vec<_>>()
         .join("<br>")
         .replace('|', "\\|")
@@ -201,6 +204,23 @@ fn skip_groups(out: &mut String, results: &[CaseResult]) {
             cases.len(),
             super::inert::html_code_spans(&reason),
             list.join(", ")
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::md_cell;
+
+    #[test]
+    fn a_cell_shows_code_as_code_and_no_markup() {
+        assert_eq!(
+            md_cell("sends `HttpOnly` on <every> cookie"),
+            "sends <code>HttpOnly</code> on &lt;every&gt; cookie"
+        );
+        assert_eq!(
+            md_cell("`<img src=x>` | two\nlines"),
+            "<code>&lt;img src=x&gt;</code> \\| two<br>lines"
         );
     }
 }
