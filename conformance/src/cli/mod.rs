@@ -40,7 +40,7 @@ pub(crate) fn run(cli: Cli, matches: &ArgMatches) -> ExitCode {
     };
     if let Err(message) = applies {
         output::error(&message);
-        output::note(&format!("see `moin-session-conformance {name} --help`"));
+        output::note(format!("see `moin-session-conformance {name} --help`"));
         return ExitCode::from(2);
     }
     match cli.command {

@@ -67,12 +67,12 @@ pub(crate) fn load_expectations(
     Ok(expectations)
 }
 
+/// A started backend, what it says of itself, and the profiles to run on it.
+pub(crate) type Started = (Box<dyn Backend>, BackendInfo, Vec<Profile>);
+
 /// Starts the backend the arguments name and picks the profiles to run
 /// ([`select_profiles`]); a failure is the exit code.
-pub(crate) fn start_selected(
-    args: &BackendArgs,
-    asked: Vec<Profile>,
-) -> Result<(Box<dyn Backend>, BackendInfo, Vec<Profile>), ExitCode> {
+pub(crate) fn start_selected(args: &BackendArgs, asked: Vec<Profile>) -> Result<Started, ExitCode> {
     let backend = start_backend(args)?;
     let info = backend.info();
     let profiles = select_profiles(asked, &info, &backend_label(args, &info))?;
