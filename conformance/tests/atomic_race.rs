@@ -13,6 +13,7 @@
 //! only within one process), the same race brings it back, which shows
 //! that the test detects the gap.
 
+use std::ops::Range;
 use std::time::Duration;
 
 use moin_session_conformance::adapter::{AdapterBackend, AdapterOptions};
@@ -31,6 +32,11 @@ const PAUSE_MS: u64 = 120;
 /// required).
 const ROUNDS_ATOMIC: u64 = 10;
 const ROUNDS_SWITCHED_OFF: u64 = 12;
+
+/// The atomic rounds of each profile run in this many lanes side by side,
+/// each on a store of its own (the rounds are independent: each starts
+/// from what its own earlier rounds left, at its own minute).
+const LANES_ATOMIC: u64 = 2;
 
 fn worker(store: &str, flags: &str) -> AdapterBackend {
     AdapterBackend::start(AdapterOptions {
@@ -83,17 +89,17 @@ impl Race {
         }
     }
 
-    /// Runs `round(P, Q, n, t)` for each round `n`, a minute apart from
-    /// 2009-03-01 12:00:30 UTC; returns the rounds in which it says the
-    /// destroyed session came back.
+    /// Runs `round(P, Q, n, t)` for each round `n` of `rounds`, a minute
+    /// apart from 2009-03-01 12:00:30 UTC; returns the rounds in which it
+    /// says the destroyed session came back.
     fn rounds(
         mut self,
-        rounds: u64,
+        rounds: Range<u64>,
         mut round: impl FnMut(&mut AdapterBackend, &mut AdapterBackend, u64, OffsetDateTime) -> bool,
     ) -> Vec<u64> {
         let start = time::macros::datetime!(2009-03-01 12:00:30 UTC);
         let mut back = Vec::new();
-        for n in 0..rounds {
+        for n in rounds {
             let t = start + time::Duration::minutes(n as i64);
             if round(&mut self.p, &mut self.q, n, t) {
                 back.push(n);
@@ -111,7 +117,12 @@ impl Race {
 /// while Q logs her out. Returns the rounds in which the session's record
 /// was still stored after both had answered (with `flags`, the test-only
 /// switch, it stops at the first).
-fn hardened_resurrections(store: &str, flags: &str, rounds: u64, window: (u64, u64)) -> Vec<u64> {
+fn hardened_resurrections(
+    store: &str,
+    flags: &str,
+    rounds: Range<u64>,
+    window: (u64, u64),
+) -> Vec<u64> {
     let patch = ConfigPatch {
         users: Some(vec!["alice".into()]),
         cookie_lifetime: Some(LifetimeSetting::Pair(vec![1.0, 12.0])),
@@ -159,7 +170,7 @@ fn hardened_resurrections(store: &str, flags: &str, rounds: u64, window: (u64, u
 /// P opens a request with her cookie (its chain pauses between reading
 /// the login's lease and record and writing them) while Q logs her out.
 /// Returns the rounds in which the login's record was listed afterwards.
-fn m16_resurrections(store: &str, flags: &str, rounds: u64, window: (u64, u64)) -> Vec<u64> {
+fn m16_resurrections(store: &str, flags: &str, rounds: Range<u64>, window: (u64, u64)) -> Vec<u64> {
     let patch = ConfigPatch {
         users: Some(vec!["alice".into()]),
         cookie_lifetime: Some(LifetimeSetting::Scalar(-12.0)),
@@ -210,38 +221,111 @@ fn m16_resurrections(store: &str, flags: &str, rounds: u64, window: (u64, u64)) 
     })
 }
 
+/// A race of one profile: [`hardened_resurrections`] or [`m16_resurrections`].
+type Resurrections = fn(&str, &str, Range<u64>, (u64, u64)) -> Vec<u64>;
+
+/// One lane of the race: a profile's rounds (some or all of them), with
+/// the workers' `flags` and the window of P's pause the logout lands in.
+struct Lane {
+    profile: &'static str,
+    race: Resurrections,
+    flags: &'static str,
+    rounds: Range<u64>,
+    window: (u64, u64),
+}
+
+/// The lanes of the race: the atomic rounds of each profile in
+/// [`LANES_ATOMIC`] parts, then each profile switched off. The logout
+/// lands anywhere in P's pause (in moin-1.6, P pauses twice: for the
+/// lease, then for the record); switched off, while P sleeps before its
+/// write.
+fn lanes() -> Vec<Lane> {
+    let off = "--no-atomic-update";
+    let races: [(&str, Resurrections, _, _); 2] = [
+        ("hardened", hardened_resurrections, (100, 900), (300, 700)),
+        ("moin-1.6", m16_resurrections, (100, 1900), (1300, 1700)),
+    ];
+    let mut lanes = Vec::new();
+    for (profile, race, window, window_off) in races {
+        for part in 0..LANES_ATOMIC {
+            let first = part * ROUNDS_ATOMIC / LANES_ATOMIC;
+            let end = (part + 1) * ROUNDS_ATOMIC / LANES_ATOMIC;
+            let (flags, rounds) = ("", first..end);
+            lanes.push(Lane {
+                profile,
+                race,
+                flags,
+                rounds,
+                window,
+            });
+        }
+        let (flags, rounds, window) = (off, 0..ROUNDS_SWITCHED_OFF, window_off);
+        lanes.push(Lane {
+            profile,
+            race,
+            flags,
+            rounds,
+            window,
+        });
+    }
+    lanes
+}
+
+/// Lane `n`'s own store in `place`: a directory, a database file, or a
+/// Redis database of the one server.
+fn lane_store(place: &TestStore, n: usize) -> String {
+    match place.kind() {
+        StoreKind::Redis => format!("redis:{}{n}", place.url()),
+        StoreKind::Sqlite => format!(
+            "sqlite:{}",
+            place.dir().join(format!("lane{n}.db")).display()
+        ),
+        _ => {
+            let dir = place.dir().join(format!("lane{n}"));
+            std::fs::create_dir_all(&dir).expect("the lane's directory is made");
+            dir.display().to_string()
+        }
+    }
+}
+
 /// The race on a store of `kind`: never a resurrection with the atomic
-/// path, and at least one with it switched off.
+/// path, and at least one with it switched off. The lanes run side by
+/// side (they wait on P's pauses, not on the processor), each on a store
+/// of its own, so a cleanup in one cannot hide a resurrection in another.
 fn the_race_on(kind: StoreKind) {
     let place = TestStore::on_disk(kind);
-    let store = &place.spec();
-    // The logout lands anywhere in P's pause (in moin-1.6, P pauses twice:
-    // for the lease, then for the record).
-    let back = hardened_resurrections(store, "", ROUNDS_ATOMIC, (100, 900));
-    assert!(
-        back.is_empty(),
-        "{store}, hardened: a logged-out session came back in rounds {back:?}"
-    );
-    let back = m16_resurrections(store, "", ROUNDS_ATOMIC, (100, 1900));
-    assert!(
-        back.is_empty(),
-        "{store}, moin-1.6: a logged-out login's record came back in rounds {back:?}"
-    );
-    // Switched off, the logout lands while P sleeps before its write.
-    let off = "--no-atomic-update";
-    let back = hardened_resurrections(store, off, ROUNDS_SWITCHED_OFF, (300, 700));
-    eprintln!("{store}, hardened, switched off: resurrected in round {back:?}");
-    assert!(
-        !back.is_empty(),
-        "{store}, hardened: without the atomic update the race must bring the session back \
-         (else this test could not detect the gap)"
-    );
-    let back = m16_resurrections(store, off, ROUNDS_SWITCHED_OFF, (1300, 1700));
-    eprintln!("{store}, moin-1.6, switched off: resurrected in round {back:?}");
-    assert!(
-        !back.is_empty(),
-        "{store}, moin-1.6: without the atomic update the race must bring the record back"
-    );
+    let lanes = lanes();
+    let stores: Vec<String> = (0..lanes.len()).map(|n| lane_store(&place, n)).collect();
+    let backs: Vec<Vec<u64>> = std::thread::scope(|scope| {
+        let running: Vec<_> = lanes
+            .iter()
+            .zip(&stores)
+            .map(|(lane, store)| {
+                scope
+                    .spawn(move || (lane.race)(store, lane.flags, lane.rounds.clone(), lane.window))
+            })
+            .collect();
+        running
+            .into_iter()
+            .map(|r| r.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    for ((lane, back), store) in lanes.iter().zip(&backs).zip(&stores) {
+        let profile = lane.profile;
+        if lane.flags.is_empty() {
+            assert!(
+                back.is_empty(),
+                "{store}, {profile}: a logged-out session came back in rounds {back:?}"
+            );
+        } else {
+            eprintln!("{store}, {profile}, switched off: resurrected in round {back:?}");
+            assert!(
+                !back.is_empty(),
+                "{store}, {profile}: without the atomic update the race must bring the session \
+                 back (else this test could not detect the gap)"
+            );
+        }
+    }
 }
 
 store_tests!(the_race_on:
