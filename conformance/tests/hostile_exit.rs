@@ -3,30 +3,44 @@
 //! SIGTERM before SIGKILL; temporary stores (directories, SQLite files,
 //! Redis keys) are removed on every exit path; an interrupted run writes
 //! the partial report it has, marked interrupted.
+//!
+//! Each test signals the runner once the run has reached the moment it is
+//! about (the adapters hung, the temporary store made, keys on the Redis
+//! server), never after a fixed sleep: a hanging adapter is started with
+//! `2>>LOG` and says there that it hangs. Independent runs go side by
+//! side.
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use moin_session_testkit::cli::Ran;
-use moin_session_testkit::hostile::{marker, processes_with_env, redis_dbsize, signal};
+use moin_session_testkit::cli::{sh_quote, Ran};
+use moin_session_testkit::hostile::{
+    lines_holding, marker, processes_with_env, redis_dbsize, signal, wait_ready,
+};
 use moin_session_testkit::RedisServer;
 use moin_session_testkit::Scratch;
 
 const CLI: &str = env!("CARGO_BIN_EXE_moin-session-conformance");
 const ADAPTER: &str = env!("CARGO_BIN_EXE_moin-session-adapter");
 
+/// What a hanging adapter writes to its standard error as it hangs.
+const HANGING: &str = "adapter: hanging on purpose at request";
+
 /// Starts the runner with `args`, temporary files under `tmp` and the
-/// environment `mark`; sends `sig` once `ready` has passed; returns how
-/// the run ended and how long the runner took after the signal.
+/// environment `mark`; sends `sig` once `ready` holds (`what`: its name
+/// in a failure); returns how the run ended and how long the runner took
+/// after the signal.
 fn interrupt(
     args: &[&str],
     tmp: &Scratch,
     mark: &str,
-    ready: Duration,
+    what: &str,
+    ready: impl FnMut() -> bool,
     sig: i32,
 ) -> (Ran, Duration) {
     let (name, value) = mark.split_once('=').expect("NAME=value");
-    let child = Command::new(CLI)
+    let mut child = Command::new(CLI)
         .args(args)
         .env("TMPDIR", tmp.path())
         .env(name, value)
@@ -35,11 +49,32 @@ fn interrupt(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(ready);
+    if let Err(e) = wait_ready(&mut child, what, ready) {
+        signal(&child, libc::SIGINT);
+        let ran = Ran::lossy(child.wait_with_output().unwrap());
+        panic!("{e}\n{}\n{}", ran.stdout, ran.stderr);
+    }
     signal(&child, sig);
     let sent = Instant::now();
     let ran = Ran::lossy(child.wait_with_output().unwrap());
     (ran, sent.elapsed())
+}
+
+/// The adapter, with the options `options`, hanging at its request `n`
+/// and saying so in `log` (where all its standard error goes).
+fn hanging(options: &str, n: u32, log: &Path) -> String {
+    let log = sh_quote(&log.display().to_string());
+    format!("{ADAPTER} {options} --misbehave hang-at-request={n} 2>>{log}")
+}
+
+/// Whether `count` adapters have said in `log` that they hang.
+fn hung(log: &Path, count: usize) -> impl FnMut() -> bool + '_ {
+    move || lines_holding(log, HANGING) >= count
+}
+
+/// Whether the run has made its temporary store in `tmp`.
+fn store_made(tmp: &Scratch) -> impl FnMut() -> bool + '_ {
+    move || !tmp.entries().is_empty()
 }
 
 /// Fails if an adapter marked `mark` lives on, or a temporary store is
@@ -71,12 +106,15 @@ fn survivors(mark: &str) -> Vec<String> {
 #[test]
 fn an_interrupted_hung_parallel_run_leaves_nothing_and_reports_what_it_has() {
     let tmp = Scratch::new("sigint-jobs");
+    let logs = Scratch::new("sigint-jobs-log");
     let mark = marker("sigint-jobs");
     // Each adapter has a temporary file store of its own, and hangs at its
     // first request; the runner waits for all eight.
-    let adapter = format!("{ADAPTER} --backend reference-file --misbehave hang-at-request=1");
+    let log = logs.join("stderr");
+    let adapter = hanging("--backend reference-file", 1, &log);
     let args = ["check", "--adapter", &adapter, "--jobs", "8"];
-    let (ran, took) = interrupt(&args, &tmp, &mark, Duration::from_secs(3), libc::SIGINT);
+    let eight = hung(&log, 8);
+    let (ran, took) = interrupt(&args, &tmp, &mark, "8 hung adapters", eight, libc::SIGINT);
     ran.exits(130).says(&[
         "interrupted by SIGINT: this is a partial report",
         "selected case(s) not run",
@@ -89,18 +127,22 @@ fn an_interrupted_hung_parallel_run_leaves_nothing_and_reports_what_it_has() {
 /// cleanly, with their own exit status.
 #[test]
 fn sigterm_and_sighup_end_the_run_as_cleanly() {
-    for (sig, name, status) in [
-        (libc::SIGTERM, "SIGTERM", 143),
-        (libc::SIGHUP, "SIGHUP", 129),
-    ] {
+    let one = |sig, name: &str, status| {
         let tmp = Scratch::new("sigterm");
+        let logs = Scratch::new("sigterm-log");
         let mark = marker(name);
-        let adapter = format!("{ADAPTER} --backend reference-sqlite --misbehave hang-at-request=1");
+        let log = logs.join("stderr");
+        let adapter = hanging("--backend reference-sqlite", 1, &log);
         let args = ["check", "--adapter", &adapter, "--jobs", "2"];
-        let (ran, _) = interrupt(&args, &tmp, &mark, Duration::from_secs(2), sig);
+        let (ran, _) = interrupt(&args, &tmp, &mark, "2 hung adapters", hung(&log, 2), sig);
         ran.exits(status).says(&[&format!("interrupted by {name}")]);
         nothing_left(&mark, &tmp, name);
-    }
+    };
+    // Two independent runs, side by side.
+    std::thread::scope(|scope| {
+        scope.spawn(|| one(libc::SIGTERM, "SIGTERM", 143));
+        scope.spawn(|| one(libc::SIGHUP, "SIGHUP", 129));
+    });
 }
 
 /// An interrupted random run reports the traces it ran, marked
@@ -116,7 +158,14 @@ fn an_interrupted_random_run_writes_its_partial_report() {
         "--backend",
         "reference-file",
     ];
-    let (ran, _) = interrupt(&args, &tmp, &mark, Duration::from_secs(2), libc::SIGINT);
+    let (ran, _) = interrupt(
+        &args,
+        &tmp,
+        &mark,
+        "the run's temporary store",
+        store_made(&tmp),
+        libc::SIGINT,
+    );
     ran.exits(130)
         .says(&["interrupted by SIGINT", "trace(s) not run"]);
     assert_eq!(tmp.entries(), Vec::<String>::new(), "temporary stores left");
@@ -125,15 +174,21 @@ fn an_interrupted_random_run_writes_its_partial_report() {
 /// An interrupted soak over the file and SQLite stores removes them.
 #[test]
 fn an_interrupted_soak_removes_its_temporary_store() {
-    for backend in ["reference-file", "reference-sqlite"] {
+    let one = |backend: &str| {
         let tmp = Scratch::new("soak");
         let mark = marker("soak");
         let args = ["check", "--soak", "30s", "--backend", backend];
-        let (ran, took) = interrupt(&args, &tmp, &mark, Duration::from_secs(2), libc::SIGINT);
+        let made = store_made(&tmp);
+        let (ran, took) = interrupt(&args, &tmp, &mark, "the soak's store", made, libc::SIGINT);
         ran.exits(130).says(&["interrupted by SIGINT"]);
         assert!(took < Duration::from_secs(5), "{backend}: took {took:?}");
         assert_eq!(tmp.entries(), Vec::<String>::new(), "{backend}: store left");
-    }
+    };
+    // Two independent runs, side by side.
+    std::thread::scope(|scope| {
+        scope.spawn(|| one("reference-file"));
+        scope.spawn(|| one("reference-sqlite"));
+    });
 }
 
 /// An interrupted soak over Redis removes its keys from the server.
@@ -144,7 +199,9 @@ fn an_interrupted_redis_soak_removes_its_keys() {
     let mark = marker("redis");
     let backend = format!("reference-redis:{}", server.url());
     let args = ["check", "--soak", "30s", "--backend", &backend];
-    let (ran, _) = interrupt(&args, &tmp, &mark, Duration::from_secs(2), libc::SIGINT);
+    // Signalled once the soak has keys on the server.
+    let keys = || redis_dbsize(server.port()).is_ok_and(|n| n > 0);
+    let (ran, _) = interrupt(&args, &tmp, &mark, "keys on the server", keys, libc::SIGINT);
     ran.exits(130);
     assert_eq!(
         redis_dbsize(server.port()),
@@ -188,11 +245,20 @@ sleep 60 & wait"#,
 #[test]
 fn an_interrupted_run_makes_no_conformance_claim() {
     let tmp = Scratch::new("claim");
+    let logs = Scratch::new("claim-log");
     let mark = marker("claim");
     // Passes its first cases, then hangs.
-    let adapter = format!("{ADAPTER} --misbehave hang-at-request=40");
+    let log = logs.join("stderr");
+    let adapter = hanging("", 40, &log);
     let args = ["check", "--profile", "moin-1.9", "--adapter", &adapter];
-    let (ran, _) = interrupt(&args, &tmp, &mark, Duration::from_secs(3), libc::SIGINT);
+    let (ran, _) = interrupt(
+        &args,
+        &tmp,
+        &mark,
+        "a hung adapter",
+        hung(&log, 1),
+        libc::SIGINT,
+    );
     let stdout = ran
         .exits(130)
         .says(&["no conformance claim (the run did not finish): moin-1.9"])
@@ -214,27 +280,43 @@ fn an_interrupted_run_makes_no_conformance_claim() {
 /// well-formed.
 #[test]
 fn an_interrupted_run_is_marked_in_html_and_junit() {
-    for format in ["html", "junit"] {
-        let tmp = Scratch::new("formats");
-        let mark = marker(format);
-        let adapter = format!("{ADAPTER} --misbehave hang-at-request=40");
-        let args = ["check", "--profile", "moin-1.9", "--adapter", &adapter];
-        let args = [&args[..], &["--format", format]].concat();
-        let (ran, _) = interrupt(&args, &tmp, &mark, Duration::from_secs(3), libc::SIGINT);
-        let stdout = ran.exits(130).says(&["selected case(s) not run"]).stdout;
-        let doc = roxmltree::Document::parse(stdout.trim_start_matches("<!DOCTYPE html>\n"))
-            .unwrap_or_else(|e| panic!("{format}: not well-formed: {e}\n{stdout}"));
-        let marked = doc.descendants().any(|n| {
-            n.text()
-                .is_some_and(|t| t.contains("interrupted by SIGINT: this is a partial report"))
-        });
-        assert!(marked, "{format}: {stdout}");
-        if format == "junit" {
-            let run = doc
-                .descendants()
-                .find(|n| n.attribute("name") == Some("run"))
-                .expect("a run suite");
-            assert_eq!(run.attribute("errors"), Some("1"), "{stdout}");
-        }
+    // The two formats' runs are independent: side by side.
+    std::thread::scope(|scope| {
+        scope.spawn(|| interrupted_report_is_marked("html"));
+        scope.spawn(|| interrupted_report_is_marked("junit"));
+    });
+}
+
+/// An interrupted run's report in `format` is well-formed and marked.
+fn interrupted_report_is_marked(format: &str) {
+    let tmp = Scratch::new("formats");
+    let logs = Scratch::new("formats-log");
+    let mark = marker(format);
+    let log = logs.join("stderr");
+    let adapter = hanging("", 40, &log);
+    let args = ["check", "--profile", "moin-1.9", "--adapter", &adapter];
+    let args = [&args[..], &["--format", format]].concat();
+    let (ran, _) = interrupt(
+        &args,
+        &tmp,
+        &mark,
+        "a hung adapter",
+        hung(&log, 1),
+        libc::SIGINT,
+    );
+    let stdout = ran.exits(130).says(&["selected case(s) not run"]).stdout;
+    let doc = roxmltree::Document::parse(stdout.trim_start_matches("<!DOCTYPE html>\n"))
+        .unwrap_or_else(|e| panic!("{format}: not well-formed: {e}\n{stdout}"));
+    let marked = doc.descendants().any(|n| {
+        n.text()
+            .is_some_and(|t| t.contains("interrupted by SIGINT: this is a partial report"))
+    });
+    assert!(marked, "{format}: {stdout}");
+    if format == "junit" {
+        let run = doc
+            .descendants()
+            .find(|n| n.attribute("name") == Some("run"))
+            .expect("a run suite");
+        assert_eq!(run.attribute("errors"), Some("1"), "{stdout}");
     }
 }

@@ -1,11 +1,13 @@
 //! Support for the hostile-backend tests: the processes a run left
-//! behind, signals, and a raw look at a Redis server (and, for their
-//! convenience, [`Scratch`] directories).
+//! behind, signals, waiting for a run to reach the moment a test is about
+//! ([`wait_ready`], never a fixed sleep), and a raw look at a Redis server
+//! (and, for their convenience, [`Scratch`] directories).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::path::Path;
 use std::process::Child;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use crate::scratch::Scratch;
 
@@ -56,6 +58,48 @@ pub fn signal(child: &Child, signal: i32) {
     unsafe {
         libc::kill(pid, signal);
     }
+}
+
+/// How long [`wait_ready`] waits: generous, for a loaded two-core machine
+/// starting debug builds; reached only when something is broken.
+pub const READY_WITHIN: Duration = Duration::from_secs(60);
+
+/// Polls `ready` until it holds, while `child` (a run) goes on. An error
+/// names `what` was awaited when the run ended first, or when
+/// [`READY_WITHIN`] passed; the caller ends the run and shows its output.
+pub fn wait_ready(
+    child: &mut Child,
+    what: &str,
+    mut ready: impl FnMut() -> bool,
+) -> Result<(), String> {
+    let started = Instant::now();
+    loop {
+        if ready() {
+            return Ok(());
+        }
+        match child.try_wait() {
+            Ok(None) => {}
+            Ok(Some(status)) => return Err(format!("the run ended ({status}) before {what}")),
+            Err(e) => return Err(format!("cannot watch the run for {what}: {e}")),
+        }
+        if started.elapsed() > READY_WITHIN {
+            return Err(format!("no {what} within {READY_WITHIN:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// How many lines of the file at `path` hold `needle` (0 while there is no
+/// such file): an adapter started with `2>>path` says there what it does.
+pub fn lines_holding(path: &Path, needle: &str) -> usize {
+    std::fs::read(path)
+        .map(|b| {
+            String::from_utf8_lossy(&b)
+                .lines()
+                .filter(|l| l.contains(needle))
+                .count()
+        })
+        .unwrap_or(0)
 }
 
 /// The number of keys in database 0 of the Redis server on `port` (a
