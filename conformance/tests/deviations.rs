@@ -1,7 +1,8 @@
 //! Declared deviations: a backend that departs from one clause on purpose
 //! (it always sends HttpOnly; it refuses session ids it never issued)
-//! declares it once and is green, over the corpus and a thousand random
-//! traces, through the CLI and the Rust harness; a difference on any other
+//! declares it once and is green, over the corpus and 200 random traces
+//! (from seed 1, of which 119 differ on HttpOnly and 70 on the refused
+//! sid), through the CLI and the Rust harness; a difference on any other
 //! clause still fails; a declaration that is not true of the backend
 //! (exercised, never found) fails the run; an unknown clause is a usage
 //! error; every report format shows one DEVIATES row per declared clause.
@@ -48,6 +49,25 @@ fn run(args: &[&str], adapter: &str) -> (Option<i32>, String, String) {
     )
 }
 
+/// Random traces through the CLI and the harness: enough that many differ
+/// on the declared clause (the tests assert how many), few enough to be
+/// quick.
+const TRACES: &str = "200";
+
+/// How many random traces differed on the declared `clause`, from the
+/// CLI's line `declared deviation CLAUSE: N trace(s) differed on it`.
+fn traces_deviating(stdout: &str, clause: &str) -> usize {
+    let marker = format!("declared deviation {clause}: ");
+    let at = stdout
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no line {marker:?}:\n{stdout}"));
+    stdout[at + marker.len()..]
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count after {marker:?}:\n{stdout}"))
+}
+
 fn deviation(clause: &str) -> Deviation {
     Deviation {
         clause: clause.to_owned(),
@@ -83,11 +103,15 @@ fn an_always_httponly_adapter_is_green_with_one_declared_deviation() {
         "{stdout}"
     );
     assert!(!stdout.contains("violated clauses:"), "{stdout}");
-    args.extend(["--random", "1000"]);
+    args.extend(["--random", TRACES]);
     let (code, stdout, stderr) = run(&args, &adapter);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("only on declared deviations"), "{stdout}");
     assert!(stdout.contains("0 diverged"), "{stdout}");
+    // 119 of the 200 traces from seed 1 differ on HttpOnly: the
+    // declaration is honoured over many traces, not a lucky few.
+    let deviating = traces_deviating(&stdout, "m19.cookie.httponly");
+    assert!(deviating >= 100, "{deviating} traces deviate:\n{stdout}");
 }
 
 const REFUSES: &str = r#"{"deviations": [{"clause": "m19.load.unknown-sid-adopted",
@@ -102,19 +126,34 @@ fn a_backend_refusing_client_chosen_sids_is_green_with_one_declared_deviation() 
     let adapter = format!("{ADAPTER} --fault refuses-unknown-sid");
     let mut args = vec!["check", "--profile", "moin-1.9", "--expectations"];
     args.push(file.to_str().unwrap());
-    let (code, stdout, stderr) = run(&args, &adapter);
+    let mut random = args.clone();
+    random.extend(["--random", TRACES]);
+    // Three independent runs, side by side: the corpus and the random
+    // traces with the declaration, the corpus without it.
+    let [declared, random, undeclared] = std::thread::scope(|scope| {
+        let runs = [
+            &args[..],
+            &random[..],
+            &["check", "--profile", "moin-1.9"][..],
+        ]
+        .map(|args| scope.spawn(|| run(args, &adapter)));
+        runs.map(|r| r.join().expect("the CLI run does not panic"))
+    });
+    let (code, stdout, stderr) = declared;
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert!(
         stdout.contains("  DEVIATES m19.load.unknown-sid-adopted: 11 case(s)"),
         "{stdout}"
     );
     assert!(stdout.contains(" 0 failed, 0 errored"), "{stdout}");
-    args.extend(["--random", "1000"]);
-    let (code, stdout, stderr) = run(&args, &adapter);
+    let (code, stdout, stderr) = random;
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("0 diverged"), "{stdout}");
+    // 70 of the 200 traces from seed 1 meet a refused sid.
+    let deviating = traces_deviating(&stdout, "m19.load.unknown-sid-adopted");
+    assert!(deviating >= 50, "{deviating} traces deviate:\n{stdout}");
     // Without the declaration, the same run fails on that clause.
-    let (code, stdout, _) = run(&["check", "--profile", "moin-1.9"], &adapter);
+    let (code, stdout, _) = undeclared;
     assert_eq!(code, Some(1), "{stdout}");
     assert!(
         stdout.contains("violated clauses:\n  m19.load.unknown-sid-adopted: 11 case(s)"),
@@ -443,8 +482,10 @@ fn the_harness_takes_a_deviation_and_reports_it_after_the_tests() {
     assert!(e.contains("did you mean m19.cookie.httponly?"), "{e}");
 }
 
-/// A Rust backend through the harness, over the moin-1.9 corpus and a
-/// thousand random traces, with the one deviation it has declared: every
+/// A Rust backend through the harness, over the moin-1.9 corpus and 200
+/// random traces (the CLI's traces from the same seed: 119 of them differ
+/// on HttpOnly, 70 meet a refused sid), with the one deviation it has
+/// declared: every
 /// test passes (the random-trace test included) and the declaration was
 /// found, not UNUSED.
 fn green_through_the_harness(fault: Fault, clause: &str) {
@@ -453,7 +494,7 @@ fn green_through_the_harness(fault: Fault, clause: &str) {
     })
     .profiles(&[Profile::Moin19])
     .deviation(clause, "on purpose")
-    .random_traces(1000);
+    .random_traces(TRACES.parse().expect("a count"));
     let log = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("green-{fault}.log"));
     let args = libtest_mimic::Arguments {
         test_threads: Some(2),
