@@ -139,14 +139,14 @@ fn a_zero_soak_is_what_the_help_says() {
         let (code, stdout, stderr) = run(&[
             "self-test",
             "--fault",
-            "max-age-plus-one",
+            "samesite-dropped",
             "--random",
             "0",
             "--soak",
             zero,
         ]);
         assert_eq!(code, Some(0), "--soak {zero}: {stdout}\n{stderr}");
-        assert!(stdout.contains("max-age-plus-one"), "{stdout}");
+        assert!(stdout.contains("samesite-dropped"), "{stdout}");
     }
     let (_, help, _) = run(&["check", "--help"]);
     let soak = option_help(&help, "--soak");
@@ -228,7 +228,7 @@ fn help_lists_only_what_works() {
             "--format",
             &format,
             "--fault",
-            "max-age-plus-one",
+            "samesite-dropped",
             "--random",
             "0",
             "--soak",
@@ -386,10 +386,11 @@ fn the_redis_hint_fits_what_went_wrong() {
 }
 
 /// A `--profile` the adapter does not implement names the adapter and
-/// what it implements.
+/// what it implements. The adapter answers the `shutdown` that follows
+/// (the runner would otherwise wait for it to exit).
 #[test]
 fn a_profile_the_adapter_lacks_names_the_adapter() {
-    let script = r#"read line; echo '{"seq":1,"type":"hello","protocol":1,"implementation":{"name":"only19","version":"1","language":"sh"},"profiles":["moin-1.9"],"capabilities":[]}'; cat >/dev/null"#;
+    let script = r#"read line; echo '{"seq":1,"type":"hello","protocol":1,"implementation":{"name":"only19","version":"1","language":"sh"},"profiles":["moin-1.9"],"capabilities":[]}'; read line; echo '{"seq":2,"type":"bye"}'"#;
     let adapter = format!("sh -c {}", moin_session_testkit::cli::sh_quote(script));
     let args = ["check", "--profile", "moin-1.6", "--step-timeout", "1"];
     let (code, _, stderr) = run(&[&args[..], &["--adapter", &adapter]].concat());
