@@ -153,15 +153,24 @@ pub(crate) fn refuse_reserved(ops: &[Op], reserved: &[&str]) -> Result<(), Servi
     Ok(())
 }
 
-/// What every reference service has alike, given its name and its
-/// configuration type: the `Debug` form, the constructors, and the
-/// accessors of the store, the configuration, the sid source and the
-/// users' `remember_me` preferences (absent means on:
+/// What every reference service has alike, given its documentation, its
+/// name and its configuration type: the struct with its fields `store`,
+/// `config`, `sids` and `preferences`, the `Debug` form, the constructors,
+/// and the accessors of the store, the configuration, the sid source and
+/// the users' `remember_me` preferences (absent means on:
 /// `r[m19.lifetime.remember-me-preference]`,
-/// `r[m16.lifetime.remember-me-preference]`). The service has the fields
-/// `store`, `config`, `sids` and `preferences`.
+/// `r[m16.lifetime.remember-me-preference]`).
 macro_rules! service_basics {
-    ($service:ident, $config:ty) => {
+    ($(#[$doc:meta])* $service:ident, $config:ty) => {
+        $(#[$doc])*
+        pub struct $service<S: $crate::store::Store> {
+            store: S,
+            config: $config,
+            sids: Box<dyn $crate::sid::SidSource + Send>,
+            /// Users' `remember_me` preferences; absent means on.
+            preferences: std::collections::BTreeMap<String, bool>,
+        }
+
         impl<S: $crate::store::Store> std::fmt::Debug for $service<S> {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.debug_struct(stringify!($service))

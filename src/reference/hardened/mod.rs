@@ -57,47 +57,41 @@ const SETUID: &str = "setuid";
 const RESERVED: [&str; 6] = [EXPIRES, USER_ID, USER_METHOD, USER_ATTRIBS, AUTH_AT, SETUID];
 const LOGIN_METHOD: &str = "moin";
 
-/// The hardened session service over a store.
-///
-/// ```
-/// use moin_session_spec::{
-///     AuthAction, Config, ConfigPatch, HardenedSessionService, MemoryStore, Profile, Request,
-///     sid::SeededSids, store::Store,
-/// };
-/// let config = Config::build(Profile::Hardened, &[ConfigPatch {
-///     users: Some(vec!["alice".into()]),
-///     ..ConfigPatch::default()
-/// }]).unwrap();
-/// let mut service = HardenedSessionService::new(
-///     MemoryStore::new(),
-///     config.as_hardened().unwrap().clone(),
-///     SeededSids::new(1),
-/// );
-/// // A client-chosen sid is never adopted: the login gets a fresh one.
-/// let planted = "0123456789abcdef0123456789abcdef01234567";
-/// let response = service.handle(&Request {
-///     now: time::macros::datetime!(2023-11-14 22:13:50 UTC),
-///     https: true,
-///     path: "/".into(),
-///     cookie_header: Some(format!("MOIN_SESSION_8080_ROOT={planted}")),
-///     auth: AuthAction::Login { user: "alice".into(), remember_me: false },
-///     ops: vec![],
-/// }).unwrap();
-/// assert_eq!(response.user.as_deref(), Some("alice"));
-/// assert!(!response.set_cookies[0].contains(planted));
-/// assert!(response.set_cookies[0].contains("HttpOnly"));
-/// assert!(response.set_cookies[0].contains("SameSite=Lax"));
-/// assert!(!service.store().list().unwrap().contains(&planted.to_owned()));
-/// ```
-pub struct HardenedSessionService<S: Store> {
-    store: S,
-    config: HardenedConfig,
-    sids: Box<dyn SidSource + Send>,
-    /// Users' `remember_me` preferences; absent means on.
-    preferences: BTreeMap<String, bool>,
+service_basics! {
+    /// The hardened session service over a store.
+    ///
+    /// ```
+    /// use moin_session_spec::{
+    ///     AuthAction, Config, ConfigPatch, HardenedSessionService, MemoryStore, Profile, Request,
+    ///     sid::SeededSids, store::Store,
+    /// };
+    /// let config = Config::build(Profile::Hardened, &[ConfigPatch {
+    ///     users: Some(vec!["alice".into()]),
+    ///     ..ConfigPatch::default()
+    /// }]).unwrap();
+    /// let mut service = HardenedSessionService::new(
+    ///     MemoryStore::new(),
+    ///     config.as_hardened().unwrap().clone(),
+    ///     SeededSids::new(1),
+    /// );
+    /// // A client-chosen sid is never adopted: the login gets a fresh one.
+    /// let planted = "0123456789abcdef0123456789abcdef01234567";
+    /// let response = service.handle(&Request {
+    ///     now: time::macros::datetime!(2023-11-14 22:13:50 UTC),
+    ///     https: true,
+    ///     path: "/".into(),
+    ///     cookie_header: Some(format!("MOIN_SESSION_8080_ROOT={planted}")),
+    ///     auth: AuthAction::Login { user: "alice".into(), remember_me: false },
+    ///     ops: vec![],
+    /// }).unwrap();
+    /// assert_eq!(response.user.as_deref(), Some("alice"));
+    /// assert!(!response.set_cookies[0].contains(planted));
+    /// assert!(response.set_cookies[0].contains("HttpOnly"));
+    /// assert!(response.set_cookies[0].contains("SameSite=Lax"));
+    /// assert!(!service.store().list().unwrap().contains(&planted.to_owned()));
+    /// ```
+    HardenedSessionService, HardenedConfig
 }
-
-service_basics!(HardenedSessionService, HardenedConfig);
 
 /// A hardened request between its open and its finish
 /// ([`HardenedSessionService::open`]): its snapshot, who it runs as, and

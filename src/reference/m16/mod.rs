@@ -31,7 +31,6 @@
 //! cleanup in mode `all` does not revoke live logins: their cookies keep
 //! working, with an empty session (section 15).
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::Value;
@@ -42,7 +41,6 @@ use crate::exchange::{
     AuthAction, CleanupMode, CleanupOutcome, CleanupRequest, Finished, MacroEdition, Op, Opened,
     Request, Response,
 };
-use crate::sid::SidSource;
 use crate::store::{Loaded, Record, Store, StoreError};
 
 mod chain;
@@ -100,56 +98,50 @@ struct Cycle {
     set_cookies: Vec<String>,
 }
 
-/// The moin-1.6 session service over a store.
-///
-/// ```
-/// use moin_session_spec::{
-///     AuthAction, Config, ConfigPatch, M16SessionService, MemoryStore, Profile, Request,
-///     sid::SeededSids,
-/// };
-/// let config = Config::build(Profile::Moin16, &[ConfigPatch {
-///     anonymous_cookie_lifetime: Some(Some(1.0)),
-///     auth: Some(vec!["moin_login".into(), "moin_session".into(), "moin_anon_session".into()]),
-///     users: Some(vec!["alice".into()]),
-///     ..ConfigPatch::default()
-/// }]).unwrap();
-/// let mut service = M16SessionService::new(
-///     MemoryStore::new(),
-///     config.as_m16().unwrap().clone(),
-///     SeededSids::new(1),
-/// );
-/// let request = Request {
-///     now: time::macros::datetime!(2009-03-01 12:00:30 UTC),
-///     https: false,
-///     path: "/".into(),
-///     cookie_header: None,
-///     auth: AuthAction::None,
-///     ops: vec![],
-/// };
-/// // A new visitor gets an anonymous name, and no session yet.
-/// let first = service.handle(&request).unwrap();
-/// assert!(first.new);
-/// assert!(first.set_cookies[0].contains("Max-Age=3600"));
-/// assert!(first.set_cookies[0].contains("Expires=Sunday, 01-Mar-09 13:00:30 GMT"));
-/// // A login issues an opaque logged-in cookie holding ':'.
-/// let login = service.handle(&Request {
-///     auth: AuthAction::Login { user: "alice".into(), remember_me: false },
-///     ..request
-/// }).unwrap();
-/// assert_eq!(login.user.as_deref(), Some("alice"));
-/// assert!(login.set_cookies[0].starts_with("MOIN_SESSION="));
-/// assert!(login.set_cookies[0].split(';').next().unwrap().contains(':'));
-/// assert!(login.set_cookies[0].contains("Max-Age=43200"));
-/// ```
-pub struct M16SessionService<S: Store> {
-    store: S,
-    config: M16Config,
-    sids: Box<dyn SidSource + Send>,
-    /// Users' `remember_me` preferences; absent means on.
-    preferences: BTreeMap<String, bool>,
+service_basics! {
+    /// The moin-1.6 session service over a store.
+    ///
+    /// ```
+    /// use moin_session_spec::{
+    ///     AuthAction, Config, ConfigPatch, M16SessionService, MemoryStore, Profile, Request,
+    ///     sid::SeededSids,
+    /// };
+    /// let config = Config::build(Profile::Moin16, &[ConfigPatch {
+    ///     anonymous_cookie_lifetime: Some(Some(1.0)),
+    ///     auth: Some(vec!["moin_login".into(), "moin_session".into(), "moin_anon_session".into()]),
+    ///     users: Some(vec!["alice".into()]),
+    ///     ..ConfigPatch::default()
+    /// }]).unwrap();
+    /// let mut service = M16SessionService::new(
+    ///     MemoryStore::new(),
+    ///     config.as_m16().unwrap().clone(),
+    ///     SeededSids::new(1),
+    /// );
+    /// let request = Request {
+    ///     now: time::macros::datetime!(2009-03-01 12:00:30 UTC),
+    ///     https: false,
+    ///     path: "/".into(),
+    ///     cookie_header: None,
+    ///     auth: AuthAction::None,
+    ///     ops: vec![],
+    /// };
+    /// // A new visitor gets an anonymous name, and no session yet.
+    /// let first = service.handle(&request).unwrap();
+    /// assert!(first.new);
+    /// assert!(first.set_cookies[0].contains("Max-Age=3600"));
+    /// assert!(first.set_cookies[0].contains("Expires=Sunday, 01-Mar-09 13:00:30 GMT"));
+    /// // A login issues an opaque logged-in cookie holding ':'.
+    /// let login = service.handle(&Request {
+    ///     auth: AuthAction::Login { user: "alice".into(), remember_me: false },
+    ///     ..request
+    /// }).unwrap();
+    /// assert_eq!(login.user.as_deref(), Some("alice"));
+    /// assert!(login.set_cookies[0].starts_with("MOIN_SESSION="));
+    /// assert!(login.set_cookies[0].split(';').next().unwrap().contains(':'));
+    /// assert!(login.set_cookies[0].contains("Max-Age=43200"));
+    /// ```
+    M16SessionService, M16Config
 }
-
-service_basics!(M16SessionService, M16Config);
 
 impl<S: Store> M16SessionService<S> {
     /// Takes a new configuration, keeping the store and the preferences.

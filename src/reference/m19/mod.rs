@@ -36,13 +36,12 @@
 //! | users' `remember_me` preferences | the service, in memory (a real wiki keeps them in user profiles) |
 //! | the configuration | the service |
 //! | the current time | each [`Request`] and [`CleanupRequest`] (`now`); [`Clock`] in production |
-//! | fresh sids | the injected [`SidSource`] ([`OsSids`](crate::sid::OsSids) in production) |
+//! | fresh sids | the injected [`SidSource`](crate::sid::SidSource) ([`OsSids`](crate::sid::OsSids) in production) |
 //!
 //! The service keeps no state between requests other than the store and the
 //! preferences, so several services (threads, processes) may share one
 //! persistent store; the store's contract says what they see.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::Value;
@@ -50,7 +49,6 @@ use time::OffsetDateTime;
 
 use crate::config::M19Config;
 use crate::exchange::{AuthAction, Finished, Op, Opened, Request, Response};
-use crate::sid::SidSource;
 use crate::store::{Record, Store};
 
 mod auth;
@@ -76,55 +74,49 @@ const RESERVED: [&str; 5] = [EXPIRES, USER_ID, USER_METHOD, USER_ATTRIBS, SETUID
 /// The authentication method behind the login action.
 const LOGIN_METHOD: &str = "moin";
 
-/// What the 1.9 example macro prints on a new session.
-/// The moin-1.9 session service over a store.
-///
-/// ```
-/// use moin_session_spec::{
-///     AuthAction, Config, ConfigPatch, LifetimeSetting, MemoryStore, Profile, Request,
-///     SessionService, sid::SeededSids, store::Store,
-/// };
-/// let config = Config::build(Profile::Moin19, &[ConfigPatch {
-///     cookie_lifetime: Some(LifetimeSetting::Pair(vec![1.0, 12.0])),
-///     ..ConfigPatch::default()
-/// }]).unwrap();
-/// let mut service = SessionService::new(
-///     MemoryStore::new(),
-///     config.as_m19().unwrap().clone(),
-///     SeededSids::new(1),
-/// );
-/// let request = Request {
-///     now: time::macros::datetime!(2023-11-14 22:13:50 UTC),
-///     https: false,
-///     path: "/".into(),
-///     cookie_header: None,
-///     auth: AuthAction::None,
-///     ops: vec![],
-/// };
-/// let first = service.handle(&request).unwrap();
-/// assert!(first.new);
-/// // Anonymous sessions are on: the first response issues the cookie,
-/// // expiring at the minute floor of now plus one hour.
-/// assert!(first.set_cookies[0].contains("Max-Age=3600"));
-/// assert!(first.set_cookies[0].contains("Expires=Tue, 14 Nov 2023 23:13:00 GMT"));
-/// // ... and stores nothing until the client sends it back.
-/// assert!(service.store().list().unwrap().is_empty());
-/// let cookie = first.set_cookies[0].split(';').next().unwrap().to_owned();
-/// let second = service
-///     .handle(&Request { cookie_header: Some(cookie), ..request })
-///     .unwrap();
-/// assert!(!second.new);
-/// assert_eq!(service.store().list().unwrap().len(), 1);
-/// ```
-pub struct SessionService<S: Store> {
-    store: S,
-    config: M19Config,
-    sids: Box<dyn SidSource + Send>,
-    /// Users' `remember_me` preferences; absent means on.
-    preferences: BTreeMap<String, bool>,
+service_basics! {
+    /// What the 1.9 example macro prints on a new session.
+    /// The moin-1.9 session service over a store.
+    ///
+    /// ```
+    /// use moin_session_spec::{
+    ///     AuthAction, Config, ConfigPatch, LifetimeSetting, MemoryStore, Profile, Request,
+    ///     SessionService, sid::SeededSids, store::Store,
+    /// };
+    /// let config = Config::build(Profile::Moin19, &[ConfigPatch {
+    ///     cookie_lifetime: Some(LifetimeSetting::Pair(vec![1.0, 12.0])),
+    ///     ..ConfigPatch::default()
+    /// }]).unwrap();
+    /// let mut service = SessionService::new(
+    ///     MemoryStore::new(),
+    ///     config.as_m19().unwrap().clone(),
+    ///     SeededSids::new(1),
+    /// );
+    /// let request = Request {
+    ///     now: time::macros::datetime!(2023-11-14 22:13:50 UTC),
+    ///     https: false,
+    ///     path: "/".into(),
+    ///     cookie_header: None,
+    ///     auth: AuthAction::None,
+    ///     ops: vec![],
+    /// };
+    /// let first = service.handle(&request).unwrap();
+    /// assert!(first.new);
+    /// // Anonymous sessions are on: the first response issues the cookie,
+    /// // expiring at the minute floor of now plus one hour.
+    /// assert!(first.set_cookies[0].contains("Max-Age=3600"));
+    /// assert!(first.set_cookies[0].contains("Expires=Tue, 14 Nov 2023 23:13:00 GMT"));
+    /// // ... and stores nothing until the client sends it back.
+    /// assert!(service.store().list().unwrap().is_empty());
+    /// let cookie = first.set_cookies[0].split(';').next().unwrap().to_owned();
+    /// let second = service
+    ///     .handle(&Request { cookie_header: Some(cookie), ..request })
+    ///     .unwrap();
+    /// assert!(!second.new);
+    /// assert_eq!(service.store().list().unwrap().len(), 1);
+    /// ```
+    SessionService, M19Config
 }
-
-service_basics!(SessionService, M19Config);
 
 /// The request's session after load.
 struct Session {
