@@ -207,10 +207,7 @@ impl Store for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sid(c: char) -> String {
-        c.to_string().repeat(40)
-    }
+    use crate::store::test_support::{expire_sparing, sid};
 
     #[test]
     fn the_contract_holds() {
@@ -247,15 +244,7 @@ mod tests {
         // Renewed past the instant: its old index entry is gone with it.
         s.save(&sid('6'), &at(100.into())).unwrap();
         s.save(&sid('6'), &at(300.into())).unwrap();
-        let seen = std::cell::RefCell::new(Vec::new());
-        let removed = s
-            .delete_expired_if(150, &|id, _| {
-                seen.borrow_mut().push(id.to_owned());
-                id != sid('3')
-            })
-            .unwrap();
-        let mut seen = seen.into_inner();
-        seen.sort();
+        let (seen, removed) = expire_sparing(&s, 150, &sid('3')).unwrap();
         assert_eq!(seen, vec![sid('1'), sid('3'), sid('4'), sid('5')]);
         assert_eq!(removed.len(), 3);
         assert_eq!(s.list().unwrap(), vec![sid('2'), sid('3'), sid('6')]);

@@ -31,6 +31,8 @@ mod memory;
 mod redis;
 mod redis_conn;
 mod sqlite;
+#[cfg(test)]
+mod test_support;
 mod update;
 
 pub use id::{check_id, check_sid, is_valid_id, MAX_ID_LEN};

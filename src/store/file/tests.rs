@@ -4,16 +4,13 @@
 use std::time::SystemTime;
 
 use super::*;
+use crate::store::test_support::{expire_sparing, sid};
 
 fn temp_store(tag: &str) -> (FileStore, PathBuf) {
     let dir =
         std::env::temp_dir().join(format!("moin-filestore-unit-{tag}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     (FileStore::open(&dir).expect("a temp dir can be made"), dir)
-}
-
-fn sid(c: char) -> String {
-    c.to_string().repeat(40)
 }
 
 #[test]
@@ -93,15 +90,7 @@ fn cleanup_opens_only_what_can_have_expired() {
         .unwrap()
         .set_modified(SystemTime::now())
         .unwrap();
-    let seen = std::cell::RefCell::new(Vec::new());
-    let removed = s
-        .delete_expired_if(150, &|id, _| {
-            seen.borrow_mut().push(id.to_owned());
-            id != sid('5')
-        })
-        .unwrap();
-    let mut seen = seen.into_inner();
-    seen.sort();
+    let (seen, removed) = expire_sparing(&s, 150, &sid('5')).unwrap();
     assert_eq!(seen, vec![sid('1'), sid('3'), sid('4'), sid('5')]);
     assert_eq!(removed.len(), 3);
     let mut left = s.list().unwrap();

@@ -2,6 +2,7 @@
 //! cleanup's checkpoint, errors.
 
 use super::*;
+use crate::store::test_support::{expire_sparing, sid};
 
 fn temp_db(tag: &str) -> PathBuf {
     let path =
@@ -14,10 +15,6 @@ fn remove_db(path: &Path) {
     for ext in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
     }
-}
-
-fn sid(c: char) -> String {
-    c.to_string().repeat(40)
 }
 
 fn with_expires(e: serde_json::Value) -> Record {
@@ -78,15 +75,7 @@ fn cleanup_looks_only_at_what_can_have_expired() {
     s.save(&sid('5'), &with_expires(serde_json::Value::from(u64::MAX)))
         .unwrap();
     s.corrupt(&sid('6')).unwrap();
-    let seen = std::cell::RefCell::new(Vec::new());
-    let removed = s
-        .delete_expired_if(150, &|id, _| {
-            seen.borrow_mut().push(id.to_owned());
-            id != sid('3')
-        })
-        .unwrap();
-    let mut seen = seen.into_inner();
-    seen.sort();
+    let (seen, removed) = expire_sparing(&s, 150, &sid('3')).unwrap();
     assert_eq!(seen, vec![sid('1'), sid('3'), sid('4'), sid('5'), sid('6')]);
     assert_eq!(removed.len(), 4);
     let mut left = s.list().unwrap();
