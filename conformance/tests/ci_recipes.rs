@@ -367,6 +367,36 @@ fn html(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("conformance.html")).unwrap_or_default()
 }
 
+/// A recipe's job after one pass: it fails exactly when the check
+/// `fails`, its JUnit file holds the corpus (over a hundred failures with
+/// the failing check, none with the green one), and its HTML report is
+/// there either way.
+fn check_job(name: &str, dir: &Path, job: &Job, fails: bool) {
+    assert_eq!(
+        job.failed,
+        fails,
+        "{name}: the job {} check:\n{}",
+        if fails {
+            "passes a failing"
+        } else {
+            "fails for a green"
+        },
+        job.log
+    );
+    let (tests, failures) = junit(dir, &job.log);
+    assert!(
+        tests > 100 && if fails { failures > 100 } else { failures == 0 },
+        "{name}: {tests} tests, {failures} failures\n{}",
+        job.log
+    );
+    assert!(
+        html(dir).contains("m19.cookie.httponly"),
+        "{name}: no HTML report (the check {})\n{}",
+        if fails { "fails" } else { "passes" },
+        job.log
+    );
+}
+
 const DECLARED: &str =
     r#"{"deviations": [{"clause": "m19.cookie.httponly", "reason": "we always send HttpOnly"}]}"#;
 
@@ -392,46 +422,14 @@ fn python3_can_make_environments() {
 fn check_recipe(name: &str, run: fn(&Path, Pass) -> Job) -> PathBuf {
     python3_can_make_environments();
     let dir = checkout(name, "{}");
-    let job = run(&dir, Pass::Fresh);
-    assert!(
-        job.failed,
-        "{name}: the job passes a failing check:\n{}",
-        job.log
-    );
-    let (tests, failures) = junit(&dir, &job.log);
-    assert!(
-        tests > 100 && failures > 100,
-        "{name}: {tests} tests, {failures} failures\n{}",
-        job.log
-    );
-    assert!(
-        html(&dir).contains("m19.cookie.httponly"),
-        "{name}: the HTML report is missing when the check fails\n{}",
-        job.log
-    );
+    check_job(name, &dir, &run(&dir, Pass::Fresh), true);
     let summary = std::fs::read_to_string(dir.join("step-summary.md")).unwrap_or_default();
 
     for report in ["conformance.xml", "conformance.html", "step-summary.md"] {
         let _ = std::fs::remove_file(dir.join(report));
     }
     std::fs::write(dir.join("my_expectations.json"), DECLARED).expect("expectations");
-    let job = run(&dir, Pass::ChecksAgain);
-    assert!(
-        !job.failed,
-        "{name}: the job fails for a green check:\n{}",
-        job.log
-    );
-    let (tests, failures) = junit(&dir, &job.log);
-    assert!(
-        tests > 100 && failures == 0,
-        "{name}: {tests} tests, {failures} failures\n{}",
-        job.log
-    );
-    assert!(
-        html(&dir).contains("m19.cookie.httponly"),
-        "{name}: no HTML report\n{}",
-        job.log
-    );
+    check_job(name, &dir, &run(&dir, Pass::ChecksAgain), false);
     std::fs::write(dir.join("failing-summary.md"), summary).expect("the summary");
     dir
 }
