@@ -14,6 +14,7 @@
 //! numbers, and a hostile title on a failing case.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use moin_session_conformance::proof::faulty::{Fault, Faulty};
 use moin_session_conformance::report::{self, Outcome};
@@ -100,6 +101,17 @@ fn run() -> Run {
     }
 }
 
+/// The run and its HTML page, made once for every test here: the tests
+/// only read them.
+fn shared() -> &'static (Run, String) {
+    static SHARED: OnceLock<(Run, String)> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let run = run();
+        let page = html(&run);
+        (run, page)
+    })
+}
+
 fn html(run: &Run) -> String {
     let versions = report::Versions::of_run(None);
     report::html::HtmlReport {
@@ -174,9 +186,8 @@ fn clauses_of_status(results: &[CaseResult], status: &str) -> Vec<String> {
 
 #[test]
 fn the_filter_bar_shows_every_kind_and_hides_the_passes_at_first() {
-    let run = run();
-    let page = html(&run);
-    let doc = parse(&page);
+    let (run, page) = shared();
+    let doc = parse(page);
     let report = by_id(&doc, "report");
     let kinds = ["violated", "deviates", "failed", "skipped", "passed"];
     let labels: Vec<&str> = by_id(&doc, "filters")
@@ -301,10 +312,9 @@ fn the_filter_bar_shows_every_kind_and_hides_the_passes_at_first() {
 
 #[test]
 fn html_skips_are_one_line_per_reason_with_their_cases_folded() {
-    let run = run();
-    let page = html(&run);
-    let doc = parse(&page);
-    let expected = skip_counts(&run);
+    let (run, page) = shared();
+    let doc = parse(page);
+    let expected = skip_counts(run);
     assert_eq!(expected.len(), 2, "{expected:?}");
     let groups: Vec<Node> = by_id(&doc, "skipped")
         .children()
@@ -337,9 +347,8 @@ fn html_skips_are_one_line_per_reason_with_their_cases_folded() {
 /// first with its message and transcript, the others folded under it.
 #[test]
 fn html_shows_one_error_once() {
-    let run = run();
-    let page = html(&run);
-    let doc = parse(&page);
+    let (run, page) = shared();
+    let doc = parse(page);
     let errored: Vec<&str> = run
         .results
         .iter()
@@ -366,9 +375,8 @@ fn html_shows_one_error_once() {
 
 #[test]
 fn html_renders_the_spec_code_spans_and_nothing_else() {
-    let run = run();
-    let page = html(&run);
-    let doc = parse(&page);
+    let (run, page) = shared();
+    let doc = parse(page);
     let mut summaries = 0;
     for row in doc.descendants().filter(|n| n.has_tag_name("tr")) {
         let Some(cell) = row.children().filter(|n| n.has_tag_name("td")).nth(4) else {
@@ -419,9 +427,8 @@ fn html_renders_the_spec_code_spans_and_nothing_else() {
 
 #[test]
 fn html_keeps_hostile_text_inert_and_wraps_long_titles() {
-    let run = run();
-    let page = html(&run);
-    let doc = parse(&page);
+    let (run, page) = shared();
+    let doc = parse(page);
     for n in doc.descendants() {
         assert!(
             !matches!(n.tag_name().name(), "script" | "img" | "iframe" | "link"),
@@ -462,7 +469,7 @@ fn html_keeps_hostile_text_inert_and_wraps_long_titles() {
 
 #[test]
 fn markdown_skips_are_one_line_per_reason_with_their_cases_folded() {
-    let run = run();
+    let (run, _) = shared();
     let md = report::markdown(
         &run.results,
         &run.requirements,
@@ -470,7 +477,7 @@ fn markdown_skips_are_one_line_per_reason_with_their_cases_folded() {
         "faulty model",
         &run.declared,
     );
-    let expected = skip_counts(&run);
+    let expected = skip_counts(run);
     let total: usize = expected.iter().map(|(_, n)| n).sum();
     let heading = format!("### Skipped: {total} case(s), 2 reason(s) (never counted as passed)");
     let section = md
