@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use moin_session_spec::fixture::{load_corpus, FixtureError};
 use moin_session_spec::requirements::Requirements;
 use moin_session_spec::Profile;
+use moin_session_testkit::corpus::lines;
 use moin_session_testkit::source::rust_files;
 
 fn fixtures_dir() -> PathBuf {
@@ -100,14 +101,7 @@ fn the_corpus_loads_and_every_requirement_has_a_case() {
     let requirements = Requirements::builtin();
     let corpus = match load_corpus(&fixtures_dir(), &requirements) {
         Ok(c) => c,
-        Err(errors) => panic!(
-            "malformed fixtures:\n{}",
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
+        Err(errors) => panic!("malformed fixtures:\n{}", lines(&errors)),
     };
     let uncovered: Vec<&str> = requirements
         .iter()

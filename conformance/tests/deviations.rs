@@ -17,6 +17,7 @@ use moin_session_conformance::run::expectations::{Deviation, Expectations, Origi
 use moin_session_conformance::run::runner::{run_case_with, Verdict};
 use moin_session_conformance::{load_builtin, report, run_all_with, Selection};
 use moin_session_spec::{MemoryStore, Model, Profile, ReferenceBackend};
+use moin_session_testkit::corpus::cases_of;
 
 const ADAPTER: &str = env!("CARGO_BIN_EXE_moin-session-adapter");
 
@@ -166,12 +167,7 @@ fn a_backend_refusing_client_chosen_sids_is_green_with_one_declared_deviation() 
 /// which the deviation does not arise.
 #[test]
 fn a_session_deviation_hides_another_fault_only_where_it_arises() {
-    let (corpus, _) = load_builtin().unwrap();
-    let cases = Selection {
-        profiles: vec![Profile::Moin19],
-        ..Selection::default()
-    }
-    .apply(&corpus);
+    let cases = cases_of(Profile::Moin19);
     let declared = [deviation("m19.load.unknown-sid-adopted")];
     for fault in [
         Fault::MaxAgePlusOne,
@@ -286,12 +282,7 @@ fn the_older_file_of_known_failures_only_still_reads() {
 /// only, and its report marks the HttpOnly difference as declared.
 #[test]
 fn a_deviation_cannot_hide_a_difference_on_another_clause() {
-    let (corpus, _) = load_builtin().unwrap();
-    let cases = Selection {
-        profiles: vec![Profile::Moin19],
-        ..Selection::default()
-    }
-    .apply(&corpus);
+    let cases = cases_of(Profile::Moin19);
     let mut both = Faulty::new(
         Faulty::new(Model::new(), Fault::HttpOnlyAlways),
         Fault::MaxAgePlusOne,
@@ -554,12 +545,7 @@ fn the_readme_says_how_many_cases_each_deviation_example_affects() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"),
     )
     .unwrap();
-    let (corpus, _) = load_builtin().unwrap();
-    let cases = Selection {
-        profiles: vec![Profile::Moin19],
-        ..Selection::default()
-    }
-    .apply(&corpus);
+    let cases = cases_of(Profile::Moin19);
     assert_eq!(
         number_after(&readme, "over the built-in corpus's "),
         cases.len(),
