@@ -23,7 +23,7 @@ use crate::profile::Profile;
 
 use super::checks::check_hours;
 use super::error::ConfigError;
-use super::m19::{build_m19, Lifetimes, M19Config};
+use super::m19::{build_m19, path_and_accounts, Lifetimes, M19Config};
 use super::patch::{ConfigPatch, LifetimeSetting};
 use super::site::Site;
 
@@ -141,28 +141,9 @@ impl HardenedConfig {
             name
         }
     }
-
-    /// The Path attribute: the configured path, or `/`.
-    pub fn effective_path(&self) -> &str {
-        match self.cookie_path.as_deref() {
-            None | Some("") => "/",
-            Some(path) => path,
-        }
-    }
-
-    /// Whether the account exists (enabled or disabled).
-    pub fn account_exists(&self, name: &str) -> bool {
-        self.users
-            .iter()
-            .chain(&self.disabled_users)
-            .any(|u| u == name)
-    }
-
-    /// Whether the account exists and is enabled.
-    pub fn account_enabled(&self, name: &str) -> bool {
-        self.users.iter().any(|u| u == name)
-    }
 }
+
+path_and_accounts!(HardenedConfig);
 
 fn rejected(field: &'static str, what: &'static str, rule: &'static str) -> ConfigError {
     ConfigError::WrongType {

@@ -77,29 +77,41 @@ impl M19Config {
     pub fn cookie_full_name(&self) -> String {
         self.site.session_cookie_name(self.cookie_name.as_deref())
     }
-
-    /// The Path attribute (`r[m19.cookie.path]`): the configured path, or
-    /// `/` when none or empty is configured.
-    pub fn effective_path(&self) -> &str {
-        match self.cookie_path.as_deref() {
-            None | Some("") => "/",
-            Some(path) => path,
-        }
-    }
-
-    /// Whether the account exists (enabled or disabled).
-    pub fn account_exists(&self, name: &str) -> bool {
-        self.users
-            .iter()
-            .chain(&self.disabled_users)
-            .any(|u| u == name)
-    }
-
-    /// Whether the account exists and is enabled.
-    pub fn account_enabled(&self, name: &str) -> bool {
-        self.users.iter().any(|u| u == name)
-    }
 }
+
+/// The Path attribute and the accounts, alike in a moin-1.9 configuration
+/// and in the hardened one that refines it: `path_and_accounts!(Type)`
+/// on a type with the fields `cookie_path`, `users` and `disabled_users`.
+macro_rules! path_and_accounts {
+    ($config:ty) => {
+        impl $config {
+            /// The Path attribute (`r[m19.cookie.path]`): the configured
+            /// path, or `/` when none or empty is configured.
+            pub fn effective_path(&self) -> &str {
+                match self.cookie_path.as_deref() {
+                    None | Some("") => "/",
+                    Some(path) => path,
+                }
+            }
+
+            /// Whether the account exists (enabled or disabled).
+            pub fn account_exists(&self, name: &str) -> bool {
+                self.users
+                    .iter()
+                    .chain(&self.disabled_users)
+                    .any(|u| u == name)
+            }
+
+            /// Whether the account exists and is enabled.
+            pub fn account_enabled(&self, name: &str) -> bool {
+                self.users.iter().any(|u| u == name)
+            }
+        }
+    };
+}
+pub(super) use path_and_accounts;
+
+path_and_accounts!(M19Config);
 
 pub(super) fn build_m19(patches: &[ConfigPatch]) -> Result<M19Config, ConfigError> {
     let mut lifetime: Option<LifetimeSetting> = None;
