@@ -16,6 +16,7 @@ use moin_session_conformance::random::{run_random, RandomOptions};
 use moin_session_conformance::run::expectations::{Deviation, Expectations, Origin};
 use moin_session_conformance::run::runner::{run_case_with, Verdict};
 use moin_session_conformance::{load_builtin, report, run_all_with, Selection};
+use moin_session_spec::fixture::LoadedCase;
 use moin_session_spec::{MemoryStore, Model, Profile, ReferenceBackend};
 use moin_session_testkit::corpus::cases_of;
 
@@ -54,20 +55,6 @@ fn run(args: &[&str], adapter: &str) -> (Option<i32>, String, String) {
 /// on the declared clause (the tests assert how many), few enough to be
 /// quick.
 const TRACES: &str = "200";
-
-/// How many random traces differed on the declared `clause`, from the
-/// CLI's line `declared deviation CLAUSE: N trace(s) differed on it`.
-fn traces_deviating(stdout: &str, clause: &str) -> usize {
-    let marker = format!("declared deviation {clause}: ");
-    let at = stdout
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no line {marker:?}:\n{stdout}"));
-    stdout[at + marker.len()..]
-        .split(' ')
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no count after {marker:?}:\n{stdout}"))
-}
 
 fn deviation(clause: &str) -> Deviation {
     Deviation {
@@ -111,7 +98,7 @@ fn an_always_httponly_adapter_is_green_with_one_declared_deviation() {
     assert!(stdout.contains("0 diverged"), "{stdout}");
     // 119 of the 200 traces from seed 1 differ on HttpOnly: the
     // declaration is honoured over many traces, not a lucky few.
-    let deviating = traces_deviating(&stdout, "m19.cookie.httponly");
+    let deviating = number_after(&stdout, "declared deviation m19.cookie.httponly: ");
     assert!(deviating >= 100, "{deviating} traces deviate:\n{stdout}");
 }
 
@@ -151,7 +138,7 @@ fn a_backend_refusing_client_chosen_sids_is_green_with_one_declared_deviation() 
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("0 diverged"), "{stdout}");
     // 70 of the 200 traces from seed 1 meet a refused sid.
-    let deviating = traces_deviating(&stdout, "m19.load.unknown-sid-adopted");
+    let deviating = number_after(&stdout, "declared deviation m19.load.unknown-sid-adopted: ");
     assert!(deviating >= 50, "{deviating} traces deviate:\n{stdout}");
     // Without the declaration, the same run fails on that clause.
     let (code, stdout, _) = undeclared;
@@ -169,33 +156,44 @@ fn a_backend_refusing_client_chosen_sids_is_green_with_one_declared_deviation() 
 fn a_session_deviation_hides_another_fault_only_where_it_arises() {
     let cases = cases_of(Profile::Moin19);
     let declared = [deviation("m19.load.unknown-sid-adopted")];
-    for fault in [
-        Fault::MaxAgePlusOne,
-        Fault::ValuesStringified,
-        Fault::LogoutIgnored,
-    ] {
-        let mut alone = Faulty::new(Model::new(), fault);
-        let alone = run_all_with(&mut alone, &cases, &[], |_, _| {});
-        let mut both = Faulty::new(Faulty::new(Model::new(), Fault::RefusesUnknownSid), fault);
-        let both = run_all_with(&mut both, &cases, &declared, |_, _| {});
-        for (a, b) in alone.iter().zip(&both) {
-            if matches!(a.verdict, Verdict::Fail { .. })
-                && !matches!(b.verdict, Verdict::Fail { .. })
-            {
-                assert!(
-                    b.deviated_clauses() == ["m19.load.unknown-sid-adopted"],
-                    "{fault}: {} passed without the deviation arising: {b:?}",
-                    a.id
-                );
-            }
+    // The three faults are independent: they run side by side.
+    std::thread::scope(|scope| {
+        let faults = [
+            Fault::MaxAgePlusOne,
+            Fault::ValuesStringified,
+            Fault::LogoutIgnored,
+        ];
+        let (cases, declared) = (&cases, &declared);
+        let runs = faults
+            .map(|fault| scope.spawn(move || hidden_only_where_it_arises(fault, cases, declared)));
+        for run in runs {
+            run.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
         }
-        let failed = |rs: &[moin_session_conformance::run::runner::CaseResult]| {
-            rs.iter()
-                .filter(|r| matches!(r.verdict, Verdict::Fail { .. }))
-                .count()
-        };
-        assert!(failed(&both) + 6 >= failed(&alone), "{fault}");
+    });
+}
+
+/// `fault` alone and under the declared sid refusal: a case that fails
+/// alone and not under both is one where the deviation arose.
+fn hidden_only_where_it_arises(fault: Fault, cases: &[&LoadedCase], declared: &[Deviation]) {
+    let mut alone = Faulty::new(Model::new(), fault);
+    let alone = run_all_with(&mut alone, cases, &[], |_, _| {});
+    let mut both = Faulty::new(Faulty::new(Model::new(), Fault::RefusesUnknownSid), fault);
+    let both = run_all_with(&mut both, cases, declared, |_, _| {});
+    for (a, b) in alone.iter().zip(&both) {
+        if matches!(a.verdict, Verdict::Fail { .. }) && !matches!(b.verdict, Verdict::Fail { .. }) {
+            assert!(
+                b.deviated_clauses() == ["m19.load.unknown-sid-adopted"],
+                "{fault}: {} passed without the deviation arising: {b:?}",
+                a.id
+            );
+        }
     }
+    let failed = |rs: &[moin_session_conformance::run::runner::CaseResult]| {
+        rs.iter()
+            .filter(|r| matches!(r.verdict, Verdict::Fail { .. }))
+            .count()
+    };
+    assert!(failed(&both) + 6 >= failed(&alone), "{fault}");
 }
 
 #[test]
@@ -527,11 +525,11 @@ fn a_rust_backend_refusing_client_chosen_sids_is_green_through_the_harness() {
     green_through_the_harness(Fault::RefusesUnknownSid, "m19.load.unknown-sid-adopted");
 }
 
-/// The first number after `marker` in `text`.
+/// The first number after `marker` in `text` (the README, a report).
 fn number_after(text: &str, marker: &str) -> usize {
     let at = text
         .find(marker)
-        .unwrap_or_else(|| panic!("README.md no longer says {marker:?}"));
+        .unwrap_or_else(|| panic!("{marker:?} is missing (from the README or the report)"));
     text[at + marker.len()..]
         .split(|c: char| !c.is_ascii_digit())
         .find(|s| !s.is_empty())
