@@ -130,9 +130,9 @@ fn self_test_reports_json_with_a_faults_list() {
             "--format",
             "json",
             "--fault",
-            "max-age-plus-one",
+            "samesite-dropped",
             "--fault",
-            "list-duplicates",
+            "anon-session-off",
         ])
         .output()
         .unwrap();
