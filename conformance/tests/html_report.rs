@@ -375,7 +375,7 @@ fn html_shows_one_error_once() {
 
 #[test]
 fn html_renders_the_spec_code_spans_and_nothing_else() {
-    let (run, page) = shared();
+    let (_, page) = shared();
     let doc = parse(page);
     let mut summaries = 0;
     for row in doc.descendants().filter(|n| n.has_tag_name("tr")) {
