@@ -247,26 +247,19 @@ fn lanes() -> Vec<Lane> {
     ];
     let mut lanes = Vec::new();
     for (profile, race, window, window_off) in races {
-        for part in 0..LANES_ATOMIC {
-            let first = part * ROUNDS_ATOMIC / LANES_ATOMIC;
-            let end = (part + 1) * ROUNDS_ATOMIC / LANES_ATOMIC;
-            let (flags, rounds) = ("", first..end);
-            lanes.push(Lane {
-                profile,
-                race,
-                flags,
-                rounds,
-                window,
-            });
-        }
-        let (flags, rounds, window) = (off, 0..ROUNDS_SWITCHED_OFF, window_off);
-        lanes.push(Lane {
+        let lane = |flags, rounds, window| Lane {
             profile,
             race,
             flags,
             rounds,
             window,
-        });
+        };
+        for part in 0..LANES_ATOMIC {
+            let first = part * ROUNDS_ATOMIC / LANES_ATOMIC;
+            let end = (part + 1) * ROUNDS_ATOMIC / LANES_ATOMIC;
+            lanes.push(lane("", first..end, window));
+        }
+        lanes.push(lane(off, 0..ROUNDS_SWITCHED_OFF, window_off));
     }
     lanes
 }

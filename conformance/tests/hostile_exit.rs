@@ -10,7 +10,7 @@
 //! `2>>LOG` and says there that it hangs. Independent runs go side by
 //! side.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -100,17 +100,24 @@ fn survivors(mark: &str) -> Vec<String> {
     }
 }
 
+/// What a run of hanging adapters needs: its temporary directory (which
+/// must be empty at the end), a directory of its own for the adapters'
+/// standard-error log (keep it alive for the run), the marker that finds
+/// the run's adapters, and the log's path.
+fn hanging_run(name: &str, mark: &str) -> (Scratch, Scratch, String, PathBuf) {
+    let logs = Scratch::new(&format!("{name}-log"));
+    let log = logs.join("stderr");
+    (Scratch::new(name), logs, marker(mark), log)
+}
+
 /// r[proto.runner.exit], the Done-when case: `timeout -s INT` of a hung
 /// run with `--jobs 8` leaves no adapter and no temporary store, and a
 /// partial report.
 #[test]
 fn an_interrupted_hung_parallel_run_leaves_nothing_and_reports_what_it_has() {
-    let tmp = Scratch::new("sigint-jobs");
-    let logs = Scratch::new("sigint-jobs-log");
-    let mark = marker("sigint-jobs");
+    let (tmp, _logs, mark, log) = hanging_run("sigint-jobs", "sigint-jobs");
     // Each adapter has a temporary file store of its own, and hangs at its
     // first request; the runner waits for all eight.
-    let log = logs.join("stderr");
     let adapter = hanging("--backend reference-file", 1, &log);
     let args = ["check", "--adapter", &adapter, "--jobs", "8"];
     let eight = hung(&log, 8);
@@ -128,10 +135,7 @@ fn an_interrupted_hung_parallel_run_leaves_nothing_and_reports_what_it_has() {
 #[test]
 fn sigterm_and_sighup_end_the_run_as_cleanly() {
     let one = |sig, name: &str, status| {
-        let tmp = Scratch::new("sigterm");
-        let logs = Scratch::new("sigterm-log");
-        let mark = marker(name);
-        let log = logs.join("stderr");
+        let (tmp, _logs, mark, log) = hanging_run("sigterm", name);
         let adapter = hanging("--backend reference-sqlite", 1, &log);
         let args = ["check", "--adapter", &adapter, "--jobs", "2"];
         let (ran, _) = interrupt(&args, &tmp, &mark, "2 hung adapters", hung(&log, 2), sig);
@@ -244,11 +248,8 @@ sleep 60 & wait"#,
 /// what it did not run was not checked.
 #[test]
 fn an_interrupted_run_makes_no_conformance_claim() {
-    let tmp = Scratch::new("claim");
-    let logs = Scratch::new("claim-log");
-    let mark = marker("claim");
+    let (tmp, _logs, mark, log) = hanging_run("claim", "claim");
     // Passes its first cases, then hangs.
-    let log = logs.join("stderr");
     let adapter = hanging("", 40, &log);
     let args = ["check", "--profile", "moin-1.9", "--adapter", &adapter];
     let (ran, _) = interrupt(
@@ -289,10 +290,7 @@ fn an_interrupted_run_is_marked_in_html_and_junit() {
 
 /// An interrupted run's report in `format` is well-formed and marked.
 fn interrupted_report_is_marked(format: &str) {
-    let tmp = Scratch::new("formats");
-    let logs = Scratch::new("formats-log");
-    let mark = marker(format);
-    let log = logs.join("stderr");
+    let (tmp, _logs, mark, log) = hanging_run("formats", format);
     let adapter = hanging("", 40, &log);
     let args = ["check", "--profile", "moin-1.9", "--adapter", &adapter];
     let args = [&args[..], &["--format", format]].concat();
