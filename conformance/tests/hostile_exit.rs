@@ -248,19 +248,7 @@ sleep 60 & wait"#,
 /// what it did not run was not checked.
 #[test]
 fn an_interrupted_run_makes_no_conformance_claim() {
-    let (tmp, _logs, mark, log) = hanging_run("claim", "claim");
-    // Passes its first cases, then hangs.
-    let adapter = hanging("", 40, &log);
-    let args = ["check", "--profile", "moin-1.9", "--adapter", &adapter];
-    let (ran, _) = interrupt(
-        &args,
-        &tmp,
-        &mark,
-        "a hung adapter",
-        hung(&log, 1),
-        libc::SIGINT,
-    );
-    let stdout = ran
+    let stdout = interrupted_moin_19("claim", "claim", &[])
         .exits(130)
         .says(&["no conformance claim (the run did not finish): moin-1.9"])
         .stdout;
@@ -274,6 +262,17 @@ fn an_interrupted_run_makes_no_conformance_claim() {
         !stdout.lines().any(|l| l.starts_with("conformance claim:")),
         "{stdout}"
     );
+}
+
+/// `check --profile moin-1.9` (and `extra`) of an adapter that passes its
+/// first 40 requests, then hangs: interrupted (SIGINT) once it hangs.
+fn interrupted_moin_19(name: &str, mark: &str, extra: &[&str]) -> Ran {
+    let (tmp, _logs, mark, log) = hanging_run(name, mark);
+    let adapter = hanging("", 40, &log);
+    let args = ["check", "--profile", "moin-1.9", "--adapter", &adapter];
+    let args = [&args[..], extra].concat();
+    let hangs = hung(&log, 1);
+    interrupt(&args, &tmp, &mark, "a hung adapter", hangs, libc::SIGINT).0
 }
 
 /// Every format marks an interrupted run (issue 24, item 3): HTML in its
@@ -290,18 +289,7 @@ fn an_interrupted_run_is_marked_in_html_and_junit() {
 
 /// An interrupted run's report in `format` is well-formed and marked.
 fn interrupted_report_is_marked(format: &str) {
-    let (tmp, _logs, mark, log) = hanging_run("formats", format);
-    let adapter = hanging("", 40, &log);
-    let args = ["check", "--profile", "moin-1.9", "--adapter", &adapter];
-    let args = [&args[..], &["--format", format]].concat();
-    let (ran, _) = interrupt(
-        &args,
-        &tmp,
-        &mark,
-        "a hung adapter",
-        hung(&log, 1),
-        libc::SIGINT,
-    );
+    let ran = interrupted_moin_19("formats", format, &["--format", format]);
     let stdout = ran.exits(130).says(&["selected case(s) not run"]).stdout;
     let doc = roxmltree::Document::parse(stdout.trim_start_matches("<!DOCTYPE html>\n"))
         .unwrap_or_else(|e| panic!("{format}: not well-formed: {e}\n{stdout}"));
