@@ -481,8 +481,9 @@ fn the_example_removes_its_store_when_a_step_times_out() {
     let tmp = moin_session_testkit::Scratch::new("python-timeout");
     let script = tmp.join("hanging_example.py");
     std::fs::write(&script, HANGING_EXAMPLE).expect("the scratch dir is writable");
-    let made = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-timeout-dirs.log");
-    let _ = std::fs::remove_file(&made);
+    // In the test's own scratch directory: two runs of the suite at once
+    // (two checkouts' CI, or a developer's) must not share the log.
+    let made = tmp.join("dirs.log");
     let stores = tmp.join("tmp");
     std::fs::create_dir(&stores).expect("the scratch dir is writable");
     let adapter = format!(
