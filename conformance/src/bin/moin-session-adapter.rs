@@ -22,7 +22,7 @@ use moin_session_spec::Backend;
 
 /// Serves a backend over the moin-session adapter protocol on stdin/stdout.
 #[derive(Parser)]
-#[command(name = "moin-session-adapter", version, about)]
+#[command(name = "moin-session-adapter", version)]
 struct Cli {
     /// The backend to serve: `reference-memory` (the reference service over
     /// an in-memory store), `reference-file[:DIR]`,
